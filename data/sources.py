@@ -1,0 +1,196 @@
+"""Where the CRM data comes from, opened read-only, with its schema checked.
+
+Resolution order of the connection URL:
+1. the ``CRM_DB_URL`` environment variable;
+2. ``[connections.crm] url`` in ``.streamlit/secrets.toml``;
+3. the embedded demo database ``duckdb:///data/crm_demo.duckdb`` (built on first use).
+
+The dashboard never writes to a source: DuckDB files are opened with ``read_only``,
+PostgreSQL sessions with ``default_transaction_read_only``, SQLite with ``mode=ro``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from data import schema
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_PATH = ROOT / "data" / "crm_demo.duckdb"
+DEFAULT_URL = "duckdb:///data/crm_demo.duckdb"
+SECRETS_PATH = ROOT / ".streamlit" / "secrets.toml"
+
+#: The date column that tells each table's time span.
+DATE_COLUMNS = {
+    "customers": "created_at",
+    "orders": "ordered_at",
+    "opportunities": "created_at",
+    "interactions": "occurred_at",
+    "tickets": "opened_at",
+    "campaigns": "started_at",
+    "surveys": "answered_at",
+    "survey_invitations": "sent_at",
+}
+
+
+class SourceError(RuntimeError):
+    """The source cannot be used; the message says why, in words for the user."""
+
+
+class SchemaMismatch(SourceError):
+    """The source lacks tables or columns of the data model."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(
+            "The data source does not match the CRM data model (shared/spec/schema.md): "
+            + "; ".join(problems)
+        )
+
+
+def resolve_url(environ: dict[str, str] | None = None, secrets_path: Path = SECRETS_PATH) -> str:
+    """The source URL: CRM_DB_URL, then secrets.toml [connections.crm] url, then the demo."""
+    environ = os.environ if environ is None else environ
+    if environ.get("CRM_DB_URL"):
+        return environ["CRM_DB_URL"]
+    if secrets_path.exists():
+        try:
+            secrets = tomllib.loads(secrets_path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise SourceError(f"{secrets_path}: not valid TOML ({exc})") from exc
+        url = secrets.get("connections", {}).get("crm", {}).get("url")
+        if url:
+            return str(url)
+    return DEFAULT_URL
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def is_default_demo(url: str) -> bool:
+    return url == DEFAULT_URL
+
+
+def _absolute_duckdb(url: URL) -> URL:
+    """Relative DuckDB paths are taken from the project root, whatever the CWD."""
+    database = url.database
+    if database and database != ":memory:" and not Path(database).is_absolute():
+        return url.set(database=str(ROOT / database))
+    return url
+
+
+def open_engine(url: str) -> Engine:
+    """A read-only engine for the source URL (nothing is connected yet)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise SourceError(f"Not a database URL: {mask_url(url)!r}") from exc
+    backend = parsed.get_backend_name()
+    try:
+        if backend == "duckdb":
+            parsed = _absolute_duckdb(parsed)
+            if parsed.database not in (None, "", ":memory:") and not Path(parsed.database).exists():
+                raise SourceError(f"DuckDB file not found: {parsed.database}")
+            return create_engine(parsed, connect_args={"read_only": True})
+        if backend == "postgresql":
+            # every session starts read-only; the server refuses writes
+            return create_engine(parsed, pool_pre_ping=True,
+                                 connect_args={"options": "-c default_transaction_read_only=on"})
+        if backend == "sqlite":
+            path = parsed.database or ""
+            return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+        return create_engine(parsed, pool_pre_ping=True)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise SourceError(f"No driver installed for {backend!r} ({exc})") from exc
+
+
+def schema_problems(conn: Connection) -> list[str]:
+    """Every table and column of the data model that the source lacks (empty = fine)."""
+    inspector = inspect(conn)
+    present = set(inspector.get_table_names())
+    problems: list[str] = []
+    for table in schema.TABLES:
+        if table.name not in present:
+            problems.append(f"missing table {table.name}")
+            continue
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        missing = [c.name for c in table.columns if c.name not in have]
+        if missing:
+            problems.append(f"table {table.name} lacks column(s) {', '.join(missing)}")
+    return problems
+
+
+@dataclass(frozen=True)
+class Source:
+    """An opened, checked source."""
+
+    url: str
+    engine: Engine
+
+    @property
+    def masked_url(self) -> str:
+        return mask_url(self.url)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+
+def connect(url: str | None = None, build_missing_demo: bool = True) -> Source:
+    """Open the source read-only and check its schema; SourceError with a clear message.
+
+    The embedded demo database is generated first when it does not exist yet.
+    """
+    url = url or resolve_url()
+    if is_default_demo(url) and build_missing_demo and not DEMO_PATH.exists():
+        ensure_demo()
+    engine = open_engine(url)
+    try:
+        with engine.connect() as conn:
+            problems = schema_problems(conn)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise SourceError(f"Cannot reach the data source {mask_url(url)}: {reason}") from exc
+    if problems:
+        engine.dispose()
+        raise SchemaMismatch(problems)
+    return Source(url=url, engine=engine)
+
+
+def ensure_demo(path: Path = DEMO_PATH, customers: int = 5_000, seed: int = 42,
+                end: date | None = None) -> Path:
+    """Build the embedded demo database at ``path`` if it is missing."""
+    if path.exists():
+        return path
+    from data.build import build_demo  # only needed the first time
+    from data.demo import DemoSpec
+
+    build_demo(path, DemoSpec(customers=customers, seed=seed, end=end or date.today()))
+    return path
+
+
+def table_summaries(conn: Connection) -> list[dict]:
+    """Row count and time span of each table (one aggregate query per table)."""
+    out = []
+    for table in schema.TABLES:
+        column = table.c[DATE_COLUMNS[table.name]]
+        rows, first, last = conn.execute(
+            select(func.count(), func.min(column), func.max(column)).select_from(table)
+        ).one()
+        out.append({"table": table.name, "rows": int(rows), "date_column": column.name,
+                    "first": first, "last": last})
+    return out

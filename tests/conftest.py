@@ -1,0 +1,130 @@
+"""Shared fixtures: demo databases (DuckDB file, PostgreSQL), Chromium, a live app server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from data.build import build_demo
+from data.demo import DemoSpec
+from tests import provision
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Fixed end of history, so every test run sees the same data.
+END = date(2026, 11, 23)
+DEMO_CUSTOMERS = 2_000
+
+
+@pytest.fixture(scope="session")
+def demo_spec() -> DemoSpec:
+    return DemoSpec(customers=DEMO_CUSTOMERS, seed=7, end=END)
+
+
+@pytest.fixture(scope="session")
+def demo_path(tmp_path_factory, demo_spec) -> Path:
+    """A demo DuckDB file built once per test session."""
+    path = tmp_path_factory.mktemp("demo") / "crm.duckdb"
+    build_demo(path, demo_spec)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_url(demo_path) -> str:
+    return f"duckdb:///{demo_path}"
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL cluster; fails (never skips) when the server is missing."""
+    if provision.postgres_bin() is None:
+        pytest.fail(provision.POSTGRES_HINT)
+    with provision.postgres_cluster() as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def pg_url(pg_cluster, request) -> str:
+    """A fresh empty PostgreSQL database for one test."""
+    name = "t_" + "".join(ch if ch.isalnum() else "_" for ch in request.node.name.lower())[:50]
+    return provision.create_database(pg_cluster, name)
+
+
+@pytest.fixture
+def pg_engine(pg_url):
+    engine = create_engine(pg_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    path = provision.chromium_path()
+    if path is None:
+        pytest.fail(provision.CHROMIUM_HINT)
+    return path
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser(chromium):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def start_app(env_extra: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
+    """``streamlit run app.py`` on a free port; (process, base URL)."""
+    port = provision.free_port()
+    env = {**os.environ, **env_extra}
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        provision.wait_for_http(f"{base}/_stcore/health")
+    except RuntimeError:
+        proc.kill()
+        raise RuntimeError(log_path.read_text())
+    return proc, base
+
+
+def stop_app(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_server(demo_url, tmp_path_factory):
+    """A real Streamlit server over the demo database; yields its base URL."""
+    work = tmp_path_factory.mktemp("app")
+    proc, base = start_app({"CRM_DB_URL": demo_url, "CRM_APP_DB_URL": f"sqlite:///{work}/app.sqlite"},
+                           work / "server.log")
+    yield base
+    stop_app(proc)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where screenshots go: test-artifacts/ in the project (kept for a person to look at)."""
+    path = ROOT / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path

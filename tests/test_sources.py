@@ -1,0 +1,118 @@
+"""Sources: URL resolution, read-only engines, schema check, clear connection errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from data import schema, sources
+from data.build import build_demo
+from data.demo import DemoSpec
+from tests.conftest import END
+from tests.helpers import table_checksum
+from tests.provision import free_port
+
+
+def test_url_resolution_order(tmp_path):
+    secrets = tmp_path / "secrets.toml"
+    assert sources.resolve_url({}, secrets) == sources.DEFAULT_URL
+    secrets.write_text('[connections.crm]\nurl = "postgresql+psycopg://u:pw@db/crm"\n')
+    assert sources.resolve_url({}, secrets) == "postgresql+psycopg://u:pw@db/crm"
+    assert sources.resolve_url({"CRM_DB_URL": "duckdb:///x.duckdb"}, secrets) == "duckdb:///x.duckdb"
+
+
+def test_broken_secrets_file_is_named(tmp_path):
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text("[connections.crm\nurl = ")
+    with pytest.raises(sources.SourceError, match="secrets.toml: not valid TOML"):
+        sources.resolve_url({}, secrets)
+
+
+def test_password_is_masked():
+    masked = sources.mask_url("postgresql+psycopg://analyst:s3cret@db.example:5432/crm")
+    assert "s3cret" not in masked
+    assert masked == "postgresql+psycopg://analyst:***@db.example:5432/crm"
+
+
+NEW_CUSTOMER = {"customer_id": "X1", "segment": "SMB", "region": "North",
+                "acquisition_channel": "web", "consent_marketing": True,
+                "created_at": datetime(2026, 1, 1), "updated_at": datetime(2026, 1, 1)}
+
+
+def test_duckdb_source_refuses_writes_and_stays_unchanged(tmp_path):
+    path = tmp_path / "crm.duckdb"
+    build_demo(path, DemoSpec(customers=100, seed=1, end=END))
+    before = path.read_bytes()
+    source = sources.connect(f"duckdb:///{path}")
+    with source.engine.connect() as conn:
+        checksum = table_checksum(conn, "customers")
+        with pytest.raises(SQLAlchemyError, match="read-only"):
+            conn.execute(insert(schema.customers).values(**NEW_CUSTOMER))
+            conn.commit()
+    with source.engine.connect() as conn:
+        assert table_checksum(conn, "customers") == checksum
+    source.engine.dispose()
+    assert path.read_bytes() == before
+
+
+@pytest.mark.postgres
+def test_postgres_source_refuses_writes_and_stays_unchanged(pg_url):
+    build_demo(pg_url, DemoSpec(customers=60, seed=1, end=END))
+    source = sources.connect(pg_url)
+    with source.engine.connect() as conn:
+        checksum = table_checksum(conn, "customers")
+    with source.engine.connect() as conn:
+        with pytest.raises(SQLAlchemyError, match="read-only transaction"):
+            conn.execute(insert(schema.customers).values(**NEW_CUSTOMER))
+            conn.commit()
+    with source.engine.connect() as conn:
+        with pytest.raises(SQLAlchemyError, match="read-only transaction"):
+            conn.execute(text("DELETE FROM tickets"))
+    with source.engine.connect() as conn:
+        assert table_checksum(conn, "customers") == checksum
+        assert conn.execute(text("SELECT count(*) FROM customers WHERE customer_id = 'X1'")).scalar() == 0
+    source.engine.dispose()
+
+
+def test_schema_check_lists_every_problem(tmp_path):
+    path = tmp_path / "partial.duckdb"
+    engine = create_engine(f"duckdb:///{path}")
+    schema.create_schema(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE surveys"))
+        conn.execute(text("ALTER TABLE tickets DROP COLUMN csat"))
+        conn.execute(text("ALTER TABLE tickets DROP COLUMN escalated"))
+    engine.dispose()
+    with pytest.raises(sources.SchemaMismatch) as caught:
+        sources.connect(f"duckdb:///{path}")
+    assert caught.value.problems == [
+        "table tickets lacks column(s) escalated, csat",
+        "missing table surveys",
+    ]
+    assert "missing table surveys" in str(caught.value)
+    assert "tickets lacks column(s) escalated, csat" in str(caught.value)
+
+
+@pytest.mark.parametrize("url, message", [
+    (f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/crm", "Cannot reach the data source"),
+    ("duckdb:////nonexistent/crm.duckdb", "DuckDB file not found"),
+    ("not a url", "Not a database URL"),
+    ("oracle+nodriver://u:p@h/db", "No driver installed"),
+])
+def test_unusable_source_gives_a_clear_message(url, message):
+    with pytest.raises(sources.SourceError, match=message) as caught:
+        sources.connect(url)
+    assert ":p@" not in str(caught.value)
+
+
+def test_table_summaries_report_rows_and_spans(demo_url, demo_spec):
+    source = sources.connect(demo_url)
+    with source.engine.connect() as conn:
+        summary = {row["table"]: row for row in sources.table_summaries(conn)}
+    source.engine.dispose()
+    assert summary["customers"]["rows"] == demo_spec.customers
+    assert summary["orders"]["first"] >= summary["customers"]["first"]
+    assert summary["interactions"]["last"] < datetime(END.year, END.month, END.day)
