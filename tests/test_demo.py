@@ -34,7 +34,9 @@ def test_same_seed_same_database_file(tmp_path, demo_spec, demo_path):
 
     other = tmp_path / "again.duckdb"
     build_demo(other, demo_spec)
-    e1, e2 = create_engine(f"duckdb:///{demo_path}"), create_engine(f"duckdb:///{other}")
+    read_only = {"read_only": True}  # the session's app server may hold the demo file open
+    e1 = create_engine(f"duckdb:///{demo_path}", connect_args=read_only)
+    e2 = create_engine(f"duckdb:///{other}", connect_args=read_only)
     with e1.connect() as c1, e2.connect() as c2:
         for table in schema.TABLES:
             assert table_checksum(c1, table.name) == table_checksum(c2, table.name)
