@@ -115,6 +115,7 @@ class DemoRates:
     )
     stuck_ticket_rate: float = 0.004  # never resolved
     ticket_csat_rate: float = 0.35
+    complaint_after_breach: float = 0.15  # a breached request turns into a complaint
     # --- engagement
     marketing_contacts_per_week: float = 0.55
     personalized_share: float = 0.30
@@ -133,7 +134,7 @@ class DemoRates:
     nps_invitations_per_year: float = 2.0
     survey_answer_rate: float = 0.26
     nps_mean: dict[str, float] = field(  # mean score 0..10
-        default_factory=lambda: {"Enterprise": 8.1, "SMB": 7.6, "Consumer": 7.2}
+        default_factory=lambda: {"Enterprise": 8.7, "SMB": 8.2, "Consumer": 7.9}
     )
     nps_problem_region_penalty: float = 0.8
     nps_yearly_improvement: float = 0.25
@@ -444,8 +445,8 @@ def _chunk(spec: DemoSpec, rng: np.random.Generator, first: int, size: int,
     csat_score = np.clip(np.round(rng.normal(np.where(breach, 2.9, 4.3), 0.8)), 1, 5).astype(int)
     t_csat = np.where(~np.isnan(t_resolved) & (rng.random(nt) < rates.ticket_csat_rate),
                       csat_score, None).astype(object)
-    category = _choice(rng, {"question": 0.35, "support": 0.30, "request": 0.20, "complaint": 0.15}, nt)
-    category[breach & (rng.random(nt) < 0.3)] = "complaint"
+    category = _choice(rng, {"question": 0.40, "support": 0.33, "request": 0.23, "complaint": 0.04}, nt)
+    category[breach & (rng.random(nt) < rates.complaint_after_breach)] = "complaint"
     priority = _choice(rng, {"low": 0.2, "normal": 0.55, "high": 0.2, "urgent": 0.05}, nt).astype(object)
     priority[rng.random(nt) < 0.03] = None
     t_customer = t_owner.astype(object)
@@ -543,6 +544,10 @@ def _chunk(spec: DemoSpec, rng: np.random.Generator, first: int, size: int,
 
     # ---- last edit of each record (freshness); a share never touched since creation
     last_activity = np.fmax(np.nan_to_num(acquired, nan=-1), np.nan_to_num(engaged, nan=-1))
+    last_activity = np.fmax(last_activity, np.nan_to_num(last_order, nan=-1))
+    last_inbound = np.full(n, -1.0)
+    np.fmax.at(last_inbound, i_owner, i_day)
+    last_activity = np.fmax(last_activity, last_inbound)
     last_activity = np.fmax(last_activity, created)
     updated = np.minimum(last_activity + rng.exponential(60, n), horizon - 0.01)
     stale = rng.random(n) < rates.stale_record_rate

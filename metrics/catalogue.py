@@ -1,0 +1,532 @@
+"""The KPI catalogue: every KPI of metrics.md §1 declared once, and its evaluation.
+
+A KPI's ``query`` reads a :class:`Facts` accessor, which runs each metric family's
+aggregate query at most once per period, so the whole scorecard costs a handful of
+queries per period. Attainment is value/target (target/value when lower is better),
+capped to [0, 1]; a rule's score is 100 x the mean attainment of its KPIs that have
+data; KPIs without data are "no data", never 0. The overall score is the mean of the
+rule scores that have data.
+"""
+
+from __future__ import annotations
+
+import enum
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy import Select
+from sqlalchemy.engine import Connection
+
+from metrics import engagement, pipeline, quality, sla, value, voice
+from metrics.filters import Filters
+from metrics.sql import ratio
+
+TARGETS_PATH = Path(__file__).resolve().parents[1] / "targets.toml"
+
+
+class Rule(enum.IntEnum):
+    """Gartner's eight rules of CRM (seed 000)."""
+
+    VISION = 1
+    STRATEGY = 2
+    EXPERIENCES = 3
+    COLLABORATION = 4
+    PROCESSES = 5
+    INFORMATION = 6
+    TECHNOLOGY = 7
+    METRICS = 8
+
+    @property
+    def title(self) -> str:
+        return RULE_TEXT[self][0]
+
+    @property
+    def definition(self) -> str:
+        return RULE_TEXT[self][1]
+
+
+RULE_TEXT = {
+    Rule.VISION: ("Vision", "A customer-centred picture of the company and its brand."),
+    Rule.STRATEGY: ("Strategy", "The customer base managed as an asset, with objectives."),
+    Rule.EXPERIENCES: ("Valued customer experiences",
+                       "Every interaction gives value and matches the intended position."),
+    Rule.COLLABORATION: ("Organisational collaboration",
+                         "Company, suppliers and partners in sync around the customer."),
+    Rule.PROCESSES: ("Processes", "Complaints, support, promotions and analysis run efficiently."),
+    Rule.INFORMATION: ("Information", "The right data, in the right place."),
+    Rule.TECHNOLOGY: ("Technology", "Data, analysis, front end and architecture serve the customer."),
+    Rule.METRICS: ("Metrics", "Measure everything, inside and out."),
+}
+
+
+class Unit(enum.Enum):
+    PERCENT = "percent"  # a fraction in [0, 1], shown as %
+    POINTS = "points"  # NPS points
+    RATIO = "ratio"  # x times
+    HOURS = "hours"
+    DAYS = "days"
+    SCORE = "score"  # CES 1..7
+    PER_THOUSAND = "per 1,000"
+
+
+class Direction(enum.Enum):
+    HIGHER = "higher"
+    LOWER = "lower"
+
+
+class Status(enum.Enum):
+    ON_TARGET = "on target"
+    NEAR = "near target"
+    OFF = "off target"
+    NO_DATA = "no data"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings the KPIs depend on."""
+
+    sla: sla.SlaLimits = field(default_factory=sla.SlaLimits)
+    npv: value.NpvParams = field(default_factory=value.NpvParams)
+    near_attainment: float = 0.9  # attainment from which an off-target KPI is "near"
+
+
+class Facts:
+    """Lazy access to the metric families for one period; each runs once when first read."""
+
+    def __init__(self, conn: Connection, filters: Filters, settings: Settings = Settings(), depth: int = 0):
+        self.conn, self.filters, self.settings, self._depth = conn, filters, settings, depth
+
+    @cached_property
+    def comparison(self) -> Facts | None:
+        """The comparison period's facts (and, once more, its own comparison, for growth)."""
+        other = self.filters.comparison()
+        if other is None or self._depth >= 2:
+            return None
+        return Facts(self.conn, other, self.settings, self._depth + 1)
+
+    @cached_property
+    def surveys(self) -> dict:
+        return voice.survey_facts(self.conn, self.filters)
+
+    @cached_property
+    def tickets(self) -> dict:
+        return sla.overall(self.conn, self.filters, self.settings.sla)
+
+    @cached_property
+    def pipeline(self) -> dict:
+        return pipeline.pipeline_facts(self.conn, self.filters)
+
+    @cached_property
+    def interactions(self) -> dict:
+        return engagement.interaction_facts(self.conn, self.filters)
+
+    @cached_property
+    def quality(self) -> dict:
+        return quality.quality_facts(self.conn, self.filters)
+
+    @cached_property
+    def value(self) -> dict:
+        return value.value_facts(self.conn, self.filters, self.settings.npv)
+
+    @cached_property
+    def campaign_cost(self) -> float:
+        return engagement.campaign_cost(self.conn, self.filters)
+
+
+Query = Callable[[Facts], "float | None"]
+Records = Callable[[Filters], Select]
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI: what it is, which rule it serves, its target and how to compute it."""
+
+    name: str
+    label: str
+    rule: Rule
+    definition: str
+    unit: Unit
+    direction: Direction
+    target: float
+    query: Query
+    records: Records | None = None  # the records behind the figure (drill-down)
+    meta: bool = False  # computed from the other KPIs (rule 8)
+
+
+# ---- derived figures
+def _growth(current: float | None, previous: float | None) -> float | None:
+    if current is None or previous is None or previous <= 0:
+        return None
+    return current / previous - 1.0
+
+
+def _nps_change(f: Facts) -> float | None:
+    if f.comparison is None or f.surveys["nps"] is None or f.comparison.surveys["nps"] is None:
+        return None
+    return f.surveys["nps"] - f.comparison.surveys["nps"]
+
+
+def _equity_growth(f: Facts) -> float | None:
+    return None if f.comparison is None else _growth(f.value["equity"], f.comparison.value["equity"])
+
+
+def _active_growth(f: Facts) -> float | None:
+    if f.comparison is None:
+        return None
+    return _growth(f.value["active_customers"], f.comparison.value["active_customers"])
+
+
+def _clv_cac(f: Facts) -> float | None:
+    cac = ratio(f.campaign_cost, f.value["new_customers"])
+    return None if f.value["clv"] is None or not cac else f.value["clv"] / cac
+
+
+def _complaints_per_thousand(f: Facts) -> float | None:
+    """Complaints per 1,000 active customers per 30 days."""
+    per_customer = ratio(f.tickets["complaints"], f.value["active_customers"])
+    return None if per_customer is None else 1000.0 * per_customer * 30.0 / f.filters.days
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds / 3600.0
+
+
+def _complaint_records(filters: Filters) -> Select:
+    from data.schema import tickets
+
+    return sla.ticket_records(filters).where(tickets.c.category == "complaint")
+
+
+def _survey_records(kind: str) -> Records:
+    def records(filters: Filters) -> Select:
+        from sqlalchemy import select
+
+        from data.schema import surveys
+
+        s = surveys.c
+        return (select(s.response_id, s.customer_id, s.answered_at, s.kind, s.score)
+                .where(s.kind == kind, filters.in_period(s.answered_at), *filters.fact_clauses(surveys))
+                .order_by(s.answered_at.desc(), s.response_id))
+    return records
+
+
+def _escalated_records(filters: Filters) -> Select:
+    from data.schema import tickets
+
+    return sla.ticket_records(filters).where(tickets.c.escalated.is_(True))
+
+
+def _value_records(filters: Filters) -> Select:
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from data.schema import customers, orders
+
+    o, c = orders.c, customers.c
+    since = filters.as_of - timedelta(days=365)
+    return (select(c.customer_id, c.name, c.segment, c.region, func.count().label("orders_last_year"),
+                   func.sum(o.amount).label("revenue_last_year"),
+                   func.sum(func.coalesce(o.margin, o.amount)).label("margin_last_year"))
+            .select_from(orders.join(customers, c.customer_id == o.customer_id))
+            .where(o.ordered_at >= since, o.ordered_at < filters.as_of, o.amount > 0, *filters.customer_clauses())
+            .group_by(c.customer_id, c.name, c.segment, c.region)
+            .order_by(func.sum(func.coalesce(o.margin, o.amount)).desc(), c.customer_id))
+
+
+def _new_customer_records(filters: Filters) -> Select:
+    from sqlalchemy import select
+
+    from data.schema import customers
+
+    c = customers.c
+    return (select(c.customer_id, c.name, c.segment, c.region, c.acquisition_channel, c.created_at,
+                   c.engaged_at, c.acquired_at)
+            .where(filters.in_period(c.acquired_at), *filters.customer_clauses())
+            .order_by(c.acquired_at.desc(), c.customer_id))
+
+
+def _customer_records(filters: Filters) -> Select:
+    from sqlalchemy import select
+
+    from data.schema import customers
+
+    c = customers.c
+    return (select(c.customer_id, c.name, c.email, c.phone, c.segment, c.region, c.industry,
+                   c.owner_team, c.created_at, c.updated_at)
+            .where(c.created_at < filters.as_of, *filters.customer_clauses())
+            .order_by(c.customer_id))
+
+
+def _interaction_records(filters: Filters) -> Select:
+    from sqlalchemy import select
+
+    from data.schema import interactions
+
+    i = interactions.c
+    return (select(i.interaction_id, i.customer_id, i.occurred_at, i.channel, i.direction, i.department,
+                   i.campaign_id, i.personalized, i.responded)
+            .where(filters.in_period(i.occurred_at), *filters.fact_clauses(interactions, "channel"))
+            .order_by(i.occurred_at.desc(), i.interaction_id))
+
+
+def _invitation_records(filters: Filters) -> Select:
+    from sqlalchemy import select
+
+    from data.schema import survey_invitations
+
+    v = survey_invitations.c
+    return (select(v.invitation_id, v.customer_id, v.kind, v.sent_at, v.answered)
+            .where(filters.in_period(v.sent_at), *filters.fact_clauses(survey_invitations))
+            .order_by(v.sent_at.desc(), v.invitation_id))
+
+
+H, L = Direction.HIGHER, Direction.LOWER
+
+CATALOGUE: tuple[Kpi, ...] = (
+    # 1 Vision
+    Kpi("nps", "NPS", Rule.VISION,
+        "Net Promoter Score: % of NPS answers 9-10 minus % 0-6, answers in the range.",
+        Unit.POINTS, H, 30, lambda f: f.surveys["nps"], _survey_records("nps")),
+    Kpi("nps_change", "NPS change", Rule.VISION,
+        "NPS minus the NPS of the comparison period.",
+        Unit.POINTS, H, 0, _nps_change, _survey_records("nps")),
+    # 2 Strategy
+    Kpi("customer_equity_growth", "Customer equity growth", Rule.STRATEGY,
+        "Growth of customer equity (active customers x NPV CLV) against the comparison period.",
+        Unit.PERCENT, H, 0.05, _equity_growth, _value_records),
+    Kpi("active_customers_growth", "Active customers growth", Rule.STRATEGY,
+        "Growth of customers with an order in the 365 days before the end of the range, "
+        "against the same count at the end of the comparison period.",
+        Unit.PERCENT, H, 0.05, _active_growth, _value_records),
+    Kpi("clv_cac", "CLV : CAC", Rule.STRATEGY,
+        "NPV CLV per customer / acquisition cost, where CAC = cost of campaigns started in "
+        "the range / customers acquired in the range.",
+        Unit.RATIO, H, 3, _clv_cac, _new_customer_records),
+    # 3 Valued customer experiences
+    Kpi("csat", "CSAT", Rule.EXPERIENCES,
+        "Share of CSAT survey answers scoring 4 or 5.",
+        Unit.PERCENT, H, 0.80, lambda f: f.surveys["csat"], _survey_records("csat")),
+    Kpi("ces", "Customer effort (CES)", Rule.EXPERIENCES,
+        "Mean customer-effort score, 1 (easy) to 7 (hard).",
+        Unit.SCORE, L, 3, lambda f: f.surveys["ces"], _survey_records("ces")),
+    Kpi("complaints_per_1000", "Complaints per 1,000 customers", Rule.EXPERIENCES,
+        "Complaint tickets per 1,000 active customers per 30 days.",
+        Unit.PER_THOUSAND, L, 10, _complaints_per_thousand, _complaint_records),
+    # 4 Organisational collaboration
+    Kpi("escalated_within_sla", "Escalations within SLA", Rule.COLLABORATION,
+        "Escalated tickets that met their SLA / escalated tickets met or breached.",
+        Unit.PERCENT, H, 0.90, lambda f: f.tickets["escalated_compliance"], _escalated_records),
+    Kpi("partner_won_share", "Partner share of won pipeline", Rule.COLLABORATION,
+        "Won amount of partner-sourced deals / won amount, deals closed in the range.",
+        Unit.PERCENT, H, 0.15, lambda f: f.pipeline["partner_won_share"], pipeline.opportunity_records),
+    Kpi("multi_department_share", "Customers served across departments", Rule.COLLABORATION,
+        "Customers with interactions from at least two departments under one customer_id / "
+        "customers with interactions in the range.",
+        Unit.PERCENT, H, 0.60, lambda f: f.interactions["multi_department_share"], _interaction_records),
+    # 5 Processes
+    Kpi("sla_compliance", "SLA compliance", Rule.PROCESSES,
+        "Tickets resolved within their class deadline / (met + breached); pending excluded.",
+        Unit.PERCENT, H, 0.95, lambda f: f.tickets["compliance"], sla.ticket_records),
+    Kpi("resolution_hours", "Median resolution time", Rule.PROCESSES,
+        "Median hours from opened_at to resolved_at of tickets resolved by the end of the range.",
+        Unit.HOURS, L, 8, lambda f: _hours(f.tickets["resolution_p50_seconds"]), sla.ticket_records),
+    Kpi("campaign_response_rate", "Campaign response rate", Rule.PROCESSES,
+        "Responded / outbound campaign contacts in the range.",
+        Unit.PERCENT, H, 0.05, lambda f: f.interactions["campaign_response_rate"], engagement.contact_records),
+    Kpi("win_rate", "Win rate", Rule.PROCESSES,
+        "Won / (won + lost) deals closed in the range.",
+        Unit.PERCENT, H, 0.25, lambda f: f.pipeline["win_rate"], pipeline.opportunity_records),
+    Kpi("sales_cycle_days", "Median sales cycle", Rule.PROCESSES,
+        "Median days from created_at to closed_at of deals won in the range.",
+        Unit.DAYS, L, 45, lambda f: f.pipeline["sales_cycle_days"], pipeline.opportunity_records),
+    # 6 Information
+    Kpi("completeness", "Record completeness", Rule.INFORMATION,
+        "Filled fields / (records x 6) over name, email, phone, segment, region, industry.",
+        Unit.PERCENT, H, 0.95, lambda f: f.quality["completeness"], _customer_records),
+    Kpi("duplicate_rate", "Duplicate customers", Rule.INFORMATION,
+        "1 - distinct normalised emails (lower, trimmed) / records with an email.",
+        Unit.PERCENT, L, 0.01, lambda f: f.quality["duplicate_rate"], quality.duplicate_records),
+    Kpi("linked_interactions", "Interactions linked to a customer", Rule.INFORMATION,
+        "Interactions with a known customer_id / interactions in the range.",
+        Unit.PERCENT, H, 0.98, lambda f: f.interactions["linked_share"], _interaction_records),
+    Kpi("days_since_update", "Days since record update", Rule.INFORMATION,
+        "Median days from a customer record's last edit to the end of the range (no data for a "
+        "past range when many records were edited since: only the last edit is kept).",
+        Unit.DAYS, L, 180, lambda f: f.quality["days_since_update"], quality.stale_records),
+    # 7 Technology
+    Kpi("digital_share", "Digital share of inbound", Rule.TECHNOLOGY,
+        "Inbound interactions on web, chat, email, mobile or social / inbound interactions.",
+        Unit.PERCENT, H, 0.60, lambda f: f.interactions["digital_inbound_share"], _interaction_records),
+    Kpi("in_person_share", "In-person share of tickets", Rule.TECHNOLOGY,
+        "Tickets opened in person / tickets (seed 003: phone before in person).",
+        Unit.PERCENT, L, 0.10, lambda f: f.tickets["in_person_share"], sla.ticket_records),
+    Kpi("self_service_share", "Self-service resolution", Rule.TECHNOLOGY,
+        "Tickets resolved by self-service / tickets resolved.",
+        Unit.PERCENT, H, 0.20, lambda f: f.tickets["self_service_share"], sla.ticket_records),
+    # 8 Metrics
+    Kpi("kpi_coverage", "KPI coverage", Rule.METRICS,
+        "KPIs with data / KPIs in the catalogue (excluding these two).",
+        Unit.PERCENT, H, 0.90, lambda f: None, meta=True),
+    Kpi("kpis_on_target", "KPIs on target", Rule.METRICS,
+        "KPIs on target / KPIs with data (excluding these two).",
+        Unit.PERCENT, H, 0.70, lambda f: None, meta=True),
+    Kpi("survey_response_rate", "Survey response rate", Rule.METRICS,
+        "Survey invitations sent in the range that were answered / sent.",
+        Unit.PERCENT, H, 0.20, lambda f: f.surveys["survey_response_rate"], _invitation_records),
+)
+
+KPIS: dict[str, Kpi] = {k.name: k for k in CATALOGUE}
+
+
+# ---- targets
+def load_targets(path: Path = TARGETS_PATH) -> dict[str, float]:
+    """Target overrides from a TOML file (``[targets] name = value``); checked against the catalogue."""
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc})") from exc
+    targets = data.get("targets", {})
+    problems = []
+    for name, target in targets.items():
+        if name not in KPIS:
+            problems.append(f"{path}: [targets] {name}: no such KPI")
+        elif isinstance(target, bool) or not isinstance(target, (int, float)):
+            problems.append(f"{path}: [targets] {name}: target must be a number, got {target!r}")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return {name: float(target) for name, target in targets.items()}
+
+
+# ---- evaluation
+def attainment(value: float | None, target: float, direction: Direction) -> float | None:
+    """value/target (higher is better) or target/value (lower is better), capped to [0, 1].
+
+    A zero target is met by any value on the right side of it (attainment 1, else 0).
+    """
+    if value is None:
+        return None
+    if direction is Direction.HIGHER:
+        if target == 0:
+            return 1.0 if value >= 0 else 0.0
+        raw = value / target if target > 0 else (1.0 if value >= target else 0.0)
+    else:
+        if value <= 0:
+            return 1.0
+        raw = target / value
+    return min(max(raw, 0.0), 1.0)
+
+
+def meets(value: float, target: float, direction: Direction) -> bool:
+    return value >= target if direction is Direction.HIGHER else value <= target
+
+
+@dataclass(frozen=True)
+class KpiResult:
+    kpi: Kpi
+    value: float | None
+    comparison: float | None
+    target: float
+    attainment: float | None
+    status: Status
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.value is None or self.comparison is None else self.value - self.comparison
+
+    def as_dict(self) -> dict:
+        return {"name": self.kpi.name, "label": self.kpi.label, "rule": self.kpi.rule.value,
+                "rule_title": self.kpi.rule.title, "unit": self.kpi.unit.value,
+                "direction": self.kpi.direction.value, "value": self.value, "comparison": self.comparison,
+                "delta": self.delta, "target": self.target, "attainment": self.attainment,
+                "status": self.status.value, "definition": self.kpi.definition}
+
+
+@dataclass(frozen=True)
+class RuleScore:
+    rule: Rule
+    score: float | None  # 0..100; None when no KPI of the rule has data
+    with_data: int
+    kpis: int
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    filters: Filters
+    results: tuple[KpiResult, ...]
+    rules: tuple[RuleScore, ...]
+    comparison_rules: tuple[RuleScore, ...] | None
+
+    @property
+    def overall(self) -> float | None:
+        return _mean([r.score for r in self.rules])
+
+    @property
+    def comparison_overall(self) -> float | None:
+        return None if self.comparison_rules is None else _mean([r.score for r in self.comparison_rules])
+
+    def result(self, name: str) -> KpiResult:
+        return next(r for r in self.results if r.kpi.name == name)
+
+
+def _mean(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
+def _result(kpi: Kpi, value: float | None, comparison: float | None, target: float,
+            settings: Settings) -> KpiResult:
+    reached = attainment(value, target, kpi.direction)
+    if value is None:
+        status = Status.NO_DATA
+    elif meets(value, target, kpi.direction):
+        status = Status.ON_TARGET
+    elif reached is not None and reached >= settings.near_attainment:
+        status = Status.NEAR
+    else:
+        status = Status.OFF
+    return KpiResult(kpi, value, comparison, target, reached, status)
+
+
+def _values(facts: Facts | None, targets: dict[str, float]) -> dict[str, float | None]:
+    """Every KPI's value for one period, the meta KPIs computed from the others."""
+    if facts is None:
+        return {}
+    values = {k.name: k.query(facts) for k in CATALOGUE if not k.meta}
+    regular = [k for k in CATALOGUE if not k.meta]
+    with_data = [k for k in regular if values[k.name] is not None]
+    values["kpi_coverage"] = len(with_data) / len(regular)
+    on_target = [k for k in with_data if meets(values[k.name], targets[k.name], k.direction)]
+    values["kpis_on_target"] = ratio(len(on_target), len(with_data))
+    return values
+
+
+def _rule_scores(results: list[KpiResult]) -> tuple[RuleScore, ...]:
+    scores = []
+    for rule in Rule:
+        mine = [r for r in results if r.kpi.rule is rule]
+        reached = [r.attainment for r in mine if r.attainment is not None]
+        scores.append(RuleScore(rule, 100 * sum(reached) / len(reached) if reached else None,
+                                len(reached), len(mine)))
+    return tuple(scores)
+
+
+def evaluate(conn: Connection, filters: Filters, targets: dict[str, float] | None = None,
+             settings: Settings = Settings()) -> Scorecard:
+    """Every KPI for the filters and their comparison period, with rule and overall scores."""
+    merged = {k.name: k.target for k in CATALOGUE}
+    merged.update(targets if targets is not None else load_targets())
+    facts = Facts(conn, filters, settings)
+    now = _values(facts, merged)
+    before = _values(facts.comparison, merged)
+    results = [_result(k, now[k.name], before.get(k.name), merged[k.name], settings) for k in CATALOGUE]
+    comparison_rules = None
+    if facts.comparison is not None:
+        comparison_rules = _rule_scores(
+            [_result(k, before[k.name], None, merged[k.name], settings) for k in CATALOGUE])
+    return Scorecard(filters, tuple(results), _rule_scores(results), comparison_rules)

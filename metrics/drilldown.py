@@ -1,0 +1,58 @@
+"""Drill-down: the records behind a KPI, a breakdown cell, a funnel stage or a cohort cell.
+
+Every ``*_records(filters, ...)`` function of the metric modules returns a SQLAlchemy
+``Select`` over the same filters as the figure it explains. This module pages it.
+A breakdown cell is the same select with the cell's dimension value added to the
+filters (``filters.with_values(segment="SMB")``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Select, func, select
+from sqlalchemy.engine import Connection
+
+from metrics.catalogue import KPIS
+from metrics.filters import Filters
+
+MAX_PAGE_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: pd.DataFrame
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def page(conn: Connection, query: Select, page_number: int = 0, page_size: int = 100) -> Page:
+    """Rows ``page_number * page_size`` onwards of ``query`` (keeps its order), and the total."""
+    if page_size < 1 or page_size > MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+    if page_number < 0:
+        raise ValueError("page_number must be 0 or more")
+    total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar()
+    result = conn.execute(query.limit(page_size).offset(page_number * page_size))
+    rows = pd.DataFrame(result.mappings().all(), columns=list(result.keys()))
+    return Page(rows, int(total), page_number, page_size)
+
+
+def all_rows(conn: Connection, query: Select, limit: int = 100_000) -> pd.DataFrame:
+    """Every row of ``query`` up to ``limit`` (for CSV downloads)."""
+    result = conn.execute(query.limit(limit))
+    return pd.DataFrame(result.mappings().all(), columns=list(result.keys()))
+
+
+def kpi_records(filters: Filters, kpi_name: str) -> Select:
+    """The records behind a catalogue KPI for the filters."""
+    kpi = KPIS[kpi_name]
+    if kpi.records is None:
+        raise ValueError(f"{kpi.label} is computed from other KPIs; it has no records of its own")
+    return kpi.records(filters)

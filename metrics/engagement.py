@@ -1,0 +1,305 @@
+"""Engagement and contact pressure (metrics.md §6, seed 004), and interaction KPIs (§1).
+
+Outbound contacts are interactions with ``direction = 'outbound'`` in the range; marketing
+contacts are those sent by the marketing department or for a campaign. Weeks start on
+Monday (``date_trunc('week', ...)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pandas as pd
+from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy.engine import Connection
+from statsmodels.stats.proportion import proportions_ztest
+
+from data.schema import campaigns, customers, interactions, orders
+from metrics.filters import Filters
+from metrics.sql import as_float, count_if, epoch, ratio
+
+DIGITAL_CHANNELS = ("web", "chat", "email", "mobile", "social")
+#: The interaction channel that honours a preferred channel ('none' honours nothing).
+PREFERRED_TO_CHANNEL = {"email": "email", "phone": "phone", "sms": "mobile", "mail": "mail"}
+
+
+@dataclass(frozen=True)
+class PressureSettings:
+    """Contact-pressure alert: more than ``max_per_week`` outbound contacts in a week."""
+
+    max_per_week: int = 3
+
+
+def _interaction_clauses(filters: Filters) -> list:
+    return [filters.in_period(interactions.c.occurred_at), *filters.fact_clauses(interactions, "channel")]
+
+
+def _is_marketing():
+    i = interactions.c
+    return and_(i.direction == "outbound", or_(i.department == "marketing", i.campaign_id.is_not(None)))
+
+
+def interaction_facts(conn: Connection, filters: Filters) -> dict[str, float | None]:
+    """Interactions in the range.
+
+    - campaign_response_rate = responded / outbound contacts carrying a campaign_id;
+    - digital_inbound_share = inbound on web, chat, email, mobile, social / inbound;
+    - linked_share = interactions with a customer_id / interactions;
+    - multi_department_share = customers with interactions from >= 2 departments /
+      customers with interactions.
+    """
+    i = interactions.c
+    campaign = and_(i.direction == "outbound", i.campaign_id.is_not(None))
+    inbound = i.direction == "inbound"
+    row = conn.execute(
+        select(
+            func.count().label("interactions"),
+            count_if(i.customer_id.is_not(None)).label("linked"),
+            count_if(campaign).label("campaign_contacts"),
+            count_if(and_(campaign, i.responded)).label("campaign_responses"),
+            count_if(inbound).label("inbound"),
+            count_if(and_(inbound, i.channel.in_(DIGITAL_CHANNELS))).label("digital_inbound"),
+        ).where(*_interaction_clauses(filters))
+    ).mappings().one()
+    per_customer = (
+        select(i.customer_id, func.count(func.distinct(i.department)).label("departments"))
+        .where(i.customer_id.is_not(None), *_interaction_clauses(filters))
+        .group_by(i.customer_id).subquery()
+    )
+    served, multi = conn.execute(
+        select(func.count(), count_if(per_customer.c.departments >= 2))
+    ).one()
+    return {
+        "interactions": row["interactions"],
+        "campaign_response_rate": ratio(row["campaign_responses"], row["campaign_contacts"]),
+        "digital_inbound_share": ratio(row["digital_inbound"], row["inbound"]),
+        "linked_share": ratio(row["linked"], row["interactions"]),
+        "multi_department_share": ratio(multi, served),
+    }
+
+
+def _campaign_clauses(filters: Filters) -> list:
+    """Campaigns started in the range; with a segment filter, those aimed at it."""
+    clauses = [filters.in_period(campaigns.c.started_at)]
+    if filters.segment:
+        clauses.append(campaigns.c.target_segment.in_(filters.segment))
+    return clauses
+
+
+def campaign_cost(conn: Connection, filters: Filters) -> float:
+    """Total cost of the campaigns started in the range."""
+    return float(conn.execute(
+        select(func.coalesce(as_float(func.sum(campaigns.c.cost)), 0.0)).where(*_campaign_clauses(filters))
+    ).scalar())
+
+
+# ---- contact pressure
+def weekly_contacts(filters: Filters):
+    """Subquery: outbound contacts per (customer, week) in the range."""
+    i = interactions.c
+    week = func.date_trunc("week", i.occurred_at)
+    return (
+        select(i.customer_id, week.label("week"), func.count().label("contacts"))
+        .where(i.direction == "outbound", i.customer_id.is_not(None), *_interaction_clauses(filters))
+        .group_by(i.customer_id, week)
+        .subquery("weekly")
+    )
+
+
+def pressure_distribution(conn: Connection, filters: Filters) -> pd.DataFrame:
+    """How many customer-weeks had 1, 2, 3, ... outbound contacts (weeks with none omitted)."""
+    w = weekly_contacts(filters)
+    query = select(w.c.contacts, func.count().label("customer_weeks")).group_by(w.c.contacts).order_by(w.c.contacts)
+    return pd.DataFrame(conn.execute(query).mappings().all(), columns=["contacts", "customer_weeks"])
+
+
+def over_contacted(filters: Filters, settings: PressureSettings = PressureSettings()) -> Select:
+    """Customers with at least one week above the limit: weeks over, worst week, total."""
+    w = weekly_contacts(filters)
+    over = w.c.contacts > settings.max_per_week
+    return (
+        select(w.c.customer_id, customers.c.name, customers.c.segment, customers.c.region,
+               customers.c.preferred_channel, customers.c.consent_marketing,
+               count_if(over).label("weeks_over_limit"), func.max(w.c.contacts).label("max_per_week"),
+               func.sum(w.c.contacts).label("outbound_contacts"))
+        .select_from(w.join(customers, customers.c.customer_id == w.c.customer_id))
+        .group_by(w.c.customer_id, customers.c.name, customers.c.segment, customers.c.region,
+                  customers.c.preferred_channel, customers.c.consent_marketing)
+        .having(func.max(w.c.contacts) > settings.max_per_week)
+        .order_by(func.max(w.c.contacts).desc(), w.c.customer_id)
+    )
+
+
+def pressure_facts(conn: Connection, filters: Filters, settings: PressureSettings = PressureSettings()) -> dict:
+    """Customers contacted, those over the limit and their share, mean contacts per week."""
+    w = weekly_contacts(filters)
+    per_customer = (select(w.c.customer_id, func.max(w.c.contacts).label("worst"),
+                           func.sum(w.c.contacts).label("total"))
+                    .group_by(w.c.customer_id).subquery())
+    contacted, over, total = conn.execute(
+        select(func.count(), count_if(per_customer.c.worst > settings.max_per_week),
+               func.coalesce(func.sum(per_customer.c.total), 0))
+    ).one()
+    weeks = filters.days / 7.0
+    return {
+        "contacted_customers": contacted,
+        "over_contacted": over,
+        "over_contacted_share": ratio(over, contacted),
+        "contacts_per_customer_week": ratio(total, contacted * weeks) if contacted else None,
+    }
+
+
+# ---- consent and preferred channel
+def _violation_columns():
+    i, c = interactions.c, customers.c
+    against_consent = and_(_is_marketing(), c.consent_marketing.is_(False))
+    preferred = case(*[(c.preferred_channel == k, literal(v)) for k, v in PREFERRED_TO_CHANNEL.items()])
+    off_channel = and_(i.direction == "outbound", c.preferred_channel.is_not(None),
+                       or_(c.preferred_channel == "none", i.channel != func.coalesce(preferred, i.channel)))
+    return against_consent, off_channel
+
+
+def consent_facts(conn: Connection, filters: Filters) -> dict[str, float | None]:
+    """Outbound contacts against marketing consent, or off the customer's preferred channel."""
+    i = interactions.c
+    against, off = _violation_columns()
+    row = conn.execute(
+        select(count_if(i.direction == "outbound").label("outbound"),
+               count_if(against).label("against_consent"), count_if(off).label("off_preferred_channel"),
+               func.count(func.distinct(case((against, i.customer_id)))).label("customers_against_consent"))
+        .select_from(interactions.join(customers, customers.c.customer_id == i.customer_id))
+        .where(*_interaction_clauses(filters))
+    ).mappings().one()
+    return {**row, "against_consent_share": ratio(row["against_consent"], row["outbound"]),
+            "off_preferred_share": ratio(row["off_preferred_channel"], row["outbound"])}
+
+
+def violation_records(filters: Filters) -> Select:
+    """Outbound contacts against consent or off the preferred channel (drill-down)."""
+    i, c = interactions.c, customers.c
+    against, off = _violation_columns()
+    return (
+        select(i.interaction_id, i.customer_id, c.name, c.segment, i.occurred_at, i.channel,
+               c.preferred_channel, c.consent_marketing, i.department, i.campaign_id,
+               against.label("against_consent"), off.label("off_preferred_channel"))
+        .select_from(interactions.join(customers, c.customer_id == i.customer_id))
+        .where(*_interaction_clauses(filters), or_(against, off))
+        .order_by(i.occurred_at.desc(), i.interaction_id)
+    )
+
+
+# ---- personalised vs generic
+@dataclass(frozen=True)
+class ResponseComparison:
+    personalized_contacts: int
+    personalized_responses: int
+    generic_contacts: int
+    generic_responses: int
+    z: float | None
+    p_value: float | None
+
+    @property
+    def personalized_rate(self) -> float | None:
+        return ratio(self.personalized_responses, self.personalized_contacts)
+
+    @property
+    def generic_rate(self) -> float | None:
+        return ratio(self.generic_responses, self.generic_contacts)
+
+    @property
+    def lift(self) -> float | None:
+        p, g = self.personalized_rate, self.generic_rate
+        return None if p is None or not g else p / g
+
+
+def personalization_response(conn: Connection, filters: Filters) -> ResponseComparison:
+    """Response rate of personalised vs generic marketing contacts, two-proportion z-test."""
+    i = interactions.c
+    rows = conn.execute(
+        select(i.personalized, func.count(), count_if(i.responded))
+        .where(_is_marketing(), i.personalized.is_not(None), *_interaction_clauses(filters))
+        .group_by(i.personalized)
+    ).all()
+    counts = {bool(p): (int(n), int(r)) for p, n, r in rows}
+    pn, pr = counts.get(True, (0, 0))
+    gn, gr = counts.get(False, (0, 0))
+    z = p = None
+    if pn and gn and 0 < pr + gr < pn + gn:
+        z, p = proportions_ztest([pr, gr], [pn, gn])
+        z, p = float(z), float(p)
+    return ResponseComparison(pn, pr, gn, gr, z, p)
+
+
+# ---- campaigns
+def campaign_roi(conn: Connection, filters: Filters, attribution_days: int = 90,
+                 value_days: int = 365) -> pd.DataFrame:
+    """Per campaign started in the range: cost, contacts, responses, customers acquired, ROI.
+
+    A customer is acquired by the campaign of their last campaign contact in the
+    ``attribution_days`` before acquired_at (last touch). Attributed margin = their margin
+    in the ``value_days`` after acquisition; ROI = (attributed margin - cost) / cost.
+    """
+    i, c, k, o = interactions.c, customers.c, campaigns.c, orders.c
+    touch_window = epoch(c.acquired_at) - epoch(i.occurred_at)
+    touches = (
+        select(i.customer_id, i.campaign_id, c.acquired_at,
+               func.row_number().over(partition_by=i.customer_id, order_by=i.occurred_at.desc()).label("rank"))
+        .select_from(interactions.join(customers, c.customer_id == i.customer_id))
+        .where(i.campaign_id.is_not(None), c.acquired_at.is_not(None), i.occurred_at <= c.acquired_at,
+               touch_window <= attribution_days * 86_400.0, c.acquired_at < filters.as_of,
+               *filters.customer_clauses())
+        .subquery("touches")
+    )
+    last_touch = select(touches).where(touches.c.rank == 1).subquery("last_touch")
+    value = (
+        select(last_touch.c.campaign_id, func.count(func.distinct(last_touch.c.customer_id)).label("acquired"),
+               as_float(func.coalesce(func.sum(func.coalesce(o.margin, o.amount)), 0)).label("attributed_margin"))
+        .select_from(last_touch.outerjoin(orders, and_(
+            o.customer_id == last_touch.c.customer_id, o.ordered_at >= last_touch.c.acquired_at,
+            o.ordered_at < filters.as_of,
+            epoch(o.ordered_at) - epoch(last_touch.c.acquired_at) < value_days * 86_400.0)))
+        .group_by(last_touch.c.campaign_id)
+        .subquery("value")
+    )
+    reach = (
+        select(i.campaign_id, func.count().label("contacts"), count_if(i.responded).label("responses"))
+        .where(i.campaign_id.is_not(None), i.occurred_at < filters.as_of, *filters.fact_clauses(interactions, "channel"))
+        .group_by(i.campaign_id).subquery("reach")
+    )
+    query = (
+        select(k.campaign_id, k.name, k.channel, k.target_segment, k.started_at, as_float(k.cost).label("cost"),
+               func.coalesce(reach.c.contacts, 0).label("contacts"),
+               func.coalesce(reach.c.responses, 0).label("responses"),
+               func.coalesce(value.c.acquired, 0).label("acquired"),
+               func.coalesce(value.c.attributed_margin, 0.0).label("attributed_margin"))
+        .select_from(campaigns.outerjoin(reach, reach.c.campaign_id == k.campaign_id)
+                     .outerjoin(value, value.c.campaign_id == k.campaign_id))
+        .where(*_campaign_clauses(filters))
+        .order_by(k.started_at, k.campaign_id)
+    )
+    frame = pd.DataFrame(conn.execute(query).mappings().all(),
+                         columns=["campaign_id", "name", "channel", "target_segment", "started_at", "cost",
+                                  "contacts", "responses", "acquired", "attributed_margin"])
+    frame["response_rate"] = [ratio(r, n) for r, n in zip(frame.responses, frame.contacts)]
+    frame["cost_per_acquisition"] = [ratio(cost, a) for cost, a in zip(frame.cost, frame.acquired)]
+    frame["roi"] = [ratio(m - cost, cost) for m, cost in zip(frame.attributed_margin, frame.cost)]
+    return frame
+
+
+def contact_records(filters: Filters) -> Select:
+    """Outbound contacts in the range (drill-down)."""
+    i = interactions.c
+    return (
+        select(i.interaction_id, i.customer_id, i.occurred_at, i.channel, i.department, i.campaign_id,
+               i.personalized, i.responded)
+        .where(i.direction == "outbound", *_interaction_clauses(filters))
+        .order_by(i.occurred_at.desc(), i.interaction_id)
+    )
+
+
+def over_contacted_since(filters: Filters, weeks: int) -> Filters:
+    """Helper for trend views: the same filters over the last ``weeks`` weeks of the range."""
+    from dataclasses import replace
+
+    return replace(filters, start=max(filters.start, filters.end - timedelta(weeks=weeks) + timedelta(days=1)))

@@ -1,0 +1,147 @@
+"""The Filters value object: what the user selected, turned into bound SQL clauses.
+
+A date range is inclusive of both days: ``[start 00:00, end + 1 day 00:00)``, and
+``as_of`` (the end of the range) is ``end + 1 day 00:00``. Customer dimensions
+(segment, region, industry, acquisition channel, owner team) restrict fact tables through
+a semi-join on ``customer_id``; rows that cannot be linked to a customer are then left
+out, since they cannot be attributed. Every user value reaches the database as a bound
+parameter, never as SQL text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import Select, and_, select
+from sqlalchemy.sql import ColumnElement
+
+from data.schema import customers
+
+Comparison = Literal["previous", "last_year", "none"]
+
+#: Customer dimensions a filter or breakdown can use: name -> customers column.
+CUSTOMER_DIMENSIONS: dict[str, str] = {
+    "segment": "segment",
+    "region": "region",
+    "industry": "industry",
+    "acquisition_channel": "acquisition_channel",
+    "owner_team": "owner_team",
+}
+#: Labels of every filter dimension, for widgets and messages.
+DIMENSION_LABELS: dict[str, str] = {
+    "segment": "Segment",
+    "region": "Region",
+    "industry": "Industry",
+    "acquisition_channel": "Acquisition channel",
+    "owner_team": "Team",
+    "channel": "Channel",
+}
+
+
+def _day_start(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A date range, a comparison period and multi-select dimension filters (empty = all)."""
+
+    start: date
+    end: date
+    compare: Comparison = "previous"
+    segment: tuple[str, ...] = ()
+    region: tuple[str, ...] = ()
+    industry: tuple[str, ...] = ()
+    acquisition_channel: tuple[str, ...] = ()
+    owner_team: tuple[str, ...] = ()
+    channel: tuple[str, ...] = field(default=())  # interaction / ticket channel
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"date range ends ({self.end}) before it starts ({self.start})")
+        if self.compare not in ("previous", "last_year", "none"):
+            raise ValueError(f"unknown comparison {self.compare!r}: use previous, last_year or none")
+        for name in (*CUSTOMER_DIMENSIONS, "channel"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise TypeError(f"{name} takes a tuple of values, not a string")
+            object.__setattr__(self, name, tuple(str(v) for v in value))
+
+    # ---- time
+    @property
+    def start_at(self) -> datetime:
+        return _day_start(self.start)
+
+    @property
+    def as_of(self) -> datetime:
+        """The end of the range (exclusive): the day after ``end`` at 00:00."""
+        return _day_start(self.end) + timedelta(days=1)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def comparison(self) -> Filters | None:
+        """The same filters over the comparison period, or None when not comparing."""
+        if self.compare == "none":
+            return None
+        if self.compare == "previous":
+            shift = timedelta(days=self.days)
+            return replace(self, start=self.start - shift, end=self.end - shift)
+        return replace(self, start=_minus_year(self.start), end=_minus_year(self.end))
+
+    def with_values(self, **values: tuple[str, ...] | str) -> Filters:
+        """A copy with some dimensions replaced (a single string means one value)."""
+        fixed = {k: (v,) if isinstance(v, str) else tuple(v) for k, v in values.items()}
+        return replace(self, **fixed)
+
+    # ---- SQL
+    def in_period(self, column) -> ColumnElement[bool]:
+        """``start <= column < as_of`` with bound parameters."""
+        return and_(column >= self.start_at, column < self.as_of)
+
+    def customer_clauses(self, table=customers) -> list[ColumnElement[bool]]:
+        """Clauses on a customers table for the active customer dimensions."""
+        return [table.c[col].in_(getattr(self, dim))
+                for dim, col in CUSTOMER_DIMENSIONS.items() if getattr(self, dim)]
+
+    @property
+    def has_customer_filter(self) -> bool:
+        return any(getattr(self, dim) for dim in CUSTOMER_DIMENSIONS)
+
+    def customer_ids(self) -> Select:
+        """``SELECT customer_id FROM customers WHERE <customer dimensions>``."""
+        return select(customers.c.customer_id).where(*self.customer_clauses())
+
+    def fact_clauses(self, table, channel_column: str | None = None) -> list[ColumnElement[bool]]:
+        """Clauses on a fact table: customer dimensions by semi-join, and the channel."""
+        clauses: list[ColumnElement[bool]] = []
+        if self.has_customer_filter:
+            clauses.append(table.c.customer_id.in_(self.customer_ids()))
+        if channel_column and self.channel:
+            clauses.append(table.c[channel_column].in_(self.channel))
+        return clauses
+
+    def describe(self) -> str:
+        """The filters in words, for captions, exports and the CLI."""
+        parts = [f"{self.start:%Y-%m-%d} to {self.end:%Y-%m-%d}"]
+        for dim, label in DIMENSION_LABELS.items():
+            values = getattr(self, dim)
+            if values:
+                parts.append(f"{label}: {', '.join(values)}")
+        return "; ".join(parts)
+
+
+def _minus_year(d: date) -> date:
+    try:
+        return d.replace(year=d.year - 1)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year - 1, day=28)
+
+
+def default_filters(today: date, days: int = 90, compare: Comparison = "previous") -> Filters:
+    """The last ``days`` full days before ``today``."""
+    end = today - timedelta(days=1)
+    return Filters(start=end - timedelta(days=days - 1), end=end, compare=compare)

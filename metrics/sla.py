@@ -1,0 +1,257 @@
+"""Service level of customer requests (metrics.md §3, seed 003).
+
+Population: tickets opened in the date range (customer and channel filters applied).
+A ticket's deadline is ``opened_at + 3 minutes`` (immediate) or ``+ 24 hours`` (deferred).
+Seen from ``as_of`` (the end of the range), a ticket
+
+- **met** its SLA if it was resolved before as_of and ``resolved_at <= deadline``;
+- **breached** it if it was resolved before as_of after the deadline, or if it is still
+  open at as_of and ``as_of > deadline``;
+- is **pending** otherwise (open, deadline not reached yet).
+
+SLA compliance = met / (met + breached); pending tickets are left out and counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy.engine import Connection
+
+from data.schema import customers, tickets
+from metrics.filters import Filters
+from metrics.sql import HOUR, count_if, epoch, percentile, ratio, seconds_between
+
+DIGITAL_TICKET_CHANNELS = ("web", "chat", "email", "mobile", "social")
+
+
+@dataclass(frozen=True)
+class SlaLimits:
+    """Deadlines per SLA class, in seconds (settings; defaults from seed 003)."""
+
+    immediate_seconds: float = 3 * 60
+    deferred_seconds: float = 24 * HOUR
+
+
+DEFAULT_LIMITS = SlaLimits()
+
+BACKLOG_BUCKETS: tuple[tuple[str, float], ...] = (
+    ("< 1 hour", HOUR),
+    ("1-24 hours", 24 * HOUR),
+    ("1-3 days", 72 * HOUR),
+    ("3-7 days", 168 * HOUR),
+    ("> 7 days", float("inf")),
+)
+
+
+def limit_seconds(limits: SlaLimits = DEFAULT_LIMITS):
+    return case((tickets.c.sla_class == "immediate", literal(limits.immediate_seconds)),
+                else_=literal(limits.deferred_seconds))
+
+
+def status_expr(filters: Filters, limits: SlaLimits = DEFAULT_LIMITS):
+    """'met' | 'breached' | 'pending' of a ticket, seen from as_of."""
+    limit = limit_seconds(limits)
+    resolved = and_(tickets.c.resolved_at.is_not(None), tickets.c.resolved_at < filters.as_of)
+    return case(
+        (and_(resolved, seconds_between(tickets.c.opened_at, tickets.c.resolved_at) <= limit), "met"),
+        (resolved, "breached"),
+        (epoch(filters.as_of) - epoch(tickets.c.opened_at) > limit, "breached"),
+        else_="pending",
+    )
+
+
+def ticket_clauses(filters: Filters) -> list:
+    """Tickets opened in the range, with the customer and channel filters."""
+    return [filters.in_period(tickets.c.opened_at), *filters.fact_clauses(tickets, "channel")]
+
+
+def _status_rows(filters: Filters, limits: SlaLimits):
+    """Per-ticket derived columns as a subquery (status, resolution and response seconds)."""
+    resolved_in_time = and_(tickets.c.resolved_at.is_not(None), tickets.c.resolved_at < filters.as_of)
+    return (
+        select(
+            tickets.c.ticket_id,
+            tickets.c.sla_class,
+            tickets.c.channel,
+            tickets.c.category,
+            tickets.c.escalated,
+            tickets.c.resolved_by,
+            tickets.c.contacts_to_resolve,
+            status_expr(filters, limits).label("status"),
+            case((resolved_in_time, seconds_between(tickets.c.opened_at, tickets.c.resolved_at)))
+            .label("resolution_seconds"),
+            case((and_(tickets.c.first_response_at.is_not(None), tickets.c.first_response_at < filters.as_of),
+                  seconds_between(tickets.c.opened_at, tickets.c.first_response_at)))
+            .label("first_response_seconds"),
+            resolved_in_time.label("resolved"),
+        )
+        .where(*ticket_clauses(filters))
+        .subquery("t")
+    )
+
+
+def summary(conn: Connection, filters: Filters, limits: SlaLimits = DEFAULT_LIMITS) -> pd.DataFrame:
+    """One row per SLA class plus an 'all' row: counts, compliance, times, rates.
+
+    Columns: tickets, met, breached, pending, compliance, escalated, escalation_rate,
+    escalated_met, escalated_breached, escalated_compliance, fcr (contacts_to_resolve = 1
+    among resolved tickets that report it), first_response_p50/p90_seconds,
+    resolution_p50/p90_seconds, in_person, in_person_share, self_service_share (of
+    resolved tickets), complaints.
+    """
+    t = _status_rows(filters, limits).c
+    met, breached = t.status == "met", t.status == "breached"
+    query = (
+        select(
+            func.coalesce(t.sla_class, "all").label("sla_class"),
+            func.count().label("tickets"),
+            count_if(met).label("met"),
+            count_if(breached).label("breached"),
+            count_if(t.status == "pending").label("pending"),
+            count_if(t.escalated).label("escalated"),
+            count_if(and_(t.escalated, met)).label("escalated_met"),
+            count_if(and_(t.escalated, breached)).label("escalated_breached"),
+            count_if(t.contacts_to_resolve == 1).label("first_contact"),
+            count_if(and_(t.resolved, t.contacts_to_resolve.is_not(None))).label("contacts_known"),
+            count_if(t.resolved).label("resolved"),
+            count_if(and_(t.resolved, t.resolved_by == "self_service")).label("self_service"),
+            count_if(t.channel == "in_person").label("in_person"),
+            count_if(t.category == "complaint").label("complaints"),
+            percentile(0.5, t.first_response_seconds).label("first_response_p50_seconds"),
+            percentile(0.9, t.first_response_seconds).label("first_response_p90_seconds"),
+            percentile(0.5, t.resolution_seconds).label("resolution_p50_seconds"),
+            percentile(0.9, t.resolution_seconds).label("resolution_p90_seconds"),
+        )
+        .group_by(func.rollup(t.sla_class))
+    )
+    rows = pd.DataFrame(conn.execute(query).mappings().all())
+    if rows.empty:  # nothing selected: keep the shape, counts 0, rates unknown
+        rows = pd.DataFrame([{"sla_class": "all", "tickets": 0, "met": 0, "breached": 0, "pending": 0,
+                              "escalated": 0, "escalated_met": 0, "escalated_breached": 0,
+                              "first_contact": 0, "contacts_known": 0, "resolved": 0,
+                              "self_service": 0, "in_person": 0, "complaints": 0}])
+    rows["compliance"] = [ratio(m, m + b) for m, b in zip(rows.met, rows.breached)]
+    rows["escalated_compliance"] = [ratio(m, m + b) for m, b in
+                                    zip(rows.escalated_met, rows.escalated_breached)]
+    rows["escalation_rate"] = [ratio(e, n) for e, n in zip(rows.escalated, rows.tickets)]
+    rows["fcr"] = [ratio(f, k) for f, k in zip(rows.first_contact, rows.contacts_known)]
+    rows["in_person_share"] = [ratio(i, n) for i, n in zip(rows.in_person, rows.tickets)]
+    rows["self_service_share"] = [ratio(s, r) for s, r in zip(rows.self_service, rows.resolved)]
+    order = {"immediate": 0, "deferred": 1, "all": 2}
+    rows = rows.sort_values("sla_class", key=lambda s: s.map(order).fillna(3), ignore_index=True)
+    return rows.set_index("sla_class", drop=False)
+
+
+def overall(conn: Connection, filters: Filters, limits: SlaLimits = DEFAULT_LIMITS) -> dict:
+    """The 'all' row of :func:`summary` as a dict."""
+    return summary(conn, filters, limits).loc["all"].to_dict()
+
+
+def compliance_over_time(conn: Connection, filters: Filters, grain: str = "week",
+                         limits: SlaLimits = DEFAULT_LIMITS) -> pd.DataFrame:
+    """Met, breached and compliance per period (week or month of opened_at) and class."""
+    status = status_expr(filters, limits)
+    period = func.date_trunc(grain, tickets.c.opened_at).label("period")
+    query = (
+        select(period, tickets.c.sla_class,
+               count_if(status == "met").label("met"),
+               count_if(status == "breached").label("breached"),
+               count_if(status == "pending").label("pending"))
+        .where(*ticket_clauses(filters))
+        .group_by(period, tickets.c.sla_class)
+        .order_by(period, tickets.c.sla_class)
+    )
+    frame = pd.DataFrame(conn.execute(query).mappings().all(),
+                         columns=["period", "sla_class", "met", "breached", "pending"])
+    frame["compliance"] = [ratio(m, m + b) for m, b in zip(frame.met, frame.breached)]
+    return frame
+
+
+def backlog_by_age(conn: Connection, filters: Filters) -> pd.DataFrame:
+    """Tickets still open at as_of (opened at any time before it), by age bucket and class."""
+    age = epoch(filters.as_of) - epoch(tickets.c.opened_at)
+    whens, lower = [], 0.0
+    for label, upper in BACKLOG_BUCKETS:
+        whens.append((age < upper, label) if upper != float("inf") else (age >= lower, label))
+        lower = upper
+    bucket = case(*whens).label("age")
+    query = (
+        select(bucket, tickets.c.sla_class, func.count().label("tickets"))
+        .where(tickets.c.opened_at < filters.as_of,
+               or_(tickets.c.resolved_at.is_(None), tickets.c.resolved_at >= filters.as_of),
+               *filters.fact_clauses(tickets, "channel"))
+        .group_by(bucket, tickets.c.sla_class)
+    )
+    frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=["age", "sla_class", "tickets"])
+    labels = [label for label, _ in BACKLOG_BUCKETS]
+    frame["age"] = pd.Categorical(frame["age"], categories=labels, ordered=True)
+    return frame.sort_values(["age", "sla_class"], ignore_index=True)
+
+
+def channel_mix(conn: Connection, filters: Filters) -> pd.DataFrame:
+    """Tickets per channel in the range, with their share and SLA compliance."""
+    t = _status_rows(filters, DEFAULT_LIMITS).c
+    query = (select(t.channel, func.count().label("tickets"),
+                    count_if(t.status == "met").label("met"),
+                    count_if(t.status == "breached").label("breached"))
+             .group_by(t.channel).order_by(func.count().desc()))
+    frame = pd.DataFrame(conn.execute(query).mappings().all(),
+                         columns=["channel", "tickets", "met", "breached"])
+    total = frame.tickets.sum()
+    frame["share"] = frame.tickets / total if total else []
+    frame["compliance"] = [ratio(m, m + b) for m, b in zip(frame.met, frame.breached)]
+    return frame
+
+
+def time_distribution(conn: Connection, filters: Filters, which: str = "resolution",
+                      limits: SlaLimits = DEFAULT_LIMITS) -> pd.DataFrame:
+    """Ticket counts per time bucket (for a histogram), per class, computed in SQL.
+
+    ``which`` is 'resolution' or 'first_response'. Buckets are minutes up to an hour,
+    then hours up to two days, then days.
+    """
+    t = _status_rows(filters, limits).c
+    seconds = t.resolution_seconds if which == "resolution" else t.first_response_seconds
+    edges = [60, 180, 600, 1800, HOUR, 4 * HOUR, 8 * HOUR, 24 * HOUR, 48 * HOUR, 7 * 24 * HOUR]
+    labels = ["< 1 min", "1-3 min", "3-10 min", "10-30 min", "30-60 min", "1-4 h", "4-8 h",
+              "8-24 h", "24-48 h", "2-7 days", "> 7 days"]
+    bucket = case(*[(seconds < edge, label) for edge, label in zip(edges, labels)],
+                  else_=labels[-1]).label("bucket")
+    query = (select(bucket, t.sla_class, func.count().label("tickets"))
+             .where(seconds.is_not(None)).group_by(bucket, t.sla_class))
+    frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=["bucket", "sla_class", "tickets"])
+    frame["bucket"] = pd.Categorical(frame["bucket"], categories=labels, ordered=True)
+    return frame.sort_values(["bucket", "sla_class"], ignore_index=True)
+
+
+def breach_records(filters: Filters, limits: SlaLimits = DEFAULT_LIMITS) -> Select:
+    """The breached tickets behind the compliance figure, most overdue first (drill-down)."""
+    status = status_expr(filters, limits)
+    end = func.coalesce(tickets.c.resolved_at, filters.as_of)
+    overdue_hours = ((seconds_between(tickets.c.opened_at, end) - limit_seconds(limits)) / HOUR)
+    return (
+        select(tickets.c.ticket_id, tickets.c.customer_id, customers.c.name.label("customer"),
+               customers.c.segment, customers.c.region, tickets.c.channel, tickets.c.category,
+               tickets.c.priority, tickets.c.sla_class, tickets.c.opened_at, tickets.c.resolved_at,
+               tickets.c.escalated, tickets.c.resolved_by, overdue_hours.label("hours_over_deadline"))
+        .select_from(tickets.outerjoin(customers, customers.c.customer_id == tickets.c.customer_id))
+        .where(*ticket_clauses(filters), status == "breached")
+        .order_by(overdue_hours.desc(), tickets.c.ticket_id)
+    )
+
+
+def ticket_records(filters: Filters, limits: SlaLimits = DEFAULT_LIMITS) -> Select:
+    """Every ticket of the population with its SLA status (drill-down)."""
+    return (
+        select(tickets.c.ticket_id, tickets.c.customer_id, customers.c.segment, customers.c.region,
+               tickets.c.channel, tickets.c.category, tickets.c.sla_class, tickets.c.opened_at,
+               tickets.c.first_response_at, tickets.c.resolved_at, tickets.c.escalated,
+               tickets.c.resolved_by, tickets.c.contacts_to_resolve,
+               status_expr(filters, limits).label("sla_status"))
+        .select_from(tickets.outerjoin(customers, customers.c.customer_id == tickets.c.customer_id))
+        .where(*ticket_clauses(filters))
+        .order_by(tickets.c.opened_at, tickets.c.ticket_id)
+    )
