@@ -2,8 +2,9 @@
 
 - cohort = calendar month of ``acquired_at``; month k = the k-th calendar month after it
   (k = 0 is the acquisition month);
-- retention(cohort, k) = customers of the cohort with >= 1 order in month k / cohort size;
-- revenue retention(cohort, k) = revenue in month k / revenue in month 0.
+- retention(cohort, k) = customers of the cohort with >= 1 order (amount > 0) in month k /
+  cohort size;
+- revenue retention(cohort, k) = revenue in month k / revenue in month 0 (refunds included).
 
 Cohorts are the acquisition months that overlap the date range. Cells of months that
 start after as_of are left empty (NaN), never 0.
@@ -15,7 +16,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.engine import Connection
 
 from data.schema import customers, orders
@@ -43,7 +44,7 @@ def cohort_matrix(conn: Connection, filters: Filters) -> dict[str, pd.DataFrame]
         columns=["cohort", "size"])
     k = (month_index(o.ordered_at) - month_index(c.acquired_at)).label("k")
     cells = pd.DataFrame(conn.execute(
-        select(cohort, k, func.count(func.distinct(o.customer_id)).label("customers"),
+        select(cohort, k, func.count(func.distinct(case((o.amount > 0, o.customer_id)))).label("customers"),
                as_float(func.sum(o.amount)).label("revenue"))
         .select_from(orders.join(customers, c.customer_id == o.customer_id))
         .where(*cohort_filter, o.ordered_at >= c.acquired_at, o.ordered_at < filters.as_of)

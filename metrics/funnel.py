@@ -11,7 +11,10 @@ stages reached after ``as_of`` do not count.
 | attracted | ``engaged_at`` < as_of |
 | acquired | ``acquired_at`` < as_of |
 | retained | an order in (acquired_at + 30 days, acquired_at + 365 days], before as_of |
-| lifetime | orders in at least 3 distinct 365-day periods counted from acquired_at |
+| lifetime | retained, and orders in at least 3 distinct 365-day periods from acquired_at |
+
+Stages nest (each requires the previous ones, as the seed's sum says), so every step
+conversion is a proportion.
 
 Conversions carry 95 % Wilson intervals (statsmodels); two groups are compared with a
 two-proportion z-test.
@@ -75,7 +78,7 @@ def _stage_columns(filters: Filters, windows: FunnelWindows, flags):
     attracted = and_(c.engaged_at.is_not(None), c.engaged_at < filters.as_of)
     acquired = and_(c.acquired_at.is_not(None), c.acquired_at < filters.as_of)
     retained = and_(acquired, flags.c.retained == 1)
-    lifetime = and_(acquired, flags.c.periods >= windows.lifetime_periods)
+    lifetime = and_(retained, flags.c.periods >= windows.lifetime_periods)
     return {"prospect": None, "attracted": attracted, "acquired": acquired, "retained": retained,
             "lifetime": lifetime}
 
@@ -141,7 +144,9 @@ def _wilson(successes: int, trials: int, alpha: float) -> tuple[float | None, fl
     if trials <= 0:
         return None, None, None
     low, high = proportion_confint(successes, trials, alpha=alpha, method="wilson")
-    return successes / trials, float(low), float(high)
+    p = successes / trials
+    # the Wilson interval always contains p; clamp away floating-point rounding at 0 and 1
+    return p, min(float(low), p), max(float(high), p)
 
 
 @dataclass(frozen=True)

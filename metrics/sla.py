@@ -114,7 +114,7 @@ def summary(conn: Connection, filters: Filters, limits: SlaLimits = DEFAULT_LIMI
             count_if(t.escalated).label("escalated"),
             count_if(and_(t.escalated, met)).label("escalated_met"),
             count_if(and_(t.escalated, breached)).label("escalated_breached"),
-            count_if(t.contacts_to_resolve == 1).label("first_contact"),
+            count_if(and_(t.resolved, t.contacts_to_resolve == 1)).label("first_contact"),
             count_if(and_(t.resolved, t.contacts_to_resolve.is_not(None))).label("contacts_known"),
             count_if(t.resolved).label("resolved"),
             count_if(and_(t.resolved, t.resolved_by == "self_service")).label("self_service"),
@@ -230,7 +230,8 @@ def time_distribution(conn: Connection, filters: Filters, which: str = "resoluti
 def breach_records(filters: Filters, limits: SlaLimits = DEFAULT_LIMITS) -> Select:
     """The breached tickets behind the compliance figure, most overdue first (drill-down)."""
     status = status_expr(filters, limits)
-    end = func.coalesce(tickets.c.resolved_at, filters.as_of)
+    # seen from as_of: a ticket resolved later was still open then
+    end = case((tickets.c.resolved_at < filters.as_of, tickets.c.resolved_at), else_=literal(filters.as_of))
     overdue_hours = ((seconds_between(tickets.c.opened_at, end) - limit_seconds(limits)) / HOUR)
     return (
         select(tickets.c.ticket_id, tickets.c.customer_id, customers.c.name.label("customer"),

@@ -101,15 +101,16 @@ def value_by_group(conn: Connection, filters: Filters, dimension: str | None = N
     frame["margin_per_customer"] = [ratio(m, n) for m, n in zip(frame.margin, frame.active_customers)]
     frame["retention"] = [ratio(r, p) for r, p in zip(frame.retained, frame.previous_active)]
     frame["clv"] = [
-        None if m is None or r is None else npv_clv(m, r, params.discount_rate, params.horizon_years)
+        None if pd.isna(m) or pd.isna(r) else npv_clv(m, r, params.discount_rate, params.horizon_years)
         for m, r in zip(frame.margin_per_customer, frame.retention)]
-    frame["equity"] = [None if v is None else v * n for v, n in zip(frame.clv, frame.active_customers)]
+    frame["equity"] = [None if pd.isna(v) else v * n for v, n in zip(frame.clv, frame.active_customers)]
     return frame
 
 
 def value_facts(conn: Connection, filters: Filters, params: NpvParams = DEFAULT_NPV) -> dict[str, float | None]:
     """The selection's active customers, NPV CLV, customer equity and new customers."""
-    row = value_by_group(conn, filters, None, params).iloc[0].to_dict()
+    row = {k: (None if pd.isna(v) else v)
+           for k, v in value_by_group(conn, filters, None, params).iloc[0].to_dict().items()}
     c = customers.c
     acquired = conn.execute(
         select(func.count()).where(filters.in_period(c.acquired_at), *filters.customer_clauses())

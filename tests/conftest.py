@@ -128,3 +128,26 @@ def artifacts() -> Path:
     path = ROOT / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session", params=["duckdb", "postgres"])
+def tiny_engine(request, tmp_path_factory):
+    """The hand-written CRM of tests/tiny.py on each engine (the same tests run on both)."""
+    from tests.helpers import engine_with_schema, load_rows
+    from tests.tiny import ROWS
+
+    if request.param == "duckdb":
+        url = f"duckdb:///{tmp_path_factory.mktemp('tiny') / 'tiny.duckdb'}"
+    else:
+        url = provision.create_database(request.getfixturevalue("pg_cluster"), "tiny")
+    engine = engine_with_schema(url)
+    load_rows(engine, ROWS)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def tiny(tiny_engine):
+    """A connection to the tiny CRM."""
+    with tiny_engine.connect() as conn:
+        yield conn

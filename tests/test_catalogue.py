@@ -1,0 +1,102 @@
+"""The KPI catalogue: attainment, status, rule scores and the scorecard on the tiny CRM."""
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from metrics.catalogue import (CATALOGUE, KPIS, Direction, Rule, Status, attainment, evaluate, load_targets)
+from metrics.filters import Filters
+
+JAN = Filters(date(2026, 1, 1), date(2026, 1, 31))
+ANNUITY = sum(1 / 1.1**t for t in range(1, 6))
+
+
+@pytest.mark.parametrize("value, target, direction, expected", [
+    (0.8, 0.95, Direction.HIGHER, 0.8 / 0.95),
+    (1.2, 0.95, Direction.HIGHER, 1.0),           # capped
+    (-0.1, 0.05, Direction.HIGHER, 0.0),          # capped below
+    (4.0, 8.0, Direction.LOWER, 1.0),
+    (16.0, 8.0, Direction.LOWER, 0.5),
+    (0.0, 0.01, Direction.LOWER, 1.0),            # nothing bad at all
+    (3.0, 0.0, Direction.HIGHER, 1.0),            # zero target met
+    (-3.0, 0.0, Direction.HIGHER, 0.0),
+    (None, 1.0, Direction.HIGHER, None),          # no data is not 0
+])
+def test_attainment(value, target, direction, expected):
+    got = attainment(value, target, direction)
+    assert got == (pytest.approx(expected) if expected is not None else None)
+
+
+def test_catalogue_covers_every_rule_with_unique_names():
+    assert len(KPIS) == len(CATALOGUE) == 26
+    assert {k.rule for k in CATALOGUE} == set(Rule)
+    for kpi in CATALOGUE:
+        assert kpi.definition.endswith(".") and kpi.label
+        assert kpi.meta or kpi.records is not None, kpi.name
+
+
+def test_shipped_targets_match_the_spec_defaults():
+    shipped = load_targets()
+    assert shipped == {k.name: float(k.target) for k in CATALOGUE}
+
+
+def test_bad_targets_file_names_the_problem(tmp_path: Path):
+    bad = tmp_path / "targets.toml"
+    bad.write_text("[targets]\nnps = 'high'\nnot_a_kpi = 3\n")
+    with pytest.raises(ValueError) as caught:
+        load_targets(bad)
+    assert "nps: target must be a number" in str(caught.value)
+    assert "not_a_kpi: no such KPI" in str(caught.value)
+
+
+def test_scorecard_values(tiny):
+    card = evaluate(tiny, JAN, targets={})
+    value = {r.kpi.name: r.value for r in card.results}
+    expected = {
+        "nps": 40.0, "nps_change": 40.0 - 0.0, "csat": 2 / 3, "ces": 3.5,
+        "complaints_per_1000": 1000 * 2 / 3 * 30 / 31,          # T2, T4 per 3 active customers, per 30 days
+        "escalated_within_sla": 1 / 3, "partner_won_share": 0.25, "multi_department_share": 0.5,
+        "sla_compliance": 3 / 7, "resolution_hours": 2.0, "campaign_response_rate": 0.25, "win_rate": 0.5,
+        "sales_cycle_days": 30.0, "completeness": 33 / 36, "duplicate_rate": 0.2, "linked_interactions": 10 / 11,
+        "days_since_update": 18.5, "digital_share": 0.6, "in_person_share": 1 / 8, "self_service_share": 0.2,
+        "survey_response_rate": 0.25,
+        # equity 3 x 625 x annuity against 2 x 600 x annuity at 2026-01-01 (A and F, r = 1)
+        "customer_equity_growth": (3 * 625) / (2 * 600) - 1, "active_customers_growth": 3 / 2 - 1,
+        "clv_cac": 625 * ANNUITY / 1200,                           # CAC: K1 1200 / 1 new customer
+        "kpi_coverage": 1.0,
+        # on target: nps, nps_change, equity, active, partner, resolution, campaign, win, cycle,
+        # days, digital, self-service, survey = 13 of 24 with data
+        "kpis_on_target": 13 / 24,
+    }
+    assert value == pytest.approx(expected)
+
+
+def test_statuses_rule_scores_and_comparison(tiny):
+    card = evaluate(tiny, JAN, targets={})
+    assert card.result("sla_compliance").status is Status.OFF
+    assert card.result("nps").status is Status.ON_TARGET
+    assert card.result("nps").comparison == pytest.approx(0.0)
+    assert card.result("nps").delta == pytest.approx(40.0)
+    assert card.result("nps_change").comparison is None      # November has no NPS answers
+    rules = {r.rule: r for r in card.rules}
+    assert rules[Rule.VISION].score == pytest.approx(100.0)
+    # experiences: csat 0.6667/0.8, ces 3/3.5, complaints 10/645.16
+    expected = 100 * ((2 / 3) / 0.8 + 3 / 3.5 + 10 / (1000 * 2 / 3 * 30 / 31)) / 3
+    assert rules[Rule.EXPERIENCES].score == pytest.approx(expected)
+    assert rules[Rule.METRICS].score == pytest.approx(100 * (1 + (13 / 24) / 0.7 + 1) / 3)
+    assert card.overall == pytest.approx(sum(r.score for r in card.rules) / 8)
+
+
+def test_targets_override_changes_status(tiny):
+    card = evaluate(tiny, JAN, targets={"sla_compliance": 0.4})
+    assert card.result("sla_compliance").status is Status.ON_TARGET
+
+
+def test_empty_selection_is_no_data(tiny):
+    card = evaluate(tiny, JAN.with_values(region="Atlantis"), targets={})
+    statuses = {r.kpi.name: r.status for r in card.results}
+    assert statuses["sla_compliance"] is Status.NO_DATA and statuses["nps"] is Status.NO_DATA
+    assert card.result("kpi_coverage").value < 0.5
+    for rule in card.rules:
+        assert rule.score is None or 0 <= rule.score <= 100

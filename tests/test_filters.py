@@ -1,0 +1,56 @@
+"""The Filters value object, and hostile filter values that must change nothing."""
+
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import text
+
+from metrics import catalogue, cohorts, engagement, funnel, sla
+from metrics.drilldown import page
+from metrics.filters import Filters
+
+
+def test_period_and_comparisons():
+    f = Filters(date(2026, 1, 1), date(2026, 1, 31))
+    assert f.as_of == datetime(2026, 2, 1) and f.days == 31
+    prev = f.comparison()
+    assert (prev.start, prev.end) == (date(2025, 12, 1), date(2025, 12, 31))
+    last_year = Filters(date(2024, 2, 1), date(2024, 2, 29), compare="last_year").comparison()
+    assert (last_year.start, last_year.end) == (date(2023, 2, 1), date(2023, 2, 28))
+    assert Filters(date(2026, 1, 1), date(2026, 1, 1), compare="none").comparison() is None
+
+
+def test_invalid_filters_are_refused():
+    with pytest.raises(ValueError, match="ends .* before it starts"):
+        Filters(date(2026, 2, 1), date(2026, 1, 1))
+    with pytest.raises(ValueError, match="unknown comparison"):
+        Filters(date(2026, 1, 1), date(2026, 1, 2), compare="yesterday")
+    with pytest.raises(TypeError, match="tuple"):
+        Filters(date(2026, 1, 1), date(2026, 1, 2), segment="SMB")
+
+
+def test_values_are_bound_parameters():
+    f = Filters(date(2026, 1, 1), date(2026, 1, 31), segment=("O'Brien",))
+    compiled = str(f.customer_ids().compile(compile_kwargs={}))
+    assert "O'Brien" not in compiled and "__[POSTCOMPILE_segment" in compiled
+
+
+HOSTILE = ["'; DROP TABLE customers; --", "x' OR '1'='1", "Enterprise\"; DELETE FROM tickets; --",
+           "Ænterprïse ☃ 企業", "%", "_", "\\", "NULL", ""]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_values_change_nothing_and_find_nothing(tiny, value):
+    wide = Filters(date(2023, 1, 1), date(2026, 1, 31))
+    for dimension in ("segment", "region", "owner_team", "channel"):
+        f = wide.with_values(**{dimension: (value,)})
+        assert sla.summary(tiny, f).loc["all", "tickets"] == 0
+        assert engagement.interaction_facts(tiny, f)["interactions"] == 0
+        if dimension != "channel":
+            assert funnel.stage_counts(tiny, f).iloc[0]["prospect"] == 0
+            assert cohorts.cohort_matrix(tiny, f)["size"].empty
+            assert page(tiny, sla.breach_records(f)).total == 0
+        card = catalogue.evaluate(tiny, f, targets={})
+        assert card.result("sla_compliance").value is None
+    counts = {t: tiny.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in ("customers", "tickets")}
+    assert counts == {"customers": 6, "tickets": 9}
