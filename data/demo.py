@@ -470,10 +470,13 @@ def _chunk(spec: DemoSpec, rng: np.random.Generator, first: int, size: int,
     m_owner, m_day = m_owner[m_ok], m_day[m_ok]
     # the over-contacted minority: bursts of several contacts in some weeks
     over = rng.random(n) < rates.over_contacted_share
-    ow_n = np.where(over, rng.integers(*rates.over_contact_weeks, n, endpoint=True), 0)
+    weeks_known = np.maximum(np.floor((horizon - 7 - created) / 7), 0).astype(int)
+    ow_n = np.where(over, np.minimum(rng.integers(*rates.over_contact_weeks, n, endpoint=True),
+                                     (weeks_known + 1) // 2), 0)  # bursts spread over distinct weeks
     ow_owner = _owners(ow_n)
-    ow_week = _uniform_between(rng, created[ow_owner], np.full(len(ow_owner), horizon - 7))
-    ow_week = np.floor(ow_week)
+    # distinct weeks per customer (only the over-contacted few, so a loop is cheap)
+    ow_week = np.concatenate([np.floor(created[i]) + 7.0 * rng.choice(weeks_known[i] + 1, ow_n[i], replace=False)
+                              for i in np.flatnonzero(ow_n)] or [np.zeros(0)])
     ow_week -= (spec.start_at.weekday() + ow_week) % 7  # the Monday on or before
     ow_k = rng.integers(*rates.over_contact_per_week, len(ow_owner), endpoint=True)
     ob_owner = np.repeat(ow_owner, ow_k)
@@ -509,7 +512,8 @@ def _chunk(spec: DemoSpec, rng: np.random.Generator, first: int, size: int,
     i_dept = np.where((i_dept == "partner") & (acq_channel[i_owner] != "partner") & (rng.random(len(i_owner)) < .7),
                       "service", i_dept)
     # outbound sales follow-ups of prospects between creation and acquisition or loss
-    s_end = np.where(~np.isnan(acquired), acquired, np.minimum(created + 60, horizon))
+    # follow-ups spread over at least two weeks (a quick sale still gets a few calls)
+    s_end = np.minimum(np.where(~np.isnan(acquired), np.maximum(acquired, created + 14), created + 60), horizon)
     s_n = np.where(b2b | (acq_channel == "outbound"), rng.poisson(3.0, n), rng.poisson(0.5, n))
     s_owner = _owners(s_n)
     s_day = _uniform_between(rng, created[s_owner], s_end[s_owner])

@@ -138,6 +138,7 @@ class Facts:
 
 Query = Callable[[Facts], "float | None"]
 Records = Callable[[Filters], Select]
+Counts = Callable[[Facts], "tuple[int, int]"]
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ class Kpi:
     query: Query
     records: Records | None = None  # the records behind the figure (drill-down)
     meta: bool = False  # computed from the other KPIs (rule 8)
+    counts: Counts | None = None  # (successes, trials) of a proportion, for significance tests
 
 
 # ---- derived figures
@@ -309,7 +311,8 @@ CATALOGUE: tuple[Kpi, ...] = (
     # 3 Valued customer experiences
     Kpi("csat", "CSAT", Rule.EXPERIENCES,
         "Share of CSAT survey answers scoring 4 or 5.",
-        Unit.PERCENT, H, 0.80, lambda f: f.surveys["csat"], _survey_records("csat")),
+        Unit.PERCENT, H, 0.80, lambda f: f.surveys["csat"], _survey_records("csat"),
+        counts=lambda f: (f.surveys["csat_satisfied"], f.surveys["csat_answers"])),
     Kpi("ces", "Customer effort (CES)", Rule.EXPERIENCES,
         "Mean customer-effort score, 1 (easy) to 7 (hard).",
         Unit.SCORE, L, 3, lambda f: f.surveys["ces"], _survey_records("ces")),
@@ -319,27 +322,32 @@ CATALOGUE: tuple[Kpi, ...] = (
     # 4 Organisational collaboration
     Kpi("escalated_within_sla", "Escalations within SLA", Rule.COLLABORATION,
         "Escalated tickets that met their SLA / escalated tickets met or breached.",
-        Unit.PERCENT, H, 0.90, lambda f: f.tickets["escalated_compliance"], _escalated_records),
+        Unit.PERCENT, H, 0.90, lambda f: f.tickets["escalated_compliance"], _escalated_records,
+        counts=lambda f: (f.tickets["escalated_met"], f.tickets["escalated_met"] + f.tickets["escalated_breached"])),
     Kpi("partner_won_share", "Partner share of won pipeline", Rule.COLLABORATION,
         "Won amount of partner-sourced deals / won amount, deals closed in the range.",
         Unit.PERCENT, H, 0.15, lambda f: f.pipeline["partner_won_share"], pipeline.opportunity_records),
     Kpi("multi_department_share", "Customers served across departments", Rule.COLLABORATION,
         "Customers with interactions from at least two departments under one customer_id / "
         "customers with interactions in the range.",
-        Unit.PERCENT, H, 0.60, lambda f: f.interactions["multi_department_share"], _interaction_records),
+        Unit.PERCENT, H, 0.60, lambda f: f.interactions["multi_department_share"], _interaction_records,
+        counts=lambda f: (f.interactions["multi_department_customers"], f.interactions["served_customers"])),
     # 5 Processes
     Kpi("sla_compliance", "SLA compliance", Rule.PROCESSES,
         "Tickets resolved within their class deadline / (met + breached); pending excluded.",
-        Unit.PERCENT, H, 0.95, lambda f: f.tickets["compliance"], sla.ticket_records),
+        Unit.PERCENT, H, 0.95, lambda f: f.tickets["compliance"], sla.ticket_records,
+        counts=lambda f: (f.tickets["met"], f.tickets["met"] + f.tickets["breached"])),
     Kpi("resolution_hours", "Median resolution time", Rule.PROCESSES,
         "Median hours from opened_at to resolved_at of tickets resolved by the end of the range.",
         Unit.HOURS, L, 8, lambda f: _hours(f.tickets["resolution_p50_seconds"]), sla.ticket_records),
     Kpi("campaign_response_rate", "Campaign response rate", Rule.PROCESSES,
         "Responded / outbound campaign contacts in the range.",
-        Unit.PERCENT, H, 0.05, lambda f: f.interactions["campaign_response_rate"], engagement.contact_records),
+        Unit.PERCENT, H, 0.05, lambda f: f.interactions["campaign_response_rate"], engagement.contact_records,
+        counts=lambda f: (f.interactions["campaign_responses"], f.interactions["campaign_contacts"])),
     Kpi("win_rate", "Win rate", Rule.PROCESSES,
         "Won / (won + lost) deals closed in the range.",
-        Unit.PERCENT, H, 0.25, lambda f: f.pipeline["win_rate"], pipeline.opportunity_records),
+        Unit.PERCENT, H, 0.25, lambda f: f.pipeline["win_rate"], pipeline.opportunity_records,
+        counts=lambda f: (f.pipeline["won"], f.pipeline["won"] + f.pipeline["lost"])),
     Kpi("sales_cycle_days", "Median sales cycle", Rule.PROCESSES,
         "Median days from created_at to closed_at of deals won in the range.",
         Unit.DAYS, L, 45, lambda f: f.pipeline["sales_cycle_days"], pipeline.opportunity_records),
@@ -352,7 +360,8 @@ CATALOGUE: tuple[Kpi, ...] = (
         Unit.PERCENT, L, 0.01, lambda f: f.quality["duplicate_rate"], quality.duplicate_records),
     Kpi("linked_interactions", "Interactions linked to a customer", Rule.INFORMATION,
         "Interactions with a known customer_id / interactions in the range.",
-        Unit.PERCENT, H, 0.98, lambda f: f.interactions["linked_share"], _interaction_records),
+        Unit.PERCENT, H, 0.98, lambda f: f.interactions["linked_share"], _interaction_records,
+        counts=lambda f: (f.interactions["linked"], f.interactions["interactions"])),
     Kpi("days_since_update", "Days since record update", Rule.INFORMATION,
         "Median days from a customer record's last edit to the end of the range (no data for a "
         "past range when many records were edited since: only the last edit is kept).",
@@ -360,13 +369,16 @@ CATALOGUE: tuple[Kpi, ...] = (
     # 7 Technology
     Kpi("digital_share", "Digital share of inbound", Rule.TECHNOLOGY,
         "Inbound interactions on web, chat, email, mobile or social / inbound interactions.",
-        Unit.PERCENT, H, 0.60, lambda f: f.interactions["digital_inbound_share"], _interaction_records),
+        Unit.PERCENT, H, 0.60, lambda f: f.interactions["digital_inbound_share"], _interaction_records,
+        counts=lambda f: (f.interactions["digital_inbound"], f.interactions["inbound"])),
     Kpi("in_person_share", "In-person share of tickets", Rule.TECHNOLOGY,
         "Tickets opened in person / tickets (seed 003: phone before in person).",
-        Unit.PERCENT, L, 0.10, lambda f: f.tickets["in_person_share"], sla.ticket_records),
+        Unit.PERCENT, L, 0.10, lambda f: f.tickets["in_person_share"], sla.ticket_records,
+        counts=lambda f: (f.tickets["in_person"], f.tickets["tickets"])),
     Kpi("self_service_share", "Self-service resolution", Rule.TECHNOLOGY,
         "Tickets resolved by self-service / tickets resolved.",
-        Unit.PERCENT, H, 0.20, lambda f: f.tickets["self_service_share"], sla.ticket_records),
+        Unit.PERCENT, H, 0.20, lambda f: f.tickets["self_service_share"], sla.ticket_records,
+        counts=lambda f: (f.tickets["self_service"], f.tickets["resolved"])),
     # 8 Metrics
     Kpi("kpi_coverage", "KPI coverage", Rule.METRICS,
         "KPIs with data / KPIs in the catalogue (excluding these two).",
@@ -376,7 +388,8 @@ CATALOGUE: tuple[Kpi, ...] = (
         Unit.PERCENT, H, 0.70, lambda f: None, meta=True),
     Kpi("survey_response_rate", "Survey response rate", Rule.METRICS,
         "Survey invitations sent in the range that were answered / sent.",
-        Unit.PERCENT, H, 0.20, lambda f: f.surveys["survey_response_rate"], _invitation_records),
+        Unit.PERCENT, H, 0.20, lambda f: f.surveys["survey_response_rate"], _invitation_records,
+        counts=lambda f: (f.surveys["invitations_answered"], f.surveys["invitations"])),
 )
 
 KPIS: dict[str, Kpi] = {k.name: k for k in CATALOGUE}
@@ -530,3 +543,36 @@ def evaluate(conn: Connection, filters: Filters, targets: dict[str, float] | Non
         comparison_rules = _rule_scores(
             [_result(k, before[k.name], None, merged[k.name], settings) for k in CATALOGUE])
     return Scorecard(filters, tuple(results), _rule_scores(results), comparison_rules)
+
+
+def month_windows(filters: Filters, months: int) -> list[Filters]:
+    """The last ``months`` calendar months up to the end of the range (the last one may be
+    partial), each as filters without comparison."""
+    from dataclasses import replace
+    from datetime import date, timedelta
+
+    windows = []
+    end = filters.end
+    for _ in range(months):
+        start = date(end.year, end.month, 1)
+        windows.append(replace(filters, start=start, end=end, compare="none"))
+        end = start - timedelta(days=1)
+    return windows[::-1]
+
+
+def trend(conn: Connection, filters: Filters, months: int = 6, settings: Settings = Settings()) -> "pd.DataFrame":
+    """Every KPI month by month (rows: month start; columns: KPI names), for sparklines."""
+    import pandas as pd
+
+    rows = {}
+    for window in month_windows(filters, months):
+        facts = Facts(conn, window, settings)
+        rows[pd.Timestamp(window.start)] = {k.name: k.query(facts) for k in CATALOGUE if not k.meta}
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "month"
+    return frame.astype(float)
+
+
+def comparison_counts(facts: Facts) -> dict[str, tuple[int, int]]:
+    """(successes, trials) of every proportion KPI, for significance tests between groups."""
+    return {k.name: tuple(int(x) for x in k.counts(facts)) for k in CATALOGUE if k.counts is not None}

@@ -71,7 +71,9 @@ def interaction_facts(conn: Connection, filters: Filters) -> dict[str, float | N
         select(func.count(), count_if(per_customer.c.departments >= 2))
     ).one()
     return {
-        "interactions": row["interactions"],
+        **row,
+        "served_customers": served,
+        "multi_department_customers": multi,
         "campaign_response_rate": ratio(row["campaign_responses"], row["campaign_contacts"]),
         "digital_inbound_share": ratio(row["digital_inbound"], row["inbound"]),
         "linked_share": ratio(row["linked"], row["interactions"]),

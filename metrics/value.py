@@ -132,3 +132,13 @@ def revenue_by_period(conn: Connection, filters: Filters, grain: str = "month") 
     )
     return pd.DataFrame(conn.execute(query).mappings().all(),
                         columns=["period", "revenue", "margin", "orders", "customers"])
+
+
+def new_customers_by_period(conn: Connection, filters: Filters, grain: str = "month") -> pd.DataFrame:
+    """Customers acquired per period of the range."""
+    c = customers.c
+    period = func.date_trunc(grain, c.acquired_at).label("period")
+    query = (select(period, func.count().label("new_customers"))
+             .where(filters.in_period(c.acquired_at), *filters.customer_clauses())
+             .group_by(period).order_by(period))
+    return pd.DataFrame(conn.execute(query).mappings().all(), columns=["period", "new_customers"])

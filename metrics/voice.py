@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
 
@@ -42,9 +43,26 @@ def survey_facts(conn: Connection, filters: Filters) -> dict[str, float | None]:
         "nps_answers": nps_n,
         "csat": ratio(answers["csat_satisfied"], answers["csat_answers"]),
         "csat_answers": answers["csat_answers"],
+        "csat_satisfied": answers["csat_satisfied"],
+        "invitations_answered": answered,
         "ces": answers["ces"],
         "ces_answers": answers["ces_answers"],
         "invitations": sent,
         "survey_response_rate": ratio(answered, sent),
     }
 
+
+
+def nps_by_period(conn: Connection, filters: Filters, grain: str = "month") -> pd.DataFrame:
+    """NPS and its number of answers per period of the range."""
+    s = surveys.c
+    period = func.date_trunc(grain, s.answered_at).label("period")
+    query = (select(period, func.count().label("answers"), count_if(s.score >= 9).label("promoters"),
+                    count_if(s.score <= 6).label("detractors"))
+             .where(s.kind == "nps", filters.in_period(s.answered_at), *filters.fact_clauses(surveys))
+             .group_by(period).order_by(period))
+    frame = pd.DataFrame(conn.execute(query).mappings().all(),
+                         columns=["period", "answers", "promoters", "detractors"])
+    frame["nps"] = [100.0 * (p - d) / n if n else None
+                    for p, d, n in zip(frame.promoters, frame.detractors, frame.answers)]
+    return frame

@@ -1,0 +1,275 @@
+"""Plotly figures of the dashboard: one template, a colour-blind-safe palette (Okabe-Ito),
+labelled axes with units, targets drawn as reference lines. Pure functions: frames in,
+figures out (no Streamlit), so they can be tested and reused in exports.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+# Okabe & Ito (2008), safe for the common colour-vision deficiencies
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+BLUE, ORANGE, GREEN, VERMILION, PURPLE, SKY, YELLOW, BLACK = PALETTE
+GREY = "#8C8C8C"
+STATUS_COLOURS = {"on target": GREEN, "near target": ORANGE, "off target": VERMILION, "no data": GREY}
+
+pio.templates["crm"] = go.layout.Template(
+    layout=go.Layout(
+        colorway=PALETTE,
+        font=dict(family="Source Sans Pro, Arial, sans-serif", size=13, color="#262730"),
+        title=dict(font=dict(size=16), x=0, xanchor="left", y=0.98, yanchor="top"),
+        margin=dict(l=10, r=10, t=80, b=10),
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        xaxis=dict(gridcolor="#EEEEEE", zerolinecolor="#CCCCCC", automargin=True),
+        yaxis=dict(gridcolor="#EEEEEE", zerolinecolor="#CCCCCC", automargin=True),
+        legend=dict(orientation="h", yanchor="bottom", y=1.01, x=0, title=None),
+        hoverlabel=dict(font_size=12),
+    )
+)
+pio.templates.default = "plotly_white+crm"
+
+
+def _finish(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
+    fig.update_layout(title=title, height=height)
+    return fig
+
+
+def target_line(fig: go.Figure, target: float, label: str, horizontal: bool = True) -> None:
+    """A dashed reference line at the target, labelled."""
+    kwargs = dict(line_dash="dash", line_color=BLACK, line_width=1.2, annotation_text=label,
+                  annotation_font_size=11)
+    if horizontal:
+        fig.add_hline(y=target, annotation_position="top left", **kwargs)
+    else:
+        fig.add_vline(x=target, annotation_position="top right", **kwargs)
+
+
+# ---- overview
+def rule_radar(rules: pd.DataFrame) -> go.Figure:
+    """The eight rule scores (0-100) as a radar, with the comparison period overlaid."""
+    theta = [f"{r.rule} {r.title}" for r in rules.itertuples()]
+    fig = go.Figure()
+    if "comparison" in rules:
+        fig.add_trace(go.Scatterpolar(r=list(rules["comparison"]) + [rules["comparison"].iloc[0]],
+                                      theta=theta + [theta[0]], name="Comparison period",
+                                      line=dict(color=GREY, dash="dot"), fill="none"))
+    fig.add_trace(go.Scatterpolar(r=list(rules["score"]) + [rules["score"].iloc[0]], theta=theta + [theta[0]],
+                                  name="Selected period", line=dict(color=BLUE, width=2.5), fill="toself",
+                                  fillcolor="rgba(0,114,178,0.15)"))
+    fig.update_layout(polar=dict(radialaxis=dict(range=[0, 100], tickvals=[25, 50, 75, 100], tickfont_size=9,
+                                                 angle=90, tickangle=90),
+                                 angularaxis=dict(tickfont_size=11, rotation=90, direction="clockwise"),
+                                 domain=dict(x=[0.12, 0.88], y=[0.05, 0.88])),
+                      legend=dict(orientation="h", yanchor="top", y=-0.02, x=0.5, xanchor="center"),
+                      margin=dict(l=20, r=20, t=50, b=40), showlegend=True)
+    return _finish(fig, "Gartner's eight rules: score out of 100", 460)
+
+
+def rule_bars(rules: pd.DataFrame) -> go.Figure:
+    """Rules sorted by score, weakest on top."""
+    ordered = rules.sort_values("score", ascending=False, na_position="first")
+    colours = [VERMILION if s is not None and s < 70 else ORANGE if s is not None and s < 90 else GREEN
+               for s in ordered["score"]]
+    fig = go.Figure(go.Bar(x=ordered["score"], y=[f"{r.rule} {r.title}" for r in ordered.itertuples()],
+                           orientation="h", marker_color=colours,
+                           text=[f"{s:.0f}" if s == s else "no data" for s in ordered["score"]],
+                           textposition="outside", cliponaxis=False,
+                           hovertemplate="%{y}: %{x:.0f}/100<extra></extra>"))
+    fig.update_xaxes(title="Score (0-100)", range=[0, 108])
+    fig.update_yaxes(title=None)
+    return _finish(fig, "Rules sorted by score (weakest first)", 430)
+
+
+def monthly_line(frame: pd.DataFrame, x: str, y: str, title: str, y_title: str, target: float | None = None,
+                 target_label: str = "", percent: bool = False, money: bool = False, colour: str = BLUE,
+                 kind: str = "line") -> go.Figure:
+    """A monthly series as a line (or bars), with an optional target line."""
+    if kind == "bar":
+        trace = go.Bar(x=frame[x], y=frame[y], marker_color=colour, name=y_title)
+    else:
+        trace = go.Scatter(x=frame[x], y=frame[y], mode="lines+markers", line=dict(color=colour, width=2.5),
+                           name=y_title)
+    fig = go.Figure(trace)
+    if target is not None:
+        target_line(fig, target, target_label)
+    fig.update_xaxes(title="Month", tickformat="%b %Y")
+    fig.update_yaxes(title=y_title, tickformat=".0%" if percent else ",.0f",
+                     tickprefix="€" if money else "", rangemode="tozero")
+    return _finish(fig, title, 300)
+
+
+# ---- funnel
+def funnel_stages(table: pd.DataFrame) -> go.Figure:
+    """Customers per stage with the cumulative conversion."""
+    text = [f"{n:,} ({c:.1%})" if c == c else f"{n:,}" for n, c in zip(table.customers, table.cumulative_conversion)]
+    fig = go.Figure(go.Funnel(y=table.label, x=table.customers, text=text, textinfo="text",
+                              marker=dict(color=[BLUE, SKY, GREEN, ORANGE, PURPLE][: len(table)]),
+                              customdata=table.stage, hovertemplate="%{y}: %{x:,} customers<extra></extra>"))
+    fig.update_yaxes(title=None)
+    return _finish(fig, "Customers reaching each stage (share of prospects)", 360)
+
+
+def conversion_bars(table: pd.DataFrame, which: str = "step") -> go.Figure:
+    """Conversion per stage with its 95 % Wilson interval as error bars."""
+    rows = table[table.stage != "prospect"]
+    value, low, high = rows[f"{which}_conversion"], rows[f"{which}_low"], rows[f"{which}_high"]
+    fig = go.Figure(go.Bar(
+        x=rows.label, y=value, marker_color=BLUE,
+        error_y=dict(type="data", symmetric=False, array=(high - value), arrayminus=(value - low), color=BLACK,
+                     thickness=1.3, width=6),
+        text=[f"{v:.1%}" if v == v else "n/a" for v in value], textposition="inside", insidetextanchor="start",
+        textfont=dict(color="white"), hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
+    label = "from the previous stage" if which == "step" else "from prospect"
+    fig.update_yaxes(title=f"Conversion {label}", tickformat=".0%", range=[0, 1.1])
+    fig.update_xaxes(title="Stage")
+    return _finish(fig, f"Conversion {label}, with 95 % Wilson intervals", 340)
+
+
+def breakdown_bars(by_group: pd.DataFrame, dimension_label: str, stage_labels: dict[str, str]) -> go.Figure:
+    """Cumulative conversion to each stage per group (click a group to filter the page)."""
+    fig = go.Figure()
+    stages = [s for s in stage_labels if s != "prospect"]
+    for i, stage in enumerate(stages):
+        rate = by_group[stage] / by_group["prospect"].where(by_group["prospect"] > 0)
+        fig.add_trace(go.Bar(x=by_group["group"], y=rate, name=stage_labels[stage], marker_color=PALETTE[i],
+                             customdata=by_group[["group"]], hovertemplate="%{x}: %{y:.1%}<extra>"
+                             + stage_labels[stage] + "</extra>"))
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title="Share of prospects", tickformat=".0%")
+    fig.update_xaxes(title=dimension_label)
+    return _finish(fig, f"Conversion from prospect by {dimension_label.lower()} (click a group to filter)", 380)
+
+
+# ---- service
+def compliance_over_time(frame: pd.DataFrame, target: float) -> go.Figure:
+    fig = go.Figure()
+    for colour, cls in ((BLUE, "immediate"), (ORANGE, "deferred")):
+        rows = frame[frame.sla_class == cls]
+        fig.add_trace(go.Scatter(x=rows.period, y=rows.compliance, mode="lines+markers", name=cls.capitalize(),
+                                 line=dict(color=colour, width=2.5),
+                                 hovertemplate="%{x|%d %b %Y}: %{y:.1%}<extra>" + cls + "</extra>"))
+    target_line(fig, target, f"target {target:.0%}")
+    fig.update_yaxes(title="SLA compliance (met / met + breached)", tickformat=".0%")
+    fig.update_xaxes(title="Week opened")
+    return _finish(fig, "SLA compliance per class, week by week", 340)
+
+
+def time_histogram(frame: pd.DataFrame, title: str) -> go.Figure:
+    fig = go.Figure()
+    for colour, cls in zip((BLUE, ORANGE), ("immediate", "deferred")):
+        rows = frame[frame.sla_class == cls]
+        fig.add_trace(go.Bar(x=rows.bucket.astype(str), y=rows.tickets, name=cls.capitalize(), marker_color=colour))
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(title="Time from opening", categoryorder="array",
+                     categoryarray=list(frame.bucket.cat.categories) if hasattr(frame.bucket, "cat") else None)
+    fig.update_yaxes(title="Tickets")
+    return _finish(fig, title, 320)
+
+
+def backlog_bars(frame: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    for colour, cls in zip((BLUE, ORANGE), ("immediate", "deferred")):
+        rows = frame[frame.sla_class == cls]
+        fig.add_trace(go.Bar(x=rows.age.astype(str), y=rows.tickets, name=cls.capitalize(), marker_color=colour))
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(title="Age at the end of the range", categoryorder="array",
+                     categoryarray=list(frame.age.cat.categories) if hasattr(frame.age, "cat") else None)
+    fig.update_yaxes(title="Open tickets")
+    return _finish(fig, "Backlog: tickets still open, by age", 320)
+
+
+def channel_mix(frame: pd.DataFrame, in_person_target: float) -> go.Figure:
+    colours = [VERMILION if c == "in_person" else BLUE for c in frame.channel]
+    fig = go.Figure(go.Bar(x=frame.channel, y=frame.share, marker_color=colours, customdata=frame[["channel"]],
+                           text=[f"{s:.0%}" for s in frame.share], textposition="outside", cliponaxis=False,
+                           hovertemplate="%{x}: %{y:.1%} of tickets<extra></extra>"))
+    target_line(fig, in_person_target, f"in-person target ≤ {in_person_target:.0%}")
+    fig.update_yaxes(title="Share of tickets", tickformat=".0%")
+    fig.update_xaxes(title="Channel")
+    return _finish(fig, "Channel mix (click a channel to filter the page)", 320)
+
+
+# ---- cohorts
+def cohort_heatmap(matrix: pd.DataFrame, percent: bool, title: str, colorbar: str) -> go.Figure:
+    z = matrix.to_numpy(dtype=float)
+    labels = [pd.Timestamp(i).strftime("%b %Y") for i in matrix.index]
+    text = [["" if v != v else (f"{v:.0%}" if percent else f"{v:,.0f}") for v in row] for row in z]
+    fig = go.Figure(go.Heatmap(z=z, x=[str(k) for k in matrix.columns], y=labels, text=text,
+                               texttemplate="%{text}", textfont_size=10, colorscale="Blues",
+                               zmin=0, zmax=1 if percent and title.startswith("Customer") else None,
+                               colorbar=dict(title=colorbar, tickformat=".0%" if percent else ",.0f"),
+                               hovertemplate="cohort %{y}, month %{x}: %{text}<extra></extra>", hoverongaps=False))
+    fig.update_yaxes(title="Acquisition month (cohort)", autorange="reversed", type="category")
+    fig.update_xaxes(title="Months since acquisition", type="category")
+    return _finish(fig, title, max(360, 26 * len(labels) + 120))
+
+
+# ---- engagement
+def pressure_histogram(frame: pd.DataFrame, limit: int) -> go.Figure:
+    colours = [VERMILION if c > limit else BLUE for c in frame.contacts]
+    fig = go.Figure(go.Bar(x=frame.contacts, y=frame.customer_weeks, marker_color=colours,
+                           hovertemplate="%{x} contacts in a week: %{y:,} customer-weeks<extra></extra>"))
+    target_line(fig, limit + 0.5, f"alert above {limit} per week", horizontal=False)
+    fig.update_xaxes(title="Outbound contacts to one customer in one week",
+                     dtick=1 if frame.contacts.max() <= 20 else None)
+    fig.update_yaxes(title="Customer-weeks", type="log")
+    return _finish(fig, "Contact pressure: how many contacts a customer gets in a week", 330)
+
+
+def response_bars(personalized: tuple[float | None, float, float], generic: tuple[float | None, float, float]
+                  ) -> go.Figure:
+    labels, values, lows, highs = [], [], [], []
+    for label, (rate, low, high) in (("Personalised", personalized), ("Generic", generic)):
+        labels.append(label)
+        values.append(rate)
+        lows.append(rate - low if rate is not None else 0)
+        highs.append(high - rate if rate is not None else 0)
+    fig = go.Figure(go.Bar(x=labels, y=values, marker_color=[GREEN, GREY],
+                           error_y=dict(type="data", symmetric=False, array=highs, arrayminus=lows, color=BLACK),
+                           text=[f"{v:.1%}" if v is not None else "n/a" for v in values], textposition="inside",
+                           insidetextanchor="start", textfont=dict(color="white")))
+    fig.update_yaxes(title="Response rate", tickformat=".1%", rangemode="tozero")
+    fig.update_xaxes(title="Marketing contact")
+    return _finish(fig, "Response rate, with 95 % Wilson intervals", 320)
+
+
+def campaign_roi(frame: pd.DataFrame) -> go.Figure:
+    rows = frame.dropna(subset=["roi"])
+    colours = [GREEN if r >= 0 else VERMILION for r in rows.roi]
+    fig = go.Figure(go.Bar(x=rows["name"], y=rows.roi, marker_color=colours, customdata=rows[["campaign_id"]],
+                           hovertemplate="%{x}: ROI %{y:.0%}<extra></extra>"))
+    target_line(fig, 0.0, "break-even")
+    fig.update_yaxes(title="ROI", tickformat=".0%")
+    fig.update_xaxes(title="Campaign", tickangle=-35)
+    return _finish(fig, "Campaign ROI (last-touch attribution, first-year margin)", 380)
+
+
+# ---- segments
+def revenue_treemap(frame: pd.DataFrame, first: str, second: str, measure: str) -> go.Figure:
+    rows = frame[frame[measure] > 0]
+    ids, labels, parents, values, custom = [], [], [], [], []
+    for top, group in rows.groupby(first):
+        ids.append(str(top))
+        labels.append(str(top))
+        parents.append("")
+        values.append(float(group[measure].sum()))
+        custom.append([str(top), ""])
+        for r in group.itertuples():
+            ids.append(f"{top}/{getattr(r, second)}")
+            labels.append(str(getattr(r, second)))
+            parents.append(str(top))
+            values.append(float(getattr(r, measure)))
+            custom.append([str(top), str(getattr(r, second))])
+    fmt = "€%{value:,.0f}" if measure == "revenue" else "%{value:,} customers"
+    tops = {top: PALETTE[i % 6] for i, top in enumerate(dict.fromkeys(c[0] for c in custom))}
+    fig = go.Figure(go.Treemap(ids=ids, labels=labels, parents=parents, values=values, branchvalues="total",
+                               customdata=custom, texttemplate="<b>%{label}</b><br>" + fmt,
+                               hovertemplate="%{id}: " + fmt + "<extra></extra>",
+                               marker=dict(colors=[tops[c[0]] for c in custom], line=dict(color="white", width=2)),
+                               textfont=dict(color="white")))
+    fig.update_layout(margin=dict(t=60))
+    return _finish(fig, f"{measure.capitalize()} by {first} and {second} (click a {first} to filter the table)",
+                   440)

@@ -1,0 +1,75 @@
+"""Overview for executives: KPI tiles, the eight-rule scorecard, what is off target, trends."""
+
+import streamlit as st
+
+from pages import charts, ui
+
+st.title("Overview")
+f = ui.filters()
+ui.caption_filters(f)
+
+card = ui.scorecard(f)
+kpis = card["kpis"].set_index("name", drop=False)
+
+overall, comparison = card["overall"], card["comparison_overall"]
+head = st.columns([1, 3])
+head[0].metric("Overall CRM score", "no data" if overall is None else f"{overall:.0f} / 100",
+               delta=None if overall is None or comparison is None else f"{overall - comparison:+.1f} points",
+               help="Mean of the eight rule scores; a rule's score is 100 x the mean attainment of its KPIs "
+                    "(value / target, capped at 1).", border=True)
+with head[1]:
+    off = kpis[kpis.status.isin(["off target", "near target"])].sort_values("attainment")
+    st.markdown(f"**Off target: {len(off)} of {kpis.status.ne('no data').sum()} KPIs with data** "
+                "— worst first; each link opens the page where the problem lives.")
+    links = ui.kpi_page_links()
+    cols = st.columns(2)
+    for i, row in enumerate(off.head(10).itertuples()):
+        comparator = "≥" if row.direction == "higher" else "≤"
+        cols[i % 2].page_link(links[row.name], icon=ui.STATUS_ICON[row.status],
+                              label=f"{row.label}: {ui.fmt(row.value, row.unit)} "
+                                    f"(target {comparator} {ui.fmt(row.target, row.unit)})")
+
+HEADLINE = ["sla_compliance", "nps", "csat", "win_rate", "customer_equity_growth", "active_customers_growth",
+            "complaints_per_1000", "duplicate_rate"]
+st.subheader("Headline KPIs")
+ui.kpi_row(kpis, HEADLINE, f, "overview_")
+
+st.subheader("Gartner's eight rules")
+left, right = st.columns(2)
+with left:
+    ui.chart(charts.rule_radar(card["rules"]), key="radar")
+    st.caption("Each axis is a rule's score out of 100; the dotted line is the comparison period.")
+with right:
+    ui.chart(charts.rule_bars(card["rules"]), key="rule_bars")
+    st.caption("Green ≥ 90, orange ≥ 70, red below. Open *Gartner's eight rules* for every KPI behind a score.")
+
+st.subheader("Headline trends (12 months)")
+year = ui.month_window(f, 12)
+revenue = ui.compute("value.revenue", year)
+new = ui.compute("value.new_customers", year)
+compliance = ui.compute("sla.over_time", year, "month")
+nps = ui.compute("voice.nps", year)
+if revenue.empty and new.empty and compliance.empty and nps.empty:
+    ui.empty_state("No activity in the 12 months up to the end of the range for this selection.")
+else:
+    a, b = st.columns(2)
+    with a:
+        ui.chart(charts.monthly_line(revenue, "period", "revenue", "Revenue per month", "Revenue (€)", money=True,
+                                     kind="bar"), key="trend_revenue")
+    with b:
+        ui.chart(charts.monthly_line(new, "period", "new_customers", "New customers per month",
+                                     "Customers acquired", colour=charts.GREEN,
+                                     kind="bar"), key="trend_new")
+    c, d = st.columns(2)
+    with c:
+        overall_month = (compliance.groupby("period")[["met", "breached"]].sum().reset_index())
+        overall_month["compliance"] = overall_month.met / (overall_month.met + overall_month.breached)
+        target = kpis.loc["sla_compliance", "target"]
+        ui.chart(charts.monthly_line(overall_month, "period", "compliance", "SLA compliance per month",
+                                     "Met / (met + breached)", target=target, target_label=f"target {target:.0%}",
+                                     percent=True, colour=charts.ORANGE), key="trend_sla")
+    with d:
+        target = kpis.loc["nps", "target"]
+        ui.chart(charts.monthly_line(nps, "period", "nps", "NPS per month", "NPS (promoters % - detractors %)",
+                                     target=target, target_label=f"target {target:.0f}", colour=charts.PURPLE),
+                 key="trend_nps")

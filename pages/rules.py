@@ -1,0 +1,36 @@
+"""Gartner's eight rules: each rule's definition, its KPIs with trend, target, status, records."""
+
+import streamlit as st
+
+from metrics.catalogue import Rule
+from pages import ui
+
+st.title("Gartner's eight rules")
+f = ui.filters()
+ui.caption_filters(f)
+st.markdown("A rule's score is 100 × the mean attainment of its KPIs that have data (value / target, "
+            "or target / value when lower is better, capped at 1). KPIs without data are shown as *no data*, "
+            "never as 0. Sparklines show the last six months.")
+
+card = ui.scorecard(f)
+kpis = card["kpis"]
+rules = card["rules"].set_index("rule")
+trend = ui.compute("trend", f, 6)
+
+for rule in Rule:
+    score = rules.loc[rule.value, "score"]
+    previous = rules.loc[rule.value, "comparison"] if "comparison" in rules else None
+    with st.container(border=True):
+        head = st.columns([3, 1])
+        head[0].subheader(f"{rule.value}. {rule.title}")
+        head[0].caption(rule.definition)
+        head[1].metric("Rule score", "no data" if score != score or score is None else f"{score:.0f} / 100",
+                       delta=None if previous is None or previous != previous or score != score
+                       else f"{score - previous:+.1f} points")
+        mine = kpis[kpis.rule == rule.value]
+        cols = st.columns(len(mine))
+        for col, row in zip(cols, mine.to_dict("records")):
+            with col:
+                spark = trend[row["name"]].tolist() if row["name"] in trend else None
+                ui.kpi_tile(row, spark, drill_filters=f, key=f"rule{rule.value}_")
+                st.caption(row["definition"])

@@ -1,0 +1,60 @@
+"""Segments: two groups side by side on every KPI, and where revenue and customers live."""
+
+import pandas as pd
+import streamlit as st
+
+from metrics.filters import DIMENSION_LABELS
+from pages import charts, ui
+
+st.title("Segments")
+f = ui.filters()
+ui.caption_filters(f)
+
+dims = ["segment", "region", "industry", "acquisition_channel", "owner_team", "channel"]
+c1, c2, c3 = st.columns(3)
+dimension = c1.selectbox("Compare by", dims, format_func=DIMENSION_LABELS.get, key="seg_dim")
+options = ui.dimension_values(ui.require_source().url)[dimension]
+if len(options) < 2:
+    ui.empty_state(f"This data has fewer than two values of {DIMENSION_LABELS[dimension].lower()}.")
+    st.stop()
+group_a = c2.selectbox("Group A", options, index=0, key="seg_a")
+group_b = c3.selectbox("Group B", options, index=1, key="seg_b")
+if group_a == group_b:
+    st.warning("Pick two different groups.")
+    st.stop()
+
+table = ui.compute("segments.compare", f, dimension, group_a, group_b)
+significant = table[table.significant]
+st.markdown(f"**{len(significant)} significant differences** (two-proportion z-test, p < 0.05; proportion KPIs "
+            "only — means, medians, growth and ratios are shown without a test).")
+shown = pd.DataFrame({
+    "KPI": table.label,
+    "Rule": table.rule,
+    group_a: [ui.fmt(v, u) for v, u in zip(table.value_a, table.unit)],
+    group_b: [ui.fmt(v, u) for v, u in zip(table.value_b, table.unit)],
+    "Difference": [ui.fmt(d, u, signed=True) if d == d and d is not None else "—"
+                   for d, u in zip(table.difference, table.unit)],
+    "p-value": [f"{p:.3g}" if p == p and p is not None else "—" for p in table.p_value],
+    "Significant": [f"yes: {group_a if b == 'a' else group_b} better" if s else "" for s, b in
+                    zip(table.significant, table.better)],
+})
+st.dataframe(shown, hide_index=True, height=35 * len(shown) + 40)
+ui.download(table, f"compare_{dimension}", key="seg_csv")
+
+st.subheader("Where revenue and customers live")
+picked = ui.chart_pick("seg_treemap")
+measure = st.segmented_control("Size by", ["revenue", "customers"], default="revenue", key="seg_measure",
+                               format_func={"revenue": "Revenue", "customers": "Buying customers"}.get) or "revenue"
+by = ui.compute("segments.revenue", f, ("segment", "region"))
+if by.empty:
+    ui.empty_state("No orders in this range for this selection.")
+    st.stop()
+ui.selectable_chart(charts.revenue_treemap(by, "segment", "region", measure), "seg_treemap")
+if picked:
+    ui.clear_pick_control("seg_treemap", "Segment", picked)
+    detail = by[by.segment.isin(picked)]
+else:
+    detail = by
+st.dataframe(detail, hide_index=True, column_config={
+    "revenue": st.column_config.NumberColumn("Revenue", format="€%.0f"),
+    "margin": st.column_config.NumberColumn("Margin", format="€%.0f")})

@@ -1,0 +1,471 @@
+"""Streamlit glue shared by the pages: the source, the global filters (bound to the URL),
+cached computations, KPI tiles, chart-click filters, drill-down dialogs and empty states.
+
+Pages stay thin: they lay out widgets and call :func:`compute` / :func:`records_button`.
+Everything that computes lives in ``metrics``; results are cached per filter set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import func, select, union
+from sqlalchemy.engine import Engine
+
+from data.schema import customers, interactions, orders, tickets
+from data.sources import Source, SourceError, connect, mask_url, resolve_url
+from metrics import catalogue, cohorts, drilldown, engagement, funnel, pipeline, quality, segments, sla, value, voice
+from metrics.catalogue import CATALOGUE, KPIS, Unit
+from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS, Filters
+from metrics.units import format_value
+
+TTL = 600  # seconds a cached result lives
+FILTER_KEYS = ("segment", "region", "industry", "acquisition_channel", "owner_team", "channel")
+COMPARE_LABELS = {"previous": "Previous period", "last_year": "Same period last year", "none": "No comparison"}
+COMPARE_CODES = {label: code for code, label in COMPARE_LABELS.items()}
+
+
+# --------------------------------------------------------------------------- navigation
+def navigation_pages() -> dict[str, list]:
+    """Every page of the app, by section (app.py's st.navigation).
+
+    Each url_path is its file's stem, so that a first visit in Streamlit's legacy
+    ``pages/`` mode finds the same page (see :func:`frame`).
+    """
+    return {
+        "Executives": [
+            st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview",
+                    default=True),
+            st.Page("pages/rules.py", title="Gartner's eight rules", icon=":material/checklist:", url_path="rules"),
+        ],
+        "Managers": [
+            st.Page("pages/funnel.py", title="Lifecycle funnel", icon=":material/filter_alt:", url_path="funnel"),
+            st.Page("pages/service.py", title="Service & SLA", icon=":material/support_agent:", url_path="service"),
+            st.Page("pages/retention.py", title="Retention cohorts", icon=":material/grid_on:",
+                    url_path="retention"),
+            st.Page("pages/engagement.py", title="Engagement", icon=":material/campaign:", url_path="engagement"),
+            st.Page("pages/segments.py", title="Segments", icon=":material/compare_arrows:", url_path="segments"),
+        ],
+        "Data": [
+            st.Page("pages/data_source.py", title="Data", icon=":material/database:", url_path="data_source"),
+        ],
+    }
+
+
+def frame() -> None:
+    """Make sure the page runs inside app.py's frame (sidebar filters, navigation).
+
+    With a ``pages/`` folder beside app.py, Streamlit starts in its legacy multipage mode
+    until some session has called ``st.navigation``; a first visit straight to a page URL
+    then runs the page alone. Registering the navigation and rerunning hands the session
+    to app.py with the same URL.
+    """
+    from streamlit.runtime.pages_manager import PagesManager  # the flag Streamlit itself consults
+
+    if getattr(PagesManager, "uses_pages_directory", False):
+        st.navigation(navigation_pages(), position="hidden")
+        st.rerun()
+
+
+# --------------------------------------------------------------------------- the source
+@st.cache_resource(show_spinner="Opening the data source…")
+def _open(url: str) -> Source:
+    return connect(url)
+
+
+def source() -> Source | None:
+    """The opened source, or None after showing why it cannot be used."""
+    try:
+        return _open(resolve_url())
+    except SourceError as exc:
+        st.error(str(exc), icon=":material/error:")
+        st.caption("Set CRM_DB_URL or `[connections.crm] url` in .streamlit/secrets.toml, then reload. "
+                   "The dashboard only ever reads from the source.")
+        return None
+
+
+def require_source() -> Source:
+    """The opened source; stops the page (not the app) when there is none."""
+    opened = source()
+    if opened is None:
+        st.stop()
+    return opened
+
+
+def engine() -> Engine:
+    return require_source().engine
+
+
+# --------------------------------------------------------------------------- cached facts
+@st.cache_data(ttl=TTL, show_spinner=False)
+def dimension_values(url: str) -> dict[str, list[str]]:
+    """The values each filter dimension takes in the source (for the multiselects)."""
+    eng = _open(url).engine
+    out: dict[str, list[str]] = {}
+    with eng.connect() as conn:
+        for dim, column in CUSTOMER_DIMENSIONS.items():
+            col = customers.c[column]
+            out[dim] = [v for (v,) in conn.execute(select(col).where(col.is_not(None)).distinct().order_by(col))]
+        channels = union(select(interactions.c.channel.label("c")).distinct(),
+                         select(tickets.c.channel.label("c")).distinct()).subquery()
+        out["channel"] = sorted(v for (v,) in conn.execute(select(channels.c.c)) if v is not None)
+    return out
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def data_span(url: str) -> tuple[date, date]:
+    """First and last day with activity (orders, interactions, tickets, new customers)."""
+    eng = _open(url).engine
+    with eng.connect() as conn:
+        firsts, lasts = [], []
+        for col in (orders.c.ordered_at, interactions.c.occurred_at, tickets.c.opened_at, customers.c.created_at):
+            lo, hi = conn.execute(select(func.min(col), func.max(col))).one()
+            if lo is not None:
+                firsts.append(lo.date())
+                lasts.append(hi.date())
+    if not lasts:
+        today = date.today()
+        return today - timedelta(days=90), today
+    return min(firsts), max(lasts)
+
+
+# --------------------------------------------------------------------------- global filters
+def _default_period(url: str) -> tuple[date, date]:
+    """The 90 days up to the last full day with data (yesterday at the latest)."""
+    first, last = data_span(url)
+    end = min(last, date.today() - timedelta(days=1))
+    return max(first, end - timedelta(days=89)), end
+
+
+def sidebar_filters() -> None:
+    """The global filters in the sidebar, bound to the URL; stores a Filters in the session."""
+    try:
+        url = resolve_url()
+        opened = _open(url)
+    except SourceError:
+        st.session_state["filters"] = None
+        return
+    values = dimension_values(opened.url)
+    first, last = data_span(opened.url)
+    default_start, default_end = _default_period(opened.url)
+    raw = {key: st.query_params.get_all(key) for key in ("period", "compare", *FILTER_KEYS)}
+
+    bar = st.sidebar
+    bar.header("Filters")
+    period = bar.date_input("Date range", value=(default_start, default_end), min_value=first,
+                            max_value=max(last, date.today()), key="period", bind="query-params",
+                            format="YYYY-MM-DD", help="Both days included. KPIs are computed as of the end.")
+    # bound widgets write their displayed label to the URL, so the labels are the options
+    compare_label = bar.selectbox("Compare with", list(COMPARE_LABELS.values()), key="compare",
+                                  bind="query-params")
+    compare = COMPARE_CODES.get(compare_label, "previous")
+    chosen: dict[str, tuple[str, ...]] = {}
+    for key in FILTER_KEYS:
+        chosen[key] = tuple(bar.multiselect(DIMENSION_LABELS[key], values[key], key=key, bind="query-params",
+                                            placeholder="All"))
+    if bar.button("Reset filters", icon=":material/restart_alt:", width="stretch"):
+        for key in ("period", "compare", *FILTER_KEYS):
+            st.session_state.pop(key, None)
+        st.rerun()
+    _notice_ignored(raw, values, period, compare, chosen)
+
+    if isinstance(period, (tuple, list)) and len(period) == 2:
+        start, end = period
+    else:  # a range being picked: one day chosen so far
+        start = end = period[0] if isinstance(period, (tuple, list)) and period else default_end
+    st.session_state["filters"] = Filters(start=start, end=end, compare=compare or "previous", **chosen)
+
+
+def _notice_ignored(raw: dict, values: dict, period, compare, chosen: dict) -> None:
+    """Tell the user which values from the URL were not valid and were ignored."""
+    ignored = []
+    for key in FILTER_KEYS:
+        bad = [v for v in raw[key] if v not in values[key]]
+        if bad:
+            ignored.append(f"{DIMENSION_LABELS[key]}: {', '.join(bad)}")
+    if raw["compare"] and COMPARE_CODES.get(raw["compare"][0]) != compare:
+        ignored.append(f"comparison: {raw['compare'][0]}")
+    if raw["period"]:
+        shown = {d.isoformat() for d in (period if isinstance(period, (tuple, list)) else [period])}
+        if set(raw["period"]) != shown:  # a one-day range comes back as a single date
+            ignored.append(f"date range: {', '.join(raw['period'])}")
+    if ignored:
+        st.sidebar.warning("Ignored values from the link that this data does not have — "
+                           + "; ".join(ignored), icon=":material/link_off:")
+
+
+def filters() -> Filters:
+    """The active global filters (stops the page when there is no source)."""
+    frame()
+    current = st.session_state.get("filters")
+    if current is None:
+        require_source()
+        st.stop()
+    return current
+
+
+def caption_filters(f: Filters) -> None:
+    comparison = f.comparison()
+    extra = "" if comparison is None else f" · compared with {comparison.start:%Y-%m-%d} to {comparison.end:%Y-%m-%d}"
+    st.caption(f"{f.describe()}{extra}")
+
+
+def sidebar_source() -> None:
+    try:
+        url = resolve_url()
+    except SourceError as exc:
+        st.sidebar.caption(f"Source: {exc}")
+        return
+    st.sidebar.caption(f"Source: `{mask_url(url)}` (read-only)")
+
+
+# --------------------------------------------------------------------------- computations
+def _scorecard(conn, f: Filters, targets: tuple) -> dict:
+    card = catalogue.evaluate(conn, f, dict(targets))
+    rules = pd.DataFrame([{"rule": r.rule.value, "title": r.rule.title, "definition": r.rule.definition,
+                           "score": r.score, "with_data": r.with_data, "kpis": r.kpis} for r in card.rules])
+    if card.comparison_rules is not None:
+        rules["comparison"] = [r.score for r in card.comparison_rules]
+    return {"kpis": pd.DataFrame([r.as_dict() for r in card.results]), "rules": rules,
+            "overall": card.overall, "comparison_overall": card.comparison_overall}
+
+
+COMPUTATIONS: dict[str, Callable[..., Any]] = {
+    "scorecard": _scorecard,
+    "trend": catalogue.trend,
+    "sla.summary": sla.summary,
+    "sla.over_time": sla.compliance_over_time,
+    "sla.backlog": sla.backlog_by_age,
+    "sla.channels": sla.channel_mix,
+    "sla.distribution": sla.time_distribution,
+    "funnel.stages": funnel.stage_counts,
+    "cohorts.matrix": cohorts.cohort_matrix,
+    "engagement.interactions": engagement.interaction_facts,
+    "engagement.pressure": engagement.pressure_facts,
+    "engagement.distribution": engagement.pressure_distribution,
+    "engagement.consent": engagement.consent_facts,
+    "engagement.personalised": engagement.personalization_response,
+    "engagement.roi": engagement.campaign_roi,
+    "pipeline.facts": pipeline.pipeline_facts,
+    "quality.facts": quality.quality_facts,
+    "quality.fields": quality.field_completeness,
+    "value.facts": value.value_facts,
+    "value.by_group": value.value_by_group,
+    "value.revenue": value.revenue_by_period,
+    "value.new_customers": value.new_customers_by_period,
+    "voice.facts": voice.survey_facts,
+    "voice.nps": voice.nps_by_period,
+    "segments.compare": segments.compare,
+    "segments.revenue": segments.revenue_by,
+}
+
+
+@st.cache_data(ttl=TTL, show_spinner="Computing…", max_entries=512)
+def _compute(url: str, name: str, f: Filters, args: tuple) -> Any:
+    with _open(url).engine.connect() as conn:
+        return COMPUTATIONS[name](conn, f, *args)
+
+
+def compute(name: str, f: Filters, *args) -> Any:
+    """A metric computation for the filters, cached per (source, filters, arguments)."""
+    return _compute(require_source().url, name, f, args)
+
+
+def targets() -> dict[str, float]:
+    """KPI targets from targets.toml."""
+    return catalogue.load_targets()
+
+
+def scorecard(f: Filters) -> dict:
+    return compute("scorecard", f, tuple(sorted(targets().items())))
+
+
+def month_window(f: Filters, months: int = 12) -> Filters:
+    """The ``months`` calendar months up to the end of the range (for headline trends)."""
+    from dataclasses import replace
+
+    start = date(f.end.year, f.end.month, 1)
+    for _ in range(months - 1):
+        start = date(start.year - (start.month == 1), (start.month - 2) % 12 + 1, 1)
+    return replace(f, start=start, compare="none")
+
+
+# --------------------------------------------------------------------------- drill-down
+RECORDS: dict[str, Callable[..., Any]] = {
+    "kpi": drilldown.kpi_records,
+    "sla.breaches": sla.breach_records,
+    "sla.tickets": sla.ticket_records,
+    "funnel.stage": funnel.stage_records,
+    "cohort": cohorts.cohort_records,
+    "engagement.over": engagement.over_contacted,
+    "engagement.violations": engagement.violation_records,
+    "engagement.contacts": engagement.contact_records,
+    "quality.duplicates": quality.duplicate_records,
+    "quality.stale": quality.stale_records,
+    "pipeline.deals": pipeline.opportunity_records,
+}
+
+
+@st.cache_data(ttl=TTL, show_spinner="Fetching records…", max_entries=256)
+def _records_page(url: str, name: str, f: Filters, args: tuple, page: int, size: int) -> tuple[pd.DataFrame, int]:
+    with _open(url).engine.connect() as conn:
+        result = drilldown.page(conn, RECORDS[name](f, *args), page, size)
+    return result.rows, result.total
+
+
+@st.cache_data(ttl=TTL, show_spinner="Preparing the CSV…", max_entries=64)
+def _records_csv(url: str, name: str, f: Filters, args: tuple) -> bytes:
+    with _open(url).engine.connect() as conn:
+        return drilldown.all_rows(conn, RECORDS[name](f, *args)).to_csv(index=False).encode()
+
+
+@st.dialog("Records behind the figure", width="large")
+def _drill_dialog(title: str, name: str, f: Filters, args: tuple, slug: str) -> None:
+    url = require_source().url
+    st.markdown(f"**{title}**")
+    st.caption(f.describe())
+    size = 100
+    rows, total = _records_page(url, name, f, args, 0, size)
+    if total == 0:
+        st.info("No records match this selection.", icon=":material/inbox:")
+        return
+    pages = max(1, -(-total // size))
+    page = 0
+    if pages > 1:
+        page = st.number_input(f"Page (of {pages})", 1, pages, 1, key=f"drill_page_{slug}") - 1
+        rows, _ = _records_page(url, name, f, args, page, size)
+    st.caption(f"{total:,} records · showing {page * size + 1:,}-{min((page + 1) * size, total):,}")
+    st.dataframe(rows, hide_index=True, height=420)
+    st.download_button("Download all as CSV", _records_csv(url, name, f, args), file_name=f"{slug}.csv",
+                       mime="text/csv", icon=":material/download:", key=f"drill_csv_{slug}")
+
+
+def records_button(label: str, title: str, name: str, f: Filters, *args, key: str) -> None:
+    """A button that opens the records behind a figure in a dialog (paged, with CSV)."""
+    if st.button(label, key=key, icon=":material/table_view:", help="Show the records behind this figure"):
+        _drill_dialog(title, name, f, args, key)
+
+
+# --------------------------------------------------------------------------- KPI tiles
+STATUS_ICON = {"on target": ":material/check_circle:", "near target": ":material/error:",
+               "off target": ":material/cancel:", "no data": ":material/help:"}
+STATUS_COLOUR = {"on target": "green", "near target": "orange", "off target": "red", "no data": "gray"}
+
+
+def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_filters: Filters | None = None,
+             key: str = "") -> None:
+    """A KPI as a metric tile: value, delta against the comparison, target, status, sparkline."""
+    kpi = KPIS[row["name"]]
+    unit = kpi.unit
+    delta = None if row["delta"] is None or pd.isna(row["delta"]) else format_value(row["delta"], unit, signed=True)
+    comparator = ">=" if kpi.direction.value == "higher" else "<="
+    status = row["status"]
+    spark = [v for v in (sparkline or []) if v is not None and not pd.isna(v)]
+    st.metric(
+        kpi.label,
+        format_value(_none(row["value"]), unit),
+        delta=delta,
+        delta_color="normal" if kpi.direction.value == "higher" else "inverse",
+        help=f"{kpi.definition} Target {comparator} {format_value(row['target'], unit)}.",
+        border=True,
+        chart_data=spark if len(spark) >= 2 else None,
+        chart_type="line",
+        height=190,
+    )
+    st.badge(f"{status} · target {comparator} {format_value(row['target'], unit)}", icon=STATUS_ICON[status],
+             color=STATUS_COLOUR[status])
+    if drill_filters is not None and kpi.records is not None:
+        records_button("Records", kpi.label, "kpi", drill_filters, kpi.name, key=f"drill_{key}{kpi.name}")
+
+
+def kpi_row(kpis: pd.DataFrame, names: list[str], f: Filters, key: str, per_row: int = 4) -> None:
+    """KPI tiles in rows, with six-month sparklines and drill-down buttons."""
+    trend = compute("trend", f, 6)
+    for start in range(0, len(names), per_row):
+        for col, name in zip(st.columns(per_row), names[start:start + per_row]):
+            with col:
+                kpi_tile(kpis.loc[name], trend[name].tolist() if name in trend else None, f, key=key)
+
+
+def _none(v):
+    return None if v is None or (isinstance(v, float) and pd.isna(v)) else v
+
+
+def fmt(value: float | None, unit: Unit | str, signed: bool = False) -> str:
+    return format_value(_none(value), Unit(unit) if isinstance(unit, str) else unit, signed)
+
+
+# --------------------------------------------------------------------------- chart-click filters
+def chart_pick(key: str) -> list[str]:
+    """The values picked by clicking a selectable chart (read before it is drawn)."""
+    state = st.session_state.get(_chart_key(key))
+    points = []
+    try:
+        points = state["selection"]["points"] if state else []
+    except (KeyError, TypeError):
+        points = []
+    picked = []
+    for point in points:
+        data = point.get("customdata")
+        value = data[0] if isinstance(data, (list, tuple)) and data else data
+        if value is None:
+            value = point.get("label") or point.get("x") or point.get("y")
+        if value is not None and str(value) not in picked:
+            picked.append(str(value))
+    return picked
+
+
+def _chart_key(key: str) -> str:
+    return f"{key}__{st.session_state.get(f'{key}__generation', 0)}"
+
+
+def selectable_chart(fig, key: str) -> None:
+    """Draw a chart whose bars/segments can be clicked to filter the page."""
+    st.plotly_chart(fig, key=_chart_key(key), on_select="rerun", selection_mode=("points",), theme=None,
+                    config={"displaylogo": False})
+
+
+def clear_pick_control(key: str, dimension_label: str, picked: list[str]) -> None:
+    """A visible note of the chart-click filter with a button that clears it."""
+    if not picked:
+        return
+    cols = st.columns([5, 1])
+    cols[0].info(f"Filtered by chart click: {dimension_label} = {', '.join(picked)}", icon=":material/filter_alt:")
+    if cols[1].button("Clear", key=f"{key}__clear", icon=":material/close:"):
+        st.session_state[f"{key}__generation"] = st.session_state.get(f"{key}__generation", 0) + 1
+        st.rerun()
+
+
+def chart(fig, key: str | None = None) -> None:
+    """Draw a plotly figure with the project's template (not Streamlit's theme)."""
+    st.plotly_chart(fig, key=key, theme=None, config={"displaylogo": False})
+
+
+# --------------------------------------------------------------------------- tables and states
+def empty_state(message: str) -> None:
+    st.info(message, icon=":material/inbox:")
+
+
+def download(frame: pd.DataFrame, name: str, key: str, label: str = "Download CSV") -> None:
+    st.download_button(label, frame.to_csv(index=False).encode(), file_name=f"{name}.csv", mime="text/csv",
+                       icon=":material/download:", key=key)
+
+
+def percent_column(label: str, help: str | None = None):
+    return st.column_config.NumberColumn(label, format="percent", help=help)
+
+
+def kpi_page_links() -> dict[str, str]:
+    """Where each KPI's problem lives: the page that explains it."""
+    by_rule = {1: "pages/overview.py", 2: "pages/segments.py", 3: "pages/service.py", 4: "pages/service.py",
+               5: "pages/service.py", 6: "pages/data_source.py", 7: "pages/service.py", 8: "pages/rules.py"}
+    special = {"campaign_response_rate": "pages/engagement.py", "win_rate": "pages/funnel.py",
+               "sales_cycle_days": "pages/funnel.py", "partner_won_share": "pages/segments.py",
+               "multi_department_share": "pages/engagement.py", "digital_share": "pages/engagement.py",
+               "active_customers_growth": "pages/retention.py", "nps": "pages/rules.py",
+               "nps_change": "pages/rules.py", "survey_response_rate": "pages/rules.py"}
+    return {k.name: special.get(k.name, by_rule[k.rule.value]) for k in CATALOGUE}

@@ -1,0 +1,99 @@
+"""AppTest: every page with default filters, a filter that selects nothing, a one-day range and
+filters from the URL — no exception, the expected title and tiles."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+PAGES = {
+    "overview": ("Overview", ["Overall CRM score", "SLA compliance", "NPS"]),
+    "rules": ("Gartner's eight rules", ["Rule score", "NPS", "Record completeness"]),
+    "funnel": ("Lifecycle funnel", ["Prospect", "Acquired"]),
+    "service": ("Service & SLA", ["SLA compliance", "Escalation rate"]),
+    "retention": ("Retention cohorts", []),
+    "engagement": ("Engagement", ["Customers over the limit"]),
+    "segments": ("Segments", []),
+    "data_source": ("Data", ["Record completeness"]),
+}
+EMPTY_MESSAGES = ("No ", "nothing", "fewer than two")
+
+
+@pytest.fixture
+def app(monkeypatch, demo_url, tmp_path):
+    monkeypatch.setenv("CRM_DB_URL", demo_url)
+    monkeypatch.setenv("CRM_APP_DB_URL", f"sqlite:///{tmp_path}/app.sqlite")
+
+    def make(page: str, query: dict | None = None) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        for key, value in (query or {}).items():
+            at.query_params[key] = value
+        at.run()
+        if page != "overview":
+            at.switch_page(f"pages/{page}.py").run()
+        return at
+    return make
+
+
+def _check(at: AppTest, title: str) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert [t.value for t in at.title] == [title]
+    assert not [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_default_filters(app, page):
+    at = app(page)
+    title, tiles = PAGES[page]
+    _check(at, title)
+    labels = {m.label for m in at.metric}
+    assert set(tiles) <= labels, labels
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_filter_that_selects_nothing(app, page):
+    # Consumer customers are never owned by the key-accounts team
+    at = app(page, {"segment": ["Consumer"], "owner_team": ["Key accounts"]})
+    _check(at, PAGES[page][0])
+    assert at.multiselect(key="segment").value == ["Consumer"]
+    if page in ("funnel", "service", "retention", "engagement"):
+        shown = [i.value for i in at.info]
+        assert any(message in text for text in shown for message in EMPTY_MESSAGES), shown
+    if page in ("overview", "rules"):
+        assert any(m.value == "no data" for m in at.metric)
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_one_day_range(app, page):
+    at = app(page, {"period": ["2026-10-14", "2026-10-14"]})
+    _check(at, PAGES[page][0])
+    assert any(c.value.startswith("2026-10-14 to 2026-10-14") for c in at.caption) or page == "segments"
+    assert not at.sidebar.warning
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_filters_from_the_url(app, page):
+    at = app(page, {"period": ["2026-06-01", "2026-09-30"], "region": ["South", "North"], "compare": "Same period last year",
+                    "channel": ["phone"]})
+    _check(at, PAGES[page][0])
+    assert sorted(at.multiselect(key="region").value) == ["North", "South"]
+    assert at.selectbox(key="compare").value == "Same period last year"
+    assert any("Region: North, South" in c.value or "Region: South, North" in c.value for c in at.caption) \
+        or page == "segments"
+
+
+def test_invalid_url_values_are_ignored_with_a_notice(app):
+    at = app("overview", {"segment": ["SMB", "Nonsense"], "compare": "tomorrow", "period": ["yesterday", "x"]})
+    _check(at, "Overview")
+    assert at.multiselect(key="segment").value == ["SMB"]
+    warning = " ".join(w.value for w in at.sidebar.warning)
+    assert "Nonsense" in warning and "tomorrow" in warning and "date range" in warning
+
+
+def test_unreachable_source_keeps_the_app_running(monkeypatch, tmp_path):
+    monkeypatch.setenv("CRM_DB_URL", f"duckdb:///{tmp_path}/missing.duckdb")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert "DuckDB file not found" in at.error[0].value
