@@ -547,7 +547,7 @@ def evaluate(conn: Connection, filters: Filters, targets: dict[str, float] | Non
 
 def month_windows(filters: Filters, months: int) -> list[Filters]:
     """The last ``months`` calendar months up to the end of the range (the last one may be
-    partial), each as filters without comparison."""
+    partial), each compared with the month before (for the change and growth KPIs)."""
     from dataclasses import replace
     from datetime import date, timedelta
 
@@ -555,7 +555,7 @@ def month_windows(filters: Filters, months: int) -> list[Filters]:
     end = filters.end
     for _ in range(months):
         start = date(end.year, end.month, 1)
-        windows.append(replace(filters, start=start, end=end, compare="none"))
+        windows.append(replace(filters, start=start, end=end, compare="previous"))
         end = start - timedelta(days=1)
     return windows[::-1]
 

@@ -50,7 +50,9 @@ def target_line(fig: go.Figure, target: float, label: str, horizontal: bool = Tr
 # ---- overview
 def rule_radar(rules: pd.DataFrame) -> go.Figure:
     """The eight rule scores (0-100) as a radar, with the comparison period overlaid."""
-    theta = [f"{r.rule} {r.title}" for r in rules.itertuples()]
+    short = {1: "Vision", 2: "Strategy", 3: "Experiences", 4: "Collaboration", 5: "Processes", 6: "Information",
+             7: "Technology", 8: "Metrics"}
+    theta = [f"{r.rule} {short.get(r.rule, r.title)}" for r in rules.itertuples()]
     fig = go.Figure()
     if "comparison" in rules:
         fig.add_trace(go.Scatterpolar(r=list(rules["comparison"]) + [rules["comparison"].iloc[0]],

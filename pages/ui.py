@@ -34,12 +34,11 @@ def navigation_pages() -> dict[str, list]:
     """Every page of the app, by section (app.py's st.navigation).
 
     Each url_path is its file's stem, so that a first visit in Streamlit's legacy
-    ``pages/`` mode finds the same page (see :func:`frame`).
+    ``pages/`` mode finds the same page (see :func:`frame`); the default page is at "/".
     """
     return {
         "Executives": [
-            st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview",
-                    default=True),
+            st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
             st.Page("pages/rules.py", title="Gartner's eight rules", icon=":material/checklist:", url_path="rules"),
         ],
         "Managers": [

@@ -1,26 +1,147 @@
-"""The real app: ``streamlit run`` served on a free port, opened in headless Chromium."""
+"""The real app: ``streamlit run`` on a free port, driven by Playwright in headless Chromium."""
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 import shutil
+from datetime import date
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import create_engine
 
-from tests.browser import assert_no_exception, open_page
+from metrics import drilldown, sla
+from metrics.filters import Filters
+from tests.browser import assert_no_exception, open_page, wait_idle
 
 pytestmark = pytest.mark.browser
 
+# url path -> (heading, minimum number of plotly charts)
+PAGES = {
+    "": ("Overview", 6),  # the default page lives at the root
+    "rules": ("Gartner's eight rules", 0),
+    "funnel": ("Lifecycle funnel", 3),
+    "service": ("Service & SLA", 5),
+    "retention": ("Retention cohorts", 1),
+    "engagement": ("Engagement", 3),
+    "segments": ("Segments", 1),
+    "data_source": ("Data", 0),
+}
+RANGE = "period=2025-06-01&period=2026-10-31"
 
-def test_first_page_shows_the_data_source(app_server, browser, tmp_path, artifacts):
-    page = open_page(browser, app_server)
+
+@pytest.mark.parametrize("path", list(PAGES), ids=lambda p: p or "overview")
+def test_every_page_renders_with_its_charts(app_server, browser, path, tmp_path, artifacts):
+    heading, charts = PAGES[path]
+    page = open_page(browser, f"{app_server}/{path}?{RANGE}")
     assert_no_exception(page)
-    expect(page.get_by_role("heading", name="Data source")).to_be_visible()
-    expect(page.get_by_text("opened read-only")).to_be_visible()
-    grid = page.get_by_test_id("stDataFrame")
-    expect(grid).to_have_count(1)
-    shot = tmp_path / "data_source.png"
+    expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    if charts:
+        expect(page.locator(".js-plotly-plot").nth(charts - 1)).to_be_visible(timeout=30_000)
+        # a rendered plotly chart has drawn its axes or polar grid
+        assert page.locator(".js-plotly-plot .main-svg").count() >= charts
+    if path not in ("retention", "segments"):
+        expect(page.locator('[data-testid="stMetric"]').nth(1)).to_be_visible(timeout=30_000)
+    wait_idle(page)
+    name = path or "overview"
+    shot = tmp_path / f"{name}.png"
     page.screenshot(path=str(shot))
-    assert shot.stat().st_size > 10_000
-    shutil.copy(shot, artifacts / "data_source.png")
+    assert shot.stat().st_size > 20_000
+    shutil.copy(shot, artifacts / f"{name}.png")
+    page.close()
+
+
+def _pick(page, label: str, value: str) -> None:
+    box = page.get_by_test_id("stMultiSelect").filter(has_text=label).first
+    box.locator("input").click()
+    box.locator("input").fill(value)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    wait_idle(page)
+
+
+def test_filters_go_to_the_url_and_the_url_restores_them(app_server, browser):
+    page = open_page(browser, f"{app_server}/service?{RANGE}")
+    before = page.get_by_test_id("stMetricValue").first.inner_text()
+    _pick(page, "Segment", "SMB")
+    expect(page).to_have_url(re.compile(r"segment=SMB"))
+    _pick(page, "Region", "South")
+    expect(page).to_have_url(re.compile(r"region=South"))
+    expect(page.get_by_text("Segment: SMB; Region: South").first).to_be_visible(timeout=30_000)
+    wait_idle(page)
+    shared = page.url
+    after = page.get_by_test_id("stMetricValue").first.inner_text()
+    assert after != before   # the tiles follow the filters
+    page.close()
+
+    reopened = open_page(browser, shared)
+    assert_no_exception(reopened)
+    segment = reopened.get_by_test_id("stMultiSelect").filter(has_text="Segment").first
+    expect(segment).to_contain_text("SMB")
+    expect(reopened.get_by_test_id("stMultiSelect").filter(has_text="Region").first).to_contain_text("South")
+    expect(reopened.get_by_test_id("stMetricValue").first).to_have_text(after)
+    expect(reopened.get_by_text("Segment: SMB; Region: South").first).to_be_visible()
+    reopened.close()
+
+
+def test_invalid_link_values_show_a_notice(app_server, browser):
+    page = open_page(browser, f"{app_server}/?segment=SMB&segment=Martians&compare=soon")
+    assert_no_exception(page)
+    expect(page.get_by_text(re.compile("Ignored values from the link"))).to_be_visible()
+    expect(page.get_by_text(re.compile("Martians"))).to_be_visible()
+    page.close()
+
+
+def test_breach_drill_down_and_its_csv(app_server, browser, demo_url, tmp_path):
+    page = open_page(browser, f"{app_server}/service?period=2026-08-01&period=2026-10-31&region=South")
+    page.get_by_role("button", name="Open the breach list").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible(timeout=30_000)
+    wait_idle(page)
+    records = dialog.get_by_text(re.compile(r"[\d,]+ records"))
+    expect(records).to_be_visible(timeout=30_000)
+    caption = records.inner_text()
+    shown_total = int(caption.split(" records")[0].replace(",", ""))
+    with page.expect_download() as download_info:
+        dialog.get_by_role("button", name="Download all as CSV").click()
+    path = tmp_path / "breaches.csv"
+    download_info.value.save_as(path)
+    rows = list(csv.DictReader(io.StringIO(path.read_text())))
+
+    engine = create_engine(demo_url, connect_args={"read_only": True})
+    filters = Filters(date(2026, 8, 1), date(2026, 10, 31), region=("South",))
+    with engine.connect() as conn:
+        expected = drilldown.all_rows(conn, sla.breach_records(filters))
+    engine.dispose()
+    assert len(rows) == shown_total == len(expected) > 0
+    assert [r["ticket_id"] for r in rows] == list(expected.ticket_id)
+    assert {r["region"] for r in rows} == {"South"}
+    page.close()
+
+
+def test_kpi_tile_drill_down_opens(app_server, browser):
+    page = open_page(browser, f"{app_server}/?{RANGE}")
+    page.get_by_role("button", name="Records").first.click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible(timeout=30_000)
+    expect(dialog.get_by_text("SLA compliance")).to_be_visible(timeout=30_000)
+    expect(dialog.get_by_test_id("stDataFrame")).to_have_count(1, timeout=30_000)
+    page.close()
+
+
+def test_clicking_a_chart_filters_the_page_and_can_be_cleared(app_server, browser):
+    page = open_page(browser, f"{app_server}/service?{RANGE}")
+    chart = page.locator(".js-plotly-plot").filter(has_text="Channel mix")
+    chart.scroll_into_view_if_needed()
+    chart.locator(".bars .point").first.click(force=True)  # plotly takes clicks on its drag layer
+    wait_idle(page)
+    note = page.get_by_text(re.compile(r"Filtered by chart click: Channel = "))
+    expect(note).to_be_visible()
+    page.get_by_role("button", name="Clear").click()
+    wait_idle(page)
+    expect(note).to_have_count(0)
+    assert_no_exception(page)
     page.close()
