@@ -157,6 +157,10 @@ class Kpi:
     meta: bool = False  # computed from the other KPIs (rule 8)
     counts: Counts | None = None  # (successes, trials) of a proportion, for significance tests
 
+    def __reduce__(self):
+        """Pickle by name: a KPI is its catalogue entry (results can then be cached)."""
+        return (_kpi_named, (self.name,))
+
 
 # ---- derived figures
 def _growth(current: float | None, previous: float | None) -> float | None:
@@ -393,6 +397,10 @@ CATALOGUE: tuple[Kpi, ...] = (
 )
 
 KPIS: dict[str, Kpi] = {k.name: k for k in CATALOGUE}
+
+
+def _kpi_named(name: str) -> Kpi:
+    return KPIS[name]
 
 
 # ---- targets

@@ -6,7 +6,7 @@ import streamlit as st
 from data.sources import table_summaries
 from pages import ui
 
-ui.frame()
+ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Data")
 source = ui.require_source()
 st.markdown(f"**Connection:** `{source.masked_url}`  \n"

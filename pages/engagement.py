@@ -6,6 +6,7 @@ from statsmodels.stats.proportion import proportion_confint
 from metrics.engagement import PressureSettings
 from pages import charts, ui
 
+ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Engagement")
 f = ui.filters()
 ui.caption_filters(f)

@@ -6,6 +6,7 @@ from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS
 from metrics.funnel import STAGE_LABELS, STAGES, FunnelWindows, compare_groups, conversion_table
 from pages import charts, ui
 
+ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Lifecycle funnel")
 f = ui.filters()
 ui.caption_filters(f)

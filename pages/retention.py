@@ -5,6 +5,7 @@ import streamlit as st
 
 from pages import charts, ui
 
+ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Retention cohorts")
 f = ui.filters()
 ui.caption_filters(f)

@@ -5,6 +5,7 @@ import streamlit as st
 from metrics.catalogue import Rule
 from pages import ui
 
+ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Gartner's eight rules")
 f = ui.filters()
 ui.caption_filters(f)

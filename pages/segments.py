@@ -6,6 +6,7 @@ import streamlit as st
 from metrics.filters import DIMENSION_LABELS
 from pages import charts, ui
 
+ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Segments")
 f = ui.filters()
 ui.caption_filters(f)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from pages import charts, ui
 
+ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Service & SLA")
 f = ui.filters()
 ui.caption_filters(f)

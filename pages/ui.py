@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -18,12 +19,15 @@ from sqlalchemy.engine import Engine
 
 from data.schema import customers, interactions, orders, tickets
 from data.sources import Source, SourceError, connect, mask_url, resolve_url
+from data.store import AppStore
+from data.store import resolve_url as resolve_store_url
 from metrics import catalogue, cohorts, drilldown, engagement, funnel, pipeline, quality, segments, sla, value, voice
 from metrics.catalogue import CATALOGUE, KPIS, Unit
 from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS, Filters
 from metrics.units import format_value
 
 TTL = 600  # seconds a cached result lives
+APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
 FILTER_KEYS = ("segment", "region", "industry", "acquisition_channel", "owner_team", "channel")
 COMPARE_LABELS = {"previous": "Previous period", "last_year": "Same period last year", "none": "No comparison"}
 COMPARE_CODES = {label: code for code, label in COMPARE_LABELS.items()}
@@ -49,6 +53,9 @@ def navigation_pages() -> dict[str, list]:
             st.Page("pages/engagement.py", title="Engagement", icon=":material/campaign:", url_path="engagement"),
             st.Page("pages/segments.py", title="Segments", icon=":material/compare_arrows:", url_path="segments"),
         ],
+        "CRM lead": [
+            st.Page("pages/maturity.py", title="CRM maturity", icon=":material/stairs:", url_path="maturity"),
+        ],
         "Data": [
             st.Page("pages/data_source.py", title="Data", icon=":material/database:", url_path="data_source"),
         ],
@@ -60,14 +67,17 @@ def frame() -> None:
 
     With a ``pages/`` folder beside app.py, Streamlit starts in its legacy multipage mode
     until some session has called ``st.navigation``; a first visit straight to a page URL
-    then runs the page alone. Registering the navigation and rerunning hands the session
-    to app.py with the same URL.
+    then runs the page alone (and Streamlit's AppTest does so on every run).
     """
     from streamlit.runtime.pages_manager import PagesManager  # the flag Streamlit itself consults
 
     if getattr(PagesManager, "uses_pages_directory", False):
-        st.navigation(navigation_pages(), position="hidden")
-        st.rerun()
+        # run the frame (navigation, sidebar, then this page) within this same run, so that
+        # nothing the user just did (a button, a form) is lost; then stop the lone run
+        import runpy
+
+        runpy.run_path(str(APP_PATH), run_name="__main__")
+        st.stop()
 
 
 # --------------------------------------------------------------------------- the source
@@ -274,9 +284,31 @@ def compute(name: str, f: Filters, *args) -> Any:
     return _compute(require_source().url, name, f, args)
 
 
+@st.cache_resource(show_spinner=False)
+def _store(url: str) -> AppStore:
+    return AppStore(url)
+
+
+def store() -> AppStore:
+    """The application store (the app's own state, never the CRM source)."""
+    return _store(resolve_store_url())
+
+
+def user_name() -> str:
+    """Who is saving: the signed-in user's name, or "local"."""
+    try:
+        if st.user.is_logged_in:
+            return str(st.user.get("name") or st.user.get("email") or "local")
+    except Exception:  # authentication not configured
+        pass
+    return "local"
+
+
 def targets() -> dict[str, float]:
-    """KPI targets from targets.toml."""
-    return catalogue.load_targets()
+    """KPI targets: targets.toml, overridden by the CRM lead's edits in the application store."""
+    merged = catalogue.load_targets()
+    merged.update({k: v for k, v in store().target_overrides().items() if k in KPIS})
+    return merged
 
 
 def scorecard(f: Filters) -> dict:

@@ -97,3 +97,34 @@ def test_unreachable_source_keeps_the_app_running(monkeypatch, tmp_path):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception
     assert "DuckDB file not found" in at.error[0].value
+
+
+def test_maturity_page_saves_an_assessment(app, tmp_path):
+    at = app("maturity")
+    _check(at, "CRM maturity")
+    assert {"Phase reached on the evidence", "The CRM lead's view"} <= {m.label for m in at.metric}
+    at.select_slider(key="q_information_1").set_value(1)
+    at.select_slider(key="q_vision_1").set_value(5)
+    at.radio(key="q_claimed").set_value(3)
+    at.text_area(key="q_notes").input("quarterly review")
+    next(b for b in at.button if b.label == "Save assessment").click().run()
+    assert not at.exception
+    assert any("Assessment 1 saved by local" in s.value for s in at.success)
+    from data.store import AppStore
+
+    saved = AppStore(f"sqlite:///{tmp_path}/app.sqlite")
+    assert saved.answers(1)["information_1"] == 1 and saved.answers(1)["claimed_phase"] == 3
+    assert saved.snapshot(1).shape[0] == 26
+    saved.dispose()
+
+
+def test_targets_edited_in_the_app_override_the_file(app, tmp_path):
+    from data.store import AppStore
+
+    store = AppStore(f"sqlite:///{tmp_path}/app.sqlite")
+    store.set_target("sla_compliance", 0.5, who="Ana")
+    store.dispose()
+    at = app("service")
+    _check(at, "Service & SLA")
+    badges = " ".join(m.value for m in at.markdown if "-badge[" in m.value)
+    assert "on target · target >= 50.0 %" in badges     # compliance (~90 %) now meets the edited target
