@@ -1,7 +1,10 @@
-"""Command line: ``python -m metrics report --db URL [filters] --format json|csv|markdown``.
+"""Command line.
 
-The scheduled digest for people who do not open the app: every KPI with its value,
-comparison, delta, target and status, and the eight rule scores.
+- ``python -m metrics report --db URL [filters] --format json|csv|markdown``: the scheduled
+  digest for people who do not open the app — every KPI with its value, comparison,
+  delta, target and status, and the eight rule scores.
+- ``python -m metrics value --db URL [--calibration-end DATE --unit week] --format json``:
+  the fitted BG/NBD and Gamma-Gamma parameters with standard errors, and customer equity.
 """
 
 from __future__ import annotations
@@ -39,7 +42,65 @@ def build_parser() -> argparse.ArgumentParser:
         report.add_argument(f"--{name.replace('_', '-')}", dest=name, action="append", default=[],
                             metavar="VALUE", help=f"filter on {name} (repeatable)")
     report.add_argument("--format", choices=["json", "csv", "markdown"], default="markdown")
+
+    value = commands.add_parser("value", help="fit BG/NBD + Gamma-Gamma: parameters, errors, customer equity")
+    value.add_argument("--db", help="database URL (default: CRM_DB_URL, secrets.toml, then the demo)")
+    value.add_argument("--calibration-end", type=_date, help="last day of the order history used (default: yesterday)")
+    value.add_argument("--unit", choices=["day", "week", "month"], default="week", help="model time unit")
+    value.add_argument("--horizon-months", type=int, default=12, help="CLV horizon")
+    value.add_argument("--by", default="segment", help="fit one model per value of this customer dimension, "
+                                                         "or 'none' for one pooled model")
+    for name in ("segment", "region", "industry", "acquisition_channel", "owner_team"):
+        value.add_argument(f"--{name.replace('_', '-')}", dest=name, action="append", default=[], metavar="VALUE")
+    value.add_argument("--format", choices=["json", "markdown"], default="json")
     return parser
+
+
+def value_report(args: argparse.Namespace) -> int:
+    from metrics.clv import UNITS, ClvSettings, NotEnoughHistory, customer_values, equity_by
+
+    end = args.calibration_end or (date.today() - timedelta(days=1))
+    filters = Filters(start=end, end=end, compare="none", segment=tuple(args.segment), region=tuple(args.region),
+                      industry=tuple(args.industry), acquisition_channel=tuple(args.acquisition_channel),
+                      owner_team=tuple(args.owner_team))
+    by = None if args.by == "none" else args.by
+    settings = ClvSettings(unit=UNITS[args.unit], horizon_months=args.horizon_months)
+    try:
+        source = connect(args.db)
+        with source.engine.connect() as conn:
+            models, values = customer_values(conn, filters, settings, end, by)
+        source.engine.dispose()
+    except (SourceError, NotEnoughHistory, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    parameters = models.parameters()
+    overall = equity_by(values).iloc[0]
+    groups = equity_by(values, "stratum")
+    if args.format == "json":
+        payload = {
+            "calibration_end": end.isoformat(), "unit": args.unit, "horizon_months": args.horizon_months,
+            "stratified_by": by, "customers": models.customers, "repeat_buyers": models.repeat_buyers,
+            "parameters": [{k: _clean(v) for k, v in row.items()} for row in parameters.to_dict("records")],
+            "customer_equity": {"total": float(overall.equity), "mean_clv": float(overall.mean_clv),
+                                "mean_p_alive": float(overall.p_alive),
+                                "expected_purchases": float(overall.expected_purchases),
+                                "by_group": [{k: _clean(v) for k, v in row.items()} for row in groups.to_dict("records")]},
+        }
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    else:
+        lines = [f"# Customer value — history to {end:%Y-%m-%d}, {args.horizon_months}-month CLV", "",
+                 f"{models.customers:,} customers, {models.repeat_buyers:,} with a repeat purchase. "
+                 f"Customer equity: **{overall.equity:,.0f}**; mean CLV {overall.mean_clv:,.2f}; "
+                 f"mean P(alive) {overall.p_alive:.1%}.", "", "| group | model | parameter | estimate | std. error |",
+                 "|---|---|---|---:|---:|"]
+        lines[-2] = "| group | model (fitted on) | parameter | estimate | std. error |"
+        lines += [f"| {r.group} | {r.model} ({r.fitted_on}) | {r.parameter} | {r.coef:.4g} | {r.se:.3g} |"
+                  for r in parameters.itertuples()]
+        lines += ["", "| group | customers | equity | mean CLV | P(alive) |", "|---|---:|---:|---:|---:|"]
+        lines += [f"| {r.group} | {r.customers:,} | {r.equity:,.0f} | {r.mean_clv:,.2f} | {r.p_alive:.1%} |"
+                  for r in groups.itertuples()]
+        sys.stdout.write("\n".join(lines) + "\n")
+    return 0
 
 
 def _filters(args: argparse.Namespace) -> Filters:
@@ -109,6 +170,8 @@ def _score(score: float | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "value":
+        return value_report(args)
     try:
         filters = _filters(args)
     except (ValueError, TypeError) as exc:

@@ -1,0 +1,120 @@
+"""Predictive value through the database: the SQL summary, CDNOW end to end, strata, CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine
+
+from data.demo import DemoRates
+from metrics import clv
+from metrics.filters import Filters
+from metrics.rfm_summary import summary_from_transactions
+from tests import provision
+from tests.conftest import ROOT
+from tests.helpers import engine_with_schema, load_rows
+from tests.tiny import customer
+
+CDNOW = Path(__file__).parent / "fixtures" / "cdnow" / "CDNOW_sample.txt"
+
+
+def test_summary_in_sql_by_hand(tiny):
+    # calibration end 2026-01-31. A: purchase days 2024-06-01, 2025-06-01, 2026-01-15 -> frequency 2,
+    # recency 593 days, T 609 days, repeat mean (1000 + 2000) / 2. B: 2026-01-20 (the refund is left out)
+    # -> frequency 0, T 11 days. F: four days 2023-01-10 .. 2025-03-01 -> frequency 3.
+    summary = clv.customer_summary(tiny, Filters(date(2026, 1, 1), date(2026, 1, 31)), unit="D").set_index("customer_id")
+    assert list(summary.index) == ["A", "B", "F"]
+    assert summary.loc["A", ["frequency", "recency", "T", "monetary_value"]].tolist() == [2, 593, 609, 1500.0]
+    assert summary.loc["B", ["frequency", "recency", "T", "monetary_value"]].tolist() == [0, 0, 11, 0.0]
+    assert summary.loc["F", "frequency"] == 3 and summary.loc["F", "monetary_value"] == pytest.approx(1400 / 3)
+    weeks = clv.customer_summary(tiny, Filters(date(2026, 1, 1), date(2026, 1, 31)), unit="W").set_index("customer_id")
+    assert weeks.loc["A", "T"] == pytest.approx(609 / 7)
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def cdnow_engine(request, tmp_path_factory):
+    raw = pd.read_csv(CDNOW, sep=r"\s+", header=None, names=["master", "customer", "day", "cds", "amount"],
+                      dtype={"master": str, "day": str})
+    ids = sorted(raw.customer.unique())
+    rows = {
+        "customers": [customer(f"K{i:04d}", "Consumer", "US", datetime(1997, 1, 1)) for i in ids],
+        "orders": [{"order_id": f"O{n}", "customer_id": f"K{c:04d}", "ordered_at": datetime.strptime(d, "%Y%m%d"),
+                    "amount": float(a), "margin": None} for n, (c, d, a) in
+                   enumerate(zip(raw.customer, raw.day, raw.amount))],
+    }
+    if request.param == "duckdb":
+        url = f"duckdb:///{tmp_path_factory.mktemp('cdnow') / 'cdnow.duckdb'}"
+    else:
+        url = provision.create_database(request.getfixturevalue("pg_cluster"), "cdnow")
+    engine = engine_with_schema(url)
+    load_rows(engine, rows)
+    yield engine, raw
+    engine.dispose()
+
+
+def test_cdnow_through_the_database_reproduces_the_paper(cdnow_engine):
+    engine, raw = cdnow_engine
+    calibration = Filters(date(1997, 1, 1), date(1997, 9, 30))
+    with engine.connect() as conn:
+        summary = clv.customer_summary(conn, calibration, unit="W")
+    assert len(summary) == 2357 and (summary.frequency > 0).sum() == 946
+    models = clv.fit_models(summary, clv.ClvSettings(unit="W"), date(1997, 9, 30), by=None)
+    params = models.strata["all"].purchases.params_
+    # Fader, Hardie & Lee (2005): r = 0.243, alpha = 4.414, a = 0.793, b = 2.426
+    assert [round(params[k], 3) for k in ("r", "alpha", "a", "b")] == [0.243, 4.414, 0.793, 2.426]
+    assert models.strata["all"].purchases.log_likelihood_ == pytest.approx(-9582.4, abs=0.05)
+    spend = models.strata["all"].spend.params_
+    assert [round(spend[k], 2) for k in ("p", "q", "v")] == [6.25, 3.74, 15.44]   # Gamma-Gamma, 946 repeat buyers
+    # the same summary as the numpy path over the raw transactions
+    numpy_summary = summary_from_transactions(raw.customer.map(lambda c: f"K{c:04d}"),
+                                              pd.to_datetime(raw.day, format="%Y%m%d"), raw.amount,
+                                              calibration_end="1997-09-30", unit="W")
+    joined = summary.set_index("customer_id")[["frequency", "recency", "T", "monetary_value"]].sort_index()
+    np.testing.assert_allclose(joined.to_numpy(dtype=float),
+                               numpy_summary.sort_index()[joined.columns].to_numpy(dtype=float), rtol=1e-9)
+
+
+def test_stratified_fit_recovers_the_planted_segments(demo_url):
+    engine = create_engine(demo_url, connect_args={"read_only": True})
+    with engine.connect() as conn:
+        models, values = clv.customer_values(conn, Filters(date(2026, 11, 22), date(2026, 11, 22)))
+    engine.dispose()
+    assert set(models.strata) == {"Consumer", "Enterprise", "SMB"}
+    spend = {g: p.spend.conditional_expected_average_profit(0, 0.0) for g, p in models.strata.items()}
+    planted = DemoRates().order_value                                   # 4800 / 750 / 85 per order
+    for group in ("Enterprise", "SMB", "Consumer"):
+        assert spend[group] == pytest.approx(planted[group], rel=0.3), group
+    assert values.clv.notna().all() and (values.p_alive.between(0, 1)).all()
+    equity = clv.equity_by(values, "segment").set_index("group")
+    assert equity.loc["Enterprise", "mean_clv"] > equity.loc["Consumer", "mean_clv"]
+    assert equity.share_of_equity.sum() == pytest.approx(1.0)
+
+
+def test_not_enough_history_is_a_clear_error(tiny):
+    with pytest.raises(clv.NotEnoughHistory, match="Not enough purchase history.*3 customers"):
+        clv.customer_values(tiny, Filters(date(2026, 1, 1), date(2026, 1, 31)), by=None)
+    with pytest.raises(clv.NotEnoughHistory, match="No purchases"):
+        clv.customer_values(tiny, Filters(date(2020, 1, 1), date(2020, 1, 31)))
+
+
+def test_value_cli_prints_parameters_errors_and_equity(demo_url):
+    done = subprocess.run([sys.executable, "-m", "metrics", "value", "--db", demo_url, "--calibration-end",
+                           "2026-11-22", "--unit", "week", "--format", "json"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    names = {(p["group"], p["model"], p["parameter"]) for p in report["parameters"]}
+    assert ("Enterprise", "BG/NBD", "r") in names and ("SMB", "Gamma-Gamma", "q") in names
+    assert all(p["se"] is None or p["se"] >= 0 for p in report["parameters"])
+    assert report["customer_equity"]["total"] == pytest.approx(
+        sum(g["equity"] for g in report["customer_equity"]["by_group"]))
+    bad = subprocess.run([sys.executable, "-m", "metrics", "value", "--db", demo_url, "--calibration-end",
+                          "2023-12-01"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "error:" in bad.stderr and "Traceback" not in bad.stderr
