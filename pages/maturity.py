@@ -133,8 +133,10 @@ with tabs[2]:
                                      mode="lines+markers", name=rule.title,
                                      line=dict(color=charts.PALETTE[i % len(charts.PALETTE)])))
         fig.update_layout(title="Rule scores (data) at each assessment", height=360)
-        fig.update_yaxes(title="Score (0-100)", range=[0, 100])
-        fig.update_xaxes(title="Assessment date")
+        fig.update_yaxes(title="Score (0-100)", range=[0, 105])
+        dates = pd.to_datetime(history.assessed_on)
+        fig.update_xaxes(title="Assessment date", type="date", tickformat="%Y-%m-%d",
+                         range=[dates.min() - pd.Timedelta(days=20), dates.max() + pd.Timedelta(days=20)])
         ui.chart(fig, key="history_chart")
         st.dataframe(table, hide_index=True, column_config={
             c: st.column_config.NumberColumn(c, format="%.0f") for c in table.columns if c[0].isdigit()})

@@ -27,6 +27,7 @@ PAGES = {
     "retention": ("Retention cohorts", 1),
     "engagement": ("Engagement", 3),
     "segments": ("Segments", 1),
+    "maturity": ("CRM maturity", 0),
     "data_source": ("Data", 0),
 }
 RANGE = "period=2025-06-01&period=2026-10-31"
@@ -145,3 +146,38 @@ def test_clicking_a_chart_filters_the_page_and_can_be_cleared(app_server, browse
     expect(note).to_have_count(0)
     assert_no_exception(page)
     page.close()
+
+
+def test_assessment_saved_in_the_browser_survives_a_restart(demo_url, browser, tmp_path, artifacts):
+    from tests.conftest import start_app, stop_app
+
+    env = {"CRM_DB_URL": demo_url, "CRM_APP_DB_URL": f"sqlite:///{tmp_path}/store.sqlite"}
+    proc, base = start_app(env, tmp_path / "first.log")
+    try:
+        page = open_page(browser, f"{base}/maturity")
+        assert_no_exception(page)
+        expect(page.get_by_text("not assessed yet")).to_be_visible(timeout=30_000)
+        page.get_by_role("tab", name="Self-assessment").click()
+        page.get_by_text("3 Process", exact=True).click()
+        page.get_by_label("Notes").fill("browser check")
+        page.get_by_role("button", name="Save assessment").click()
+        wait_idle(page)
+        expect(page.get_by_text(re.compile(r"Assessment 1 saved by local"))).to_be_visible(timeout=30_000)
+        page.screenshot(path=str(tmp_path / "maturity_saved.png"))
+        page.close()
+    finally:
+        stop_app(proc)
+
+    proc, base = start_app(env, tmp_path / "second.log")
+    try:
+        page = open_page(browser, f"{base}/maturity")
+        assert_no_exception(page)
+        expect(page.get_by_text("3 · Process")).to_be_visible(timeout=30_000)   # the lead's view, from the store
+        page.get_by_role("tab", name="History").click()
+        expect(page.get_by_text("Rule scores (data) at each assessment")).to_be_visible(timeout=30_000)
+        shot = tmp_path / "maturity.png"
+        page.screenshot(path=str(shot))
+        shutil.copy(shot, artifacts / "maturity.png")
+        page.close()
+    finally:
+        stop_app(proc)
