@@ -275,3 +275,26 @@ def revenue_treemap(frame: pd.DataFrame, first: str, second: str, measure: str) 
     fig.update_layout(margin=dict(t=60))
     return _finish(fig, f"{measure.capitalize()} by {first} and {second} (click a {first} to filter the table)",
                    440)
+
+
+# ---- survival
+def survival_curves(curves: pd.DataFrame, churn_days: int) -> go.Figure:
+    """Kaplan-Meier curves per group as steps, with their 95 % bands."""
+    fig = go.Figure()
+    for i, (group, rows) in enumerate(curves.groupby("group", sort=False)):
+        colour = PALETTE[i % len(PALETTE)]
+        rgb = tuple(int(colour[k:k + 2], 16) for k in (1, 3, 5))
+        fig.add_trace(go.Scatter(x=rows.time, y=rows.upper, line=dict(width=0, shape="hv"), showlegend=False,
+                                 hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=rows.time, y=rows.lower, line=dict(width=0, shape="hv"), fill="tonexty",
+                                 fillcolor=f"rgba({rgb[0]},{rgb[1]},{rgb[2]},0.15)", showlegend=False,
+                                 hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=rows.time, y=rows.survival, name=str(group), line=dict(color=colour, width=2.5,
+                                                                                           shape="hv"),
+                                 customdata=rows[["at_risk"]],
+                                 hovertemplate="day %{x:.0f}: %{y:.1%} still active (%{customdata[0]:,} at risk)"
+                                               "<extra>" + str(group) + "</extra>"))
+    target_line(fig, 0.5, "median")
+    fig.update_yaxes(title="Share of customers still active", tickformat=".0%", range=[0, 1.02])
+    fig.update_xaxes(title=f"Days since acquisition (churn = no order for {churn_days} days)", rangemode="tozero")
+    return _finish(fig, "Customer survival (Kaplan-Meier, 95 % bands)", 420)

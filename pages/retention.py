@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS
 from pages import charts, ui
 
 ui.frame()  # first: a page opened alone runs inside app.py's frame
@@ -13,10 +14,36 @@ st.markdown("A cohort is the calendar month in which customers were acquired; mo
             "month after it (0 = the acquisition month). Cohorts are the acquisition months of the date range; "
             "cells after its end are left empty, not zero.")
 
+
+def survival_section() -> None:
+    st.subheader("How long customers stay")
+    st.markdown("A customer churns when no order follows their last one for the chosen number of days; customers "
+                "still buying are followed up to the end of the range (censored). The curves are Kaplan-Meier "
+                "estimates with 95 % bands; the log-rank test says whether the groups differ.")
+    c1, c2, c3 = st.columns(3)
+    dimension = c1.selectbox("Compare by", [None, *CUSTOMER_DIMENSIONS], key="surv_dim", index=1,
+                             format_func=lambda d: "Everyone" if d is None else DIMENSION_LABELS[d])
+    churn_days = int(c2.number_input("Churn after days without an order", 30, 730, 180, step=30, key="surv_days"))
+    cohort = c3.segmented_control("Customers", ["all", "range"], default="all", key="surv_cohort",
+                                  format_func={"all": "All acquired so far", "range": "Acquired in the range"}.get)
+    result = ui.compute("survival", f, dimension, churn_days, cohort or "all")
+    if result["curves"].empty:
+        ui.empty_state("No customer with orders in this selection to follow.")
+        return
+    ui.chart(charts.survival_curves(result["curves"], churn_days), key="survival_chart")
+    for median in result["medians"].values():
+        st.markdown(f"- {median.sentence()}")
+    verdict = result["logrank"]
+    (st.success if verdict.significant else st.info)(verdict.sentence(), icon=":material/science:")
+    ui.records_button("Churned customers", "Customers who churned", "survival.customers", f, True, churn_days,
+                      cohort or "all", key="surv_drill")
+
+
 matrices = ui.compute("cohorts.matrix", f)
 if matrices["size"].empty:
     ui.empty_state("No customers were acquired in this range for this selection. Widen the date range (a year "
                    "or more shows retention best) or clear a filter.")
+    survival_section()
     st.stop()
 
 c1, c2 = st.columns(2)
@@ -54,3 +81,5 @@ with c3:
     st.write("")
     ui.records_button("Customers", f"Cohort {pd.Timestamp(cohort):%B %Y}, month {k}: customers who bought",
                       "cohort", f, pd.Timestamp(cohort).to_pydatetime(), int(k), key="cohort_drill")
+
+survival_section()

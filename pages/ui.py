@@ -21,7 +21,8 @@ from data.schema import customers, interactions, orders, tickets
 from data.sources import Source, SourceError, connect, mask_url, resolve_url
 from data.store import AppStore
 from data.store import resolve_url as resolve_store_url
-from metrics import catalogue, cohorts, drilldown, engagement, funnel, pipeline, quality, segments, sla, value, voice
+from metrics import (catalogue, cohorts, drilldown, engagement, funnel, pipeline, quality, segments, sla, survival,
+                     value, voice)
 from metrics.catalogue import CATALOGUE, KPIS, Unit
 from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS, Filters
 from metrics.units import format_value
@@ -243,7 +244,14 @@ def _scorecard(conn, f: Filters, targets: tuple) -> dict:
             "overall": card.overall, "comparison_overall": card.comparison_overall}
 
 
+def _survival(conn, f: Filters, dimension: str | None, churn_days: int, cohort: str) -> dict:
+    data = survival.survival_data(conn, f, dimension, churn_days, cohort)
+    return {"customers": len(data), "curves": survival.kaplan_meier(data), "medians": survival.median_survival(data),
+            "logrank": survival.logrank(data)}
+
+
 COMPUTATIONS: dict[str, Callable[..., Any]] = {
+    "survival": _survival,
     "scorecard": _scorecard,
     "trend": catalogue.trend,
     "sla.summary": sla.summary,
@@ -338,6 +346,7 @@ RECORDS: dict[str, Callable[..., Any]] = {
     "quality.duplicates": quality.duplicate_records,
     "quality.stale": quality.stale_records,
     "pipeline.deals": pipeline.opportunity_records,
+    "survival.customers": survival.survival_records,
 }
 
 
