@@ -298,3 +298,36 @@ def survival_curves(curves: pd.DataFrame, churn_days: int) -> go.Figure:
     fig.update_yaxes(title="Share of customers still active", tickformat=".0%", range=[0, 1.02])
     fig.update_xaxes(title=f"Days since acquisition (churn = no order for {churn_days} days)", rangemode="tozero")
     return _finish(fig, "Customer survival (Kaplan-Meier, 95 % bands)", 420)
+
+
+# ---- customer value
+def clv_histogram(bins: pd.DataFrame) -> go.Figure:
+    centres = (bins.low * bins.high) ** 0.5
+    fig = go.Figure(go.Bar(x=centres, y=bins.customers, width=(bins.high - bins.low), marker_color=BLUE,
+                           customdata=bins[["low", "high"]],
+                           hovertemplate="€%{customdata[0]:,.0f} to €%{customdata[1]:,.0f}: %{y:,} customers"
+                                         "<extra></extra>"))
+    fig.update_xaxes(title="Predicted CLV (€, log scale)", type="log", tickprefix="€")
+    fig.update_yaxes(title="Customers")
+    return _finish(fig, "How predicted customer value is spread", 340)
+
+
+def alive_vs_clv(sample: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    for i, (segment, rows) in enumerate(sample.groupby("segment")):
+        fig.add_trace(go.Scattergl(x=rows.p_alive, y=rows.clv.clip(lower=0.01), mode="markers", name=str(segment),
+                                   marker=dict(color=PALETTE[i % 8], size=5, opacity=0.55),
+                                   customdata=rows[["customer_id", "frequency"]],
+                                   hovertemplate="%{customdata[0]}: P(alive) %{x:.0%}, CLV €%{y:,.0f}, "
+                                                 "%{customdata[1]} repeat purchases<extra></extra>"))
+    fig.update_xaxes(title="Probability the customer is still alive", tickformat=".0%", range=[0, 1.02])
+    fig.update_yaxes(title="Predicted CLV (€, log scale)", type="log", tickprefix="€")
+    return _finish(fig, "Still a customer? Probability alive against predicted value", 400)
+
+
+def equity_bars(by: pd.DataFrame, column: str, title: str, x_title: str) -> go.Figure:
+    fig = go.Figure(go.Bar(x=by.group.astype(str), y=by[column], marker_color=BLUE,
+                           text=[f"€{v:,.0f}" for v in by[column]], textposition="outside", cliponaxis=False))
+    fig.update_yaxes(title=x_title, tickprefix="€", rangemode="tozero")
+    fig.update_xaxes(title=None)
+    return _finish(fig, title, 330)

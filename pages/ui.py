@@ -21,7 +21,7 @@ from data.schema import customers, interactions, orders, tickets
 from data.sources import Source, SourceError, connect, mask_url, resolve_url
 from data.store import AppStore
 from data.store import resolve_url as resolve_store_url
-from metrics import (catalogue, cohorts, drilldown, engagement, funnel, pipeline, quality, segments, sla, survival,
+from metrics import (catalogue, clv, cohorts, drilldown, engagement, funnel, pipeline, quality, segments, sla, survival,
                      value, voice)
 from metrics.catalogue import CATALOGUE, KPIS, Unit
 from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS, Filters
@@ -53,6 +53,7 @@ def navigation_pages() -> dict[str, list]:
                     url_path="retention"),
             st.Page("pages/engagement.py", title="Engagement", icon=":material/campaign:", url_path="engagement"),
             st.Page("pages/segments.py", title="Segments", icon=":material/compare_arrows:", url_path="segments"),
+            st.Page("pages/value.py", title="Customer value", icon=":material/savings:", url_path="value"),
         ],
         "CRM lead": [
             st.Page("pages/maturity.py", title="CRM maturity", icon=":material/stairs:", url_path="maturity"),
@@ -250,7 +251,24 @@ def _survival(conn, f: Filters, dimension: str | None, churn_days: int, cohort: 
             "logrank": survival.logrank(data)}
 
 
+def _customer_value(conn, f: Filters, horizon_months: int, by: str | None) -> dict:
+    """Predictive value, summarised for the page (a sample and the top list, not every customer)."""
+    settings = clv.ClvSettings(horizon_months=horizon_months)
+    try:
+        models, values = clv.customer_values(conn, f, settings, by=by)
+    except clv.NotEnoughHistory as exc:
+        return {"error": str(exc)}
+    sample = values.sample(min(len(values), 3000), random_state=0) if len(values) else values
+    keep = ["customer_id", "name", "segment", "region", "frequency", "monetary_value", "p_alive",
+            "expected_purchases", "expected_spend", "clv"]
+    return {"error": None, "parameters": models.parameters(), "notes": {g: p.notes for g, p in models.strata.items()},
+            "overall": clv.equity_by(values).iloc[0].to_dict(), "by_segment": clv.equity_by(values, "segment"),
+            "distribution": clv.clv_distribution(values), "top": values.nlargest(200, "clv")[keep],
+            "sample": sample[keep], "customers": models.customers, "repeat_buyers": models.repeat_buyers}
+
+
 COMPUTATIONS: dict[str, Callable[..., Any]] = {
+    "clv": _customer_value,
     "survival": _survival,
     "scorecard": _scorecard,
     "trend": catalogue.trend,

@@ -27,6 +27,7 @@ PAGES = {
     "retention": ("Retention cohorts", 1),
     "engagement": ("Engagement", 3),
     "segments": ("Segments", 1),
+    "value": ("Customer value", 3),
     "maturity": ("CRM maturity", 0),
     "data_source": ("Data", 0),
 }

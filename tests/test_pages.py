@@ -16,6 +16,8 @@ PAGES = {
     "retention": ("Retention cohorts", []),
     "engagement": ("Engagement", ["Customers over the limit"]),
     "segments": ("Segments", []),
+    "value": ("Customer value", ["Customer equity (predicted)", "Mean CLV"]),
+    "maturity": ("CRM maturity", ["Phase reached on the evidence"]),
     "data_source": ("Data", ["Record completeness"]),
 }
 EMPTY_MESSAGES = ("No ", "nothing", "fewer than two")
@@ -58,7 +60,7 @@ def test_filter_that_selects_nothing(app, page):
     at = app(page, {"segment": ["Consumer"], "owner_team": ["Key accounts"]})
     _check(at, PAGES[page][0])
     assert at.multiselect(key="segment").value == ["Consumer"]
-    if page in ("funnel", "service", "retention", "engagement"):
+    if page in ("funnel", "service", "retention", "engagement", "value"):
         shown = [i.value for i in at.info]
         assert any(message in text for text in shown for message in EMPTY_MESSAGES), shown
     if page in ("overview", "rules"):

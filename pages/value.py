@@ -1,0 +1,78 @@
+"""Customer value: what will customers buy, when, and how much will they pay (seed 002)."""
+
+import pandas as pd
+import streamlit as st
+
+from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS
+from metrics.value import NpvParams
+from pages import charts, ui
+
+ui.frame()  # first: a page opened alone runs inside app.py's frame
+st.title("Customer value")
+f = ui.filters()
+ui.caption_filters(f)
+st.markdown("Two views of what the customer base is worth. **Predictive**: BG/NBD predicts each customer's "
+            "purchases and the probability they are still a customer, Gamma-Gamma their spend per purchase, fitted "
+            "per segment on the order history up to the end of the range. **NPV**: the lifetime value of a customer "
+            "group from its yearly margin and retention, discounted (seed 001).")
+
+c1, c2 = st.columns(2)
+horizon = int(c1.select_slider("CLV horizon (months)", [6, 12, 24, 36], value=12, key="clv_horizon"))
+by = c2.selectbox("Fit the models per", ["segment", None], key="clv_by",
+                  format_func=lambda d: "segment" if d else "nobody (one pooled model)")
+result = ui.compute("clv", f, horizon, by)
+if result["error"]:
+    ui.empty_state(result["error"])
+else:
+    overall = result["overall"]
+    tiles = st.columns(4)
+    tiles[0].metric("Customer equity (predicted)", f"€{overall['equity']:,.0f}", border=True,
+                    help=f"Sum of every customer's discounted CLV over the next {horizon} months.")
+    tiles[1].metric("Mean CLV", f"€{overall['mean_clv']:,.0f}", border=True)
+    tiles[2].metric("Mean P(alive)", f"{overall['p_alive']:.0%}", border=True,
+                    help="The average probability that a customer is still buying.")
+    tiles[3].metric("Expected purchases", f"{overall['expected_purchases']:,.0f}", border=True,
+                    help=f"Purchases the base is expected to make in the next {horizon} months.")
+    left, right = st.columns(2)
+    with left:
+        ui.chart(charts.clv_histogram(result["distribution"]), key="clv_hist")
+        st.caption("Most customers are worth little and a few are worth a lot: the value is skewed, hence the log "
+                   "scale.")
+    with right:
+        ui.chart(charts.equity_bars(result["by_segment"], "equity", "Customer equity by segment", "Equity"),
+                 key="clv_equity")
+        st.caption("Where the predicted value of the base sits, segment by segment.")
+    ui.chart(charts.alive_vs_clv(result["sample"]), key="clv_scatter")
+    st.caption("Each dot is a customer (a sample of up to 3,000). Bottom right: likely still customers but of low "
+               "value; top left: valuable customers who may already have left — the ones to win back first.")
+    st.subheader("Top customers by predicted CLV")
+    st.dataframe(result["top"], hide_index=True, height=300, column_config={
+        "p_alive": ui.percent_column("P(alive)"), "clv": st.column_config.NumberColumn("CLV", format="€%.0f"),
+        "monetary_value": st.column_config.NumberColumn("Mean repeat spend", format="€%.0f"),
+        "expected_spend": st.column_config.NumberColumn("Expected spend / purchase", format="€%.0f"),
+        "expected_purchases": st.column_config.NumberColumn("Expected purchases", format="%.1f")})
+    ui.download(result["top"], "top_customers_clv", key="clv_top_csv")
+    with st.expander("Model parameters (maximum likelihood, with standard errors)"):
+        st.dataframe(result["parameters"], hide_index=True)
+        for group, notes in result["notes"].items():
+            for note in notes:
+                st.caption(f"{group}: {note}")
+
+st.subheader("NPV lifetime value by group")
+c1, c2, c3 = st.columns(3)
+dimension = c1.selectbox("Group by", list(CUSTOMER_DIMENSIONS), format_func=DIMENSION_LABELS.get, key="npv_dim")
+discount = c2.number_input("Discount rate (yearly)", 0.0, 0.5, 0.10, 0.01, format="%.2f", key="npv_rate")
+years = int(c3.number_input("Horizon (years)", 1, 20, 5, key="npv_years"))
+npv = ui.compute("value.by_group", f, dimension, NpvParams(discount_rate=discount, horizon_years=years))
+if npv.empty:
+    ui.empty_state("No customer bought in the year before the end of the range.")
+else:
+    st.caption("CLV = Σ m·r^(t-1)/(1+d)^t for t = 1..H: m is the mean yearly margin of an active customer (an "
+               "order in the last 365 days), r the share of last year's active customers active again this year.")
+    st.dataframe(npv, hide_index=True, column_config={
+        "group": DIMENSION_LABELS[dimension], "margin": st.column_config.NumberColumn("Margin (last year)", format="€%.0f"),
+        "margin_per_customer": st.column_config.NumberColumn("m: margin per customer", format="€%.0f"),
+        "retention": ui.percent_column("r: yearly retention"),
+        "clv": st.column_config.NumberColumn("NPV CLV", format="€%.0f"),
+        "equity": st.column_config.NumberColumn("Equity", format="€%.0f")})
+    ui.download(npv, f"npv_by_{dimension}", key="npv_csv")
