@@ -331,3 +331,25 @@ def equity_bars(by: pd.DataFrame, column: str, title: str, x_title: str) -> go.F
     fig.update_yaxes(title=x_title, tickprefix="€", rangemode="tozero")
     fig.update_xaxes(title=None)
     return _finish(fig, title, 330)
+
+
+# ---- forecasts
+def forecast_chart(result, title: str, y_title: str, money: bool = False) -> go.Figure:
+    """History, the forecast mean and its 80 % and 95 % bands."""
+    fig = go.Figure()
+    history = result.history
+    fig.add_trace(go.Scatter(x=history.index, y=history.values, mode="lines+markers", name="Actual",
+                             line=dict(color=BLUE, width=2.5)))
+    p = result.predictions
+    if len(p):
+        for level, alpha in ((95, 0.12), (80, 0.25)):
+            fig.add_trace(go.Scatter(x=p.period, y=p[f"upper_{level}"], mode="lines", line=dict(width=0),
+                                     showlegend=False, hoverinfo="skip"))
+            fig.add_trace(go.Scatter(x=p.period, y=p[f"lower_{level}"], mode="lines", line=dict(width=0),
+                                     fill="tonexty", fillcolor=f"rgba(230,159,0,{alpha})", name=f"{level} % band",
+                                     hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=[history.index[-1], *p.period], y=[history.values[-1], *p["mean"]],
+                                 mode="lines+markers", name="Forecast", line=dict(color=ORANGE, width=2.5, dash="dash")))
+    fig.update_xaxes(title="Month", tickformat="%b %Y")
+    fig.update_yaxes(title=y_title, tickprefix="€" if money else "", rangemode="tozero", tickformat=",.0f")
+    return _finish(fig, title, 330)

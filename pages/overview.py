@@ -74,3 +74,10 @@ else:
         ui.chart(charts.monthly_line(nps, "period", "nps", "NPS per month", "NPS (promoters % - detractors %)",
                                      target=target, target_label=f"target {target:.0f}", colour=charts.PURPLE),
                  key="trend_nps")
+
+st.subheader("Forecasts (6 months)")
+a, b = st.columns(2)
+with a:
+    ui.forecast_panel(f, "revenue", "Revenue: actual and forecast", "Revenue (€)", money=True)
+with b:
+    ui.forecast_panel(f, "new_customers", "New customers: actual and forecast", "Customers acquired")

@@ -72,6 +72,9 @@ with right:
     ui.chart(charts.time_histogram(ui.compute("sla.distribution", page_filters, "first_response"),
                                    "Time to first response"), key="sla_first")
 
+st.subheader("Demand: tickets per month and forecast")
+ui.forecast_panel(f, "tickets", "Tickets opened per month: actual and forecast", "Tickets")
+
 st.subheader("Backlog and channels")
 left, right = st.columns(2)
 with left:

@@ -21,7 +21,7 @@ from data.schema import customers, interactions, orders, tickets
 from data.sources import Source, SourceError, connect, mask_url, resolve_url
 from data.store import AppStore
 from data.store import resolve_url as resolve_store_url
-from metrics import (catalogue, clv, cohorts, drilldown, engagement, funnel, pipeline, quality, segments, sla, survival,
+from metrics import (catalogue, clv, cohorts, forecast, drilldown, engagement, funnel, pipeline, quality, segments, sla, survival,
                      value, voice)
 from metrics.catalogue import CATALOGUE, KPIS, Unit
 from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS, Filters
@@ -267,7 +267,25 @@ def _customer_value(conn, f: Filters, horizon_months: int, by: str | None) -> di
             "sample": sample[keep], "customers": models.customers, "repeat_buyers": models.repeat_buyers}
 
 
+def _forecast(conn, f: Filters, what: str, horizon: int) -> forecast.Forecast:
+    """Monthly ``what`` (revenue, new_customers, tickets) over the 36 months to the end of
+    the range, forecast ``horizon`` months ahead."""
+    window = month_window(f, 36)
+    if what == "revenue":
+        frame, column = value.revenue_by_period(conn, window), "revenue"
+    elif what == "new_customers":
+        frame, column = value.new_customers_by_period(conn, window), "new_customers"
+    else:
+        frame = sla.compliance_over_time(conn, window, "month").groupby("period", as_index=False)[
+            ["met", "breached", "pending"]].sum()
+        frame["tickets"] = frame.met + frame.breached + frame.pending
+        column = "tickets"
+    series = forecast.monthly_series(frame, column, end=f.end)
+    return forecast.forecast(series, horizon, last_period_complete=f.as_of.day == 1)
+
+
 COMPUTATIONS: dict[str, Callable[..., Any]] = {
+    "forecast": _forecast,
     "clv": _customer_value,
     "survival": _survival,
     "scorecard": _scorecard,
@@ -527,3 +545,16 @@ def kpi_page_links() -> dict[str, str]:
                "active_customers_growth": "pages/retention.py", "nps": "pages/rules.py",
                "nps_change": "pages/rules.py", "survey_response_rate": "pages/rules.py"}
     return {k.name: special.get(k.name, by_rule[k.rule.value]) for k in CATALOGUE}
+
+
+def forecast_panel(f: Filters, what: str, title: str, y_title: str, money: bool = False, horizon: int = 6) -> None:
+    """A forecast chart with its model, bands and backtest explained underneath."""
+    result = compute("forecast", f, what, horizon)
+    if result.model is None:
+        empty_state(result.reason or "Not enough history to forecast.")
+        return
+    from pages import charts
+
+    chart(charts.forecast_chart(result, title, y_title, money), key=f"forecast_{what}")
+    backtest = result.backtest.sentence() if result.backtest is not None else ""
+    st.caption(f"{result.sentence()} {backtest}")
