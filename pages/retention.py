@@ -66,6 +66,7 @@ st.caption(f"{len(matrices['size'])} cohorts, {int(matrices['size'].sum()):,} cu
 table = matrices[name].copy()
 table.index = [pd.Timestamp(i).strftime("%Y-%m") for i in table.index]
 shown = table.map(lambda v: "" if pd.isna(v) else (f"{v:.0%}" if percent else f"{v:,.0f}"))  # future: blank
+shown.columns = [f"month {k}" for k in shown.columns]
 shown.insert(0, "cohort size", matrices["size"].to_numpy())
 st.dataframe(shown)
 table.insert(0, "cohort size", matrices["size"].to_numpy())
