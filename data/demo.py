@@ -449,7 +449,6 @@ def _chunk(spec: DemoSpec, rng: np.random.Generator, first: int, size: int,
     category[breach & (rng.random(nt) < rates.complaint_after_breach)] = "complaint"
     priority = _choice(rng, {"low": 0.2, "normal": 0.55, "high": 0.2, "urgent": 0.05}, nt).astype(object)
     priority[rng.random(nt) < 0.03] = None
-    t_customer = t_owner.astype(object)
     t_unlinked = rng.random(nt) < 0.01
 
     # ---- interactions

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import pandas as pd
 from sqlalchemy import Select
 from sqlalchemy.engine import Connection
 
@@ -568,9 +569,8 @@ def month_windows(filters: Filters, months: int) -> list[Filters]:
     return windows[::-1]
 
 
-def trend(conn: Connection, filters: Filters, months: int = 6, settings: Settings = Settings()) -> "pd.DataFrame":
+def trend(conn: Connection, filters: Filters, months: int = 6, settings: Settings = Settings()) -> pd.DataFrame:
     """Every KPI month by month (rows: month start; columns: KPI names), for sparklines."""
-    import pandas as pd
 
     rows = {}
     for window in month_windows(filters, months):

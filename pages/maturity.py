@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from data.store import ROADMAP_STAGES, ROADMAP_STATUSES, Checkpoint, Conflict, StoreError
+from data.store import ROADMAP_STAGES, ROADMAP_STATUSES, Checkpoint, StoreError
 from metrics import maturity
 from metrics.catalogue import CATALOGUE, KPIS, Rule, evaluate
 from metrics.units import format_value

@@ -1,6 +1,5 @@
 """Customer value: what will customers buy, when, and how much will they pay (seed 002)."""
 
-import pandas as pd
 import streamlit as st
 
 from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS

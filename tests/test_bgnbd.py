@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from tests import cdnow
 from scipy import integrate, special
 
 from metrics.bgnbd import (
@@ -19,7 +20,7 @@ from metrics.bgnbd import (
 )
 from metrics.rfm_summary import summary_from_transactions
 
-CDNOW = Path(__file__).parent / "fixtures" / "cdnow"
+CDNOW = cdnow.FOLDER
 
 #: Fader, Hardie & Lee (2005), "Counting your customers the easy way", section 5.
 PUBLISHED = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
@@ -29,21 +30,7 @@ PUBLISHED_LOG_LIKELIHOOD = -9582.4
 @pytest.fixture(scope="module")
 def cdnow_summary() -> pd.DataFrame:
     """The 39-week calibration summary, computed from the raw transactions."""
-    raw = pd.read_csv(
-        CDNOW / "CDNOW_sample.txt",
-        sep=r"\s+",
-        header=None,
-        names=["master_id", "customer_id", "date", "cds", "amount"],
-        dtype={"date": str},
-    )
-    return summary_from_transactions(
-        raw["customer_id"],
-        pd.to_datetime(raw["date"], format="%Y%m%d"),
-        raw["amount"],
-        calibration_end="1997-09-30",
-        unit="W",
-        merge_same_day=True,
-    )
+    return cdnow.calibration_summary("W")
 
 
 @pytest.fixture(scope="module")

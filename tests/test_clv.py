@@ -6,10 +6,8 @@ import json
 import subprocess
 import sys
 from datetime import date, datetime
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 
@@ -17,12 +15,11 @@ from data.demo import DemoRates
 from metrics import clv
 from metrics.filters import Filters
 from metrics.rfm_summary import summary_from_transactions
-from tests import provision
+from tests import cdnow, provision
 from tests.conftest import ROOT
 from tests.helpers import engine_with_schema, load_rows
 from tests.tiny import customer
 
-CDNOW = Path(__file__).parent / "fixtures" / "cdnow" / "CDNOW_sample.txt"
 
 
 def test_summary_in_sql_by_hand(tiny):
@@ -40,12 +37,11 @@ def test_summary_in_sql_by_hand(tiny):
 
 @pytest.fixture(scope="module", params=["duckdb", "postgres"])
 def cdnow_engine(request, tmp_path_factory):
-    raw = pd.read_csv(CDNOW, sep=r"\s+", header=None, names=["master", "customer", "day", "cds", "amount"],
-                      dtype={"master": str, "day": str})
+    raw = cdnow.transactions().rename(columns={"customer_id": "customer", "date": "day"})
     ids = sorted(raw.customer.unique())
     rows = {
         "customers": [customer(f"K{i:04d}", "Consumer", "US", datetime(1997, 1, 1)) for i in ids],
-        "orders": [{"order_id": f"O{n}", "customer_id": f"K{c:04d}", "ordered_at": datetime.strptime(d, "%Y%m%d"),
+        "orders": [{"order_id": f"O{n}", "customer_id": f"K{c:04d}", "ordered_at": d.to_pydatetime(),
                     "amount": float(a), "margin": None} for n, (c, d, a) in
                    enumerate(zip(raw.customer, raw.day, raw.amount))],
     }
@@ -73,9 +69,8 @@ def test_cdnow_through_the_database_reproduces_the_paper(cdnow_engine):
     spend = models.strata["all"].spend.params_
     assert [round(spend[k], 2) for k in ("p", "q", "v")] == [6.25, 3.74, 15.44]   # Gamma-Gamma, 946 repeat buyers
     # the same summary as the numpy path over the raw transactions
-    numpy_summary = summary_from_transactions(raw.customer.map(lambda c: f"K{c:04d}"),
-                                              pd.to_datetime(raw.day, format="%Y%m%d"), raw.amount,
-                                              calibration_end="1997-09-30", unit="W")
+    numpy_summary = summary_from_transactions(raw.customer.map(lambda c: f"K{c:04d}"), raw.day, raw.amount,
+                                              calibration_end=cdnow.CALIBRATION_END, unit="W")
     joined = summary.set_index("customer_id")[["frequency", "recency", "T", "monetary_value"]].sort_index()
     np.testing.assert_allclose(joined.to_numpy(dtype=float),
                                numpy_summary.sort_index()[joined.columns].to_numpy(dtype=float), rtol=1e-9)

@@ -13,17 +13,17 @@ checked below.
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from tests import cdnow
+
 from metrics.bgnbd import BetaGeoFitter, ConvergenceError
 from metrics.gamma_gamma import DAYS_PER_MONTH, GammaGammaFitter, simulate_gamma_gamma_spend
-from metrics.rfm_summary import summary_from_transactions
 
-CDNOW = Path(__file__).parent / "fixtures" / "cdnow"
+CDNOW = cdnow.FOLDER
 
 #: Fader & Hardie (2013), "The Gamma-Gamma Model of Monetary Value" (gamma is our v).
 PUBLISHED = {"p": 6.25, "q": 3.74, "v": 15.44}
@@ -31,20 +31,7 @@ PUBLISHED = {"p": 6.25, "q": 3.74, "v": 15.44}
 
 @pytest.fixture(scope="module")
 def cdnow_summary() -> pd.DataFrame:
-    raw = pd.read_csv(
-        CDNOW / "CDNOW_sample.txt",
-        sep=r"\s+",
-        header=None,
-        names=["master_id", "customer_id", "date", "cds", "amount"],
-        dtype={"date": str},
-    )
-    return summary_from_transactions(
-        raw["customer_id"],
-        pd.to_datetime(raw["date"], format="%Y%m%d"),
-        raw["amount"],
-        calibration_end="1997-09-30",
-        unit="W",
-    )
+    return cdnow.calibration_summary("W")
 
 
 @pytest.fixture(scope="module")

@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from tests import cdnow
+
 from metrics.rfm_summary import SUMMARY_COLUMNS, summary_from_transactions
 
-CDNOW = Path(__file__).parent / "fixtures" / "cdnow"
+CDNOW = cdnow.FOLDER
 
 
 @pytest.fixture(scope="module")
 def cdnow_transactions() -> pd.DataFrame:
-    raw = pd.read_csv(
-        CDNOW / "CDNOW_sample.txt",
-        sep=r"\s+",
-        header=None,
-        names=["master_id", "customer_id", "date", "cds", "amount"],
-        dtype={"date": str},
-    )
-    raw["date"] = pd.to_datetime(raw["date"], format="%Y%m%d")
-    return raw
+    return cdnow.transactions()
 
 
 # customer a: two orders on 1 Jan (10 + 5), one on 15 Jan (20), one after the end
