@@ -159,28 +159,25 @@ def compliance_over_time(frame: pd.DataFrame, target: float) -> go.Figure:
     return _finish(fig, "SLA compliance per class, week by week", 340)
 
 
-def time_histogram(frame: pd.DataFrame, title: str) -> go.Figure:
+def _by_class(frame: pd.DataFrame, category: str, title: str, x_title: str, y_title: str) -> go.Figure:
+    """Ticket counts per ordered category, stacked by SLA class (immediate blue, deferred orange)."""
     fig = go.Figure()
-    for colour, cls in zip((BLUE, ORANGE), ("immediate", "deferred")):
+    for colour, cls in ((BLUE, "immediate"), (ORANGE, "deferred")):
         rows = frame[frame.sla_class == cls]
-        fig.add_trace(go.Bar(x=rows.bucket.astype(str), y=rows.tickets, name=cls.capitalize(), marker_color=colour))
+        fig.add_trace(go.Bar(x=rows[category].astype(str), y=rows.tickets, name=cls.capitalize(), marker_color=colour))
     fig.update_layout(barmode="stack")
-    fig.update_xaxes(title="Time from opening", categoryorder="array",
-                     categoryarray=list(frame.bucket.cat.categories) if hasattr(frame.bucket, "cat") else None)
-    fig.update_yaxes(title="Tickets")
+    order = list(frame[category].cat.categories) if hasattr(frame[category], "cat") else None
+    fig.update_xaxes(title=x_title, categoryorder="array", categoryarray=order)
+    fig.update_yaxes(title=y_title)
     return _finish(fig, title, 320)
 
 
+def time_histogram(frame: pd.DataFrame, title: str) -> go.Figure:
+    return _by_class(frame, "bucket", title, "Time from opening", "Tickets")
+
+
 def backlog_bars(frame: pd.DataFrame) -> go.Figure:
-    fig = go.Figure()
-    for colour, cls in zip((BLUE, ORANGE), ("immediate", "deferred")):
-        rows = frame[frame.sla_class == cls]
-        fig.add_trace(go.Bar(x=rows.age.astype(str), y=rows.tickets, name=cls.capitalize(), marker_color=colour))
-    fig.update_layout(barmode="stack")
-    fig.update_xaxes(title="Age at the end of the range", categoryorder="array",
-                     categoryarray=list(frame.age.cat.categories) if hasattr(frame.age, "cat") else None)
-    fig.update_yaxes(title="Open tickets")
-    return _finish(fig, "Backlog: tickets still open, by age", 320)
+    return _by_class(frame, "age", "Backlog: tickets still open, by age", "Age at the end of the range", "Open tickets")
 
 
 def channel_mix(frame: pd.DataFrame, in_person_target: float) -> go.Figure:
