@@ -116,6 +116,7 @@ class DemoRates:
     stuck_ticket_rate: float = 0.004  # never resolved
     ticket_csat_rate: float = 0.35
     complaint_after_breach: float = 0.15  # a breached request turns into a complaint
+    churn_after_breach: float = 0.30  # a customer stops buying after their first breached request
     # --- engagement
     marketing_contacts_per_week: float = 0.55
     personalized_share: float = 0.30
@@ -450,6 +451,17 @@ def _chunk(spec: DemoSpec, rng: np.random.Generator, first: int, size: int,
     priority = _choice(rng, {"low": 0.2, "normal": 0.55, "high": 0.2, "urgent": 0.05}, nt).astype(object)
     priority[rng.random(nt) < 0.03] = None
     t_unlinked = rng.random(nt) < 0.01
+
+    # a share of the customers who suffer an SLA breach stop buying a week after it
+    first_breach = np.full(n, np.inf)
+    np.fmin.at(first_breach, t_owner[breach], t_open[breach])
+    quits = np.isfinite(first_breach) & (rng.random(n) < rates.churn_after_breach)
+    stop = np.where(quits, first_breach + 7.0, np.inf)
+    kept = all_day <= stop[all_owner]
+    all_owner, all_day, all_amount, all_margin = all_owner[kept], all_day[kept], all_amount[kept], all_margin[kept]
+    product, o_channel = product[kept], o_channel[kept]
+    last_order = np.full(n, np.nan)
+    np.fmax.at(last_order, all_owner[all_amount > 0], all_day[all_amount > 0])
 
     # ---- interactions
     # customers stay in touch until some months after their last order; prospects stay

@@ -350,3 +350,43 @@ def forecast_chart(result, title: str, y_title: str, money: bool = False) -> go.
     fig.update_xaxes(title="Month", tickformat="%b %Y")
     fig.update_yaxes(title=y_title, tickprefix="€" if money else "", rangemode="tozero", tickformat=",.0f")
     return _finish(fig, title, 330)
+
+
+def rfm_heatmap(grid: pd.DataFrame) -> go.Figure:
+    """Customers per (recency, frequency) score, labelled with the named segment."""
+    pivot = grid.pivot_table(index="f_score", columns="r_score", values="customers", aggfunc="sum").sort_index()
+    names = grid.pivot_table(index="f_score", columns="r_score", values="rfm_segment", aggfunc="first").sort_index()
+    text = [[f"{names.iat[i, j]}<br>{int(pivot.iat[i, j]):,}" for j in range(pivot.shape[1])]
+            for i in range(pivot.shape[0])]
+    fig = go.Figure(go.Heatmap(z=pivot.to_numpy(), x=[str(c) for c in pivot.columns], y=[str(i) for i in pivot.index],
+                               text=text, texttemplate="%{text}", textfont_size=10, colorscale="Blues",
+                               colorbar=dict(title="Customers"),
+                               hovertemplate="R %{x}, F %{y}: %{text}<extra></extra>"))
+    fig.update_xaxes(title="Recency score (5 = bought most recently)", type="category")
+    fig.update_yaxes(title="Frequency score (5 = buys most often)", type="category")
+    return _finish(fig, "RFM grid: customers by recency and frequency", 460)
+
+
+def odds_ratio_forest(table: pd.DataFrame) -> go.Figure:
+    """Odds ratios of churn drivers with 95 % intervals, on a log axis (1 = no effect)."""
+    rows = table.iloc[::-1]
+    colours = [VERMILION if lo > 1 else GREEN if hi < 1 else GREY for lo, hi in zip(rows.ci_low, rows.ci_high)]
+    fig = go.Figure(go.Scatter(x=rows.odds_ratio, y=rows.label, mode="markers", marker=dict(color=colours, size=10),
+                               error_x=dict(type="data", symmetric=False, array=rows.ci_high - rows.odds_ratio,
+                                            arrayminus=rows.odds_ratio - rows.ci_low, color=BLACK),
+                               hovertemplate="%{y}: odds ratio %{x:.2f}<extra></extra>"))
+    fig.add_vline(x=1, line_dash="dash", line_color=BLACK)
+    fig.update_xaxes(title="Odds ratio of churning (log scale; 1 = no effect)", type="log")
+    fig.update_yaxes(title=None)
+    return _finish(fig, "What drives churn (red: raises it, green: lowers it, grey: unclear)", 380)
+
+
+def at_risk_bars(table: pd.DataFrame) -> go.Figure:
+    rows = table[table.group != "all"]
+    fig = go.Figure([go.Bar(x=rows.group.astype(str), y=rows.clv, name="CLV", marker_color=BLUE),
+                     go.Bar(x=rows.group.astype(str), y=rows.clv_at_risk, name="CLV at risk", marker_color=VERMILION,
+                            text=[f"{s:.0%} at risk" for s in rows.share_at_risk], textposition="outside",
+                            cliponaxis=False)])
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title="Predicted CLV (€)", tickprefix="€", rangemode="tozero")
+    return _finish(fig, "CLV at risk: predicted value × probability of churning", 360)

@@ -21,7 +21,7 @@ from data.schema import customers, interactions, orders, tickets
 from data.sources import Source, SourceError, connect, mask_url, resolve_url
 from data.store import AppStore
 from data.store import resolve_url as resolve_store_url
-from metrics import (catalogue, clv, cohorts, forecast, drilldown, engagement, funnel, pipeline, quality, segments, sla, survival,
+from metrics import (catalogue, churn, clv, cohorts, forecast, rfm, drilldown, engagement, funnel, pipeline, quality, segments, sla, survival,
                      value, voice)
 from metrics.catalogue import CATALOGUE, KPIS, Unit
 from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS, Filters
@@ -284,7 +284,28 @@ def _forecast(conn, f: Filters, what: str, horizon: int) -> forecast.Forecast:
     return forecast.forecast(series, horizon, last_period_complete=f.as_of.day == 1)
 
 
+def _rfm(conn, f: Filters) -> dict:
+    table = rfm.rfm_table(conn, f)
+    return {"customers": len(table), "grid": rfm.rfm_grid(table), "segments": rfm.segment_summary(table),
+            "pareto": rfm.pareto_share(conn, f)}
+
+
+def _churn(conn, f: Filters, horizon_days: int) -> dict:
+    """Churn model, its drivers and the CLV at risk (the value models fitted on the same history)."""
+    try:
+        result = churn.churn_risk(conn, f, horizon_days)
+        _, values = clv.customer_values(conn, f)
+    except (churn.NotEnoughData, clv.NotEnoughHistory) as exc:
+        return {"error": str(exc)}
+    return {"error": None, "odds_ratios": result.odds_ratios, "auc": result.auc,
+            "validation_auc": result.validation_auc, "notes": result.notes, "churn_rate": result.churn_rate,
+            "customers": len(result.scores), "at_risk": churn.clv_at_risk(result.scores, values),
+            "top": churn.customers_at_risk(result.scores, values, 50)}
+
+
 COMPUTATIONS: dict[str, Callable[..., Any]] = {
+    "rfm": _rfm,
+    "churn": _churn,
     "forecast": _forecast,
     "clv": _customer_value,
     "survival": _survival,

@@ -187,3 +187,18 @@ def test_trend_and_seasonality(demo):
     assert yearly[2025] > yearly[2024] * 1.05
     monthly = _rate(demo, """SELECT month(ordered_at), sum(amount) FROM orders GROUP BY 1""")
     assert monthly[12] > monthly[6]
+
+
+def test_customers_leave_after_an_sla_breach(demo):
+    # customers whose first ticket (a year or more before the end) was breached buy again less often
+    again = _rate(demo, """
+        WITH first_ticket AS (
+            SELECT customer_id, opened_at, resolved_at > opened_at +
+                   CASE sla_class WHEN 'immediate' THEN INTERVAL 3 MINUTE ELSE INTERVAL 24 HOUR END AS late,
+                   row_number() OVER (PARTITION BY customer_id ORDER BY opened_at) AS n
+            FROM tickets WHERE customer_id IS NOT NULL AND resolved_at IS NOT NULL)
+        SELECT f.late, avg(CASE WHEN EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = f.customer_id
+                                              AND o.amount > 0 AND o.ordered_at > f.opened_at + INTERVAL 30 DAY)
+                           THEN 1 ELSE 0 END)
+        FROM first_ticket f WHERE f.n = 1 AND f.opened_at < TIMESTAMP '2025-11-01' GROUP BY 1""")
+    assert again[True] < again[False] - 0.1
