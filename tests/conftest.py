@@ -14,6 +14,7 @@ from sqlalchemy import create_engine
 from data.build import build_demo
 from data.demo import DemoSpec
 from tests import provision
+from tests.helpers import ENGINES, crm_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Fixed end of history, so every test run sees the same data.
@@ -130,18 +131,12 @@ def artifacts() -> Path:
     return path
 
 
-@pytest.fixture(scope="session", params=["duckdb", "postgres"])
+@pytest.fixture(scope="session", params=ENGINES)
 def tiny_engine(request, tmp_path_factory):
     """The hand-written CRM of tests/tiny.py on each engine (the same tests run on both)."""
-    from tests.helpers import engine_with_schema, load_rows
     from tests.tiny import ROWS
 
-    if request.param == "duckdb":
-        url = f"duckdb:///{tmp_path_factory.mktemp('tiny') / 'tiny.duckdb'}"
-    else:
-        url = provision.create_database(request.getfixturevalue("pg_cluster"), "tiny")
-    engine = engine_with_schema(url)
-    load_rows(engine, ROWS)
+    engine = crm_engine(request, tmp_path_factory, "tiny", ROWS)
     yield engine
     engine.dispose()
 

@@ -58,3 +58,21 @@ def load_rows(engine: Engine, rows: dict[str, list[dict]]) -> None:
             frames[table.name] = frame
     with engine.begin() as conn:
         write_frames(conn, [frames])
+
+
+#: The engines every hand-computed test runs on (the param of a ``crm_engine`` fixture).
+ENGINES = ["duckdb", "postgres"]
+
+
+def crm_engine(request, tmp_path_factory, name: str, rows: dict[str, list[dict]]) -> Engine:
+    """A database named ``name`` with the schema and ``rows``, on the engine of ``request.param``
+    ('duckdb': a file in a temporary folder; 'postgres': a database on the test cluster)."""
+    from tests import provision
+
+    if request.param == "duckdb":
+        url = f"duckdb:///{tmp_path_factory.mktemp(name) / f'{name}.duckdb'}"
+    else:
+        url = provision.create_database(request.getfixturevalue("pg_cluster"), name)
+    engine = engine_with_schema(url)
+    load_rows(engine, rows)
+    return engine

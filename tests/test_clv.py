@@ -15,9 +15,9 @@ from data.demo import DemoRates
 from metrics import clv
 from metrics.filters import Filters
 from metrics.rfm_summary import summary_from_transactions
-from tests import cdnow, provision
+from tests import cdnow
 from tests.conftest import ROOT
-from tests.helpers import engine_with_schema, load_rows
+from tests.helpers import ENGINES, crm_engine
 from tests.tiny import customer
 
 
@@ -35,7 +35,7 @@ def test_summary_in_sql_by_hand(tiny):
     assert weeks.loc["A", "T"] == pytest.approx(609 / 7)
 
 
-@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+@pytest.fixture(scope="module", params=ENGINES)
 def cdnow_engine(request, tmp_path_factory):
     raw = cdnow.transactions().rename(columns={"customer_id": "customer", "date": "day"})
     ids = sorted(raw.customer.unique())
@@ -45,12 +45,7 @@ def cdnow_engine(request, tmp_path_factory):
                     "amount": float(a), "margin": None} for n, (c, d, a) in
                    enumerate(zip(raw.customer, raw.day, raw.amount))],
     }
-    if request.param == "duckdb":
-        url = f"duckdb:///{tmp_path_factory.mktemp('cdnow') / 'cdnow.duckdb'}"
-    else:
-        url = provision.create_database(request.getfixturevalue("pg_cluster"), "cdnow")
-    engine = engine_with_schema(url)
-    load_rows(engine, rows)
+    engine = crm_engine(request, tmp_path_factory, "cdnow", rows)
     yield engine, raw
     engine.dispose()
 

@@ -10,8 +10,7 @@ import pytest
 from metrics import maturity
 from metrics.catalogue import Rule, evaluate
 from metrics.filters import Filters
-from tests import provision
-from tests.helpers import engine_with_schema, load_rows
+from tests.helpers import ENGINES, crm_engine
 from tests.tiny import customer, interaction, ticket
 
 JAN = Filters(date(2026, 1, 1), date(2026, 1, 31))
@@ -60,16 +59,9 @@ def rows_for(phase: int) -> dict[str, list[dict]]:
     return rows
 
 
-@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+@pytest.fixture(scope="module", params=ENGINES)
 def phase_engines(request, tmp_path_factory):
-    engines = {}
-    for phase in range(5):
-        if request.param == "duckdb":
-            url = f"duckdb:///{tmp_path_factory.mktemp('phase') / f'phase{phase}.duckdb'}"
-        else:
-            url = provision.create_database(request.getfixturevalue("pg_cluster"), f"phase{phase}")
-        engines[phase] = engine_with_schema(url)
-        load_rows(engines[phase], rows_for(phase))
+    engines = {phase: crm_engine(request, tmp_path_factory, f"phase{phase}", rows_for(phase)) for phase in range(5)}
     yield engines
     for engine in engines.values():
         engine.dispose()

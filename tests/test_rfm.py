@@ -10,8 +10,7 @@ import pytest
 
 from metrics import rfm
 from metrics.filters import Filters
-from tests import provision
-from tests.helpers import engine_with_schema, load_rows
+from tests.helpers import ENGINES, crm_engine
 from tests.tiny import customer
 
 JANUARY = Filters(date(2026, 1, 1), date(2026, 1, 31))  # as_of 2026-02-01; window [2025-02-01, 2026-02-01)
@@ -48,14 +47,9 @@ ROWS = {
 }
 
 
-@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+@pytest.fixture(scope="module", params=ENGINES)
 def rfm_conn(request, tmp_path_factory):
-    if request.param == "duckdb":
-        url = f"duckdb:///{tmp_path_factory.mktemp('rfm') / 'rfm.duckdb'}"
-    else:
-        url = provision.create_database(request.getfixturevalue("pg_cluster"), "rfm")
-    engine = engine_with_schema(url)
-    load_rows(engine, ROWS)
+    engine = crm_engine(request, tmp_path_factory, "rfm", ROWS)
     with engine.connect() as conn:
         yield conn
     engine.dispose()

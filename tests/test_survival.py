@@ -15,8 +15,7 @@ from scipy.stats import norm
 from metrics.drilldown import page
 from metrics.filters import Filters
 from metrics.survival import DATA_COLUMNS, kaplan_meier, logrank, median_survival, survival_data, survival_records
-from tests import provision
-from tests.helpers import engine_with_schema, load_rows
+from tests.helpers import ENGINES, crm_engine
 from tests.tiny import customer
 
 # ---------------------------------------------------------------------------------------
@@ -83,15 +82,10 @@ EXPECTED = {  # customer -> (segment, duration_days, churned)
 }
 
 
-@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+@pytest.fixture(scope="module", params=ENGINES)
 def survival_engine(request, tmp_path_factory):
     """The CRM above on each engine: every test runs on both."""
-    if request.param == "duckdb":
-        url = f"duckdb:///{tmp_path_factory.mktemp('survival') / 'survival.duckdb'}"
-    else:
-        url = provision.create_database(request.getfixturevalue("pg_cluster"), "survival")
-    engine = engine_with_schema(url)
-    load_rows(engine, ROWS)
+    engine = crm_engine(request, tmp_path_factory, "survival", ROWS)
     yield engine
     engine.dispose()
 
