@@ -1,0 +1,34 @@
+"""``make bench``: run every benchmark in bench/ and write its results file.
+
+``python -m bench.run`` runs the report benchmark (bench/bench_report.py: 100k and 1M
+customers; 7 runs, pandas 5 at 100k) and, when present, the BG/NBD benchmark
+(bench/bench_bgnbd.py). ``--quick`` runs 100k customers only, 3 runs of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from bench import bench_report
+
+BENCH = Path(__file__).resolve().parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100k customers only, 3 runs")
+    args = parser.parse_args(argv)
+    report_args = ["--sizes", "100000", "--runs", "3", "--pandas-runs", "3"] if args.quick else []
+    status = bench_report.main(report_args)
+    bgnbd = BENCH / "bench_bgnbd.py"
+    if bgnbd.exists():
+        bgnbd_args = ["--sizes", "100000", "--runs", "3"] if args.quick else []
+        status |= subprocess.run([sys.executable, str(bgnbd), *bgnbd_args], cwd=BENCH.parent).returncode
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
