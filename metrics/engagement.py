@@ -13,7 +13,6 @@ from datetime import timedelta
 import pandas as pd
 from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.engine import Connection
-from statsmodels.stats.proportion import proportions_ztest
 
 from data.schema import campaigns, customers, interactions, orders
 from metrics.filters import Filters
@@ -228,6 +227,8 @@ def personalization_response(conn: Connection, filters: Filters) -> ResponseComp
     gn, gr = counts.get(False, (0, 0))
     z = p = None
     if pn and gn and 0 < pr + gr < pn + gn:
+        from statsmodels.stats.proportion import proportions_ztest  # here: the digest never needs it
+
         z, p = proportions_ztest([pr, gr], [pn, gn])
         z, p = float(z), float(p)
     return ResponseComparison(pn, pr, gn, gr, z, p)
