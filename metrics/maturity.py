@@ -343,21 +343,20 @@ def risks(card: Scorecard, criteria: list[Criterion], answers: dict[str, str], r
         return Risk(name, title, question, status, source, evidence)
 
     strategy_defined = segments >= 2 and targets_defined
-    out.append(combine("technology_before_strategy", None if strategy_defined else True,
+    out.append(combine("technology_before_strategy", not strategy_defined,
                        f"{segments} segments in the data; targets {'defined' if targets_defined else 'not defined'}."))
     multi = value["multi_department_share"]
     silo = None if multi.value is None else multi.status.value == "off target"
     out.append(combine("no_organisational_change", silo,
                        f"Customers served across departments: {format_value(multi.value, multi.kpi.unit)} "
                        f"(target ≥ {format_value(multi.target, multi.kpi.unit)})."))
-    staged = None
-    if roadmap is not None and len(roadmap):
-        implementation = roadmap[roadmap.stage == "Implementation"]
-        staged = implementation.due_date.dropna().nunique() >= 2 or roadmap.stage.nunique() >= 3
-    out.append(combine("big_bang", None if staged is None else not staged,
-                       "No roadmap yet." if staged is None else
-                       f"The roadmap covers {roadmap.stage.nunique()} stages and "
-                       f"{roadmap[roadmap.stage == 'Implementation'].due_date.dropna().nunique()} implementation dates."))
+    # the data can tell only once implementation is planned: one go-live date for all of it is a big bang
+    implementation = None if roadmap is None or roadmap.empty else roadmap[roadmap.stage == "Implementation"]
+    dates = 0 if implementation is None else implementation.due_date.dropna().nunique()
+    big_bang = None if implementation is None or implementation.empty else dates < 2
+    out.append(combine("big_bang", big_bang,
+                       "No implementation items on the roadmap yet." if big_bang is None else
+                       f"{len(implementation)} implementation item(s) planned on {dates} distinct date(s)."))
     saturated = [by_name[n] for n in ("no_saturation", "consent", "preferred_channel") if n in by_name]
     bad = [c for c in saturated if c.value is not None and not c.holds]
     out.append(combine("saturating_the_customer", None if all(c.value is None for c in saturated) else bool(bad),

@@ -151,7 +151,8 @@ with tabs[3]:
     items = store.items()
     late = maturity.overdue(items, date.today())
     if len(late):
-        st.error(f"{len(late)} roadmap items are overdue: " + ", ".join(late.title), icon=":material/alarm:")
+        st.error(f"{len(late)} roadmap item{'s are' if len(late) > 1 else ' is'} overdue: " + ", ".join(late.title),
+                 icon=":material/alarm:")
     st.markdown("The transformation path of seed 003: **Vision → Assessment → Concept → Development → "
                 "Implementation**.")
     for stage in ROADMAP_STAGES:
@@ -225,12 +226,13 @@ with tabs[5]:
                            "source": "changed in the app" if k.name in overrides else "targets.toml"}
                           for k in CATALOGUE])
     st.dataframe(table, hide_index=True)
+    names = [k.name for k in CATALOGUE]
+    pick = st.selectbox("KPI to change", names, format_func=lambda n: KPIS[n].label, key="target_kpi")
+    unit = KPIS[pick].unit.value
+    hint = " (a fraction: 0.95 = 95 %)" if unit == "percent" else f" ({unit})"
     with st.form("target_form"):
-        names = [k.name for k in CATALOGUE]
-        pick = st.selectbox("KPI", names, format_func=lambda n: KPIS[n].label, key="target_kpi")
-        unit = KPIS[pick].unit.value
-        hint = " (a fraction: 0.95 = 95 %)" if unit == "percent" else f" ({unit})"
-        new = st.number_input(f"New target{hint}", value=float(targets[pick]), format="%.4f", key="target_value")
+        new = st.number_input(f"New target for {KPIS[pick].label}{hint}", value=float(targets[pick]), format="%.4f",
+                              key=f"target_value_{pick}")
         c1, c2 = st.columns(2)
         if c1.form_submit_button("Save target"):
             store.set_target(pick, new, who=who)

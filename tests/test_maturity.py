@@ -130,8 +130,12 @@ def test_risks_from_data_and_answers(phase_engines):
     assert found["saturating_the_customer"].status == "risk"          # a contact against consent
     assert found["big_bang"].status == "risk"                          # two stages, one implementation date
     assert found["no_organisational_change"].status == "ok"            # both customers seen by two departments
-    none = maturity.risks(card, criteria, {}, None, segments=3, targets_defined=True)
-    assert {r.name: r.status for r in none}["big_bang"] == "unknown"
+    none = {r.name: r for r in maturity.risks(card, criteria, {}, None, segments=3, targets_defined=True)}
+    assert none["big_bang"].status == "unknown"                       # no implementation planned yet
+    assert none["technology_before_strategy"].status == "ok"          # segments and targets in place
+    assert none["technology_before_strategy"].source == "data"
+    staged = roadmap.assign(due_date=[date(2026, 3, 1), date(2026, 6, 1)], stage=["Implementation"] * 2)
+    assert {r.name: r.status for r in maturity.risks(card, criteria, {}, staged, 3, True)}["big_bang"] == "ok"
 
 
 def test_overdue_and_report(phase_engines):
