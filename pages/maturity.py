@@ -254,5 +254,5 @@ with tabs[6]:
                                       date.today())
     st.download_button("Download the maturity report (Markdown)", report, file_name="crm_maturity_report.md",
                        mime="text/markdown", icon=":material/download:", key="report_download")
-    with st.expander("Preview"):
+    with st.expander("Preview", expanded=True):
         st.markdown(report)

@@ -176,6 +176,14 @@ def test_assessment_saved_in_the_browser_survives_a_restart(demo_url, browser, t
         expect(page.get_by_text("3 · Process")).to_be_visible(timeout=30_000)   # the lead's view, from the store
         page.get_by_role("tab", name="History").click()
         expect(page.get_by_text("Rule scores (data) at each assessment")).to_be_visible(timeout=30_000)
+        page.get_by_role("tab", name="Report").click()
+        with page.expect_download() as download_info:
+            page.get_by_role("button", name="Download the maturity report (Markdown)").click()
+        report = tmp_path / "report.md"
+        download_info.value.save_as(report)
+        text = report.read_text()
+        assert "Phase reached on the evidence" in text and "the CRM lead's view: 3 Process" in text
+        page.get_by_role("tab", name="History").click()
         shot = tmp_path / "maturity.png"
         page.screenshot(path=str(shot))
         shutil.copy(shot, artifacts / "maturity.png")
