@@ -13,14 +13,16 @@ from __future__ import annotations
 import enum
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Select
+from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Connection
 
+from data.schema import customers, interactions, orders, survey_invitations, surveys, tickets
 from metrics import engagement, pipeline, quality, sla, value, voice
 from metrics.filters import Filters
 from metrics.sql import ratio
@@ -202,17 +204,11 @@ def _hours(seconds: float | None) -> float | None:
 
 
 def _complaint_records(filters: Filters) -> Select:
-    from data.schema import tickets
-
     return sla.ticket_records(filters).where(tickets.c.category == "complaint")
 
 
 def _survey_records(kind: str) -> Records:
     def records(filters: Filters) -> Select:
-        from sqlalchemy import select
-
-        from data.schema import surveys
-
         s = surveys.c
         return (select(s.response_id, s.customer_id, s.answered_at, s.kind, s.score)
                 .where(s.kind == kind, filters.in_period(s.answered_at), *filters.fact_clauses(surveys))
@@ -221,18 +217,10 @@ def _survey_records(kind: str) -> Records:
 
 
 def _escalated_records(filters: Filters) -> Select:
-    from data.schema import tickets
-
     return sla.ticket_records(filters).where(tickets.c.escalated.is_(True))
 
 
 def _value_records(filters: Filters) -> Select:
-    from datetime import timedelta
-
-    from sqlalchemy import func, select
-
-    from data.schema import customers, orders
-
     o, c = orders.c, customers.c
     since = filters.as_of - timedelta(days=365)
     return (select(c.customer_id, c.name, c.segment, c.region, func.count().label("orders_last_year"),
@@ -245,10 +233,6 @@ def _value_records(filters: Filters) -> Select:
 
 
 def _new_customer_records(filters: Filters) -> Select:
-    from sqlalchemy import select
-
-    from data.schema import customers
-
     c = customers.c
     return (select(c.customer_id, c.name, c.segment, c.region, c.acquisition_channel, c.created_at,
                    c.engaged_at, c.acquired_at)
@@ -257,10 +241,6 @@ def _new_customer_records(filters: Filters) -> Select:
 
 
 def _customer_records(filters: Filters) -> Select:
-    from sqlalchemy import select
-
-    from data.schema import customers
-
     c = customers.c
     return (select(c.customer_id, c.name, c.email, c.phone, c.segment, c.region, c.industry,
                    c.owner_team, c.created_at, c.updated_at)
@@ -269,10 +249,6 @@ def _customer_records(filters: Filters) -> Select:
 
 
 def _interaction_records(filters: Filters) -> Select:
-    from sqlalchemy import select
-
-    from data.schema import interactions
-
     i = interactions.c
     return (select(i.interaction_id, i.customer_id, i.occurred_at, i.channel, i.direction, i.department,
                    i.campaign_id, i.personalized, i.responded)
@@ -281,10 +257,6 @@ def _interaction_records(filters: Filters) -> Select:
 
 
 def _invitation_records(filters: Filters) -> Select:
-    from sqlalchemy import select
-
-    from data.schema import survey_invitations
-
     v = survey_invitations.c
     return (select(v.invitation_id, v.customer_id, v.kind, v.sent_at, v.answered)
             .where(filters.in_period(v.sent_at), *filters.fact_clauses(survey_invitations))
@@ -557,9 +529,6 @@ def evaluate(conn: Connection, filters: Filters, targets: dict[str, float] | Non
 def month_windows(filters: Filters, months: int) -> list[Filters]:
     """The last ``months`` calendar months up to the end of the range (the last one may be
     partial), each compared with the month before (for the change and growth KPIs)."""
-    from dataclasses import replace
-    from datetime import date, timedelta
-
     windows = []
     end = filters.end
     for _ in range(months):

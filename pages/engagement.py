@@ -47,14 +47,14 @@ with left:
         st.caption("Log scale: most customer-weeks have one contact; the red bars are the weeks above the limit.")
 with right:
     st.markdown("**Over-contacted customers**")
-    over, total = ui._records_page(ui.require_source().url, "engagement.over", f, (settings,), 0, 200)
+    over, total = ui.records_page("engagement.over", f, settings, size=200)
     st.caption(f"{total:,} customers had at least one week above {int(limit)} contacts.")
     st.dataframe(over, hide_index=True, height=300)
     ui.records_button("All over-contacted customers", "Over-contacted customers", "engagement.over", f, settings,
                       key="over_drill")
 
 st.subheader("Consent and preferred channel")
-violations, count = ui._records_page(ui.require_source().url, "engagement.violations", f, (), 0, 100)
+violations, count = ui.records_page("engagement.violations", f, size=100)
 st.caption(f"{count:,} outbound contacts went to customers without marketing consent or off the channel they "
            "asked for (preferred channel 'none' means no contact at all). The latest 100:")
 st.dataframe(violations, hide_index=True, height=300, column_config={

@@ -93,7 +93,7 @@ with right:
 st.subheader("Breach list")
 ui.records_button("Open the breach list", "Breached tickets, most overdue first", "sla.breaches", page_filters,
                   key="sla_breaches")
-breaches, total = ui._records_page(ui.require_source().url, "sla.breaches", page_filters, (), 0, 50)
+breaches, total = ui.records_page("sla.breaches", page_filters, size=50)
 st.caption(f"{total:,} breached tickets; the 50 most overdue:")
 st.dataframe(breaches, hide_index=True, column_config={
     "hours_over_deadline": st.column_config.NumberColumn("Hours over deadline", format="%.1f"),

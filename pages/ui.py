@@ -420,6 +420,11 @@ def _records_csv(url: str, name: str, f: Filters, args: tuple) -> bytes:
         return drilldown.all_rows(conn, RECORDS[name](f, *args)).to_csv(index=False).encode()
 
 
+def records_page(name: str, f: Filters, *args, size: int = 50) -> tuple[pd.DataFrame, int]:
+    """The first ``size`` records behind a figure (for a table on the page) and their total."""
+    return _records_page(require_source().url, name, f, args, 0, size)
+
+
 @st.dialog("Records behind the figure", width="large")
 def _drill_dialog(title: str, name: str, f: Filters, args: tuple, slug: str) -> None:
     url = require_source().url
