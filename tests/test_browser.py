@@ -126,7 +126,7 @@ def test_breach_drill_down_and_its_csv(app_server, browser, demo_url, tmp_path):
 
 def test_kpi_tile_drill_down_opens(app_server, browser):
     page = open_page(browser, f"{app_server}/?{RANGE}")
-    page.get_by_role("button", name="Records").first.click()
+    page.locator(".st-key-drill_overview_sla_compliance").get_by_role("button", name="Records").first.click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible(timeout=30_000)
     expect(dialog.get_by_text("SLA compliance")).to_be_visible(timeout=30_000)
