@@ -112,7 +112,7 @@ def stage_counts(conn: Connection, filters: Filters, dimension: str | None = Non
         .where(filters.in_period(c.created_at), *filters.customer_clauses())
     )
     if group is not None:
-        query = query.group_by(group).order_by(func.count().desc())
+        query = query.group_by(group).order_by(func.count().desc(), group)  # ties in a stable order
     frame = pd.DataFrame(conn.execute(query).mappings().all())
     if group is None:
         frame.insert(0, "group", "all")

@@ -197,7 +197,7 @@ def channel_mix(conn: Connection, filters: Filters) -> pd.DataFrame:
     query = (select(t.channel, func.count().label("tickets"),
                     count_if(t.status == "met").label("met"),
                     count_if(t.status == "breached").label("breached"))
-             .group_by(t.channel).order_by(func.count().desc()))
+             .group_by(t.channel).order_by(func.count().desc(), t.channel))
     frame = pd.DataFrame(conn.execute(query).mappings().all(),
                          columns=["channel", "tickets", "met", "breached"])
     total = frame.tickets.sum()

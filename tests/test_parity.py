@@ -46,7 +46,8 @@ def _norm(result):
     if isinstance(result, pd.Series):
         result = result.to_frame()
     if isinstance(result, pd.DataFrame):
-        frame = result.reset_index(drop=result.index.name in result.columns)
+        default_index = isinstance(result.index, pd.RangeIndex) and result.index.name is None
+        frame = result.reset_index(drop=default_index or result.index.name in result.columns)
         frame.columns = [str(c) for c in frame.columns]
         frame = frame.astype(object).where(frame.notna(), None)
         rows = [tuple(_norm(v) for v in row) for row in frame.itertuples(index=False)]
