@@ -418,6 +418,17 @@ def maximise_log_likelihood(
     )
 
 
+def store_fit(estimator: Any, fit: MaximumLikelihoodResult, names: tuple[str, ...], n_customers: float) -> None:
+    """Set an estimator's fitted attributes (``params_``, ``covariance_``, ``standard_errors_``,
+    ``log_likelihood_``, ``n_customers_``, ``n_iterations_``) from a maximum-likelihood fit."""
+    estimator.params_ = dict(zip(names, map(float, fit.params)))
+    estimator.covariance_ = pd.DataFrame(fit.covariance, index=list(names), columns=list(names))
+    estimator.standard_errors_ = dict(zip(names, map(float, np.sqrt(np.diag(fit.covariance)))))
+    estimator.log_likelihood_ = float(fit.log_likelihood)
+    estimator.n_customers_ = n_customers
+    estimator.n_iterations_ = fit.iterations
+
+
 def summary_table(
     names: list[str], params: np.ndarray, standard_errors: np.ndarray
 ) -> pd.DataFrame:
@@ -851,13 +862,7 @@ class BetaGeoFitter:
             data.total_weight,
             "BG/NBD",
         )
-        names = self.PARAMETER_NAMES
-        self.params_ = dict(zip(names, map(float, fit.params)))
-        self.covariance_ = pd.DataFrame(fit.covariance, index=names, columns=names)
-        self.standard_errors_ = dict(zip(names, map(float, np.sqrt(np.diag(fit.covariance)))))
-        self.log_likelihood_ = float(fit.log_likelihood)
-        self.n_customers_ = data.total_weight
-        self.n_iterations_ = fit.iterations
+        store_fit(self, fit, self.PARAMETER_NAMES, data.total_weight)
         return self
 
     # ------------------------------------------------------------------

@@ -34,6 +34,7 @@ from metrics.bgnbd import (
     check_frequency,
     like_input,
     maximise_log_likelihood,
+    store_fit,
     summary_table,
     validated_weights,
 )
@@ -241,13 +242,7 @@ class GammaGammaFitter:
             data.total_weight,
             "Gamma-Gamma",
         )
-        names = self.PARAMETER_NAMES
-        self.params_ = dict(zip(names, map(float, fit.params)))
-        self.covariance_ = pd.DataFrame(fit.covariance, index=names, columns=names)
-        self.standard_errors_ = dict(zip(names, map(float, np.sqrt(np.diag(fit.covariance)))))
-        self.log_likelihood_ = float(fit.log_likelihood)
-        self.n_customers_ = data.total_weight
-        self.n_iterations_ = fit.iterations
+        store_fit(self, fit, self.PARAMETER_NAMES, data.total_weight)
         return self
 
     def _fitted_params(self) -> tuple[float, float, float]:
