@@ -238,7 +238,9 @@ def response_bars(personalized: tuple[float | None, float, float], generic: tupl
 def campaign_roi(frame: pd.DataFrame) -> go.Figure:
     rows = frame.dropna(subset=["roi"])
     colours = [GREEN if r >= 0 else VERMILION for r in rows.roi]
-    fig = go.Figure(go.Bar(x=rows["name"], y=rows.roi, marker_color=colours, customdata=rows[["campaign_id"]],
+    repeated = rows["name"].duplicated(keep=False)  # campaigns may share a name: one bar each
+    labels = [f"{n} ({i})" if r else n for n, i, r in zip(rows["name"], rows.campaign_id, repeated)]
+    fig = go.Figure(go.Bar(x=labels, y=rows.roi, marker_color=colours, customdata=rows[["campaign_id"]],
                            hovertemplate="%{x}: ROI %{y:.0%}<extra></extra>"))
     target_line(fig, 0.0, "break-even")
     fig.update_yaxes(title="ROI", tickformat=".0%")

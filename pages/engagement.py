@@ -105,4 +105,5 @@ else:
         "started_at": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD")})
     st.caption("ROI = (attributed margin - cost) / cost. A customer is credited to the campaign of their last "
                "campaign contact in the 90 days before acquisition; attributed margin is their margin in the year "
-               "after.")
+               "after — so the latest campaigns, whose customers have had little time to buy, start near -100 % "
+               "and rise as that year goes by.")

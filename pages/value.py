@@ -72,7 +72,9 @@ else:
         st.metric("Revenue from the top 20 % of customers", "no data" if pareto is None else f"{pareto:.0%}",
                   help="The Pareto share: revenue in the range from the fifth of customers who spent the most.",
                   border=True)
-        st.dataframe(rfm_result["segments"], hide_index=True, column_config={
+        segments = rfm_result["segments"]
+        numbers_first = [c for c in segments.columns if c != "description"] + ["description"]
+        st.dataframe(segments, hide_index=True, column_order=numbers_first, column_config={
             "customer_share": ui.percent_column("Customers"), "revenue_share": ui.percent_column("Revenue"),
             "revenue": st.column_config.NumberColumn("Revenue", format="€%.0f")})
 
