@@ -8,7 +8,7 @@ import streamlit as st
 
 from data.store import ROADMAP_STAGES, ROADMAP_STATUSES, Checkpoint, StoreError
 from metrics import maturity
-from metrics.catalogue import CATALOGUE, KPIS, Rule, evaluate
+from metrics.catalogue import CATALOGUE, KPIS, Rule
 from metrics.units import format_value
 from pages import charts, ui
 
@@ -21,15 +21,16 @@ who = ui.user_name()
 
 
 @st.cache_data(ttl=ui.TTL, show_spinner="Weighing the evidence…")
-def _evidence(url: str, f, targets: tuple, thresholds: maturity.Thresholds):
-    with ui._open(url).engine.connect() as conn:
-        card = evaluate(conn, f, dict(targets))
-        return card, maturity.evidence(conn, f, card, thresholds)
+def _evidence(url: str, f, targets: tuple, thresholds: maturity.Thresholds, _card) -> list:
+    """The phase criteria; the scorecard (``_card``, same filters and targets) comes from the cache."""
+    with ui.engine().connect() as conn:
+        return maturity.evidence(conn, f, _card, thresholds)
 
 
 targets = ui.targets()
 thresholds = maturity.load_thresholds()
-card, criteria = _evidence(ui.require_source().url, f, tuple(sorted(targets.items())), thresholds)
+card = ui.scorecard(f)["card"]
+criteria = _evidence(ui.require_source().url, f, tuple(sorted(targets.items())), thresholds, card)
 history = store.assessments()
 latest = history.iloc[-1] if len(history) else None
 latest_answers = store.answers(int(latest.assessment_id)) if latest is not None else {}

@@ -242,7 +242,7 @@ def _scorecard(conn, f: Filters, targets: tuple) -> dict:
     if card.comparison_rules is not None:
         rules["comparison"] = [r.score for r in card.comparison_rules]
     return {"kpis": pd.DataFrame([r.as_dict() for r in card.results]), "rules": rules,
-            "overall": card.overall, "comparison_overall": card.comparison_overall}
+            "overall": card.overall, "comparison_overall": card.comparison_overall, "card": card}
 
 
 def _survival(conn, f: Filters, dimension: str | None, churn_days: int, cohort: str) -> dict:
@@ -251,20 +251,33 @@ def _survival(conn, f: Filters, dimension: str | None, churn_days: int, cohort: 
             "logrank": survival.logrank(data)}
 
 
-def _customer_value(conn, f: Filters, horizon_months: int, by: str | None) -> dict:
-    """Predictive value, summarised for the page (a sample and the top list, not every customer)."""
-    settings = clv.ClvSettings(horizon_months=horizon_months)
-    try:
-        models, values = clv.customer_values(conn, f, settings, by=by)
-    except clv.NotEnoughHistory as exc:
-        return {"error": str(exc)}
-    sample = values.sample(min(len(values), 3000), random_state=0) if len(values) else values
-    keep = ["customer_id", "name", "segment", "region", "frequency", "monetary_value", "p_alive",
-            "expected_purchases", "expected_spend", "clv"]
+VALUE_COLUMNS = ["customer_id", "name", "segment", "region", "frequency", "monetary_value", "p_alive",
+                 "expected_purchases", "expected_spend", "clv"]
+
+
+@st.cache_data(ttl=TTL, show_spinner="Fitting the value models…", max_entries=8)
+def _clv_fit(url: str, f: Filters, horizon_months: int, by: str | None) -> dict:
+    """The value models fitted once per selection, shared by the value and churn sections."""
+    with _open(url).engine.connect() as conn:
+        try:
+            models, values = clv.customer_values(conn, f, clv.ClvSettings(horizon_months=horizon_months), by=by)
+        except clv.NotEnoughHistory as exc:
+            return {"error": str(exc)}
     return {"error": None, "parameters": models.parameters(), "notes": {g: p.notes for g, p in models.strata.items()},
+            "customers": models.customers, "repeat_buyers": models.repeat_buyers, "values": values[VALUE_COLUMNS]}
+
+
+def _customer_value(_conn, f: Filters, horizon_months: int, by: str | None) -> dict:
+    """Predictive value, summarised for the page (a sample and the top list, not every customer)."""
+    fit = _clv_fit(require_source().url, f, horizon_months, by)
+    if fit["error"]:
+        return fit
+    values = fit["values"]
+    sample = values.sample(min(len(values), 3000), random_state=0) if len(values) else values
+    return {"error": None, "parameters": fit["parameters"], "notes": fit["notes"],
             "overall": clv.equity_by(values).iloc[0].to_dict(), "by_segment": clv.equity_by(values, "segment"),
-            "distribution": clv.clv_distribution(values), "top": values.nlargest(200, "clv")[keep],
-            "sample": sample[keep], "customers": models.customers, "repeat_buyers": models.repeat_buyers}
+            "distribution": clv.clv_distribution(values), "top": values.nlargest(200, "clv"), "sample": sample,
+            "customers": fit["customers"], "repeat_buyers": fit["repeat_buyers"]}
 
 
 def _forecast(conn, f: Filters, what: str, horizon: int) -> forecast.Forecast:
@@ -290,13 +303,16 @@ def _rfm(conn, f: Filters) -> dict:
             "pareto": rfm.pareto_share(conn, f)}
 
 
-def _churn(conn, f: Filters, horizon_days: int) -> dict:
-    """Churn model, its drivers and the CLV at risk (the value models fitted on the same history)."""
+def _churn(conn, f: Filters, horizon_days: int, clv_horizon_months: int = 12, by: str | None = "segment") -> dict:
+    """Churn model, its drivers and the CLV at risk (CLV from the value models already fitted)."""
+    fit = _clv_fit(require_source().url, f, clv_horizon_months, by)
+    if fit["error"]:
+        return fit
     try:
         result = churn.churn_risk(conn, f, horizon_days)
-        _, values = clv.customer_values(conn, f)
-    except (churn.NotEnoughData, clv.NotEnoughHistory) as exc:
+    except churn.NotEnoughData as exc:
         return {"error": str(exc)}
+    values = fit["values"]
     return {"error": None, "odds_ratios": result.odds_ratios, "auc": result.auc,
             "validation_auc": result.validation_auc, "notes": result.notes, "churn_rate": result.churn_rate,
             "customers": len(result.scores), "at_risk": churn.clv_at_risk(result.scores, values),

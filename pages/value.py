@@ -80,7 +80,7 @@ else:
 
 st.subheader("Churn risk and CLV at risk")
 horizon_days = int(st.select_slider("Churn within (days)", [90, 180, 365], value=180, key="churn_horizon"))
-risk = ui.compute("churn", f, horizon_days)
+risk = ui.compute("churn", f, horizon_days, horizon, by)  # CLV at risk uses the value models above
 if risk["error"]:
     ui.empty_state(risk["error"])
 else:
