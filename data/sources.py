@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy import create_engine, event, func, inspect, select
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from data import schema
+from data.budget import BudgetError, budget
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_PATH = ROOT / "data" / "crm_demo.duckdb"
@@ -100,15 +101,23 @@ def open_engine(url: str) -> Engine:
         raise SourceError(f"Not a database URL: {mask_url(url)!r}") from exc
     backend = parsed.get_backend_name()
     try:
+        bounds = budget()
+    except BudgetError as exc:
+        raise SourceError(str(exc)) from exc
+    try:
         if backend == "duckdb":
             parsed = _absolute_duckdb(parsed)
             if parsed.database not in (None, "", ":memory:") and not Path(parsed.database).exists():
                 raise SourceError(f"DuckDB file not found: {parsed.database}")
-            return create_engine(parsed, connect_args={"read_only": True})
+            engine = create_engine(parsed, connect_args={"read_only": True})
+            # bounded memory and threads, spilling to disk beyond the limit (data/budget.py); set
+            # per connection, as another reader of the same file may have opened it without them
+            event.listen(engine, "connect", bounds.apply_to_duckdb)
+            return engine
         if backend == "postgresql":
-            # every session starts read-only; the server refuses writes
-            return create_engine(parsed, pool_pre_ping=True,
-                                 connect_args={"options": "-c default_transaction_read_only=on"})
+            # every session starts read-only; the server refuses writes; statements time out
+            return create_engine(parsed, pool_pre_ping=True, connect_args={
+                "options": f"-c default_transaction_read_only=on {bounds.postgresql_options()}"})
         if backend == "sqlite":
             path = parsed.database or ""
             return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")

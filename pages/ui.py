@@ -18,6 +18,7 @@ from sqlalchemy import func, select, union
 from sqlalchemy.engine import Engine
 
 from data.schema import customers, interactions, orders, tickets
+from data.budget import over_budget
 from data.sources import Source, SourceError, connect, mask_url, resolve_url
 from data.store import AppStore
 from data.store import resolve_url as resolve_store_url
@@ -360,9 +361,23 @@ def _compute(url: str, name: str, f: Filters, args: tuple) -> Any:
         return COMPUTATIONS[name](conn, f, *args)
 
 
+OVER_BUDGET_MESSAGE = ("This section needs more memory or time than the server allows for one computation, "
+                      "so it was stopped. Narrow the date range or add a filter, then try again.")
+
+
 def compute(name: str, f: Filters, *args) -> Any:
-    """A metric computation for the filters, cached per (source, filters, arguments)."""
-    return _compute(require_source().url, name, f, args)
+    """A metric computation for the filters, cached per (source, filters, arguments).
+
+    A computation that goes over the engine's budget (data/budget.py) stops with a
+    message where its section would be, not with a traceback or a dead server.
+    """
+    try:
+        return _compute(require_source().url, name, f, args)
+    except Exception as exc:
+        if not over_budget(exc):
+            raise
+        st.error(OVER_BUDGET_MESSAGE, icon=":material/memory:")
+        st.stop()
 
 
 @st.cache_resource(show_spinner=False)
