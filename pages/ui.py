@@ -417,8 +417,14 @@ def compute(name: str, f: Filters, *args) -> Any:
     A computation that goes over the engine's budget (data/budget.py) stops with a
     message where its section would be, not with a traceback or a dead server.
     """
+    return within_budget(_compute, require_source().url, name, f, args)
+
+
+def within_budget(function: Callable[..., Any], *args) -> Any:
+    """``function(*args)``; when it goes over the engine's budget, a message in its place
+    and the rest of the section (or fragment, or dialog) stopped."""
     try:
-        return _compute(require_source().url, name, f, args)
+        return function(*args)
     except Exception as exc:
         if not over_budget(exc):
             raise
@@ -499,7 +505,7 @@ def _records_csv(url: str, name: str, f: Filters, args: tuple) -> bytes:
 
 def records_page(name: str, f: Filters, *args, size: int = 50) -> tuple[pd.DataFrame, int]:
     """The first ``size`` records behind a figure (for a table on the page) and their total."""
-    return _records_page(require_source().url, name, f, args, 0, size)
+    return within_budget(_records_page, require_source().url, name, f, args, 0, size)
 
 
 @st.dialog("Records behind the figure", width="large")
@@ -508,7 +514,7 @@ def _drill_dialog(title: str, name: str, f: Filters, args: tuple, slug: str) -> 
     st.markdown(f"**{title}**")
     st.caption(f.describe())
     size = 100
-    rows, total = _records_page(url, name, f, args, 0, size)
+    rows, total = within_budget(_records_page, url, name, f, args, 0, size)
     if total == 0:
         st.info("No records match this selection.", icon=":material/inbox:")
         return
@@ -516,7 +522,7 @@ def _drill_dialog(title: str, name: str, f: Filters, args: tuple, slug: str) -> 
     page = 0
     if pages > 1:
         page = st.number_input(f"Page (of {pages})", 1, pages, 1, key=f"drill_page_{slug}") - 1
-        rows, _ = _records_page(url, name, f, args, page, size)
+        rows, _ = within_budget(_records_page, url, name, f, args, page, size)
     st.caption(f"{total:,} records · showing {page * size + 1:,}-{min((page + 1) * size, total):,}")
     st.dataframe(rows, hide_index=True, height=420)
     # the CSV of every record is built only when the button is clicked, not when the dialog opens
