@@ -10,6 +10,7 @@ parameter, never as SQL text.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -126,13 +127,14 @@ class Filters:
             clauses.append(table.c[channel_column].in_(self.channel))
         return clauses
 
-    def describe(self) -> str:
-        """The filters in words, for captions, exports and the CLI."""
+    def describe(self, quote: Callable[[str], str] = str) -> str:
+        """The filters in words, for captions, exports and the CLI (each value passed through
+        ``quote``, e.g. a Markdown escape)."""
         parts = [f"{self.start:%Y-%m-%d} to {self.end:%Y-%m-%d}"]
         for dim, label in DIMENSION_LABELS.items():
             values = getattr(self, dim)
             if values:
-                parts.append(f"{label}: {', '.join(values)}")
+                parts.append(f"{label}: {', '.join(quote(v) for v in values)}")
         return "; ".join(parts)
 
 
