@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Table, and_, event, false, func, literal, not_, or_, select, true
+from sqlalchemy import Table, and_, event, false, func, not_, or_, select, true
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement, Select, visitors
@@ -369,6 +369,21 @@ def invalid(table: Table, check: Check) -> Select:
     return select(table).where(check.broken(cutoff_for(date.today()))).order_by(pk)
 
 
+def broken_records(check_key: str) -> Select:
+    """The rows that break the check called ``check_key`` ("tickets.resolved_at_before_opened_at")."""
+    check = CHECKS_BY_KEY.get(check_key)
+    if check is None:
+        raise ValueError(f"no such check: {check_key!r}")
+    return invalid(schema.table(check.table), check)
+
+
+def check_table(report: HealthReport) -> list[dict]:
+    """Every check with its count, failed ones first (the Data page's list)."""
+    rows = [{"key": c.key, "table": c.table, "kind": KINDS[c.kind], "reason": c.reason,
+             "rows": report.counts.get(c.key, 0), "excluded": c.excluded} for c in CHECKS]
+    return sorted(rows, key=lambda r: (r["rows"] == 0, list(KINDS.values()).index(r["kind"]), r["table"]))
+
+
 def _resolve(statement, report: HealthReport):
     def replace(element):
         if isinstance(element, ValidRows):
@@ -399,4 +414,4 @@ def exclusion_notes(report: HealthReport, tables: tuple[str, ...]) -> list[str]:
 
 
 __all__ = ["CHECKS", "Check", "Finding", "HealthReport", "count_checks", "health_report", "valid", "valid_clause",
-           "invalid", "exclusion_notes", "KINDS", "ROW_NOUNS", "literal"]
+           "invalid", "broken_records", "check_table", "exclusion_notes", "KINDS", "ROW_NOUNS"]

@@ -463,6 +463,7 @@ RECORDS: dict[str, Callable[..., Any]] = {
     "quality.stale": quality.stale_records,
     "pipeline.deals": pipeline.opportunity_records,
     "survival.customers": survival.survival_records,
+    "health.broken": lambda _f, check_key: health.broken_records(check_key),
 }
 
 
