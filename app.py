@@ -7,6 +7,12 @@ from pages import ui
 st.set_page_config(page_title="CRM analytics", page_icon=":material/insights:", layout="wide")
 
 navigation = st.navigation(ui.navigation_pages())
-ui.sidebar_filters()
-ui.sidebar_source()
-navigation.run()
+
+
+def _page() -> None:
+    ui.sidebar_filters()
+    ui.sidebar_source()
+    navigation.run()
+
+
+ui.run_guarded(_page)  # a failure is a sentence (and a retry button), never a traceback

@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, func, inspect, select
+from sqlalchemy import types as sqltypes
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
@@ -139,7 +140,47 @@ def schema_problems(conn: Connection) -> list[str]:
         missing = [c.name for c in table.columns if c.name not in have]
         if missing:
             problems.append(f"table {table.name} lacks column(s) {', '.join(missing)}")
+    wrong = type_problems(inspector, present)
+    if wrong:
+        problems.append("wrong column types (found, expected): " + ", ".join(wrong))
     return problems
+
+
+#: Accepted reflected types per declared type (a family: any text type for Text, ...).
+TYPE_FAMILIES: tuple[tuple[type, tuple[type, ...], str], ...] = (
+    (sqltypes.Boolean, (sqltypes.Boolean,), "boolean"),
+    (sqltypes.Integer, (sqltypes.Integer, sqltypes.Numeric), "integer"),
+    (sqltypes.Numeric, (sqltypes.Numeric, sqltypes.Integer), "numeric"),
+    (sqltypes.DateTime, (sqltypes.DateTime, sqltypes.Date), "timestamp"),
+    (sqltypes.String, (sqltypes.String,), "text"),
+)
+
+
+def _expected(declared) -> tuple[tuple[type, ...], str] | None:
+    for kind, accepted, label in TYPE_FAMILIES:
+        if isinstance(declared, kind):
+            return accepted, label
+    return None
+
+
+def type_problems(inspector, present: set[str]) -> list[str]:
+    """Every ``table.column`` whose type in the source is not of the declared kind, as
+    ``"orders.amount text, expected numeric"`` (types the driver cannot name are accepted)."""
+    out = []
+    for table in schema.TABLES:
+        if table.name not in present:
+            continue
+        found = {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            actual = found.get(column.name)
+            expected = _expected(column.type)
+            if actual is None or expected is None or isinstance(actual, sqltypes.NullType):
+                continue
+            accepted, label = expected
+            if not isinstance(actual, accepted):
+                shown = (_expected(actual) or (None, str(actual).lower()))[1]
+                out.append(f"{table.name}.{column.name} {shown}, expected {label}")
+    return out
 
 
 @dataclass(frozen=True)
