@@ -51,7 +51,7 @@ class SchemaMismatch(SourceError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__(
-            "The data source does not match the CRM data model (shared/spec/schema.md): "
+            "The data source does not match the CRM data model (docs/data-model.md): "
             + "; ".join(problems)
         )
 
