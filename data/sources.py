@@ -3,7 +3,9 @@
 Resolution order of the connection URL:
 1. the ``CRM_DB_URL`` environment variable;
 2. ``[connections.crm] url`` in ``.streamlit/secrets.toml``;
-3. the embedded demo database ``duckdb:///data/crm_demo.duckdb`` (built on first use).
+3. the imported workspace ``duckdb:///data/workspace.duckdb`` when it exists (written by
+   ``python -m data import`` or the Import data page);
+4. the embedded demo database ``duckdb:///data/crm_demo.duckdb`` (built on first use).
 
 The dashboard never writes to a source: DuckDB files are opened with ``read_only``,
 PostgreSQL sessions with ``default_transaction_read_only``, SQLite with ``mode=ro``.
@@ -27,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO_PATH = ROOT / "data" / "crm_demo.duckdb"
 DEFAULT_URL = "duckdb:///data/crm_demo.duckdb"
 SECRETS_PATH = ROOT / ".streamlit" / "secrets.toml"
+WORKSPACE_PATH = ROOT / "data" / "workspace.duckdb"
+WORKSPACE_URL = "duckdb:///data/workspace.duckdb"
 
 #: The date column that tells each table's time span.
 DATE_COLUMNS = {
@@ -56,8 +60,10 @@ class SchemaMismatch(SourceError):
         )
 
 
-def resolve_url(environ: dict[str, str] | None = None, secrets_path: Path = SECRETS_PATH) -> str:
-    """The source URL: CRM_DB_URL, then secrets.toml [connections.crm] url, then the demo."""
+def resolve_url(environ: dict[str, str] | None = None, secrets_path: Path = SECRETS_PATH,
+                workspace_path: Path | None = None) -> str:
+    """The source URL: CRM_DB_URL, then secrets.toml [connections.crm] url, then the imported
+    workspace when it exists, then the demo."""
     environ = os.environ if environ is None else environ
     if environ.get("CRM_DB_URL"):
         return environ["CRM_DB_URL"]
@@ -69,6 +75,8 @@ def resolve_url(environ: dict[str, str] | None = None, secrets_path: Path = SECR
         url = secrets.get("connections", {}).get("crm", {}).get("url")
         if url:
             return str(url)
+    if (WORKSPACE_PATH if workspace_path is None else workspace_path).exists():
+        return WORKSPACE_URL
     return DEFAULT_URL
 
 

@@ -50,12 +50,25 @@ def _same_target(into: str, source: str) -> bool:
 
 
 def refused_target(into: str, environ=None) -> str | None:
-    """Why ``into`` may not be written (it is the dashboard's CRM source), or None."""
+    """Why ``into`` may not be written (it is the dashboard's CRM source), or None.
+
+    The CRM source (CRM_DB_URL, secrets.toml) and the demo are never written to; the
+    imported workspace is the one source meant to be written.
+    """
+    from data.sources import ROOT, WORKSPACE_URL, SourceError, resolve_url
+
     environ = os.environ if environ is None else environ
-    source = environ.get("CRM_DB_URL")
-    if source and _same_target(into, source):
-        return ("--into is the CRM source of the dashboard (CRM_DB_URL), which is never written to; "
-                "import into the workspace (data/workspace.duckdb) or another database")
+    try:
+        source = resolve_url(environ)
+    except SourceError:
+        source = environ.get("CRM_DB_URL") or ""
+    if source and source != WORKSPACE_URL:
+        if source.startswith("duckdb:///") and not source.startswith("duckdb:////"):
+            source = "duckdb:///" + str(ROOT / source[len("duckdb:///"):]) if not Path(
+                source[len("duckdb:///"):]).is_absolute() else source
+        if _same_target(into, source):
+            return ("--into is the CRM source of the dashboard, which is never written to; "
+                    "import into the workspace (data/workspace.duckdb) or another database")
     return None
 
 
