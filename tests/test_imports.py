@@ -198,3 +198,26 @@ def test_postgresql_target_round_trip_upsert_and_undo(small_demo, tmp_path, pg_u
     undo(pg_url, 2)
     assert checksums(pg_url) == original
     assert [b["undone_at"] is not None for b in list_batches(pg_url)] == [True, False]
+
+
+#: KPIs computed from the surveys tables, which a Salesforce export does not carry.
+SURVEY_KPIS = {"nps", "nps_change", "csat", "ces", "survey_response_rate"}
+
+
+def test_salesforce_round_trip_gives_the_demo_kpis_it_carries(small_demo, tmp_path):
+    folder = exports.salesforce_csv(small_demo, tmp_path / "sf")
+    target = tmp_path / "ws.duckdb"
+    result = run_import([folder], "salesforce", str(target))
+    assert result.errors == []
+    demo_url, url = f"duckdb:///{small_demo}", f"duckdb:///{target}"
+    got_sums, demo_sums = checksums(url), checksums(demo_url)
+    for table in ("customers", "campaigns", "orders", "opportunities", "interactions", "tickets"):
+        assert got_sums[table] == demo_sums[table], table
+    assert got_sums["surveys"][0] == 0
+    got, expected = scorecard(url), scorecard(demo_url)
+    carried = {name for name, value in got.items() if value is not None}
+    assert {name for name, value in expected.items() if value is not None} - carried <= SURVEY_KPIS | {
+        "kpi_coverage", "kpis_on_target"}
+    assert len(carried) >= 15
+    assert_same_kpis({n: got[n] for n in carried - {"kpi_coverage", "kpis_on_target"}},
+                     {n: expected[n] for n in carried - {"kpi_coverage", "kpis_on_target"}})

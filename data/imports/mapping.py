@@ -63,7 +63,19 @@ def _text(raw: RawFile, name: str) -> str | None:
 
 
 def _rule_sql(raw: RawFile, rule: ColumnRule) -> tuple[str | None, str]:
-    """(SQL text expression or None when the source lacks it, description for the mapping view)."""
+    """(SQL text expression or None when the source lacks it, description for the mapping view).
+
+    The first source column present wins; else the derived ``sql`` when one of its columns is
+    present; else None (the caller applies the default or reports the column missing).
+    """
+    for name in rule.sources:
+        expr = _text(raw, name)
+        if expr is not None:
+            if rule.values:
+                cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in rule.values.items())
+                expr = f"CASE lower({expr}) {cases} ELSE {expr} END"
+            header_name = raw.header[int(raw.column(name)[1:])].strip()
+            return expr, header_name
     if rule.sql:
         missing = []
 
@@ -76,17 +88,8 @@ def _rule_sql(raw: RawFile, rule: ColumnRule) -> tuple[str | None, str]:
 
         expr = re.sub(r"\{([^{}]+)\}", sub, rule.sql)
         used = sorted(set(re.findall(r"\{([^{}]+)\}", rule.sql)) - set(missing))
-        if not used:
-            return None, ""
-        return f"CAST(({expr}) AS VARCHAR)", ", ".join(used)
-    for name in rule.sources:
-        expr = _text(raw, name)
-        if expr is not None:
-            if rule.values:
-                cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in rule.values.items())
-                expr = f"CASE lower({expr}) {cases} ELSE {expr} END"
-            header_name = raw.header[int(raw.column(name)[1:])].strip()
-            return expr, header_name
+        if used:
+            return f"CAST(({expr}) AS VARCHAR)", ", ".join(used)
     return None, ""
 
 
