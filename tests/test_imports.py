@@ -221,3 +221,49 @@ def test_salesforce_round_trip_gives_the_demo_kpis_it_carries(small_demo, tmp_pa
     assert len(carried) >= 15
     assert_same_kpis({n: got[n] for n in carried - {"kpi_coverage", "kpis_on_target"}},
                      {n: expected[n] for n in carried - {"kpi_coverage", "kpis_on_target"}})
+
+
+def test_filled_templates_import(tmp_path):
+    """The empty templates, filled in like a spreadsheet user would, import cleanly."""
+    import io
+    import zipfile
+
+    import openpyxl
+
+    from data.imports.template import template_xlsx, template_zip
+    from tests.tiny import ROWS
+
+    book = openpyxl.load_workbook(io.BytesIO(template_xlsx()))
+    assert book.sheetnames == [t.name for t in schema.TABLES]
+    for table in schema.TABLES:
+        sheet = book[table.name]
+        header = [c.value for c in sheet[1]]
+        assert header == [c.name for c in table.columns]
+        for row in ROWS.get(table.name, []):
+            sheet.append([row.get(name) for name in header])
+    path = tmp_path / "my crm.xlsx"
+    book.save(path)
+    result = run_import([path], "crm", str(tmp_path / "a.duckdb"))
+    assert result.rows["customers"] == len(ROWS["customers"]) and result.errors == []
+
+    folder = tmp_path / "csv"
+    zipfile.ZipFile(io.BytesIO(template_zip())).extractall(folder)
+    with pytest.raises(ImportRejected) as caught:  # empty template: no customers yet
+        run_import([folder], "crm", str(tmp_path / "b.duckdb"))
+    assert any("customers.csv: has a header but no rows" in str(p) for p in caught.value.problems)
+
+
+def test_map_overrides_a_column(small_demo, tmp_path):
+    folder = exports.salesforce_csv(small_demo, tmp_path / "sf")
+    account = folder / "Account.csv"
+    account.write_text(account.read_text().replace("Segment__c", "Tier__c", 1))
+    target = tmp_path / "ws.duckdb"
+    without = run_import([folder], "salesforce", str(tmp_path / "plain.duckdb"), dry_run=True)
+    assert "Account.csv: segment: not in the file; every row gets 'Unassigned'" in [str(p) for p in without.warnings]
+    done = subprocess.run([sys.executable, "-m", "data", "import", "--profile", "salesforce", "--into", str(target),
+                           "--map", "customers.segment=Tier__c", str(folder)], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert checksums(f"duckdb:///{target}")["customers"] == checksums(f"duckdb:///{small_demo}")["customers"]
+    bad = subprocess.run([sys.executable, "-m", "data", "import", "--into", str(target), "--map", "customers.colour=X",
+                          str(folder)], cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode == 2 and "customers.colour is not a column of the data model" in bad.stderr
