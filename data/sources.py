@@ -60,8 +60,19 @@ class SchemaMismatch(SourceError):
         )
 
 
+def workspace_path(environ: dict[str, str] | None = None) -> Path:
+    """Where imports go by default: ``CRM_WORKSPACE_PATH`` or ``data/workspace.duckdb``."""
+    environ = os.environ if environ is None else environ
+    return Path(environ["CRM_WORKSPACE_PATH"]) if environ.get("CRM_WORKSPACE_PATH") else WORKSPACE_PATH
+
+
+def workspace_url(environ: dict[str, str] | None = None) -> str:
+    path = workspace_path(environ)
+    return WORKSPACE_URL if path == WORKSPACE_PATH else f"duckdb:///{path.resolve()}"
+
+
 def resolve_url(environ: dict[str, str] | None = None, secrets_path: Path = SECRETS_PATH,
-                workspace_path: Path | None = None) -> str:
+                workspace: Path | None = None) -> str:
     """The source URL: CRM_DB_URL, then secrets.toml [connections.crm] url, then the imported
     workspace when it exists, then the demo."""
     environ = os.environ if environ is None else environ
@@ -75,8 +86,10 @@ def resolve_url(environ: dict[str, str] | None = None, secrets_path: Path = SECR
         url = secrets.get("connections", {}).get("crm", {}).get("url")
         if url:
             return str(url)
-    if (WORKSPACE_PATH if workspace_path is None else workspace_path).exists():
-        return WORKSPACE_URL
+    if workspace is not None:  # tests pass the path; the app reads CRM_WORKSPACE_PATH
+        return WORKSPACE_URL if workspace.exists() else DEFAULT_URL
+    if workspace_path(environ).exists():
+        return workspace_url(environ)
     return DEFAULT_URL
 
 

@@ -142,3 +142,14 @@ def salesforce_csv(demo_path: Path, folder: Path) -> Path:
         "Contacts_To_Resolve__c": t.contacts_to_resolve, "CSAT__c": t.csat,
     }).to_csv(folder / "Case.csv", index=False)
     return folder
+
+
+def tiny_csv(folder: Path) -> Path:
+    """The tiny hand-written CRM (tests/tiny.py) as one CSV per table, every column present."""
+    from tests.tiny import ROWS
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for table in schema.TABLES:
+        frame = pd.DataFrame(ROWS.get(table.name, []), columns=[c.name for c in table.columns])
+        frame.to_csv(folder / f"{table.name}.csv", index=False)
+    return folder

@@ -55,14 +55,14 @@ def refused_target(into: str, environ=None) -> str | None:
     The CRM source (CRM_DB_URL, secrets.toml) and the demo are never written to; the
     imported workspace is the one source meant to be written.
     """
-    from data.sources import ROOT, WORKSPACE_URL, SourceError, resolve_url
+    from data.sources import ROOT, SourceError, resolve_url, workspace_url
 
     environ = os.environ if environ is None else environ
     try:
         source = resolve_url(environ)
     except SourceError:
         source = environ.get("CRM_DB_URL") or ""
-    if source and source != WORKSPACE_URL:
+    if source and source != workspace_url(environ):
         if source.startswith("duckdb:///") and not source.startswith("duckdb:////"):
             source = "duckdb:///" + str(ROOT / source[len("duckdb:///"):]) if not Path(
                 source[len("duckdb:///"):]).is_absolute() else source

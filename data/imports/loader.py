@@ -49,10 +49,13 @@ def _backup_table(table: Table) -> Table:
 BACKUPS = {t.name: _backup_table(t) for t in schema.TABLES}
 
 
-def target_engine(url: str) -> Engine:
-    """A writable engine for the import target: a DuckDB file path or URL, or PostgreSQL."""
+def target_engine(url: str, read_only: bool = False) -> Engine:
+    """An engine for the import target: a DuckDB file path or URL, or PostgreSQL. Read-only
+    DuckDB engines match the dashboard's own (one process may not mix both on one file)."""
     if "://" not in url:
         url = f"duckdb:///{url}"
+    if read_only and url.startswith("duckdb:"):
+        return create_engine(url, connect_args={"read_only": True})
     return create_engine(url)
 
 
@@ -186,7 +189,7 @@ def _write(conn: Connection, staged: _Staged, tables: dict[str, int], *, mode, p
 
 def list_batches(url: str) -> list[dict]:
     """Every import logged in the target, newest first (empty when none)."""
-    engine = target_engine(url)
+    engine = target_engine(url, read_only=True)
     try:
         with engine.connect() as conn:
             if "import_batches" not in _existing(conn):

@@ -280,3 +280,34 @@ def read_files(con: duckdb.DuckDBPyConnection, paths: list[Path], workdir: Path,
         problems.extend(found_problems)
     return raws, problems
 
+
+
+def peek_headers(path: Path) -> list[list[str]]:
+    """The header row(s) of a file, cheaply (one per sheet of a workbook), for detecting the
+    profile; empty when the file cannot be read (the full read reports why)."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".xlsx", ".xlsm"):
+            import openpyxl
+
+            book = openpyxl.load_workbook(path, read_only=True)
+            try:
+                return [[_cell_text(v) or "" for v in next(sheet.iter_rows(values_only=True), ())]
+                        for sheet in book.worksheets]
+            finally:
+                book.close()
+        if suffix == ".parquet":
+            con = duckdb.connect()
+            try:
+                return [[r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()]]
+            finally:
+                con.close()
+        encoding, _ = _text_encoding(path)
+        if encoding is None:
+            return []
+        with open(path, encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as fh:
+            first = fh.readline()
+        counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
+        return [next(csv.reader(io.StringIO(first), delimiter=max(counts, key=counts.get)), [])]
+    except Exception:  # a damaged file: the full read names the problem
+        return []
