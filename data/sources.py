@@ -3,7 +3,9 @@
 Resolution order of the connection URL:
 1. the ``CRM_DB_URL`` environment variable;
 2. ``[connections.crm] url`` in ``.streamlit/secrets.toml``;
-3. the embedded demo database ``duckdb:///data/crm_demo.duckdb`` (built on first use).
+3. the imported workspace ``duckdb:///data/workspace.duckdb`` when it exists (written by
+   ``python -m data import`` or the Import data page);
+4. the embedded demo database ``duckdb:///data/crm_demo.duckdb`` (built on first use).
 
 The dashboard never writes to a source: DuckDB files are opened with ``read_only``,
 PostgreSQL sessions with ``default_transaction_read_only``, SQLite with ``mode=ro``.
@@ -29,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO_PATH = ROOT / "data" / "crm_demo.duckdb"
 DEFAULT_URL = "duckdb:///data/crm_demo.duckdb"
 SECRETS_PATH = ROOT / ".streamlit" / "secrets.toml"
+WORKSPACE_PATH = ROOT / "data" / "workspace.duckdb"
+WORKSPACE_URL = "duckdb:///data/workspace.duckdb"
 
 #: The date column that tells each table's time span.
 DATE_COLUMNS = {
@@ -53,13 +57,26 @@ class SchemaMismatch(SourceError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__(
-            "The data source does not match the CRM data model (shared/spec/schema.md): "
+            "The data source does not match the CRM data model (docs/data-model.md): "
             + "; ".join(problems)
         )
 
 
-def resolve_url(environ: dict[str, str] | None = None, secrets_path: Path = SECRETS_PATH) -> str:
-    """The source URL: CRM_DB_URL, then secrets.toml [connections.crm] url, then the demo."""
+def workspace_path(environ: dict[str, str] | None = None) -> Path:
+    """Where imports go by default: ``CRM_WORKSPACE_PATH`` or ``data/workspace.duckdb``."""
+    environ = os.environ if environ is None else environ
+    return Path(environ["CRM_WORKSPACE_PATH"]) if environ.get("CRM_WORKSPACE_PATH") else WORKSPACE_PATH
+
+
+def workspace_url(environ: dict[str, str] | None = None) -> str:
+    path = workspace_path(environ)
+    return WORKSPACE_URL if path == WORKSPACE_PATH else f"duckdb:///{path.resolve()}"
+
+
+def resolve_url(environ: dict[str, str] | None = None, secrets_path: Path = SECRETS_PATH,
+                workspace: Path | None = None) -> str:
+    """The source URL: CRM_DB_URL, then secrets.toml [connections.crm] url, then the imported
+    workspace when it exists, then the demo."""
     environ = os.environ if environ is None else environ
     if environ.get("CRM_DB_URL"):
         return environ["CRM_DB_URL"]
@@ -71,6 +88,10 @@ def resolve_url(environ: dict[str, str] | None = None, secrets_path: Path = SECR
         url = secrets.get("connections", {}).get("crm", {}).get("url")
         if url:
             return str(url)
+    if workspace is not None:  # tests pass the path; the app reads CRM_WORKSPACE_PATH
+        return WORKSPACE_URL if workspace.exists() else DEFAULT_URL
+    if workspace_path(environ).exists():
+        return workspace_url(environ)
     return DEFAULT_URL
 
 

@@ -62,6 +62,8 @@ def navigation_pages() -> dict[str, list]:
         ],
         "Data": [
             st.Page("pages/data_source.py", title="Data", icon=":material/database:", url_path="data_source"),
+            st.Page("pages/import_data.py", title="Import data", icon=":material/upload_file:",
+                    url_path="import_data"),
         ],
     }
 
@@ -99,6 +101,22 @@ def source() -> Source | None:
         st.caption("Set CRM_DB_URL or `[connections.crm] url` in .streamlit/secrets.toml, then reload. "
                    "The dashboard only ever reads from the source.")
         return None
+
+
+def release_source() -> None:
+    """Close the cached source and forget every cached result: an import is about to write
+    the workspace (DuckDB lets one process hold a file either read-only or writable)."""
+    try:
+        url = resolve_url()
+    except SourceError:
+        url = None
+    if url is not None:
+        try:
+            _open(url).engine.dispose()
+        except SourceError:
+            pass
+    _open.clear()
+    st.cache_data.clear()
 
 
 def require_source() -> Source:
