@@ -1,6 +1,6 @@
 """Source health: the data-model invariants, counted in SQL, and the valid rows of each table.
 
-Every invariant of the canonical data model (shared/spec/schema.md) is one :class:`Check`
+Every invariant of the canonical data model (docs/data-model.md) is one :class:`Check`
 declared as data: the table, a name, the SQL condition that finds the *broken* rows, the
 reason in words, and whether those rows are left out of every figure. The checks are
 
