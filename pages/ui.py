@@ -385,6 +385,12 @@ def user_name() -> str:
     return "local"
 
 
+@st.cache_data(ttl=TTL, show_spinner=False)
+def settings() -> catalogue.Settings:
+    """The dashboard settings of targets.toml's ``[settings]`` (minimum base, freshness, currency)."""
+    return catalogue.load_settings()
+
+
 def targets() -> dict[str, float]:
     """KPI targets: targets.toml, overridden by the CRM lead's edits in the application store."""
     merged = catalogue.load_targets()
@@ -470,8 +476,26 @@ def records_button(label: str, title: str, name: str, f: Filters, *args, key: st
 
 # --------------------------------------------------------------------------- KPI tiles
 STATUS_ICON = {"on target": ":material/check_circle:", "near target": ":material/error:",
-               "off target": ":material/cancel:", "no data": ":material/help:"}
-STATUS_COLOUR = {"on target": "green", "near target": "orange", "off target": "red", "no data": "gray"}
+               "off target": ":material/cancel:", "too few answers": ":material/hourglass_empty:",
+               "no data": ":material/help:"}
+STATUS_COLOUR = {"on target": "green", "near target": "orange", "off target": "red", "too few answers": "gray",
+                 "no data": "gray"}
+INTERVAL_NAMES = {"wilson": "Wilson score interval", "nps normal": "normal interval of promoters minus detractors",
+                  "mean normal": "normal interval of the mean"}
+
+
+def weight_sentence(row: pd.Series | dict) -> str:
+    """How much a KPI's value weighs: its base n and 95 % interval, in one sentence ('' when it has none)."""
+    n = _none(row.get("n"))
+    if n is None:
+        return ""
+    unit = Unit(row["unit"])
+    low, high = _none(row.get("low")), _none(row.get("high"))
+    if low is None or high is None:
+        return f"Based on {int(n):,} answers or records."
+    method = INTERVAL_NAMES.get(row.get("interval_method"), "")
+    return (f"Based on {int(n):,} answers or records; 95 % interval {format_value(low, unit)} to "
+            f"{format_value(high, unit)} ({method}).")
 
 
 def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_filters: Filters | None = None,
@@ -480,22 +504,27 @@ def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_
     kpi = KPIS[row["name"]]
     unit = kpi.unit
     delta = None if row["delta"] is None or pd.isna(row["delta"]) else format_value(row["delta"], unit, signed=True)
-    comparator = ">=" if kpi.direction.value == "higher" else "<="
+    comparator = "≥" if kpi.direction.value == "higher" else "≤"
     status = row["status"]
     spark = [v for v in (sparkline or []) if v is not None and not pd.isna(v)]
+    weight = weight_sentence(row)
     st.metric(
         kpi.label,
         format_value(_none(row["value"]), unit),
         delta=delta,
+        # green when the change is good news: up for higher-is-better KPIs, down for the others
         delta_color="normal" if kpi.direction.value == "higher" else "inverse",
-        help=f"{kpi.definition} Target {comparator} {format_value(row['target'], unit)}.",
+        help=f"{kpi.definition} Target {comparator} {format_value(row['target'], unit)}. {weight}".strip(),
         border=True,
         chart_data=spark if len(spark) >= 2 else None,
         chart_type="line",
         height=190,
     )
-    st.badge(f"{status} · target {comparator} {format_value(row['target'], unit)}", icon=STATUS_ICON[status],
-             color=STATUS_COLOUR[status])
+    if status == "too few answers":
+        badge = f"too few answers (n = {int(row['n']):,})"
+    else:
+        badge = f"{status} · target {comparator} {format_value(row['target'], unit)}"
+    st.badge(badge, icon=STATUS_ICON[status], color=STATUS_COLOUR[status])
     if drill_filters is not None and kpi.records is not None:
         records_button("Records", kpi.label, "kpi", drill_filters, kpi.name, key=f"drill_{key}{kpi.name}")
 
