@@ -14,7 +14,7 @@ kpis = card["kpis"].set_index("name", drop=False)
 
 overall, comparison = card["overall"], card["comparison_overall"]
 score_card = card["card"]
-head = st.columns([1, 3])
+head = st.columns([1.4, 3])
 head[0].metric("Overall CRM score", "no data" if overall is None else f"{overall:.0f} / 100",
                delta=None if overall is None or comparison is None else f"{overall - comparison:+.1f} points",
                help="Mean of the eight rule scores; a rule's score is 100 x the mean attainment of its KPIs "

@@ -54,6 +54,7 @@ def navigation_pages() -> dict[str, list]:
             st.Page("pages/engagement.py", title="Engagement", icon=":material/campaign:", url_path="engagement"),
             st.Page("pages/segments.py", title="Segments", icon=":material/compare_arrows:", url_path="segments"),
             st.Page("pages/value.py", title="Customer value", icon=":material/savings:", url_path="value"),
+            st.Page("pages/pipeline.py", title="Sales pipeline", icon=":material/trending_up:", url_path="pipeline"),
         ],
         "CRM lead": [
             st.Page("pages/maturity.py", title="CRM maturity", icon=":material/stairs:", url_path="maturity"),
@@ -62,6 +63,24 @@ def navigation_pages() -> dict[str, list]:
             st.Page("pages/data_source.py", title="Data", icon=":material/database:", url_path="data_source"),
         ],
     }
+
+
+PAGE_CSS = """<style>
+/* long KPI labels, values and badges wrap instead of being cut with an ellipsis */
+[data-testid="stMetricLabel"] .stMarkdownEllipsis, [data-testid="stMetricValue"] .stMarkdownEllipsis,
+[data-testid="stMetricLabel"] p, [data-testid="stMetricValue"] p {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+[data-testid="stMetricValue"] { font-size: clamp(1.5rem, 2.2vw, 2.25rem); }
+.stMarkdownBadge { white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  max-width: 100% !important; height: auto !important; }
+[data-testid="stPageLink-NavLink"] p, [data-testid="stPageLink-NavLink"] span {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+</style>"""
+
+
+def page_style() -> None:
+    """CSS every page shares: nothing a reader needs is cut by an ellipsis (app.py's frame)."""
+    st.html(PAGE_CSS)
 
 
 def frame() -> None:
@@ -341,6 +360,10 @@ COMPUTATIONS: dict[str, Callable[..., Any]] = {
     "engagement.personalised": engagement.personalization_response,
     "engagement.roi": engagement.campaign_roi,
     "pipeline.facts": pipeline.pipeline_facts,
+    "pipeline.open": pipeline.open_pipeline,
+    "pipeline.win_rates": pipeline.win_rates,
+    "pipeline.cycle": pipeline.cycle_days,
+    "pipeline.forecast": pipeline.close_forecast,
     "quality.facts": quality.quality_facts,
     "quality.fields": quality.field_completeness,
     "value.facts": value.value_facts,
@@ -391,6 +414,28 @@ def settings() -> catalogue.Settings:
     return catalogue.load_settings()
 
 
+def money(amount: float | None, decimals: int = 0) -> str:
+    """An amount in the currency of the settings, with thousands separators (Babel)."""
+    from babel.numbers import format_currency
+
+    if amount is None or amount != amount:
+        return "no data"
+    pattern = "¤#,##0" if decimals == 0 else "¤#,##0.00"
+    return format_currency(amount, settings().currency, format=pattern, locale=locale_code(),
+                           currency_digits=False)
+
+
+def currency_symbol() -> str:
+    from babel.numbers import get_currency_symbol
+
+    return get_currency_symbol(settings().currency, locale=locale_code())
+
+
+def locale_code() -> str:
+    """The Babel locale the page is shown in."""
+    return "en_GB"
+
+
 def targets() -> dict[str, float]:
     """KPI targets: targets.toml, overridden by the CRM lead's edits in the application store."""
     merged = catalogue.load_targets()
@@ -425,6 +470,7 @@ RECORDS: dict[str, Callable[..., Any]] = {
     "quality.duplicates": quality.duplicate_records,
     "quality.stale": quality.stale_records,
     "pipeline.deals": pipeline.opportunity_records,
+    "pipeline.open": pipeline.open_deal_records,
     "survival.customers": survival.survival_records,
 }
 
