@@ -7,6 +7,7 @@ from pages import ui
 st.set_page_config(page_title="CRM analytics", page_icon=":material/insights:", layout="wide")
 
 navigation = st.navigation(ui.navigation_pages())
+ui.page_style()
 
 
 def _page() -> None:

@@ -56,6 +56,7 @@ def navigation_pages() -> dict[str, list]:
             st.Page("pages/engagement.py", title="Engagement", icon=":material/campaign:", url_path="engagement"),
             st.Page("pages/segments.py", title="Segments", icon=":material/compare_arrows:", url_path="segments"),
             st.Page("pages/value.py", title="Customer value", icon=":material/savings:", url_path="value"),
+            st.Page("pages/pipeline.py", title="Sales pipeline", icon=":material/trending_up:", url_path="pipeline"),
         ],
         "CRM lead": [
             st.Page("pages/maturity.py", title="CRM maturity", icon=":material/stairs:", url_path="maturity"),
@@ -66,6 +67,24 @@ def navigation_pages() -> dict[str, list]:
                     url_path="import_data"),
         ],
     }
+
+
+PAGE_CSS = """<style>
+/* long KPI labels, values and badges wrap instead of being cut with an ellipsis */
+[data-testid="stMetricLabel"] .stMarkdownEllipsis, [data-testid="stMetricValue"] .stMarkdownEllipsis,
+[data-testid="stMetricLabel"] p, [data-testid="stMetricValue"] p {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+[data-testid="stMetricValue"] { font-size: clamp(1.5rem, 2.2vw, 2.25rem); }
+.stMarkdownBadge { white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  max-width: 100% !important; height: auto !important; }
+[data-testid="stPageLink-NavLink"] p, [data-testid="stPageLink-NavLink"] span {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+</style>"""
+
+
+def page_style() -> None:
+    """CSS every page shares: nothing a reader needs is cut by an ellipsis (app.py's frame)."""
+    st.html(PAGE_CSS)
 
 
 def frame() -> None:
@@ -403,6 +422,10 @@ COMPUTATIONS: dict[str, Callable[..., Any]] = {
     "engagement.personalised": engagement.personalization_response,
     "engagement.roi": engagement.campaign_roi,
     "pipeline.facts": pipeline.pipeline_facts,
+    "pipeline.open": pipeline.open_pipeline,
+    "pipeline.win_rates": pipeline.win_rates,
+    "pipeline.cycle": pipeline.cycle_days,
+    "pipeline.forecast": pipeline.close_forecast,
     "quality.facts": quality.quality_facts,
     "quality.fields": quality.field_completeness,
     "value.facts": value.value_facts,
@@ -461,6 +484,34 @@ def user_name() -> str:
     return "local"
 
 
+@st.cache_data(ttl=TTL, show_spinner=False)
+def settings() -> catalogue.Settings:
+    """The dashboard settings of targets.toml's ``[settings]`` (minimum base, freshness, currency)."""
+    return catalogue.load_settings()
+
+
+def money(amount: float | None, decimals: int = 0) -> str:
+    """An amount in the currency of the settings, with thousands separators (Babel)."""
+    from babel.numbers import format_currency
+
+    if amount is None or amount != amount:
+        return "no data"
+    pattern = "¤#,##0" if decimals == 0 else "¤#,##0.00"
+    return format_currency(amount, settings().currency, format=pattern, locale=locale_code(),
+                           currency_digits=False)
+
+
+def currency_symbol() -> str:
+    from babel.numbers import get_currency_symbol
+
+    return get_currency_symbol(settings().currency, locale=locale_code())
+
+
+def locale_code() -> str:
+    """The Babel locale the page is shown in."""
+    return "en_GB"
+
+
 def targets() -> dict[str, float]:
     """KPI targets: targets.toml, overridden by the CRM lead's edits in the application store."""
     merged = catalogue.load_targets()
@@ -495,6 +546,7 @@ RECORDS: dict[str, Callable[..., Any]] = {
     "quality.duplicates": quality.duplicate_records,
     "quality.stale": quality.stale_records,
     "pipeline.deals": pipeline.opportunity_records,
+    "pipeline.open": pipeline.open_deal_records,
     "survival.customers": survival.survival_records,
     "health.broken": lambda _f, check_key: health.broken_records(check_key),
 }
@@ -547,8 +599,26 @@ def records_button(label: str, title: str, name: str, f: Filters, *args, key: st
 
 # --------------------------------------------------------------------------- KPI tiles
 STATUS_ICON = {"on target": ":material/check_circle:", "near target": ":material/error:",
-               "off target": ":material/cancel:", "no data": ":material/help:"}
-STATUS_COLOUR = {"on target": "green", "near target": "orange", "off target": "red", "no data": "gray"}
+               "off target": ":material/cancel:", "too few answers": ":material/hourglass_empty:",
+               "no data": ":material/help:"}
+STATUS_COLOUR = {"on target": "green", "near target": "orange", "off target": "red", "too few answers": "gray",
+                 "no data": "gray"}
+INTERVAL_NAMES = {"wilson": "Wilson score interval", "nps normal": "normal interval of promoters minus detractors",
+                  "mean normal": "normal interval of the mean"}
+
+
+def weight_sentence(row: pd.Series | dict) -> str:
+    """How much a KPI's value weighs: its base n and 95 % interval, in one sentence ('' when it has none)."""
+    n = _none(row.get("n"))
+    if n is None:
+        return ""
+    unit = Unit(row["unit"])
+    low, high = _none(row.get("low")), _none(row.get("high"))
+    if low is None or high is None:
+        return f"Based on {int(n):,} answers or records."
+    method = INTERVAL_NAMES.get(row.get("interval_method"), "")
+    return (f"Based on {int(n):,} answers or records; 95 % interval {format_value(low, unit)} to "
+            f"{format_value(high, unit)} ({method}).")
 
 
 def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_filters: Filters | None = None,
@@ -557,22 +627,27 @@ def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_
     kpi = KPIS[row["name"]]
     unit = kpi.unit
     delta = None if row["delta"] is None or pd.isna(row["delta"]) else format_value(row["delta"], unit, signed=True)
-    comparator = ">=" if kpi.direction.value == "higher" else "<="
+    comparator = "≥" if kpi.direction.value == "higher" else "≤"
     status = row["status"]
     spark = [v for v in (sparkline or []) if v is not None and not pd.isna(v)]
+    weight = weight_sentence(row)
     st.metric(
         kpi.label,
         format_value(_none(row["value"]), unit),
         delta=delta,
+        # green when the change is good news: up for higher-is-better KPIs, down for the others
         delta_color="normal" if kpi.direction.value == "higher" else "inverse",
-        help=f"{kpi.definition} Target {comparator} {format_value(row['target'], unit)}.",
+        help=f"{kpi.definition} Target {comparator} {format_value(row['target'], unit)}. {weight}".strip(),
         border=True,
         chart_data=spark if len(spark) >= 2 else None,
         chart_type="line",
         height=190,
     )
-    st.badge(f"{status} · target {comparator} {format_value(row['target'], unit)}", icon=STATUS_ICON[status],
-             color=STATUS_COLOUR[status])
+    if status == "too few answers":
+        badge = f"too few answers (n = {int(row['n']):,})"
+    else:
+        badge = f"{status} · target {comparator} {format_value(row['target'], unit)}"
+    st.badge(badge, icon=STATUS_ICON[status], color=STATUS_COLOUR[status])
     if drill_filters is not None and kpi.records is not None:
         records_button("Records", kpi.label, "kpi", drill_filters, kpi.name, key=f"drill_{key}{kpi.name}")
 
