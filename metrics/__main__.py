@@ -16,6 +16,7 @@ import json
 import math
 import sys
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from data.sources import SourceError, connect
 from metrics.catalogue import Scorecard, evaluate, load_targets
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         report.add_argument(f"--{name.replace('_', '-')}", dest=name, action="append", default=[],
                             metavar="VALUE", help=f"filter on {name} (repeatable)")
     report.add_argument("--format", choices=["json", "csv", "markdown"], default="markdown")
+    _user_arguments(report)
 
     value = commands.add_parser("value", help="fit BG/NBD + Gamma-Gamma: parameters, errors, customer equity")
     value.add_argument("--db", help="database URL (default: CRM_DB_URL, secrets.toml, then the demo)")
@@ -53,7 +55,25 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("segment", "region", "industry", "acquisition_channel", "owner_team"):
         value.add_argument(f"--{name.replace('_', '-')}", dest=name, action="append", default=[], metavar="VALUE")
     value.add_argument("--format", choices=["json", "markdown"], default="json")
+    _user_arguments(value)
     return parser
+
+
+def _user_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--user", metavar="EMAIL", help="apply this user's scope from the access definition "
+                                                         "(filters can narrow it, never widen it)")
+    command.add_argument("--access", metavar="FILE", type=Path,
+                         help="access definition (default: the one saved in the app, else CRM_ACCESS_FILE, "
+                              "else access.toml next to the app)")
+
+
+def _scoped(filters: Filters, args: argparse.Namespace) -> Filters:
+    """The filters within ``--user``'s scope (unchanged without --user)."""
+    if not getattr(args, "user", None):
+        return filters
+    from metrics.scope import user_access
+
+    return user_access(args.user, args.access).apply(filters)
 
 
 def value_report(args: argparse.Namespace) -> int:
@@ -63,6 +83,11 @@ def value_report(args: argparse.Namespace) -> int:
     filters = Filters(start=end, end=end, compare="none", segment=tuple(args.segment), region=tuple(args.region),
                       industry=tuple(args.industry), acquisition_channel=tuple(args.acquisition_channel),
                       owner_team=tuple(args.owner_team))
+    try:
+        filters = _scoped(filters, args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     by = None if args.by == "none" else args.by
     settings = ClvSettings(unit=UNITS[args.unit], horizon_months=args.horizon_months)
     try:
@@ -126,6 +151,7 @@ def to_json(card: Scorecard) -> str:
         "filters": {"from": f.start.isoformat(), "to": f.end.isoformat(), "compare": f.compare,
                     **{k: list(getattr(f, k)) for k in ("segment", "region", "industry",
                                                          "acquisition_channel", "owner_team", "channel")}},
+        "scope": {dim: list(values) for dim, values in f.scope},
         "overall_score": card.overall,
         "comparison_overall_score": card.comparison_overall,
         "rules": [{"rule": r.rule.value, "title": r.rule.title, "score": r.score,
@@ -177,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError) as exc:
         parser.error(str(exc))
     try:
+        filters = _scoped(filters, args)
         targets = load_targets()
         source = connect(args.db)
     except (SourceError, ValueError) as exc:
