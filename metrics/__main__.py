@@ -1,8 +1,11 @@
 """Command line.
 
-- ``python -m metrics report --db URL [filters] --format json|csv|markdown``: the scheduled
-  digest for people who do not open the app — every KPI with its value, comparison,
-  delta, target and status, and the eight rule scores.
+- ``python -m metrics report --db URL [filters] [--user EMAIL] --format json|csv|markdown|pdf
+  [--out FILE]``: every KPI with its value, comparison, delta, target and status, and the
+  eight rule scores; ``pdf`` is the executive report (reports/pdf.py). ``--user`` applies
+  that user's scope from the access definition.
+- ``python -m metrics digest --config digests.toml [--send] [--out DIR]``: the e-mail
+  digests with alerts (reports/digest.py).
 - ``python -m metrics value --db URL [--calibration-end DATE --unit week] --format json``:
   the fitted BG/NBD and Gamma-Gamma parameters with standard errors, and customer equity.
 """
@@ -42,7 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("segment", "region", "industry", "acquisition_channel", "owner_team", "channel"):
         report.add_argument(f"--{name.replace('_', '-')}", dest=name, action="append", default=[],
                             metavar="VALUE", help=f"filter on {name} (repeatable)")
-    report.add_argument("--format", choices=["json", "csv", "markdown"], default="markdown")
+    report.add_argument("--format", choices=["json", "csv", "markdown", "pdf"], default="markdown",
+                        help="pdf: the executive report (A4), written to --out")
+    report.add_argument("--out", type=Path, metavar="FILE", help="write the report to FILE instead of the screen "
+                                                                  "(required for pdf)")
     _user_arguments(report)
 
     value = commands.add_parser("value", help="fit BG/NBD + Gamma-Gamma: parameters, errors, customer equity")
@@ -209,11 +215,38 @@ def main(argv: list[str] | None = None) -> int:
     except (SourceError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.format == "pdf":
+        return _pdf_report(args, source, filters, targets)
     with source.engine.connect() as conn:
         card = evaluate(conn, filters, targets)
     source.engine.dispose()
     render = {"json": to_json, "csv": to_csv, "markdown": to_markdown}[args.format]
-    sys.stdout.write(render(card))
+    if args.out:
+        args.out.write_text(render(card), encoding="utf-8")
+    else:
+        sys.stdout.write(render(card))
+    return 0
+
+
+def _pdf_report(args: argparse.Namespace, source, filters: Filters, targets: dict[str, float]) -> int:
+    """Write the executive PDF (reports/pdf.py) for the already scoped filters to --out."""
+    from metrics.scope import user_access
+    from reports.pdf import RenderError, html_to_pdf, report_data, report_html
+
+    if args.out is None:
+        print("error: --format pdf needs --out FILE", file=sys.stderr)
+        return 2
+    access = user_access(args.user, args.access) if args.user else None
+    try:
+        with source.engine.connect() as conn:
+            data = report_data(conn, filters, targets, access)
+        source.engine.dispose()
+        pdf = html_to_pdf(report_html(data))
+        args.out.write_bytes(pdf)
+    except (RenderError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out} ({len(pdf):,} bytes)", file=sys.stderr)
     return 0
 
 

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from data.sources import table_summaries
-from pages import ui
+from pages import signin, ui
 
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Data")
@@ -19,21 +19,25 @@ def summaries(url: str) -> pd.DataFrame:
         return pd.DataFrame(table_summaries(conn))
 
 
-summary = summaries(source.url)
 st.subheader("Tables and freshness")
-latest = summary["last"].max()
-st.caption(f"Latest record: {latest:%Y-%m-%d %H:%M}" if pd.notna(latest) else "The tables are empty.")
-st.dataframe(
-    summary, hide_index=True,
-    column_config={
-        "table": "Table",
-        "rows": st.column_config.NumberColumn("Rows", format="localized"),
-        "date_column": "Dated by",
-        "first": st.column_config.DatetimeColumn("First", format="YYYY-MM-DD HH:mm"),
-        "last": st.column_config.DatetimeColumn("Last", format="YYYY-MM-DD HH:mm"),
-    },
-)
-ui.download(summary, "tables", key="tables_csv")
+if signin.current().scope:  # row counts are company-wide: not for a user who sees part of it
+    st.info("Table sizes and freshness cover the whole company, so they are shown only to users who see all of "
+            "it.", icon=":material/lock:")
+else:
+    summary = summaries(source.url)
+    latest = summary["last"].max()
+    st.caption(f"Latest record: {latest:%Y-%m-%d %H:%M}" if pd.notna(latest) else "The tables are empty.")
+    st.dataframe(
+        summary, hide_index=True,
+        column_config={
+            "table": "Table",
+            "rows": st.column_config.NumberColumn("Rows", format="localized"),
+            "date_column": "Dated by",
+            "first": st.column_config.DatetimeColumn("First", format="YYYY-MM-DD HH:mm"),
+            "last": st.column_config.DatetimeColumn("Last", format="YYYY-MM-DD HH:mm"),
+        },
+    )
+    ui.download(summary, "tables", key="tables_csv")
 
 f = ui.filters()
 st.subheader("Information quality (rule 6)")
