@@ -62,7 +62,61 @@ def build_parser() -> argparse.ArgumentParser:
         value.add_argument(f"--{name.replace('_', '-')}", dest=name, action="append", default=[], metavar="VALUE")
     value.add_argument("--format", choices=["json", "markdown"], default="json")
     _user_arguments(value)
+
+    digest = commands.add_parser("digest", help="the e-mail digests with alerts, one per recipient of the config")
+    digest.add_argument("--config", type=Path, required=True, metavar="FILE", help="digests.toml: the recipients")
+    digest.add_argument("--db", help="database URL (default: CRM_DB_URL, secrets.toml, then the demo)")
+    digest.add_argument("--send", action="store_true", help="send through the [smtp] server of secrets.toml")
+    digest.add_argument("--out", type=Path, metavar="DIR", help="write the messages as .eml files to DIR instead")
+    digest.add_argument("--as-of", type=_date, help="last day the digests cover (default: yesterday)")
+    digest.add_argument("--access", metavar="FILE", type=Path,
+                        help="access definition (default: the one saved in the app, else CRM_ACCESS_FILE, "
+                             "else access.toml next to the app)")
+    digest.add_argument("--secrets", type=Path, default=Path(".streamlit/secrets.toml"), metavar="FILE",
+                        help="where the [smtp] settings are (default: .streamlit/secrets.toml)")
     return parser
+
+
+def digest_command(args: argparse.Namespace) -> int:
+    """Build every recipient's digest; send it (--send), write it (--out DIR), or list it."""
+    from data.store import AppStore, StoreError
+    from metrics.scope import AccessError, load_access
+    from reports.digest import DigestError, build, parse_config, remember, send, smtp_settings, write_eml
+    from reports.pdf import RenderError
+
+    try:
+        if not args.config.exists():
+            raise DigestError(f"{args.config}: not found")
+        config = parse_config(args.config.read_text(encoding="utf-8"), str(args.config))
+        settings = smtp_settings(args.secrets) if args.send else None
+        store = AppStore()
+        saved = store.access_definition() if args.access is None else None
+        access = load_access(args.access, saved["definition"] if saved else None)
+        source = connect(args.db)
+        as_of = args.as_of or (date.today() - timedelta(days=1))
+        with source.engine.connect() as conn:
+            digests, problems = build(conn, config, access, store, as_of, load_targets())
+        source.engine.dispose()
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        if args.out:
+            for digest, path in zip(digests, write_eml(digests, args.out)):
+                remember(store, digest)
+                print(f"wrote {path} ({len(digest.alerts)} alerts)", file=sys.stderr)
+        if args.send:
+            send(digests, settings, on_sent=lambda d: (remember(store, d), print(
+                f"sent to {d.recipient.email} ({len(d.alerts)} alerts)", file=sys.stderr)))
+        if not args.out and not args.send:
+            for d in digests:
+                print(f"{d.recipient.email}: {d.message['Subject']}")
+                for alert in d.alerts:
+                    print(f"  - {alert.text}")
+            print("(nothing sent: add --send, or --out DIR to write the messages)", file=sys.stderr)
+        store.dispose()
+    except (DigestError, AccessError, SourceError, StoreError, RenderError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 1 if problems else 0
 
 
 def _user_arguments(command: argparse.ArgumentParser) -> None:
@@ -204,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "value":
         return value_report(args)
+    if args.command == "digest":
+        return digest_command(args)
     try:
         filters = _filters(args)
     except (ValueError, TypeError) as exc:
