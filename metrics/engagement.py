@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pandas as pd
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import Select, and_, case, false, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
 from data.schema import campaigns, customers, interactions, orders
+from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.health import valid_clause
-from metrics.filters import Filters
 from metrics.sql import as_float, count_if, epoch, ratio
 
 DIGITAL_CHANNELS = ("web", "chat", "email", "mobile", "social")
@@ -82,10 +82,18 @@ def interaction_facts(conn: Connection, filters: Filters) -> dict[str, float | N
 
 
 def _campaign_clauses(filters: Filters) -> list:
-    """Campaigns started in the range; with a segment filter, those aimed at it."""
+    """Campaigns started in the range; with a segment filter or scope, those aimed at it.
+
+    A campaign can be attributed to customers only through its target segment: a filter or
+    scope on any other customer dimension (region, industry, ...) has no campaigns at all,
+    rather than every campaign's cost set against part of the customers.
+    """
     clauses = [valid_clause(campaigns), filters.in_period(campaigns.c.started_at)]
-    if filters.segment:
-        clauses.append(campaigns.c.target_segment.in_(filters.segment))
+    segments = filters.allowed("segment")
+    if segments is not None:
+        clauses.append(campaigns.c.target_segment.in_(segments))
+    if any(filters.allowed(dim) is not None for dim in CUSTOMER_DIMENSIONS if dim != "segment"):
+        clauses.append(false())
     return clauses
 
 

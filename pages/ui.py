@@ -201,6 +201,8 @@ def sidebar_filters() -> None:
         st.session_state["filters"] = None
         return
     values = dimension_values(opened.url)
+    scope = dict(st.session_state["access"].scope) if st.session_state.get("access") else {}
+    values = {dim: [v for v in vs if dim not in scope or v in scope[dim]] for dim, vs in values.items()}
     first, last = data_span(opened.url)
     default_start, default_end = _default_period(opened.url)
     raw = {key: st.query_params.get_all(key) for key in ("period", "compare", *FILTER_KEYS)}
@@ -233,7 +235,8 @@ def sidebar_filters() -> None:
         start = end = period[0] if isinstance(period, (tuple, list)) and period else default_end
     if corrected is not None:  # the widget read the link before it was fixed
         start, end = corrected
-    st.session_state["filters"] = Filters(start=start, end=end, compare=compare or "previous", **chosen)
+    st.session_state["filters"] = Filters(start=start, end=end, compare=compare or "previous", **chosen,
+                                          scope=tuple(scope.items()))  # the user's scope (metrics/scope.py)
 
 
 def _parse_days(values: list[str]) -> list[date] | None:
@@ -280,7 +283,8 @@ def _notice_ignored(raw: dict, values: dict, period, compare, chosen: dict) -> N
         if set(raw["period"]) != shown:  # a one-day range comes back as a single date
             ignored.append(f"date range: {', '.join(escape.markdown(_short(v)) for v in raw['period'])}")
     if ignored:
-        st.sidebar.warning("Ignored values from the link that this data does not have — "
+        st.sidebar.warning("Ignored values from the link that this data does not have or that are outside "
+                           "your access — "
                            + "; ".join(ignored), icon=":material/link_off:")
 
 
