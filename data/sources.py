@@ -9,11 +9,16 @@ Resolution order of the connection URL:
 
 The dashboard never writes to a source: DuckDB files are opened with ``read_only``,
 PostgreSQL sessions with ``default_transaction_read_only``, SQLite with ``mode=ro``.
+Spark SQL (``hive://host:port/database``, PyHive over the Spark Thrift server) has no
+read-only session: the engine refuses every statement that is not a query before it is
+sent (see :func:`_refuse_writes`); a server-side guarantee needs SELECT-only grants on
+the server (Databricks Unity Catalog, Ranger, or a read-only storage credential).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import date
@@ -143,15 +148,62 @@ def open_engine(url: str) -> Engine:
         if backend == "sqlite":
             path = parsed.database or ""
             return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+        if backend == "hive":
+            return _spark_engine(parsed)
         return create_engine(parsed, pool_pre_ping=True)
     except (NoSuchModuleError, ImportError) as exc:
         raise SourceError(f"No driver installed for {backend!r} ({exc})") from exc
 
 
+#: Statements a read-only Spark source lets through (first keyword).
+SPARK_READ_STATEMENTS = frozenset({"select", "with", "show", "describe", "desc", "explain", "values"})
+_WRITE_AFTER_CTE = re.compile(r"\)\s*(insert|merge|update|delete)\b", re.IGNORECASE)
+
+
+def _refuse_writes(conn, cursor, statement: str, parameters, context, executemany) -> None:
+    """Stop anything but a query before it reaches a Spark server (it has no read-only mode)."""
+    words = statement.lstrip(" \t\r\n(").split(None, 1)
+    first = words[0].lower() if words else ""
+    if first not in SPARK_READ_STATEMENTS or (first == "with" and _WRITE_AFTER_CTE.search(statement)):
+        raise SourceError(f"The Spark source is read-only: the dashboard does not send {first.upper()} statements.")
+
+
+def _spark_engine(url: URL) -> Engine:
+    """A Spark SQL engine (PyHive): queries only, and every session in UTC like the other
+    sources (naive timestamps are read as UTC wall-clock times)."""
+    engine = create_engine(url, pool_pre_ping=True)
+
+    @event.listens_for(engine, "connect")
+    def _utc(dbapi_connection, connection_record):
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SET spark.sql.session.timeZone=UTC")
+            cursor.fetchall()
+        finally:
+            cursor.close()
+
+    event.listen(engine, "before_cursor_execute", _refuse_writes)
+    return engine
+
+
+def table_names(conn: Connection) -> set[str]:
+    """Names of the tables the connection sees.
+
+    PyHive's ``get_table_names`` reads the first column of ``SHOW TABLES``, which on
+    Spark is the database (namespace), not the table: there the ``tableName`` column is read.
+    """
+    if conn.dialect.name == "hive":
+        result = conn.exec_driver_sql("SHOW TABLES")
+        keys = list(result.keys())
+        column = keys.index("tableName") if "tableName" in keys else 0
+        return {row[column] for row in result}
+    return set(inspect(conn).get_table_names())
+
+
 def schema_problems(conn: Connection) -> list[str]:
     """Every table and column of the data model that the source lacks (empty = fine)."""
     inspector = inspect(conn)
-    present = set(inspector.get_table_names())
+    present = table_names(conn)
     problems: list[str] = []
     for table in schema.TABLES:
         if table.name not in present:
@@ -204,6 +256,16 @@ def type_problems(inspector, present: set[str]) -> list[str]:
     return out
 
 
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """Errors a driver raises outside the DBAPI: PyHive lets thrift's transport errors
+    (server down, wrong authentication mode) through unwrapped."""
+    try:
+        from thrift.Thrift import TException
+    except ImportError:
+        return (OSError,)
+    return (OSError, TException)
+
+
 @dataclass(frozen=True)
 class Source:
     """An opened, checked source."""
@@ -232,7 +294,7 @@ def connect(url: str | None = None, build_missing_demo: bool = True) -> Source:
     try:
         with engine.connect() as conn:
             problems = schema_problems(conn)
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, *_transport_errors()) as exc:
         engine.dispose()
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise SourceError(f"Cannot reach the data source {mask_url(url)}: {reason}") from exc
