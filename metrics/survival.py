@@ -57,6 +57,7 @@ from sqlalchemy.engine import Connection
 from statsmodels.duration.survfunc import SurvfuncRight
 
 from data.schema import customers, orders
+from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.sql import DAY, epoch, fetch_frame
 
@@ -97,7 +98,7 @@ def _customer_survival(filters: Filters, churn_days: int, cohort: Cohort) -> tup
     query = (
         select()
         .select_from(customers.join(orders, o.customer_id == c.customer_id))
-        .where(o.amount > 0, o.ordered_at < filters.as_of,
+        .where(valid_clause(orders), o.amount > 0, o.ordered_at < filters.as_of,
                or_(c.acquired_at.is_(None), and_(c.acquired_at < filters.as_of, o.ordered_at >= c.acquired_at)),
                *filters.customer_clauses())
         .group_by(c.customer_id, c.acquired_at)
