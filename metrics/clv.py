@@ -32,7 +32,7 @@ from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.gamma_gamma import GammaGammaFitter
 from metrics.rfm_summary import unit_days
-from metrics.sql import DAY, as_float, epoch
+from metrics.sql import DAY, as_float, epoch, fetch_frame
 
 UNITS = {"day": "D", "week": "W", "month": "M"}
 
@@ -100,8 +100,8 @@ def customer_summary(conn: Connection, filters: Filters, calibration_end: date |
         .where(valid_clause(customers))
         .order_by(p.customer_id)
     )
-    frame = pd.DataFrame(conn.execute(query).mappings().all(),
-                         columns=["customer_id", *CUSTOMER_DIMENSIONS, "name", "frequency", "recency_days", "t_days",
+    frame = fetch_frame(conn, query,
+                        columns=["customer_id", *CUSTOMER_DIMENSIONS, "name", "frequency", "recency_days", "t_days",
                                   "monetary_value", "total_amount", "first_day", "last_day"])
     frame["frequency"] = frame["frequency"].astype(int)
     frame["recency"] = np.round(frame.pop("recency_days").astype(float)) / scale

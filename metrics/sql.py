@@ -24,9 +24,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pandas as pd
 from sqlalchemy import Date, Double, Integer, Numeric, Select, case, cast, extract, func, literal
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Executable
 from sqlalchemy.sql.elements import Extract
 
 EPOCH = datetime(1970, 1, 1)
@@ -69,6 +71,23 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
     if numerator is None or not denominator:
         return None
     return float(numerator) / float(denominator)
+
+
+def fetch_frame(conn: Connection, query: Executable, columns: list[str] | None = None) -> pd.DataFrame:
+    """The rows of ``query`` as a DataFrame with ``columns`` (default: the query's own).
+
+    On DuckDB the result is read column-wise (its NumPy/Arrow conversion), not as Python
+    row objects: for a row per customer at a million customers that is the difference
+    between a fraction of a second and many seconds and hundreds of MB of Python objects.
+    Other engines go through SQLAlchemy's rows.
+    """
+    result = conn.execute(query)
+    cursor = result.cursor
+    if conn.dialect.name == "duckdb" and hasattr(cursor, "fetch_df"):
+        frame = cursor.fetch_df()
+        result.close()
+        return frame if columns is None else frame[columns]
+    return pd.DataFrame(result.mappings().all(), columns=columns or list(result.keys()))
 
 
 # ---- Spark SQL (see the module docstring); dialect names of Spark SQL clients
