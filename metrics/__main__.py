@@ -140,6 +140,7 @@ def value_report(args: argparse.Namespace) -> int:
         payload = {
             "calibration_end": end.isoformat(), "unit": args.unit, "horizon_months": args.horizon_months,
             "stratified_by": by, "customers": models.customers, "repeat_buyers": models.repeat_buyers,
+            "notes": {group: list(pair.notes) for group, pair in models.strata.items() if pair.notes},
             "parameters": [{k: _clean(v) for k, v in row.items()} for row in parameters.to_dict("records")],
             "customer_equity": {"total": float(overall.equity), "mean_clv": float(overall.mean_clv),
                                 "mean_p_alive": float(overall.p_alive),
@@ -156,6 +157,9 @@ def value_report(args: argparse.Namespace) -> int:
         lines[-2] = "| group | model (fitted on) | parameter | estimate | std. error |"
         lines += [f"| {r.group} | {r.model} ({r.fitted_on}) | {r.parameter} | {r.coef:.4g} | {r.se:.3g} |"
                   for r in parameters.itertuples()]
+        notes = [f"- {group}: {note}" for group, pair in models.strata.items() for note in pair.notes]
+        if notes:
+            lines += ["", "Notes:", *notes]
         lines += ["", "| group | customers | equity | mean CLV | P(alive) |", "|---|---:|---:|---:|---:|"]
         lines += [f"| {r.group} | {r.customers:,} | {r.equity:,.0f} | {r.mean_clv:,.2f} | {r.p_alive:.1%} |"
                   for r in groups.itertuples()]
@@ -237,6 +241,15 @@ def _score(score: float | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; an unexpected failure is one line on stderr (exit 1), never a traceback."""
+    try:
+        return _main(argv)
+    except Exception as exc:  # noqa: BLE001 — the user gets a sentence, not 24 frames
+        print(f"error: unexpected failure ({type(exc).__name__}): {exc}", file=sys.stderr)
+        return 1
+
+
+def _main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "value":

@@ -93,3 +93,9 @@ def test_text_formats_print_the_data_issues(variant_url):
     assert "note: 12 tickets left out: resolved before they were opened" in as_csv.stderr
     assert len(list(csv.DictReader(io.StringIO(as_csv.stdout)))) > 10
 
+
+
+def test_value_command_on_a_dirty_source(variant_url):
+    done = run("value", "--db", variant_url("orders_duplicated"), "--calibration-end", "2026-10-31", "--by", "none")
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 0, done.stderr
