@@ -27,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     if bgnbd.exists():
         bgnbd_args = ["--sizes", "100000", "--runs", "3"] if args.quick else []
         status |= subprocess.run([sys.executable, str(bgnbd), *bgnbd_args], cwd=BENCH.parent).returncode
+    importer = BENCH / "bench_import.py"
+    if importer.exists():
+        import_args = ["--runs", "2"] if args.quick else []
+        status |= subprocess.run([sys.executable, str(importer), *import_args], cwd=BENCH.parent).returncode
     return status
 
 
