@@ -267,3 +267,31 @@ def test_map_overrides_a_column(small_demo, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "data", "import", "--into", str(target), "--map", "customers.colour=X",
                           str(folder)], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and "customers.colour is not a column of the data model" in bad.stderr
+
+
+def assert_carried_kpis_equal(url: str, demo_url: str, allowed_missing: set[str], at_least: int) -> None:
+    """KPIs with data after the import equal the demo's; only ``allowed_missing`` lose their data."""
+    meta = {"kpi_coverage", "kpis_on_target"}
+    got, expected = scorecard(url), scorecard(demo_url)
+    carried = {name for name, value in got.items() if value is not None} - meta
+    missing = {name for name, value in expected.items() if value is not None} - meta - carried
+    assert missing <= allowed_missing, missing
+    assert len(carried) >= at_least
+    assert_same_kpis({n: got[n] for n in carried}, {n: expected[n] for n in carried})
+
+
+@pytest.mark.parametrize("internal", [False, True], ids=["labels", "internal_names"])
+def test_hubspot_round_trip_gives_the_demo_kpis_it_carries(internal, small_demo, tmp_path):
+    folder = exports.hubspot_csv(small_demo, tmp_path / "hs", internal=internal)
+    target = tmp_path / "ws.duckdb"
+    result = run_import([folder], "hubspot", str(target))
+    assert result.errors == []
+    demo_url, url = f"duckdb:///{small_demo}", f"duckdb:///{target}"
+    got_sums, demo_sums = checksums(url), checksums(demo_url)
+    for table in ("customers", "opportunities", "tickets", "surveys"):
+        assert got_sums[table] == demo_sums[table], table
+    assert got_sums["interactions"][0] == demo_sums["interactions"][0]
+    # no orders, campaigns or survey invitations in a HubSpot CRM export
+    assert_carried_kpis_equal(url, demo_url, {"campaign_response_rate", "survey_response_rate", "clv_cac",
+                                              "active_customers_growth", "customer_equity_growth",
+                                              "complaints_per_1000"}, 15)
