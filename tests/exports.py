@@ -226,3 +226,35 @@ def hubspot_csv(demo_path: Path, folder: Path, internal: bool) -> Path:
         ("Survey type", "hs_survey_type", s.kind.str.upper()), ("Response value", "hs_response_value", s.score),
     ])
     return folder
+
+
+def _zd_time(series: pd.Series) -> pd.Series:
+    return series.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def zendesk_csv(demo_path: Path, folder: Path) -> Path:
+    """The demo as Zendesk Support exports: users (custom user fields for the CRM dimensions)
+    and tickets with their metrics and a 1-5 satisfaction score."""
+    folder.mkdir(parents=True, exist_ok=True)
+    f = frames(demo_path)
+    c = f["customers"]
+    pd.DataFrame({
+        "ID": c.customer_id, "Name": c["name"], "Segment": c.segment, "Region": c.region, "Industry": c.industry,
+        "Acquisition channel": c.acquisition_channel, "Team": c.owner_team, "Email": c.email, "Phone": c.phone,
+        "Preferred channel": c.preferred_channel, "Marketing consent": _bool(c.consent_marketing),
+        "Created at": _zd_time(c.created_at), "Engaged at": _zd_time(c.engaged_at),
+        "Acquired at": _zd_time(c.acquired_at), "Updated at": _zd_time(c.updated_at), "Role": "end-user",
+    }).to_csv(folder / "users.csv", index=False)
+    t = f["tickets"]
+    pd.DataFrame({
+        "ID": t.ticket_id, "Requester ID": t.customer_id,
+        "Via": _labels(t.channel, {"email": "Mail", "web": "Web Form", "chat": "Chat", "phone": "Phone call (incoming)",
+                                   "in_person": "Walk-in"}),
+        "Type": _labels(t.category, {"support": "incident", "request": "task"}),
+        "Priority": t.priority, "SLA class": t.sla_class, "Status": t.resolved_at.map(lambda v: "open" if pd.isna(v)
+                                                                                         else "solved"),
+        "Created at": _zd_time(t.opened_at), "First reply at": _zd_time(t.first_response_at),
+        "Solved at": _zd_time(t.resolved_at), "Escalated": _bool(t.escalated), "Resolved by": t.resolved_by,
+        "Contacts to resolve": t.contacts_to_resolve, "Satisfaction rating score": t.csat,
+    }).to_csv(folder / "tickets.csv", index=False)
+    return folder

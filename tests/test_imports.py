@@ -295,3 +295,28 @@ def test_hubspot_round_trip_gives_the_demo_kpis_it_carries(internal, small_demo,
     assert_carried_kpis_equal(url, demo_url, {"campaign_response_rate", "survey_response_rate", "clv_cac",
                                               "active_customers_growth", "customer_equity_growth",
                                               "complaints_per_1000"}, 15)
+
+
+def test_zendesk_round_trip_gives_the_demo_service_kpis(small_demo, tmp_path):
+    import duckdb
+
+    folder = exports.zendesk_csv(small_demo, tmp_path / "zd")
+    target = tmp_path / "ws.duckdb"
+    result = run_import([folder], "zendesk", str(target))
+    assert result.errors == []
+    demo_url, url = f"duckdb:///{small_demo}", f"duckdb:///{target}"
+    got_sums, demo_sums = checksums(url), checksums(demo_url)
+    assert got_sums["customers"] == demo_sums["customers"] and got_sums["tickets"] == demo_sums["tickets"]
+    # each satisfaction rating became one CSAT answer, dated when the ticket was solved
+    con = duckdb.connect(str(small_demo), read_only=True)
+    rated, total = con.execute("SELECT count(csat), sum(csat) FROM tickets").fetchone()
+    con.close()
+    con = duckdb.connect(str(target), read_only=True)
+    answers, kinds, score_sum = con.execute("SELECT count(*), list(DISTINCT kind), sum(score) FROM surveys").fetchone()
+    con.close()
+    assert (answers, kinds, score_sum) == (rated, ["csat"], total)
+    service = {"sla_compliance", "resolution_hours", "escalated_within_sla", "first_contact_resolution"}
+    got, expected = scorecard(url), scorecard(demo_url)
+    compared = [n for n in service if n in expected]
+    assert len(compared) >= 3
+    assert_same_kpis({n: got[n] for n in compared}, {n: expected[n] for n in compared})
