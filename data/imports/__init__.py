@@ -124,7 +124,8 @@ def _row_problems(raws: list[RawFile], rows: dict[str, int], mappings: list[File
                 out.append(Problem(raw.label, "has a header but no rows; the customers table is required"))
             else:
                 out.append(Problem(raw.label, "has a header but no rows; its table will be empty", severity="warning"))
-    if mode == "replace" and "customers" not in by_file.values() and not any(p.severity == "error" for p in out):
+    unreadable = any(raw.table is None for raw in raws)  # already reported: it may be the customers file
+    if mode == "replace" and "customers" not in by_file.values() and not out and not unreadable:
         out.append(Problem("(import)", "no customers file found; every other table refers to customers"))
     return out
 
