@@ -320,3 +320,18 @@ def test_zendesk_round_trip_gives_the_demo_service_kpis(small_demo, tmp_path):
     compared = [n for n in service if n in expected]
     assert len(compared) >= 3
     assert_same_kpis({n: got[n] for n in compared}, {n: expected[n] for n in compared})
+
+
+def test_cli_errors_are_one_clear_line(tmp_path):
+    folder = exports.tiny_csv(tmp_path / "tiny")
+    (tmp_path / "a_folder").mkdir()
+    cases = [
+        (["import", "--into", str(tmp_path / "a_folder"), str(folder)], 1, "cannot use the target database"),
+        (["imports", "--into", "postgresql+psycopg://nobody@127.0.0.1:1/x"], 1, "cannot use the target database"),
+        (["undo-import", "5", "--into", str(tmp_path / "none.duckdb")], 2, "no imports to undo"),
+        (["import", "--into", str(tmp_path / "x.duckdb"), str(tmp_path / "missing.csv")], 2, "no such file"),
+    ]
+    for args, code, message in cases:
+        done = subprocess.run([sys.executable, "-m", "data", *args], cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == code, (args, done.stderr)
+        assert message in done.stderr and "Traceback" not in done.stderr, done.stderr

@@ -83,7 +83,8 @@ def _existing_keys(con: duckdb.DuckDBPyConnection, into: str) -> set[str]:
         path = _duckdb_path(into)
         if not Path(path).exists():
             return made
-        con.execute(f"ATTACH '{path}' AS target (READ_ONLY)")
+        quoted = path.replace("'", "''")
+        con.execute(f"ATTACH '{quoted}' AS target (READ_ONLY)")
         try:
             present = {r[0] for r in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 'target'").fetchall()}
