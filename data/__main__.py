@@ -1,7 +1,11 @@
-"""Command line: ``python -m data demo --out PATH --customers N --seed S --end YYYY-MM-DD``;
+"""Command line.
+
+``python -m data demo --out PATH --customers N --seed S --end YYYY-MM-DD``
+``python -m data import --profile crm --into URL [--mode replace|upsert] [--dry-run] [--map T.COL=SRC] PATH...``
+``python -m data imports --into URL`` and ``python -m data undo-import BATCH --into URL``
 ``python -m data export-parquet --source URL --out DIR [--location URI] [--database NAME]
-[--register hive://HOST:PORT]`` (the eight tables as Parquet, and the Spark SQL that
-registers them)."""
+[--register hive://HOST:PORT]`` (the eight tables as Parquet, and the Spark SQL that registers them)
+"""
 
 from __future__ import annotations
 
@@ -40,7 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--database", default="crm", help="Spark database for the tables (default: crm)")
     export.add_argument("--register", default=None, metavar="HIVE_URL",
                         help="also run create_tables.sql on this Spark Thrift server (hive://host:port)")
+    from data.imports import cli as import_cli  # the import commands live beside the importer
+
+    import_cli.add_commands(commands)
     args = parser.parse_args(argv)
+    if args.command in import_cli.COMMANDS:
+        return import_cli.run(args)
 
     if args.command == "export-parquet":
         return _export_parquet(args)
