@@ -308,6 +308,8 @@ def type_problems(inspector, present: set[str]) -> list[str]:
         found = {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
         for column in table.columns:
             actual = found.get(column.name)
+            if isinstance(actual, sqltypes.TypeDecorator):  # PyHive reflects HiveTimestamp, HiveDecimal...
+                actual = actual.impl_instance
             expected = _expected(column.type)
             if actual is None or expected is None or isinstance(actual, sqltypes.NullType):
                 continue
