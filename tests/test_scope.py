@@ -233,3 +233,9 @@ def test_cli_user_scope_equals_the_report_with_their_dimensions(demo_url, tmp_pa
                              text=True, timeout=120)
     assert unknown.returncode == 2 and "nobody@example.com has no access" in unknown.stderr
     assert "Traceback" not in unknown.stderr
+
+
+def test_the_example_access_file_is_valid():
+    example = parse_access((ROOT / "access.example.toml").read_text(), "access.example.toml")
+    assert example.resolve("ana@example.com").scope == (("region", ("North",)),)
+    assert example.resolve("someone@example.com", ["sales-south"]).role == "manager"
