@@ -104,7 +104,7 @@ def pages_for(access: Access, sections: dict[str, list]) -> dict[str, list]:
                              url_path="alerts"))
     if access.can_admin:
         admin.append(st.Page("pages/access_admin.py", title="Access", icon=":material/admin_panel_settings:",
-                             url_path="access"))
+                             url_path="access_admin"))
     if admin:
         shown["Administration"] = admin
     return shown
