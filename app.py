@@ -8,6 +8,13 @@ st.set_page_config(page_title="CRM analytics", page_icon=":material/insights:", 
 
 access = signin.gate()  # sign-in (when configured) and the user's role and scope
 navigation = st.navigation(signin.pages_for(access, ui.navigation_pages()))
-ui.sidebar_filters()
-ui.sidebar_source()
-navigation.run()
+ui.page_style()
+
+
+def _page() -> None:
+    ui.sidebar_filters()
+    ui.sidebar_source()
+    navigation.run()
+
+
+ui.run_guarded(_page)  # a failure is a sentence (and a retry button), never a traceback

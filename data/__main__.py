@@ -1,4 +1,11 @@
-"""Command line: ``python -m data demo --out PATH --customers N --seed S --end YYYY-MM-DD``."""
+"""Command line.
+
+``python -m data demo --out PATH --customers N --seed S --end YYYY-MM-DD``
+``python -m data import --profile crm --into URL [--mode replace|upsert] [--dry-run] [--map T.COL=SRC] PATH...``
+``python -m data imports --into URL`` and ``python -m data undo-import BATCH --into URL``
+``python -m data export-parquet --source URL --out DIR [--location URI] [--database NAME]
+[--register hive://HOST:PORT]`` (the eight tables as Parquet, and the Spark SQL that registers them)
+"""
 
 from __future__ import annotations
 
@@ -27,7 +34,25 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--end", type=_date, default=date.today(),
                       help="last day of history (default: today); three years before it are generated")
+    export = commands.add_parser(
+        "export-parquet", help="export the eight tables to Parquet folders, with the Spark SQL that registers them")
+    export.add_argument("--source", default=None,
+                        help="database URL to read (default: CRM_DB_URL, secrets.toml, then the demo)")
+    export.add_argument("--out", required=True, help="folder to write <table>/part-00000.parquet and create_tables.sql")
+    export.add_argument("--location", default=None,
+                        help="where Spark will read the folders (e.g. s3://bucket/crm); default: --out")
+    export.add_argument("--database", default="crm", help="Spark database for the tables (default: crm)")
+    export.add_argument("--register", default=None, metavar="HIVE_URL",
+                        help="also run create_tables.sql on this Spark Thrift server (hive://host:port)")
+    from data.imports import cli as import_cli  # the import commands live beside the importer
+
+    import_cli.add_commands(commands)
     args = parser.parse_args(argv)
+    if args.command in import_cli.COMMANDS:
+        return import_cli.run(args)
+
+    if args.command == "export-parquet":
+        return _export_parquet(args)
 
     if args.command == "demo":
         if args.customers < 1:
@@ -36,6 +61,42 @@ def main(argv: list[str] | None = None) -> int:
         size = f", {report.bytes / 1e6:.1f} MB" if report.bytes is not None else ""
         rows = ", ".join(f"{name} {count:,}" for name, count in report.rows.items())
         print(f"built {report.target} in {report.seconds:.1f} s{size}: {rows}")
+    return 0
+
+
+def _export_parquet(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from data.parquet import create_table_statements, export_parquet, register_tables, write_sql
+    from data.sources import SourceError, connect
+
+    out = Path(args.out).resolve()
+    location = args.location or str(out)
+    try:
+        create_table_statements(location, args.database)  # checks the names before any work
+        source = connect(args.source, build_missing_demo=False)
+    except (ValueError, SourceError) as exc:
+        print(f"export-parquet: {exc}", file=sys.stderr)
+        return 2
+    with source.engine.connect() as conn:
+        rows = export_parquet(conn, out, progress=lambda name, n: print(f"{name}: {n:,} rows"))
+    source.engine.dispose()
+    sql = write_sql(out, location, args.database)
+    print(f"wrote {sum(rows.values()):,} rows to {out} and the Spark SQL to {sql}")
+    if args.register:
+        engine = create_engine(args.register)
+        try:
+            with engine.connect() as conn:
+                register_tables(conn, location, args.database)
+        except (SQLAlchemyError, OSError) as exc:
+            print(f"export-parquet: could not register the tables on {args.register}: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            engine.dispose()
+        print(f"registered the eight tables in database {args.database} on {args.register}")
     return 0
 
 

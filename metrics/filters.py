@@ -14,6 +14,7 @@ a selection outside the scope selects nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -22,6 +23,7 @@ from sqlalchemy import Select, and_, select
 from sqlalchemy.sql import ColumnElement
 
 from data.schema import customers
+from metrics.health import valid_clause
 
 Comparison = Literal["previous", "last_year", "none"]
 
@@ -130,10 +132,12 @@ class Filters:
         return and_(column >= self.start_at, column < self.as_of)
 
     def customer_clauses(self, table=customers) -> list[ColumnElement[bool]]:
-        """Clauses on a customers table for the active customer dimensions."""
+        """Clauses on a customers table for the active customer dimensions and the user's scope
+        (valid rows only)."""
         clauses = [table.c[col].in_(getattr(self, dim))
                    for dim, col in CUSTOMER_DIMENSIONS.items() if getattr(self, dim)]
-        return clauses + [table.c[CUSTOMER_DIMENSIONS[dim]].in_(values) for dim, values in self.scope]
+        clauses += [table.c[CUSTOMER_DIMENSIONS[dim]].in_(values) for dim, values in self.scope]
+        return [valid_clause(table), *clauses] if table is customers else clauses
 
     @property
     def has_customer_filter(self) -> bool:
@@ -144,23 +148,24 @@ class Filters:
         return select(customers.c.customer_id).where(*self.customer_clauses())
 
     def fact_clauses(self, table, channel_column: str | None = None) -> list[ColumnElement[bool]]:
-        """Clauses on a fact table: customer dimensions by semi-join, and the channel."""
-        clauses: list[ColumnElement[bool]] = []
+        """Clauses on a fact table: its valid rows, customer dimensions by semi-join, and the channel."""
+        clauses: list[ColumnElement[bool]] = [valid_clause(table)]
         if self.has_customer_filter:
             clauses.append(table.c.customer_id.in_(self.customer_ids()))
         if channel_column and self.channel:
             clauses.append(table.c[channel_column].in_(self.channel))
         return clauses
 
-    def describe(self) -> str:
-        """The filters in words, for captions, exports and the CLI."""
+    def describe(self, quote: Callable[[str], str] = str) -> str:
+        """The filters in words, for captions, exports and the CLI (each value passed through
+        ``quote``, e.g. a Markdown escape)."""
         parts = [f"{self.start:%Y-%m-%d} to {self.end:%Y-%m-%d}"]
         for dim, label in DIMENSION_LABELS.items():
             values = getattr(self, dim)
             if values:
-                parts.append(f"{label}: {', '.join(values)}")
+                parts.append(f"{label}: {', '.join(quote(v) for v in values)}")
         for dim, values in self.scope:
-            parts.append(f"within your access, {DIMENSION_LABELS[dim]}: {', '.join(values) or 'none'}")
+            parts.append(f"within your access, {DIMENSION_LABELS[dim]}: {', '.join(quote(v) for v in values) or 'none'}")
         return "; ".join(parts)
 
 

@@ -30,14 +30,21 @@ card = ui.scorecard(f)
 kpis = card["kpis"].set_index("name", drop=False)
 
 overall, comparison = card["overall"], card["comparison_overall"]
-head = st.columns([1, 3])
+score_card = card["card"]
+head = st.columns([1.4, 3])
 head[0].metric("Overall CRM score", "no data" if overall is None else f"{overall:.0f} / 100",
                delta=None if overall is None or comparison is None else f"{overall - comparison:+.1f} points",
                help="Mean of the eight rule scores; a rule's score is 100 x the mean attainment of its KPIs "
                     "(value / target, capped at 1).", border=True)
+head[0].markdown(f"**{score_card.off_target} KPIs off target** · {score_card.too_few} with too few answers "
+                 f"(fewer than {ui.settings().min_base})")
+head[0].caption("The score is the average of the eight rules' scores, and a rule scores how close its KPIs "
+                "come to their targets (100 = every target met).")
+head[0].page_link("pages/rules.py", label="How the score is computed", icon=":material/help:")
 with head[1]:
     off = kpis[kpis.status.isin(["off target", "near target"])].sort_values("attainment")
-    st.markdown(f"**Off target: {len(off)} of {kpis.status.ne('no data').sum()} KPIs with data** "
+    judged = kpis.status.isin(["on target", "near target", "off target"]).sum()
+    st.markdown(f"**Off target: {len(off)} of {judged} KPIs with enough data** "
                 "— worst first; each link opens the page where the problem lives.")
     links = ui.kpi_page_links()
     cols = st.columns(2)

@@ -9,7 +9,7 @@ from pages import charts, ui
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Segments")
 f = ui.filters()
-ui.caption_filters(f)
+ui.caption_filters(f, ("customers", "orders", "opportunities", "tickets", "surveys", "interactions"))
 
 dims = ["segment", "region", "industry", "acquisition_channel", "owner_team", "channel"]
 c1, c2, c3 = st.columns(3)
@@ -24,6 +24,13 @@ if group_a == group_b:
     st.warning("Pick two different groups.")
     st.stop()
 
+
+
+def _count(n) -> str:
+    """The answers or records behind a sampled KPI ('—' for KPIs that are not sampled)."""
+    return "—" if n is None or n != n else f"{int(n):,}"
+
+
 table = ui.compute("segments.compare", f, dimension, group_a, group_b)
 significant = table[table.significant]
 st.markdown(f"**{len(significant)} significant differences** (two-proportion z-test, p < 0.05; proportion KPIs "
@@ -32,7 +39,9 @@ shown = pd.DataFrame({
     "KPI": table.label,
     "Rule": table.rule,
     group_a: [ui.fmt(v, u) for v, u in zip(table.value_a, table.unit)],
+    f"n {group_a}": [_count(n) for n in table.n_a],
     group_b: [ui.fmt(v, u) for v, u in zip(table.value_b, table.unit)],
+    f"n {group_b}": [_count(n) for n in table.n_b],
     "Difference": [ui.fmt(d, u, signed=True) if d == d and d is not None else "—"
                    for d, u in zip(table.difference, table.unit)],
     "p-value": [f"{p:.3g}" if p == p and p is not None else "—" for p in table.p_value],

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, union
 from sqlalchemy.engine import Engine
 
 from data.schema import customers, interactions, orders, tickets
+from data.budget import over_budget
 from data.sources import Source, SourceError, connect, mask_url, resolve_url
 from data.store import AppStore
 from data.store import resolve_url as resolve_store_url
@@ -26,6 +27,7 @@ from metrics import (catalogue, churn, clv, cohorts, forecast, rfm, drilldown, e
 from metrics.catalogue import CATALOGUE, KPIS, Unit
 from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS, Filters
 from metrics.units import format_value
+from metrics import escape, health
 
 TTL = 600  # seconds a cached result lives
 APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
@@ -54,14 +56,35 @@ def navigation_pages() -> dict[str, list]:
             st.Page("pages/engagement.py", title="Engagement", icon=":material/campaign:", url_path="engagement"),
             st.Page("pages/segments.py", title="Segments", icon=":material/compare_arrows:", url_path="segments"),
             st.Page("pages/value.py", title="Customer value", icon=":material/savings:", url_path="value"),
+            st.Page("pages/pipeline.py", title="Sales pipeline", icon=":material/trending_up:", url_path="pipeline"),
         ],
         "CRM lead": [
             st.Page("pages/maturity.py", title="CRM maturity", icon=":material/stairs:", url_path="maturity"),
         ],
         "Data": [
             st.Page("pages/data_source.py", title="Data", icon=":material/database:", url_path="data_source"),
+            st.Page("pages/import_data.py", title="Import data", icon=":material/upload_file:",
+                    url_path="import_data"),
         ],
     }
+
+
+PAGE_CSS = """<style>
+/* long KPI labels, values and badges wrap instead of being cut with an ellipsis */
+[data-testid="stMetricLabel"] .stMarkdownEllipsis, [data-testid="stMetricValue"] .stMarkdownEllipsis,
+[data-testid="stMetricLabel"] p, [data-testid="stMetricValue"] p {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+[data-testid="stMetricValue"] { font-size: clamp(1.5rem, 2.2vw, 2.25rem); }
+.stMarkdownBadge { white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  max-width: 100% !important; height: auto !important; }
+[data-testid="stPageLink-NavLink"] p, [data-testid="stPageLink-NavLink"] span {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+</style>"""
+
+
+def page_style() -> None:
+    """CSS every page shares: nothing a reader needs is cut by an ellipsis (app.py's frame)."""
+    st.html(PAGE_CSS)
 
 
 def frame() -> None:
@@ -99,6 +122,22 @@ def source() -> Source | None:
         return None
 
 
+def release_source() -> None:
+    """Close the cached source and forget every cached result: an import is about to write
+    the workspace (DuckDB lets one process hold a file either read-only or writable)."""
+    try:
+        url = resolve_url()
+    except SourceError:
+        url = None
+    if url is not None:
+        try:
+            _open(url).engine.dispose()
+        except SourceError:
+            pass
+    _open.clear()
+    st.cache_data.clear()
+
+
 def require_source() -> Source:
     """The opened source; stops the page (not the app) when there is none."""
     opened = source()
@@ -120,7 +159,8 @@ def dimension_values(url: str) -> dict[str, list[str]]:
     with eng.connect() as conn:
         for dim, column in CUSTOMER_DIMENSIONS.items():
             col = customers.c[column]
-            out[dim] = [v for (v,) in conn.execute(select(col).where(col.is_not(None)).distinct().order_by(col))]
+            out[dim] = [v for (v,) in conn.execute(select(col).where(col.is_not(None), health.valid_clause(customers))
+                                                   .distinct().order_by(col))]
         channels = union(select(interactions.c.channel.label("c")).distinct(),
                          select(tickets.c.channel.label("c")).distinct()).subquery()
         out["channel"] = sorted(v for (v,) in conn.execute(select(channels.c.c)) if v is not None)
@@ -134,7 +174,7 @@ def data_span(url: str) -> tuple[date, date]:
     with eng.connect() as conn:
         firsts, lasts = [], []
         for col in (orders.c.ordered_at, interactions.c.occurred_at, tickets.c.opened_at, customers.c.created_at):
-            lo, hi = conn.execute(select(func.min(col), func.max(col))).one()
+            lo, hi = conn.execute(select(func.min(col), func.max(col)).where(health.valid_clause(col.table))).one()
             if lo is not None:
                 firsts.append(lo.date())
                 lasts.append(hi.date())
@@ -169,6 +209,9 @@ def sidebar_filters() -> None:
 
     bar = st.sidebar
     bar.header("Filters")
+    corrected = _link_period(raw["period"], first, max(last, date.today()), (default_start, default_end))
+    if corrected is not None:  # a reversed or surplus range in the link: fix the link itself
+        st.query_params["period"] = [d.isoformat() for d in corrected]
     period = bar.date_input("Date range", value=(default_start, default_end), min_value=first,
                             max_value=max(last, date.today()), key="period", bind="query-params",
                             format="YYYY-MM-DD", help="Both days included. KPIs are computed as of the end.")
@@ -187,11 +230,37 @@ def sidebar_filters() -> None:
     _notice_ignored(raw, values, period, compare, chosen)
 
     if isinstance(period, (tuple, list)) and len(period) == 2:
-        start, end = period
+        start, end = sorted(period)
     else:  # a range being picked: one day chosen so far
         start = end = period[0] if isinstance(period, (tuple, list)) and period else default_end
+    if corrected is not None:  # the widget read the link before it was fixed
+        start, end = corrected
     st.session_state["filters"] = Filters(start=start, end=end, compare=compare or "previous", **chosen,
                                           scope=tuple(scope.items()))  # the user's scope (metrics/scope.py)
+
+
+def _parse_days(values: list[str]) -> list[date] | None:
+    try:
+        return [date.fromisoformat(v) for v in values]
+    except (TypeError, ValueError):
+        return None
+
+
+def _reversed(values: list[str]) -> bool:
+    days = _parse_days(values)
+    return days is not None and len(days) == 2 and days[0] > days[1]
+
+
+def _link_period(values: list[str], lowest: date, highest: date,
+                 default: tuple[date, date]) -> tuple[date, date] | None:
+    """The range to use instead of the link's ``period`` values, or None to take them as they
+    are: reversed dates are turned around, more than two dates give the default range."""
+    if len(values) > 2:
+        return default
+    days = _parse_days(values)
+    if _reversed(values) and days and lowest <= days[1] and days[0] <= highest:
+        return days[1], days[0]
+    return None
 
 
 def _notice_ignored(raw: dict, values: dict, period, compare, chosen: dict) -> None:
@@ -200,13 +269,19 @@ def _notice_ignored(raw: dict, values: dict, period, compare, chosen: dict) -> N
     for key in FILTER_KEYS:
         bad = [v for v in raw[key] if v not in values[key]]
         if bad:
-            ignored.append(f"{DIMENSION_LABELS[key]}: {', '.join(bad)}")
+            ignored.append(f"{DIMENSION_LABELS[key]}: {', '.join(escape.markdown(_short(v)) for v in bad)}")
     if raw["compare"] and COMPARE_CODES.get(raw["compare"][0]) != compare:
-        ignored.append(f"comparison: {raw['compare'][0]}")
-    if raw["period"]:
-        shown = {d.isoformat() for d in (period if isinstance(period, (tuple, list)) else [period])}
+        ignored.append(f"comparison: {escape.markdown(_short(raw['compare'][0]))}")
+    if len(raw["period"]) > 2:
+        ignored.append(f"date range: {', '.join(escape.markdown(_short(v)) for v in raw['period'][:5])} "
+                       "(a range has two dates)")
+    elif _reversed(raw["period"]):
+        st.sidebar.info("The date range in the link ended before it started; it was turned around.",
+                        icon=":material/swap_horiz:")
+    elif raw["period"]:
+        shown = {d.isoformat() for d in (period if isinstance(period, (tuple, list)) else [period]) if d}
         if set(raw["period"]) != shown:  # a one-day range comes back as a single date
-            ignored.append(f"date range: {', '.join(raw['period'])}")
+            ignored.append(f"date range: {', '.join(escape.markdown(_short(v)) for v in raw['period'])}")
     if ignored:
         st.sidebar.warning("Ignored values from the link that this data does not have or that are outside "
                            "your access — "
@@ -223,10 +298,13 @@ def filters() -> Filters:
     return current
 
 
-def caption_filters(f: Filters) -> None:
+def caption_filters(f: Filters, tables: tuple[str, ...] | None = None) -> None:
+    """The filters in words under the title, and the rows of ``tables`` (default: every table)
+    that the figures leave out because they break the data model."""
     comparison = f.comparison()
     extra = "" if comparison is None else f" · compared with {comparison.start:%Y-%m-%d} to {comparison.end:%Y-%m-%d}"
-    st.caption(f"{f.describe()}{extra}")
+    st.caption(f"{f.describe(escape.markdown)}{extra}")
+    exclusion_note(tables)
 
 
 def sidebar_source() -> None:
@@ -245,6 +323,9 @@ def _scorecard(conn, f: Filters, targets: tuple) -> dict:
                            "score": r.score, "with_data": r.with_data, "kpis": r.kpis} for r in card.rules])
     if card.comparison_rules is not None:
         rules["comparison"] = [r.score for r in card.comparison_rules]
+    for column in ("score", "comparison"):  # no data is NaN, never 0
+        if column in rules:
+            rules[column] = pd.to_numeric(rules[column], errors="coerce").astype(float)
     return {"kpis": pd.DataFrame([r.as_dict() for r in card.results]), "rules": rules,
             "overall": card.overall, "comparison_overall": card.comparison_overall, "card": card}
 
@@ -345,6 +426,10 @@ COMPUTATIONS: dict[str, Callable[..., Any]] = {
     "engagement.personalised": engagement.personalization_response,
     "engagement.roi": engagement.campaign_roi,
     "pipeline.facts": pipeline.pipeline_facts,
+    "pipeline.open": pipeline.open_pipeline,
+    "pipeline.win_rates": pipeline.win_rates,
+    "pipeline.cycle": pipeline.cycle_days,
+    "pipeline.forecast": pipeline.close_forecast,
     "quality.facts": quality.quality_facts,
     "quality.fields": quality.field_completeness,
     "value.facts": value.value_facts,
@@ -364,9 +449,23 @@ def _compute(url: str, name: str, f: Filters, args: tuple) -> Any:
         return COMPUTATIONS[name](conn, f, *args)
 
 
+OVER_BUDGET_MESSAGE = ("This section needs more memory or time than the server allows for one computation, "
+                      "so it was stopped. Narrow the date range or add a filter, then try again.")
+
+
 def compute(name: str, f: Filters, *args) -> Any:
-    """A metric computation for the filters, cached per (source, filters, arguments)."""
-    return _compute(require_source().url, name, f, args)
+    """A metric computation for the filters, cached per (source, filters, arguments).
+
+    A computation that goes over the engine's budget (data/budget.py) stops with a
+    message where its section would be, not with a traceback or a dead server.
+    """
+    try:
+        return _compute(require_source().url, name, f, args)
+    except Exception as exc:
+        if not over_budget(exc):
+            raise
+        st.error(OVER_BUDGET_MESSAGE, icon=":material/memory:")
+        st.stop()
 
 
 @st.cache_resource(show_spinner=False)
@@ -387,6 +486,34 @@ def user_name() -> str:
     except Exception:  # authentication not configured
         pass
     return "local"
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def settings() -> catalogue.Settings:
+    """The dashboard settings of targets.toml's ``[settings]`` (minimum base, freshness, currency)."""
+    return catalogue.load_settings()
+
+
+def money(amount: float | None, decimals: int = 0) -> str:
+    """An amount in the currency of the settings, with thousands separators (Babel)."""
+    from babel.numbers import format_currency
+
+    if amount is None or amount != amount:
+        return "no data"
+    pattern = "¤#,##0" if decimals == 0 else "¤#,##0.00"
+    return format_currency(amount, settings().currency, format=pattern, locale=locale_code(),
+                           currency_digits=False)
+
+
+def currency_symbol() -> str:
+    from babel.numbers import get_currency_symbol
+
+    return get_currency_symbol(settings().currency, locale=locale_code())
+
+
+def locale_code() -> str:
+    """The Babel locale the page is shown in."""
+    return "en_GB"
 
 
 def targets() -> dict[str, float]:
@@ -423,7 +550,9 @@ RECORDS: dict[str, Callable[..., Any]] = {
     "quality.duplicates": quality.duplicate_records,
     "quality.stale": quality.stale_records,
     "pipeline.deals": pipeline.opportunity_records,
+    "pipeline.open": pipeline.open_deal_records,
     "survival.customers": survival.survival_records,
+    "health.broken": lambda _f, check_key: health.broken_records(check_key),
 }
 
 
@@ -437,7 +566,7 @@ def _records_page(url: str, name: str, f: Filters, args: tuple, page: int, size:
 @st.cache_data(ttl=TTL, show_spinner="Preparing the CSV…", max_entries=64)
 def _records_csv(url: str, name: str, f: Filters, args: tuple) -> bytes:
     with _open(url).engine.connect() as conn:
-        return drilldown.all_rows(conn, RECORDS[name](f, *args)).to_csv(index=False).encode()
+        return escape.to_csv(drilldown.all_rows(conn, RECORDS[name](f, *args))).encode()
 
 
 def records_page(name: str, f: Filters, *args, size: int = 50) -> tuple[pd.DataFrame, int]:
@@ -448,8 +577,8 @@ def records_page(name: str, f: Filters, *args, size: int = 50) -> tuple[pd.DataF
 @st.dialog("Records behind the figure", width="large")
 def _drill_dialog(title: str, name: str, f: Filters, args: tuple, slug: str) -> None:
     url = require_source().url
-    st.markdown(f"**{title}**")
-    st.caption(f.describe())
+    st.markdown(f"**{escape.markdown(title)}**")
+    st.caption(f.describe(escape.markdown))
     size = 100
     rows, total = _records_page(url, name, f, args, 0, size)
     if total == 0:
@@ -474,8 +603,26 @@ def records_button(label: str, title: str, name: str, f: Filters, *args, key: st
 
 # --------------------------------------------------------------------------- KPI tiles
 STATUS_ICON = {"on target": ":material/check_circle:", "near target": ":material/error:",
-               "off target": ":material/cancel:", "no data": ":material/help:"}
-STATUS_COLOUR = {"on target": "green", "near target": "orange", "off target": "red", "no data": "gray"}
+               "off target": ":material/cancel:", "too few answers": ":material/hourglass_empty:",
+               "no data": ":material/help:"}
+STATUS_COLOUR = {"on target": "green", "near target": "orange", "off target": "red", "too few answers": "gray",
+                 "no data": "gray"}
+INTERVAL_NAMES = {"wilson": "Wilson score interval", "nps normal": "normal interval of promoters minus detractors",
+                  "mean normal": "normal interval of the mean"}
+
+
+def weight_sentence(row: pd.Series | dict) -> str:
+    """How much a KPI's value weighs: its base n and 95 % interval, in one sentence ('' when it has none)."""
+    n = _none(row.get("n"))
+    if n is None:
+        return ""
+    unit = Unit(row["unit"])
+    low, high = _none(row.get("low")), _none(row.get("high"))
+    if low is None or high is None:
+        return f"Based on {int(n):,} answers or records."
+    method = INTERVAL_NAMES.get(row.get("interval_method"), "")
+    return (f"Based on {int(n):,} answers or records; 95 % interval {format_value(low, unit)} to "
+            f"{format_value(high, unit)} ({method}).")
 
 
 def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_filters: Filters | None = None,
@@ -484,22 +631,27 @@ def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_
     kpi = KPIS[row["name"]]
     unit = kpi.unit
     delta = None if row["delta"] is None or pd.isna(row["delta"]) else format_value(row["delta"], unit, signed=True)
-    comparator = ">=" if kpi.direction.value == "higher" else "<="
+    comparator = "≥" if kpi.direction.value == "higher" else "≤"
     status = row["status"]
     spark = [v for v in (sparkline or []) if v is not None and not pd.isna(v)]
+    weight = weight_sentence(row)
     st.metric(
         kpi.label,
         format_value(_none(row["value"]), unit),
         delta=delta,
+        # green when the change is good news: up for higher-is-better KPIs, down for the others
         delta_color="normal" if kpi.direction.value == "higher" else "inverse",
-        help=f"{kpi.definition} Target {comparator} {format_value(row['target'], unit)}.",
+        help=f"{kpi.definition} Target {comparator} {format_value(row['target'], unit)}. {weight}".strip(),
         border=True,
         chart_data=spark if len(spark) >= 2 else None,
         chart_type="line",
         height=190,
     )
-    st.badge(f"{status} · target {comparator} {format_value(row['target'], unit)}", icon=STATUS_ICON[status],
-             color=STATUS_COLOUR[status])
+    if status == "too few answers":
+        badge = f"too few answers (n = {int(row['n']):,})"
+    else:
+        badge = f"{status} · target {comparator} {format_value(row['target'], unit)}"
+    st.badge(badge, icon=STATUS_ICON[status], color=STATUS_COLOUR[status])
     if drill_filters is not None and kpi.records is not None:
         records_button("Records", kpi.label, "kpi", drill_filters, kpi.name, key=f"drill_{key}{kpi.name}")
 
@@ -556,7 +708,8 @@ def clear_pick_control(key: str, dimension_label: str, picked: list[str]) -> Non
     if not picked:
         return
     cols = st.columns([5, 1])
-    cols[0].info(f"Filtered by chart click: {dimension_label} = {', '.join(picked)}", icon=":material/filter_alt:")
+    cols[0].info(f"Filtered by chart click: {dimension_label} = {', '.join(escape.markdown(v) for v in picked)}",
+                 icon=":material/filter_alt:")
     if cols[1].button("Clear", key=f"{key}__clear", icon=":material/close:"):
         st.session_state[f"{key}__generation"] = st.session_state.get(f"{key}__generation", 0) + 1
         st.rerun()
@@ -573,7 +726,7 @@ def empty_state(message: str) -> None:
 
 
 def download(frame: pd.DataFrame, name: str, key: str, label: str = "Download CSV") -> None:
-    st.download_button(label, frame.to_csv(index=False).encode(), file_name=f"{name}.csv", mime="text/csv",
+    st.download_button(label, escape.to_csv(frame).encode(), file_name=f"{name}.csv", mime="text/csv",
                        icon=":material/download:", key=key)
 
 
@@ -604,3 +757,51 @@ def forecast_panel(f: Filters, what: str, title: str, y_title: str, money: bool 
     chart(charts.forecast_chart(result, title, y_title, money), key=f"forecast_{what}")
     backtest = result.backtest.sentence() if result.backtest is not None else ""
     st.caption(f"{result.sentence()} {backtest}")
+
+
+# --------------------------------------------------------------------------- health and failures
+def _short(value: str, limit: int = 60) -> str:
+    """A value from a link, cut to ``limit`` characters for a message."""
+    value = str(value)
+    return value if len(value) <= limit else value[:limit] + "…"
+
+
+def source_health() -> health.HealthReport:
+    """The data-model checks of the source (counted once per engine, see metrics.health)."""
+    with engine().connect() as conn:
+        return health.health_report(conn)
+
+
+def exclusion_note(tables: tuple[str, ...] | None = None) -> None:
+    """Say which rows the figures of this view leave out, and why (nothing when none)."""
+    report = source_health()
+    notes = health.exclusion_notes(report, tables or tuple(health.ROW_NOUNS))
+    if notes:
+        st.info("Left out of these figures because they break the data model: " + "; ".join(notes)
+                + ". The Data page lists them.", icon=":material/rule:")
+
+
+def run_guarded(body: Callable[[], None]) -> None:
+    """Run the page; a failure shows a short message (details in the server log), and a data
+    source that stops answering shows a retry button, never a traceback."""
+    import logging
+
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    try:
+        body()
+    except (DBAPIError, SourceError) as exc:
+        logging.getLogger("crm.app").warning("data source failed: %s", exc, exc_info=True)
+        st.error("The data source does not answer right now (it may be restarting or unreachable). "
+                 "Nothing was changed. Try again in a moment.", icon=":material/cloud_off:")
+        if st.button("Retry", icon=":material/refresh:", key="retry_source"):
+            st.cache_data.clear()
+            st.rerun()
+    except SQLAlchemyError as exc:
+        logging.getLogger("crm.app").error("query failed", exc_info=exc)
+        st.error("A query on the data source failed. The details were written to the server log.",
+                 icon=":material/error:")
+    except Exception as exc:  # noqa: BLE001 — the user gets a sentence; the log gets the traceback
+        logging.getLogger("crm.app").error("page failed", exc_info=exc)
+        st.error("This page could not be drawn. The details were written to the server log.",
+                 icon=":material/error:")

@@ -9,7 +9,7 @@ from pages import charts, ui
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Customer value")
 f = ui.filters()
-ui.caption_filters(f)
+ui.caption_filters(f, ("customers", "orders"))
 st.markdown("Two views of what the customer base is worth. **Predictive**: BG/NBD predicts each customer's "
             "purchases and the probability they are still a customer, Gamma-Gamma their spend per purchase, fitted "
             "per segment on the order history up to the end of the range. **NPV**: the lifetime value of a customer "

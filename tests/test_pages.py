@@ -17,6 +17,7 @@ PAGES = {
     "engagement": ("Engagement", ["Customers over the limit"]),
     "segments": ("Segments", []),
     "value": ("Customer value", ["Customer equity (predicted)", "Mean CLV"]),
+    "pipeline": ("Sales pipeline", ["Open pipeline", "Win rate", "Median sales cycle"]),
     "maturity": ("CRM maturity", ["Phase reached on the evidence"]),
     "data_source": ("Data", ["Record completeness"]),
 }
