@@ -151,6 +151,7 @@ def _records(f: Filters) -> dict[str, object]:
     from metrics import pipeline
 
     found["pipeline.deals"] = pipeline.opportunity_records(f)
+    found["pipeline.open"] = pipeline.open_deal_records(f)
     return found
 
 
