@@ -47,7 +47,7 @@ for col, stage_row in zip(tiles, table.itertuples()):
     col.metric(stage_row.label, f"{stage_row.customers:,}",
                help="Share of prospects" if stage_row.stage != "prospect" else "Customers created in the range",
                delta=None if stage_row.stage == "prospect" else f"{stage_row.cumulative_conversion:.1%} of prospects",
-               delta_color="off", border=True)
+               delta_color="off", delta_arrow="off", border=True)
     with col:
         ui.records_button("Customers", f"{stage_row.label}s", "funnel.stage", page_filters, stage_row.stage,
                           windows, key=f"funnel_drill_{stage_row.stage}")

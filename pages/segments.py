@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from metrics.filters import DIMENSION_LABELS
-from pages import charts, ui
+from pages import charts, labels, ui
 
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Segments")
@@ -66,5 +66,6 @@ if picked:
 else:
     detail = by
 st.dataframe(detail, hide_index=True, column_config={
+    **labels.column_config(detail), "customers": st.column_config.NumberColumn("Buying customers", format="%d"),
     "revenue": st.column_config.NumberColumn("Revenue", format="€%.0f"),
     "margin": st.column_config.NumberColumn("Margin", format="€%.0f")})

@@ -476,16 +476,24 @@ RECORDS: dict[str, Callable[..., Any]] = {
 
 
 @st.cache_data(ttl=TTL, show_spinner="Fetching records…", max_entries=256)
-def _records_page(url: str, name: str, f: Filters, args: tuple, page: int, size: int) -> tuple[pd.DataFrame, int]:
+def _records_page(url: str, name: str, f: Filters, args: tuple, page: int, size: int,
+                  statuses: tuple[str, ...] = ()) -> tuple[pd.DataFrame, int]:
     with _open(url).engine.connect() as conn:
-        result = drilldown.page(conn, RECORDS[name](f, *args), page, size)
+        result = drilldown.page(conn, drilldown.with_status(RECORDS[name](f, *args), statuses), page, size)
     return result.rows, result.total
 
 
-@st.cache_data(ttl=TTL, show_spinner="Preparing the CSV…", max_entries=64)
-def _records_csv(url: str, name: str, f: Filters, args: tuple) -> bytes:
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=256)
+def _record_statuses(url: str, name: str, f: Filters, args: tuple) -> list[str]:
     with _open(url).engine.connect() as conn:
-        return drilldown.all_rows(conn, RECORDS[name](f, *args)).to_csv(index=False).encode()
+        return drilldown.status_values(conn, RECORDS[name](f, *args))
+
+
+@st.cache_data(ttl=TTL, show_spinner="Preparing the CSV…", max_entries=64)
+def _records_csv(url: str, name: str, f: Filters, args: tuple, statuses: tuple[str, ...] = ()) -> bytes:
+    with _open(url).engine.connect() as conn:
+        query = drilldown.with_status(RECORDS[name](f, *args), statuses)
+        return drilldown.all_rows(conn, query).to_csv(index=False).encode()
 
 
 def records_page(name: str, f: Filters, *args, size: int = 50) -> tuple[pd.DataFrame, int]:
@@ -495,11 +503,18 @@ def records_page(name: str, f: Filters, *args, size: int = 50) -> tuple[pd.DataF
 
 @st.dialog("Records behind the figure", width="large")
 def _drill_dialog(title: str, name: str, f: Filters, args: tuple, slug: str) -> None:
+    from pages import labels
+
     url = require_source().url
     st.markdown(f"**{title}**")
     st.caption(f.describe())
     size = 100
-    rows, total = _records_page(url, name, f, args, 0, size)
+    statuses: tuple[str, ...] = ()
+    present = _record_statuses(url, name, f, args)
+    if len(present) > 1:
+        statuses = tuple(st.pills("Status", present, selection_mode="multi", key=f"drill_status_{slug}",
+                                  help="Show only the records with these statuses (all when none is picked)."))
+    rows, total = _records_page(url, name, f, args, 0, size, statuses)
     if total == 0:
         st.info("No records match this selection.", icon=":material/inbox:")
         return
@@ -507,10 +522,10 @@ def _drill_dialog(title: str, name: str, f: Filters, args: tuple, slug: str) -> 
     page = 0
     if pages > 1:
         page = st.number_input(f"Page (of {pages})", 1, pages, 1, key=f"drill_page_{slug}") - 1
-        rows, _ = _records_page(url, name, f, args, page, size)
+        rows, _ = _records_page(url, name, f, args, page, size, statuses)
     st.caption(f"{total:,} records · showing {page * size + 1:,}-{min((page + 1) * size, total):,}")
-    st.dataframe(rows, hide_index=True, height=420)
-    st.download_button("Download all as CSV", _records_csv(url, name, f, args), file_name=f"{slug}.csv",
+    st.dataframe(labels.readable(rows), hide_index=True, height=420, column_config=labels.column_config(rows))
+    st.download_button("Download all as CSV", _records_csv(url, name, f, args, statuses), file_name=f"{slug}.csv",
                        mime="text/csv", icon=":material/download:", key=f"drill_csv_{slug}")
 
 
@@ -674,4 +689,31 @@ def forecast_panel(f: Filters, what: str, title: str, y_title: str, money: bool 
 
     chart(charts.forecast_chart(result, title, y_title, money), key=f"forecast_{what}")
     backtest = result.backtest.sentence() if result.backtest is not None else ""
+    if result.backtest is not None and result.backtest.failed():
+        st.warning("This forecast failed its test: most recent months fell outside its 95 % band, so the bands "
+                   "are too narrow. Read it as a rough direction only.", icon=":material/warning:")
     st.caption(f"{result.sentence()} {backtest}")
+
+
+def partial_month(f: Filters) -> pd.Timestamp | None:
+    """The month of the range's end when the range stops before that month is over."""
+    following = f.end + timedelta(days=1)
+    return None if following.day == 1 else pd.Timestamp(f.end.year, f.end.month, 1)
+
+
+def partial_label(f: Filters) -> str:
+    return f"{f.end:%b} so far (to {f.end.day})"
+
+
+def freshness_banner() -> None:
+    """A banner on every page when the newest record is older than the freshness setting."""
+    try:
+        url = resolve_url()
+        _open(url)
+    except SourceError:
+        return
+    _, last = data_span(url)
+    age = (date.today() - last).days
+    if age > settings().stale_after_days:
+        st.warning(f"The newest record in the data is from {last:%d %b %Y}, {age} days ago: recent figures may be "
+                   "incomplete. Check that the data is still being loaded.", icon=":material/update:")

@@ -4,7 +4,7 @@ import streamlit as st
 
 from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS
 from metrics.value import NpvParams
-from pages import charts, ui
+from pages import charts, labels, ui
 
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Customer value")
@@ -13,7 +13,7 @@ ui.caption_filters(f)
 st.markdown("Two views of what the customer base is worth. **Predictive**: BG/NBD predicts each customer's "
             "purchases and the probability they are still a customer, Gamma-Gamma their spend per purchase, fitted "
             "per segment on the order history up to the end of the range. **NPV**: the lifetime value of a customer "
-            "group from its yearly margin and retention, discounted (seed 001).")
+            "group from its yearly margin and retention, discounted.")
 
 c1, c2 = st.columns(2)
 horizon = int(c1.select_slider("CLV horizon (months)", [6, 12, 24, 36], value=12, key="clv_horizon"))
@@ -46,6 +46,7 @@ else:
                "value; top left: valuable customers who may already have left — the ones to win back first.")
     st.subheader("Top customers by predicted CLV")
     st.dataframe(result["top"], hide_index=True, height=300, column_config={
+        **labels.column_config(result["top"]), "frequency": st.column_config.NumberColumn("Repeat purchases", format="%d"),
         "p_alive": ui.percent_column("P(alive)"), "clv": st.column_config.NumberColumn("CLV", format="€%.0f"),
         "monetary_value": st.column_config.NumberColumn("Mean repeat spend", format="€%.0f"),
         "expected_spend": st.column_config.NumberColumn("Expected spend / purchase", format="€%.0f"),
@@ -104,7 +105,7 @@ else:
         st.caption(note)
     st.markdown("**Customers most at risk (by CLV at risk)**")
     st.dataframe(risk["top"], hide_index=True, height=300, column_config={
-        "churn_probability": ui.percent_column("P(churn)"), "clv": st.column_config.NumberColumn("CLV", format="€%.0f"),
+        **labels.column_config(risk["top"]), "churn_probability": ui.percent_column("P(churn)"), "clv": st.column_config.NumberColumn("CLV", format="€%.0f"),
         "clv_at_risk": st.column_config.NumberColumn("CLV at risk", format="€%.0f"),
         "recency_days": st.column_config.NumberColumn("Days since last order", format="%.0f")})
     ui.download(risk["top"], "customers_at_risk", key="risk_csv")
