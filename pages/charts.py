@@ -32,6 +32,27 @@ pio.templates["crm"] = go.layout.Template(
 pio.templates.default = "plotly_white+crm"
 
 
+pio.templates["crm_dark"] = go.layout.Template(pio.templates["crm"])
+pio.templates["crm_dark"].layout.update(
+    font=dict(color="#FAFAFA"), paper_bgcolor="#0E1117", plot_bgcolor="#0E1117",
+    xaxis=dict(gridcolor="#31333F", zerolinecolor="#4A4C5A"), yaxis=dict(gridcolor="#31333F", zerolinecolor="#4A4C5A"),
+)
+
+
+def themed(fig: go.Figure, dark: bool) -> go.Figure:
+    """The figure in the light or dark variant of the project's template (Streamlit's theme)."""
+    if dark:
+        fig.update_layout(template="plotly_dark+crm_dark")
+        # reference lines and labels drawn in black would vanish on a dark background
+        for shape in fig.layout.shapes or ():
+            if shape.line and shape.line.color == BLACK:
+                shape.line.color = "#FAFAFA"
+        for annotation in fig.layout.annotations or ():
+            if annotation.font is None or annotation.font.color in (None, BLACK):
+                annotation.font.color = "#FAFAFA"
+    return fig
+
+
 def _finish(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
     fig.update_layout(title=title, height=height)
     return fig

@@ -609,8 +609,23 @@ def fmt(value: float | None, unit: Unit | str, signed: bool = False) -> str:
 
 # --------------------------------------------------------------------------- chart-click filters
 def chart_pick(key: str) -> list[str]:
-    """The values picked by clicking a selectable chart (read before it is drawn)."""
+    """The values picked by clicking a selectable chart (read before it is drawn).
+
+    The pick is kept in the URL (``?<key>=value``), so a link shares it: a chart not
+    clicked yet in this session takes its pick from the URL.
+    """
     state = st.session_state.get(_chart_key(key))
+    if state is None:
+        return [v for v in st.query_params.get_all(key) if v]
+    picked = _points(state)
+    if picked:
+        st.query_params[key] = picked
+    elif key in st.query_params:
+        del st.query_params[key]
+    return picked
+
+
+def _points(state) -> list[str]:
     points = []
     try:
         points = state["selection"]["points"] if state else []
@@ -633,7 +648,10 @@ def _chart_key(key: str) -> str:
 
 def selectable_chart(fig, key: str) -> None:
     """Draw a chart whose bars/segments can be clicked to filter the page."""
-    st.plotly_chart(fig, key=_chart_key(key), on_select="rerun", selection_mode=("points",), theme=None,
+    from pages import charts
+
+    st.plotly_chart(charts.themed(fig, dark_theme()), key=_chart_key(key), on_select="rerun",
+                    selection_mode=("points",), theme=None,
                     config={"displaylogo": False})
 
 
@@ -642,15 +660,28 @@ def clear_pick_control(key: str, dimension_label: str, picked: list[str]) -> Non
     if not picked:
         return
     cols = st.columns([5, 1])
-    cols[0].info(f"Filtered by chart click: {dimension_label} = {', '.join(picked)}", icon=":material/filter_alt:")
+    cols[0].info(f"Filtered by chart click: {dimension_label} = {', '.join(picked)} (kept in the link)",
+                 icon=":material/filter_alt:")
     if cols[1].button("Clear", key=f"{key}__clear", icon=":material/close:"):
         st.session_state[f"{key}__generation"] = st.session_state.get(f"{key}__generation", 0) + 1
+        if key in st.query_params:
+            del st.query_params[key]
         st.rerun()
 
 
+def dark_theme() -> bool:
+    """Whether the user picked a dark theme in Streamlit's settings."""
+    try:
+        return st.context.theme.type == "dark"
+    except AttributeError:  # no browser context (AppTest, bare mode)
+        return False
+
+
 def chart(fig, key: str | None = None) -> None:
-    """Draw a plotly figure with the project's template (not Streamlit's theme)."""
-    st.plotly_chart(fig, key=key, theme=None, config={"displaylogo": False})
+    """Draw a plotly figure with the project's template, light or dark as the user's Streamlit theme."""
+    from pages import charts
+
+    st.plotly_chart(charts.themed(fig, dark_theme()), key=key, theme=None, config={"displaylogo": False})
 
 
 # --------------------------------------------------------------------------- tables and states
@@ -693,6 +724,25 @@ def forecast_panel(f: Filters, what: str, title: str, y_title: str, money: bool 
         st.warning("This forecast failed its test: most recent months fell outside its 95 % band, so the bands "
                    "are too narrow. Read it as a rough direction only.", icon=":material/warning:")
     st.caption(f"{result.sentence()} {backtest}")
+
+
+def page_window(f: Filters, months: int, key: str, what: str) -> Filters:
+    """A page's own default window: the ``months`` calendar months to the end of the range when
+    the sidebar's range is shorter (a funnel or cohorts need time), said in a caption, with a
+    switch back to the sidebar's range."""
+    from dataclasses import replace
+
+    window = replace(month_window(f, months), compare=f.compare)
+    if window.start >= f.start:
+        return f
+    if st.toggle("Use the sidebar's date range instead", key=key,
+                 help=f"This page shows the last {months} months by default: a shorter range leaves too little "
+                      "time for customers to move through it."):
+        st.caption(f"{what}: the sidebar's date range, {f.start:%d %b %Y} to {f.end:%d %b %Y}.")
+        return f
+    st.caption(f"{what}: the {months} calendar months {window.start:%d %b %Y} to {window.end:%d %b %Y} "
+               f"(this page's default, longer than the sidebar's {f.days} days).")
+    return window
 
 
 def partial_month(f: Filters) -> pd.Timestamp | None:

@@ -10,9 +10,10 @@ ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Customer value")
 f = ui.filters()
 ui.caption_filters(f)
-st.markdown("Two views of what the customer base is worth. **Predictive**: BG/NBD predicts each customer's "
-            "purchases and the probability they are still a customer, Gamma-Gamma their spend per purchase, fitted "
-            "per segment on the order history up to the end of the range. **NPV**: the lifetime value of a customer "
+st.markdown("Two views of what the customer base is worth, which give different totals on purpose. "
+            "**Predicted** (top): a purchase model predicts each customer's purchases and the probability they "
+            "are still a customer, a spend model their spend per purchase (BG/NBD and Gamma-Gamma), fitted "
+            "per segment on the order history up to the end of the range. **NPV** (bottom): the lifetime value of a customer "
             "group from its yearly margin and retention, discounted.")
 
 c1, c2 = st.columns(2)
@@ -25,9 +26,11 @@ if result["error"]:
 else:
     overall = result["overall"]
     tiles = st.columns(4)
-    tiles[0].metric("Customer equity (predicted)", f"€{overall['equity']:,.0f}", border=True,
-                    help=f"Sum of every customer's discounted CLV over the next {horizon} months.")
-    tiles[1].metric("Mean CLV", f"€{overall['mean_clv']:,.0f}", border=True)
+    tiles[0].metric("Customer equity (predicted)", ui.money(overall['equity']), border=True,
+                    help=f"Sum of every customer's discounted CLV over the next {horizon} months, from the purchase "
+                         "models. The NPV equity further down uses yearly margin and retention instead, and the "
+                         "'Customer equity growth' KPI uses the NPV method: the three answer different questions.")
+    tiles[1].metric("Mean CLV", ui.money(overall['mean_clv']), border=True)
     tiles[2].metric("Mean P(alive)", f"{overall['p_alive']:.0%}", border=True,
                     help="The average probability that a customer is still buying.")
     tiles[3].metric("Expected purchases", f"{overall['expected_purchases']:,.0f}", border=True,
@@ -119,8 +122,11 @@ npv = ui.compute("value.by_group", f, dimension, NpvParams(discount_rate=discoun
 if npv.empty:
     ui.empty_state("No customer bought in the year before the end of the range.")
 else:
-    st.caption("CLV = Σ m·r^(t-1)/(1+d)^t for t = 1..H: m is the mean yearly margin of an active customer (an "
-               "order in the last 365 days), r the share of last year's active customers active again this year.")
+    st.caption("A group's NPV lifetime value adds up, year by year over the horizon, the mean yearly margin of an "
+               "active customer (an order in the last 365 days) times the chance they are still active (the "
+               "yearly retention, compounded), discounted at the chosen rate. Equity = active customers × that "
+               f"value: {ui.money(float(npv.equity.sum()))} in total, the NPV view, which differs from the "
+               f"predicted equity at the top ({horizon}-month purchase predictions).")
     st.dataframe(npv, hide_index=True, column_config={
         "group": DIMENSION_LABELS[dimension], "margin": st.column_config.NumberColumn("Margin (last year)", format="€%.0f"),
         "margin_per_customer": st.column_config.NumberColumn("m: margin per customer", format="€%.0f"),
