@@ -1,4 +1,9 @@
-"""Command line: ``python -m data demo --out PATH --customers N --seed S --end YYYY-MM-DD``."""
+"""Command line.
+
+``python -m data demo --out PATH --customers N --seed S --end YYYY-MM-DD``
+``python -m data import --profile crm --into URL [--mode replace|upsert] [--dry-run] [--map T.COL=SRC] PATH...``
+``python -m data imports --into URL`` and ``python -m data undo-import BATCH --into URL``
+"""
 
 from __future__ import annotations
 
@@ -27,7 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--end", type=_date, default=date.today(),
                       help="last day of history (default: today); three years before it are generated")
+    from data.imports import cli as import_cli  # the import commands live beside the importer
+
+    import_cli.add_commands(commands)
     args = parser.parse_args(argv)
+    if args.command in import_cli.COMMANDS:
+        return import_cli.run(args)
 
     if args.command == "demo":
         if args.customers < 1:

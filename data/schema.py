@@ -1,4 +1,4 @@
-"""The canonical CRM data model (shared/spec/schema.md) as SQLAlchemy Core tables.
+"""The canonical CRM data model (docs/data-model.md) as SQLAlchemy Core tables.
 
 Tables are declared in code, never reflected: reflection fails on duckdb 2.x and the
 names here are the contract that the metrics, the importer and the tests rely on.

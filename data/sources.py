@@ -3,7 +3,9 @@
 Resolution order of the connection URL:
 1. the ``CRM_DB_URL`` environment variable;
 2. ``[connections.crm] url`` in ``.streamlit/secrets.toml``;
-3. the embedded demo database ``duckdb:///data/crm_demo.duckdb`` (built on first use).
+3. the imported workspace ``duckdb:///data/workspace.duckdb`` when it exists (written by
+   ``python -m data import`` or the Import data page);
+4. the embedded demo database ``duckdb:///data/crm_demo.duckdb`` (built on first use).
 
 The dashboard never writes to a source: DuckDB files are opened with ``read_only``,
 PostgreSQL sessions with ``default_transaction_read_only``, SQLite with ``mode=ro``.
@@ -17,16 +19,20 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, inspect, select
+from sqlalchemy import create_engine, event, func, inspect, select
+from sqlalchemy import types as sqltypes
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from data import schema
+from data.budget import BudgetError, budget
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_PATH = ROOT / "data" / "crm_demo.duckdb"
 DEFAULT_URL = "duckdb:///data/crm_demo.duckdb"
 SECRETS_PATH = ROOT / ".streamlit" / "secrets.toml"
+WORKSPACE_PATH = ROOT / "data" / "workspace.duckdb"
+WORKSPACE_URL = "duckdb:///data/workspace.duckdb"
 
 #: The date column that tells each table's time span.
 DATE_COLUMNS = {
@@ -51,13 +57,26 @@ class SchemaMismatch(SourceError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__(
-            "The data source does not match the CRM data model (shared/spec/schema.md): "
+            "The data source does not match the CRM data model (docs/data-model.md): "
             + "; ".join(problems)
         )
 
 
-def resolve_url(environ: dict[str, str] | None = None, secrets_path: Path = SECRETS_PATH) -> str:
-    """The source URL: CRM_DB_URL, then secrets.toml [connections.crm] url, then the demo."""
+def workspace_path(environ: dict[str, str] | None = None) -> Path:
+    """Where imports go by default: ``CRM_WORKSPACE_PATH`` or ``data/workspace.duckdb``."""
+    environ = os.environ if environ is None else environ
+    return Path(environ["CRM_WORKSPACE_PATH"]) if environ.get("CRM_WORKSPACE_PATH") else WORKSPACE_PATH
+
+
+def workspace_url(environ: dict[str, str] | None = None) -> str:
+    path = workspace_path(environ)
+    return WORKSPACE_URL if path == WORKSPACE_PATH else f"duckdb:///{path.resolve()}"
+
+
+def resolve_url(environ: dict[str, str] | None = None, secrets_path: Path = SECRETS_PATH,
+                workspace: Path | None = None) -> str:
+    """The source URL: CRM_DB_URL, then secrets.toml [connections.crm] url, then the imported
+    workspace when it exists, then the demo."""
     environ = os.environ if environ is None else environ
     if environ.get("CRM_DB_URL"):
         return environ["CRM_DB_URL"]
@@ -69,6 +88,10 @@ def resolve_url(environ: dict[str, str] | None = None, secrets_path: Path = SECR
         url = secrets.get("connections", {}).get("crm", {}).get("url")
         if url:
             return str(url)
+    if workspace is not None:  # tests pass the path; the app reads CRM_WORKSPACE_PATH
+        return WORKSPACE_URL if workspace.exists() else DEFAULT_URL
+    if workspace_path(environ).exists():
+        return workspace_url(environ)
     return DEFAULT_URL
 
 
@@ -100,15 +123,23 @@ def open_engine(url: str) -> Engine:
         raise SourceError(f"Not a database URL: {mask_url(url)!r}") from exc
     backend = parsed.get_backend_name()
     try:
+        bounds = budget()
+    except BudgetError as exc:
+        raise SourceError(str(exc)) from exc
+    try:
         if backend == "duckdb":
             parsed = _absolute_duckdb(parsed)
             if parsed.database not in (None, "", ":memory:") and not Path(parsed.database).exists():
                 raise SourceError(f"DuckDB file not found: {parsed.database}")
-            return create_engine(parsed, connect_args={"read_only": True})
+            engine = create_engine(parsed, connect_args={"read_only": True})
+            # bounded memory and threads, spilling to disk beyond the limit (data/budget.py); set
+            # per connection, as another reader of the same file may have opened it without them
+            event.listen(engine, "connect", bounds.apply_to_duckdb)
+            return engine
         if backend == "postgresql":
-            # every session starts read-only; the server refuses writes
-            return create_engine(parsed, pool_pre_ping=True,
-                                 connect_args={"options": "-c default_transaction_read_only=on"})
+            # every session starts read-only; the server refuses writes; statements time out
+            return create_engine(parsed, pool_pre_ping=True, connect_args={
+                "options": f"-c default_transaction_read_only=on {bounds.postgresql_options()}"})
         if backend == "sqlite":
             path = parsed.database or ""
             return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
@@ -130,7 +161,47 @@ def schema_problems(conn: Connection) -> list[str]:
         missing = [c.name for c in table.columns if c.name not in have]
         if missing:
             problems.append(f"table {table.name} lacks column(s) {', '.join(missing)}")
+    wrong = type_problems(inspector, present)
+    if wrong:
+        problems.append("wrong column types (found, expected): " + ", ".join(wrong))
     return problems
+
+
+#: Accepted reflected types per declared type (a family: any text type for Text, ...).
+TYPE_FAMILIES: tuple[tuple[type, tuple[type, ...], str], ...] = (
+    (sqltypes.Boolean, (sqltypes.Boolean,), "boolean"),
+    (sqltypes.Integer, (sqltypes.Integer, sqltypes.Numeric), "integer"),
+    (sqltypes.Numeric, (sqltypes.Numeric, sqltypes.Integer), "numeric"),
+    (sqltypes.DateTime, (sqltypes.DateTime, sqltypes.Date), "timestamp"),
+    (sqltypes.String, (sqltypes.String,), "text"),
+)
+
+
+def _expected(declared) -> tuple[tuple[type, ...], str] | None:
+    for kind, accepted, label in TYPE_FAMILIES:
+        if isinstance(declared, kind):
+            return accepted, label
+    return None
+
+
+def type_problems(inspector, present: set[str]) -> list[str]:
+    """Every ``table.column`` whose type in the source is not of the declared kind, as
+    ``"orders.amount text, expected numeric"`` (types the driver cannot name are accepted)."""
+    out = []
+    for table in schema.TABLES:
+        if table.name not in present:
+            continue
+        found = {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            actual = found.get(column.name)
+            expected = _expected(column.type)
+            if actual is None or expected is None or isinstance(actual, sqltypes.NullType):
+                continue
+            accepted, label = expected
+            if not isinstance(actual, accepted):
+                shown = (_expected(actual) or (None, str(actual).lower()))[1]
+                out.append(f"{table.name}.{column.name} {shown}, expected {label}")
+    return out
 
 
 @dataclass(frozen=True)

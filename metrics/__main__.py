@@ -1,8 +1,11 @@
 """Command line.
 
-- ``python -m metrics report --db URL [filters] --format json|csv|markdown``: the scheduled
-  digest for people who do not open the app — every KPI with its value, comparison,
-  delta, target and status, and the eight rule scores.
+- ``python -m metrics report --db URL [filters] [--user EMAIL] --format json|csv|markdown|pdf
+  [--out FILE]``: every KPI with its value, comparison, delta, target and status, and the
+  eight rule scores; ``pdf`` is the executive report (reports/pdf.py). ``--user`` applies
+  that user's scope from the access definition.
+- ``python -m metrics digest --config digests.toml [--send] [--out DIR]``: the e-mail
+  digests with alerts (reports/digest.py).
 - ``python -m metrics value --db URL [--calibration-end DATE --unit week] --format json``:
   the fitted BG/NBD and Gamma-Gamma parameters with standard errors, and customer equity.
 """
@@ -16,6 +19,7 @@ import json
 import math
 import sys
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from data.sources import SourceError, connect
 from metrics.catalogue import Scorecard, evaluate, load_targets
@@ -41,7 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("segment", "region", "industry", "acquisition_channel", "owner_team", "channel"):
         report.add_argument(f"--{name.replace('_', '-')}", dest=name, action="append", default=[],
                             metavar="VALUE", help=f"filter on {name} (repeatable)")
-    report.add_argument("--format", choices=["json", "csv", "markdown"], default="markdown")
+    report.add_argument("--format", choices=["json", "csv", "markdown", "pdf"], default="markdown",
+                        help="pdf: the executive report (A4), written to --out")
+    report.add_argument("--out", type=Path, metavar="FILE", help="write the report to FILE instead of the screen "
+                                                                  "(required for pdf)")
+    _user_arguments(report)
 
     value = commands.add_parser("value", help="fit BG/NBD + Gamma-Gamma: parameters, errors, customer equity")
     value.add_argument("--db", help="database URL (default: CRM_DB_URL, secrets.toml, then the demo)")
@@ -53,7 +61,79 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("segment", "region", "industry", "acquisition_channel", "owner_team"):
         value.add_argument(f"--{name.replace('_', '-')}", dest=name, action="append", default=[], metavar="VALUE")
     value.add_argument("--format", choices=["json", "markdown"], default="json")
+    _user_arguments(value)
+
+    digest = commands.add_parser("digest", help="the e-mail digests with alerts, one per recipient of the config")
+    digest.add_argument("--config", type=Path, required=True, metavar="FILE", help="digests.toml: the recipients")
+    digest.add_argument("--db", help="database URL (default: CRM_DB_URL, secrets.toml, then the demo)")
+    digest.add_argument("--send", action="store_true", help="send through the [smtp] server of secrets.toml")
+    digest.add_argument("--out", type=Path, metavar="DIR", help="write the messages as .eml files to DIR instead")
+    digest.add_argument("--as-of", type=_date, help="last day the digests cover (default: yesterday)")
+    digest.add_argument("--access", metavar="FILE", type=Path,
+                        help="access definition (default: the one saved in the app, else CRM_ACCESS_FILE, "
+                             "else access.toml next to the app)")
+    digest.add_argument("--secrets", type=Path, default=Path(".streamlit/secrets.toml"), metavar="FILE",
+                        help="where the [smtp] settings are (default: .streamlit/secrets.toml)")
     return parser
+
+
+def digest_command(args: argparse.Namespace) -> int:
+    """Build every recipient's digest; send it (--send), write it (--out DIR), or list it."""
+    from data.store import AppStore, StoreError
+    from metrics.scope import AccessError, load_access
+    from reports.digest import DigestError, build, parse_config, remember, send, smtp_settings, write_eml
+    from reports.pdf import RenderError
+
+    try:
+        if not args.config.exists():
+            raise DigestError(f"{args.config}: not found")
+        config = parse_config(args.config.read_text(encoding="utf-8"), str(args.config))
+        settings = smtp_settings(args.secrets) if args.send else None
+        store = AppStore()
+        saved = store.access_definition() if args.access is None else None
+        access = load_access(args.access, saved["definition"] if saved else None)
+        source = connect(args.db)
+        as_of = args.as_of or (date.today() - timedelta(days=1))
+        with source.engine.connect() as conn:
+            digests, problems = build(conn, config, access, store, as_of, load_targets())
+        source.engine.dispose()
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        if args.out:
+            for digest, path in zip(digests, write_eml(digests, args.out)):
+                remember(store, digest)
+                print(f"wrote {path} ({len(digest.alerts)} alerts)", file=sys.stderr)
+        if args.send:
+            send(digests, settings, on_sent=lambda d: (remember(store, d), print(
+                f"sent to {d.recipient.email} ({len(d.alerts)} alerts)", file=sys.stderr)))
+        if not args.out and not args.send:
+            for d in digests:
+                print(f"{d.recipient.email}: {d.message['Subject']}")
+                for alert in d.alerts:
+                    print(f"  - {alert.text}")
+            print("(nothing sent: add --send, or --out DIR to write the messages)", file=sys.stderr)
+        store.dispose()
+    except (DigestError, AccessError, SourceError, StoreError, RenderError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 1 if problems else 0
+
+
+def _user_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--user", metavar="EMAIL", help="apply this user's scope from the access definition "
+                                                         "(filters can narrow it, never widen it)")
+    command.add_argument("--access", metavar="FILE", type=Path,
+                         help="access definition (default: the one saved in the app, else CRM_ACCESS_FILE, "
+                              "else access.toml next to the app)")
+
+
+def _scoped(filters: Filters, args: argparse.Namespace) -> Filters:
+    """The filters within ``--user``'s scope (unchanged without --user)."""
+    if not getattr(args, "user", None):
+        return filters
+    from metrics.scope import user_access
+
+    return user_access(args.user, args.access).apply(filters)
 
 
 def value_report(args: argparse.Namespace) -> int:
@@ -63,6 +143,11 @@ def value_report(args: argparse.Namespace) -> int:
     filters = Filters(start=end, end=end, compare="none", segment=tuple(args.segment), region=tuple(args.region),
                       industry=tuple(args.industry), acquisition_channel=tuple(args.acquisition_channel),
                       owner_team=tuple(args.owner_team))
+    try:
+        filters = _scoped(filters, args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     by = None if args.by == "none" else args.by
     settings = ClvSettings(unit=UNITS[args.unit], horizon_months=args.horizon_months)
     try:
@@ -126,6 +211,7 @@ def to_json(card: Scorecard) -> str:
         "filters": {"from": f.start.isoformat(), "to": f.end.isoformat(), "compare": f.compare,
                     **{k: list(getattr(f, k)) for k in ("segment", "region", "industry",
                                                          "acquisition_channel", "owner_team", "channel")}},
+        "scope": {dim: list(values) for dim, values in f.scope},
         "overall_score": card.overall,
         "comparison_overall_score": card.comparison_overall,
         "rules": [{"rule": r.rule.value, "title": r.rule.title, "score": r.score,
@@ -172,21 +258,51 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "value":
         return value_report(args)
+    if args.command == "digest":
+        return digest_command(args)
     try:
         filters = _filters(args)
     except (ValueError, TypeError) as exc:
         parser.error(str(exc))
     try:
+        filters = _scoped(filters, args)
         targets = load_targets()
         source = connect(args.db)
     except (SourceError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.format == "pdf":
+        return _pdf_report(args, source, filters, targets)
     with source.engine.connect() as conn:
         card = evaluate(conn, filters, targets)
     source.engine.dispose()
     render = {"json": to_json, "csv": to_csv, "markdown": to_markdown}[args.format]
-    sys.stdout.write(render(card))
+    if args.out:
+        args.out.write_text(render(card), encoding="utf-8")
+    else:
+        sys.stdout.write(render(card))
+    return 0
+
+
+def _pdf_report(args: argparse.Namespace, source, filters: Filters, targets: dict[str, float]) -> int:
+    """Write the executive PDF (reports/pdf.py) for the already scoped filters to --out."""
+    from metrics.scope import user_access
+    from reports.pdf import RenderError, html_to_pdf, report_data, report_html
+
+    if args.out is None:
+        print("error: --format pdf needs --out FILE", file=sys.stderr)
+        return 2
+    access = user_access(args.user, args.access) if args.user else None
+    try:
+        with source.engine.connect() as conn:
+            data = report_data(conn, filters, targets, access)
+        source.engine.dispose()
+        pdf = html_to_pdf(report_html(data))
+        args.out.write_bytes(pdf)
+    except (RenderError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out} ({len(pdf):,} bytes)", file=sys.stderr)
     return 0
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 
 from data.schema import customers, interactions, orders, survey_invitations, surveys, tickets
 from metrics import engagement, intervals, pipeline, quality, sla, value, voice
+from metrics.health import valid_clause
 from metrics.filters import Filters
 from metrics.sql import ratio
 
@@ -311,7 +312,7 @@ def _value_records(filters: Filters) -> Select:
                    func.sum(o.amount).label("revenue_last_year"),
                    func.sum(func.coalesce(o.margin, o.amount)).label("margin_last_year"))
             .select_from(orders.join(customers, c.customer_id == o.customer_id))
-            .where(o.ordered_at >= since, o.ordered_at < filters.as_of, o.amount > 0, *filters.customer_clauses())
+            .where(valid_clause(orders), o.ordered_at >= since, o.ordered_at < filters.as_of, o.amount > 0, *filters.customer_clauses())
             .group_by(c.customer_id, c.name, c.segment, c.region)
             .order_by(func.sum(func.coalesce(o.margin, o.amount)).desc(), c.customer_id))
 
@@ -612,7 +613,8 @@ def _values(facts: Facts | None, targets: dict[str, float],
     regular = [k for k in CATALOGUE if not k.meta]
     with_data = [k for k in regular if values[k.name] is not None
                  and (bases.get(k.name) is None or bases[k.name] >= min_base)]
-    values["kpi_coverage"] = len(with_data) / len(regular)
+    # nothing measurable at all is "no data", not a coverage (and so a score) of 0
+    values["kpi_coverage"] = len(with_data) / len(regular) if with_data else None
     on_target = [k for k in with_data if meets(values[k.name], targets[k.name], k.direction)]
     values["kpis_on_target"] = ratio(len(on_target), len(with_data))
     return values

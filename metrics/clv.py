@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 
 from data.schema import customers, orders
 from metrics.bgnbd import BetaGeoFitter, ConvergenceError
+from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.gamma_gamma import GammaGammaFitter
 from metrics.rfm_summary import unit_days
@@ -96,6 +97,7 @@ def customer_summary(conn: Connection, filters: Filters, calibration_end: date |
                .label("monetary_value"),
                p.total_amount, p.first_day, p.last_day)
         .select_from(per_customer.join(customers, c.customer_id == p.customer_id))
+        .where(valid_clause(customers))
         .order_by(p.customer_id)
     )
     frame = pd.DataFrame(conn.execute(query).mappings().all(),

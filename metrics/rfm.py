@@ -59,6 +59,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.engine import Connection
 
 from data.schema import customers, orders
+from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.sql import DAY, as_float, count_if, epoch, ratio
 
@@ -129,6 +130,7 @@ def rfm_query(filters: Filters, window_days: int = DEFAULT_WINDOW_DAYS) -> Selec
                p.last_order_at, ((epoch(filters.as_of) - epoch(p.last_order_at)) / DAY).label("recency_days"),
                p.frequency, p.monetary)
         .select_from(per_customer.join(customers, c.customer_id == p.customer_id))
+        .where(valid_clause(customers))
         .order_by(p.customer_id)
     )
 

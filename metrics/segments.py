@@ -13,6 +13,7 @@ from statsmodels.stats.proportion import proportions_ztest
 
 from data.schema import customers, orders
 from metrics.catalogue import CATALOGUE, Facts, Settings, comparison_counts
+from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.sql import as_float
 
@@ -74,7 +75,7 @@ def revenue_by(conn: Connection, filters: Filters, dimensions: tuple[str, ...] =
                as_float(func.sum(func.coalesce(o.margin, o.amount))).label("margin"),
                func.count().label("orders"), func.count(func.distinct(o.customer_id)).label("customers"))
         .select_from(orders.join(customers, c.customer_id == o.customer_id))
-        .where(filters.in_period(o.ordered_at), *filters.customer_clauses())
+        .where(valid_clause(orders), filters.in_period(o.ordered_at), *filters.customer_clauses())
         .group_by(*groups).order_by(*groups)
     )
     return pd.DataFrame(conn.execute(query).mappings().all(),

@@ -88,13 +88,16 @@ def rule_radar(rules: pd.DataFrame) -> go.Figure:
                                  domain=dict(x=[0.2, 0.8], y=[0.08, 0.86])),
                       legend=dict(orientation="h", yanchor="top", y=-0.02, x=0.5, xanchor="center"),
                       margin=dict(l=40, r=40, t=50, b=40), showlegend=True)
+    if rules["score"].isna().all():  # nothing to draw: say so instead of an empty web
+        fig.add_annotation(text="No data for this selection", showarrow=False, x=0.5, y=0.47, xref="paper",
+                           yref="paper", font=dict(size=14, color=GREY))
     return _finish(fig, "Gartner's eight rules: score out of 100", 460)
 
 
 def rule_bars(rules: pd.DataFrame) -> go.Figure:
     """Rules sorted by score, weakest on top."""
     ordered = rules.sort_values("score", ascending=False, na_position="first")
-    colours = [VERMILION if s is not None and s < 70 else ORANGE if s is not None and s < 90 else GREEN
+    colours = [GREY if s != s or s is None else VERMILION if s < 70 else ORANGE if s < 90 else GREEN
                for s in ordered["score"]]
     fig = go.Figure(go.Bar(x=ordered["score"], y=[f"{r.rule} {r.title}" for r in ordered.itertuples()],
                            orientation="h", marker_color=colours,

@@ -9,7 +9,7 @@ from pages import charts, labels, ui
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Engagement")
 f = ui.filters()
-ui.caption_filters(f)
+ui.caption_filters(f, ("interactions", "campaigns", "customers", "orders"))
 st.markdown("People receive 25 to 300 commercial messages a day; the customer decides when, where and how to be "
             "contacted. This page shows how hard we push (outbound contacts per customer per week), where we "
             "contact people against their consent or off their preferred channel, whether personal messages "

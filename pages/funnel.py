@@ -9,7 +9,7 @@ from pages import charts, ui
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Lifecycle funnel")
 f = ui.filters()
-ui.caption_filters(f)
+ui.caption_filters(f, ("customers", "orders", "opportunities"))
 f = ui.page_window(f, 12, "funnel_window", "Customers created")
 st.markdown("PROSPECTING + ATTRACTION + ACQUISITION + RETENTION = LIFETIME CUSTOMERS. The population is the "
             "customers **created in the date range**; a stage counts only if it was reached before the end of "

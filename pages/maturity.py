@@ -10,14 +10,15 @@ from data.store import ROADMAP_STAGES, ROADMAP_STATUSES, Checkpoint, StoreError
 from metrics import maturity
 from metrics.catalogue import CATALOGUE, KPIS, Rule
 from metrics.units import format_value
-from pages import charts, labels, ui
+from pages import charts, labels, signin, ui
 
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("CRM maturity")
 f = ui.filters()
 ui.caption_filters(f)
 store = ui.store()
-who = ui.user_name()
+who = signin.user_name()
+role = signin.role()  # the store refuses writes by roles other than crm_lead/admin
 
 
 @st.cache_data(ttl=ui.TTL, show_spinner="Weighing the evidence…")
@@ -95,7 +96,7 @@ with tabs[1]:
         try:
             statement_answers = {k: v for k, v in answers.items() if k != maturity.CLAIMED_PHASE}
             new_id = store.save_assessment(
-                answers, assessed_on=assessed_on, who=who, notes=notes or None, phase=reached,
+                answers, assessed_on=assessed_on, who=who, role=role, notes=notes or None, phase=reached,
                 rule_scores={r.rule.value: r.score for r in card.rules},
                 self_scores=maturity.self_scores(statement_answers),
                 snapshot=[{"kpi": r.kpi.name, "value": r.value, "target": r.target, "status": r.status.value}
@@ -178,7 +179,7 @@ with tabs[3]:
                     st.caption(f"Last changed by {item.updated_by} at {item.updated_at:%Y-%m-%d %H:%M} UTC")
                     if st.form_submit_button("Save changes"):
                         try:
-                            store.update_item(int(item.item_id), int(item.version), who=who, status=status,
+                            store.update_item(int(item.item_id), int(item.version), who=who, role=role, status=status,
                                               owner=owner or None, due_date=due_date or None,
                                               checkpoints=[Checkpoint(p.removeprefix("[x] ").strip(), p.startswith("[x]"))
                                                            for p in points.splitlines() if p.strip()])
@@ -197,7 +198,7 @@ with tabs[3]:
         if st.form_submit_button("Add to the roadmap"):
             try:
                 store.add_item(stage, title, owner or None, due_date or None, "planned",
-                               [Checkpoint(p.strip()) for p in points.splitlines() if p.strip()], who=who)
+                               [Checkpoint(p.strip()) for p in points.splitlines() if p.strip()], who=who, role=role)
                 st.rerun()
             except StoreError as exc:
                 st.error(str(exc))
@@ -218,7 +219,7 @@ with tabs[4]:
             choice = st.radio(risk.question, ["yes", "no", "unsure"], index=["yes", "no", "unsure"].index(current),
                               horizontal=True, key=f"risk_{risk.name}")
             if choice != current:
-                store.set_risk_answer(risk.name, choice, who=who)
+                store.set_risk_answer(risk.name, choice, who=who, role=role)
                 st.rerun()
 
 with tabs[5]:
@@ -239,13 +240,13 @@ with tabs[5]:
                               key=f"target_value_{pick}")
         c1, c2 = st.columns(2)
         if c1.form_submit_button("Save target"):
-            store.set_target(pick, new, who=who)
+            store.set_target(pick, new, who=who, role=role)
             # rerun so that the targets table above and every page use the new target at once
             st.session_state["maturity_saved"] = (f"{KPIS[pick].label}: target set to "
                                                   f"{format_value(new, KPIS[pick].unit)} by {who}.")
             st.rerun()
         if c2.form_submit_button("Back to targets.toml") and pick in overrides:
-            store.set_target(pick, None, who=who)
+            store.set_target(pick, None, who=who, role=role)
             st.rerun()
     changes = store.target_history()
     if len(changes):

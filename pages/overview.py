@@ -2,12 +2,27 @@
 
 import streamlit as st
 
-from pages import charts, ui
+from pages import charts, signin, ui
 
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Overview")
 f = ui.filters()
 ui.caption_filters(f)
+
+
+def _pdf() -> bytes:
+    """The executive PDF of this selection, within the user's scope (printed on click only)."""
+    from reports import pdf
+
+    access = signin.current()
+    with ui.engine().connect() as conn:
+        data = pdf.report_data(conn, f, ui.targets(), None if access.email == "local" else access)
+    return pdf.in_thread(pdf.html_to_pdf, pdf.report_html(data))
+
+
+st.download_button("Download PDF", _pdf, file_name=f"crm_scorecard_{f.start:%Y%m%d}_{f.end:%Y%m%d}.pdf",
+                   mime="application/pdf", icon=":material/picture_as_pdf:", key="overview_pdf",
+                   help="The executive report of this selection (A4): scores, every KPI, what is off target, trends.")
 
 card = ui.scorecard(f)
 kpis = card["kpis"].set_index("name", drop=False)

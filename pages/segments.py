@@ -9,7 +9,7 @@ from pages import charts, labels, ui
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Segments")
 f = ui.filters()
-ui.caption_filters(f)
+ui.caption_filters(f, ("customers", "orders", "opportunities", "tickets", "surveys", "interactions"))
 
 dims = ["segment", "region", "industry", "acquisition_channel", "owner_team", "channel"]
 c1, c2, c3 = st.columns(3)

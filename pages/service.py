@@ -9,7 +9,7 @@ from pages import charts, labels, ui
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Service & SLA")
 f = ui.filters()
-ui.caption_filters(f)
+ui.caption_filters(f, ("tickets", "customers"))
 st.markdown("Every request must be answered within an agreed time: **immediate** requests are solved by the "
             "front office in under 3 minutes, **deferred** ones by the back office, through escalation, within "
             "24 hours. A ticket still open past its deadline counts as breached; one still within it is pending "

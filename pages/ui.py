@@ -18,6 +18,7 @@ from sqlalchemy import func, select, union
 from sqlalchemy.engine import Engine
 
 from data.schema import customers, interactions, orders, tickets
+from data.budget import over_budget
 from data.sources import Source, SourceError, connect, mask_url, resolve_url
 from data.store import AppStore
 from data.store import resolve_url as resolve_store_url
@@ -26,6 +27,7 @@ from metrics import (catalogue, churn, clv, cohorts, forecast, rfm, drilldown, e
 from metrics.catalogue import CATALOGUE, KPIS, Unit
 from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS, Filters
 from metrics.units import format_value
+from metrics import escape, health
 
 TTL = 600  # seconds a cached result lives
 APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
@@ -61,6 +63,8 @@ def navigation_pages() -> dict[str, list]:
         ],
         "Data": [
             st.Page("pages/data_source.py", title="Data", icon=":material/database:", url_path="data_source"),
+            st.Page("pages/import_data.py", title="Import data", icon=":material/upload_file:",
+                    url_path="import_data"),
         ],
     }
 
@@ -118,6 +122,22 @@ def source() -> Source | None:
         return None
 
 
+def release_source() -> None:
+    """Close the cached source and forget every cached result: an import is about to write
+    the workspace (DuckDB lets one process hold a file either read-only or writable)."""
+    try:
+        url = resolve_url()
+    except SourceError:
+        url = None
+    if url is not None:
+        try:
+            _open(url).engine.dispose()
+        except SourceError:
+            pass
+    _open.clear()
+    st.cache_data.clear()
+
+
 def require_source() -> Source:
     """The opened source; stops the page (not the app) when there is none."""
     opened = source()
@@ -139,7 +159,8 @@ def dimension_values(url: str) -> dict[str, list[str]]:
     with eng.connect() as conn:
         for dim, column in CUSTOMER_DIMENSIONS.items():
             col = customers.c[column]
-            out[dim] = [v for (v,) in conn.execute(select(col).where(col.is_not(None)).distinct().order_by(col))]
+            out[dim] = [v for (v,) in conn.execute(select(col).where(col.is_not(None), health.valid_clause(customers))
+                                                   .distinct().order_by(col))]
         channels = union(select(interactions.c.channel.label("c")).distinct(),
                          select(tickets.c.channel.label("c")).distinct()).subquery()
         out["channel"] = sorted(v for (v,) in conn.execute(select(channels.c.c)) if v is not None)
@@ -153,7 +174,7 @@ def data_span(url: str) -> tuple[date, date]:
     with eng.connect() as conn:
         firsts, lasts = [], []
         for col in (orders.c.ordered_at, interactions.c.occurred_at, tickets.c.opened_at, customers.c.created_at):
-            lo, hi = conn.execute(select(func.min(col), func.max(col))).one()
+            lo, hi = conn.execute(select(func.min(col), func.max(col)).where(health.valid_clause(col.table))).one()
             if lo is not None:
                 firsts.append(lo.date())
                 lasts.append(hi.date())
@@ -180,12 +201,17 @@ def sidebar_filters() -> None:
         st.session_state["filters"] = None
         return
     values = dimension_values(opened.url)
+    scope = dict(st.session_state["access"].scope) if st.session_state.get("access") else {}
+    values = {dim: [v for v in vs if dim not in scope or v in scope[dim]] for dim, vs in values.items()}
     first, last = data_span(opened.url)
     default_start, default_end = _default_period(opened.url)
     raw = {key: st.query_params.get_all(key) for key in ("period", "compare", *FILTER_KEYS)}
 
     bar = st.sidebar
     bar.header("Filters")
+    corrected = _link_period(raw["period"], first, max(last, date.today()), (default_start, default_end))
+    if corrected is not None:  # a reversed or surplus range in the link: fix the link itself
+        st.query_params["period"] = [d.isoformat() for d in corrected]
     period = bar.date_input("Date range", value=(default_start, default_end), min_value=first,
                             max_value=max(last, date.today()), key="period", bind="query-params",
                             format="YYYY-MM-DD", help="Both days included. KPIs are computed as of the end.")
@@ -204,10 +230,37 @@ def sidebar_filters() -> None:
     _notice_ignored(raw, values, period, compare, chosen)
 
     if isinstance(period, (tuple, list)) and len(period) == 2:
-        start, end = period
+        start, end = sorted(period)
     else:  # a range being picked: one day chosen so far
         start = end = period[0] if isinstance(period, (tuple, list)) and period else default_end
-    st.session_state["filters"] = Filters(start=start, end=end, compare=compare or "previous", **chosen)
+    if corrected is not None:  # the widget read the link before it was fixed
+        start, end = corrected
+    st.session_state["filters"] = Filters(start=start, end=end, compare=compare or "previous", **chosen,
+                                          scope=tuple(scope.items()))  # the user's scope (metrics/scope.py)
+
+
+def _parse_days(values: list[str]) -> list[date] | None:
+    try:
+        return [date.fromisoformat(v) for v in values]
+    except (TypeError, ValueError):
+        return None
+
+
+def _reversed(values: list[str]) -> bool:
+    days = _parse_days(values)
+    return days is not None and len(days) == 2 and days[0] > days[1]
+
+
+def _link_period(values: list[str], lowest: date, highest: date,
+                 default: tuple[date, date]) -> tuple[date, date] | None:
+    """The range to use instead of the link's ``period`` values, or None to take them as they
+    are: reversed dates are turned around, more than two dates give the default range."""
+    if len(values) > 2:
+        return default
+    days = _parse_days(values)
+    if _reversed(values) and days and lowest <= days[1] and days[0] <= highest:
+        return days[1], days[0]
+    return None
 
 
 def _notice_ignored(raw: dict, values: dict, period, compare, chosen: dict) -> None:
@@ -216,15 +269,22 @@ def _notice_ignored(raw: dict, values: dict, period, compare, chosen: dict) -> N
     for key in FILTER_KEYS:
         bad = [v for v in raw[key] if v not in values[key]]
         if bad:
-            ignored.append(f"{DIMENSION_LABELS[key]}: {', '.join(bad)}")
+            ignored.append(f"{DIMENSION_LABELS[key]}: {', '.join(escape.markdown(_short(v)) for v in bad)}")
     if raw["compare"] and COMPARE_CODES.get(raw["compare"][0]) != compare:
-        ignored.append(f"comparison: {raw['compare'][0]}")
-    if raw["period"]:
-        shown = {d.isoformat() for d in (period if isinstance(period, (tuple, list)) else [period])}
+        ignored.append(f"comparison: {escape.markdown(_short(raw['compare'][0]))}")
+    if len(raw["period"]) > 2:
+        ignored.append(f"date range: {', '.join(escape.markdown(_short(v)) for v in raw['period'][:5])} "
+                       "(a range has two dates)")
+    elif _reversed(raw["period"]):
+        st.sidebar.info("The date range in the link ended before it started; it was turned around.",
+                        icon=":material/swap_horiz:")
+    elif raw["period"]:
+        shown = {d.isoformat() for d in (period if isinstance(period, (tuple, list)) else [period]) if d}
         if set(raw["period"]) != shown:  # a one-day range comes back as a single date
-            ignored.append(f"date range: {', '.join(raw['period'])}")
+            ignored.append(f"date range: {', '.join(escape.markdown(_short(v)) for v in raw['period'])}")
     if ignored:
-        st.sidebar.warning("Ignored values from the link that this data does not have — "
+        st.sidebar.warning("Ignored values from the link that this data does not have or that are outside "
+                           "your access — "
                            + "; ".join(ignored), icon=":material/link_off:")
 
 
@@ -238,10 +298,13 @@ def filters() -> Filters:
     return current
 
 
-def caption_filters(f: Filters) -> None:
+def caption_filters(f: Filters, tables: tuple[str, ...] | None = None) -> None:
+    """The filters in words under the title, and the rows of ``tables`` (default: every table)
+    that the figures leave out because they break the data model."""
     comparison = f.comparison()
     extra = "" if comparison is None else f" · compared with {comparison.start:%Y-%m-%d} to {comparison.end:%Y-%m-%d}"
-    st.caption(f"{f.describe()}{extra}")
+    st.caption(f"{f.describe(escape.markdown)}{extra}")
+    exclusion_note(tables)
 
 
 def sidebar_source() -> None:
@@ -260,6 +323,9 @@ def _scorecard(conn, f: Filters, targets: tuple) -> dict:
                            "score": r.score, "with_data": r.with_data, "kpis": r.kpis} for r in card.rules])
     if card.comparison_rules is not None:
         rules["comparison"] = [r.score for r in card.comparison_rules]
+    for column in ("score", "comparison"):  # no data is NaN, never 0
+        if column in rules:
+            rules[column] = pd.to_numeric(rules[column], errors="coerce").astype(float)
     return {"kpis": pd.DataFrame([r.as_dict() for r in card.results]), "rules": rules,
             "overall": card.overall, "comparison_overall": card.comparison_overall, "card": card}
 
@@ -383,9 +449,23 @@ def _compute(url: str, name: str, f: Filters, args: tuple) -> Any:
         return COMPUTATIONS[name](conn, f, *args)
 
 
+OVER_BUDGET_MESSAGE = ("This section needs more memory or time than the server allows for one computation, "
+                      "so it was stopped. Narrow the date range or add a filter, then try again.")
+
+
 def compute(name: str, f: Filters, *args) -> Any:
-    """A metric computation for the filters, cached per (source, filters, arguments)."""
-    return _compute(require_source().url, name, f, args)
+    """A metric computation for the filters, cached per (source, filters, arguments).
+
+    A computation that goes over the engine's budget (data/budget.py) stops with a
+    message where its section would be, not with a traceback or a dead server.
+    """
+    try:
+        return _compute(require_source().url, name, f, args)
+    except Exception as exc:
+        if not over_budget(exc):
+            raise
+        st.error(OVER_BUDGET_MESSAGE, icon=":material/memory:")
+        st.stop()
 
 
 @st.cache_resource(show_spinner=False)
@@ -472,6 +552,7 @@ RECORDS: dict[str, Callable[..., Any]] = {
     "pipeline.deals": pipeline.opportunity_records,
     "pipeline.open": pipeline.open_deal_records,
     "survival.customers": survival.survival_records,
+    "health.broken": lambda _f, check_key: health.broken_records(check_key),
 }
 
 
@@ -493,7 +574,7 @@ def _record_statuses(url: str, name: str, f: Filters, args: tuple) -> list[str]:
 def _records_csv(url: str, name: str, f: Filters, args: tuple, statuses: tuple[str, ...] = ()) -> bytes:
     with _open(url).engine.connect() as conn:
         query = drilldown.with_status(RECORDS[name](f, *args), statuses)
-        return drilldown.all_rows(conn, query).to_csv(index=False).encode()
+        return escape.to_csv(drilldown.all_rows(conn, query)).encode()
 
 
 def records_page(name: str, f: Filters, *args, size: int = 50) -> tuple[pd.DataFrame, int]:
@@ -506,8 +587,8 @@ def _drill_dialog(title: str, name: str, f: Filters, args: tuple, slug: str) -> 
     from pages import labels
 
     url = require_source().url
-    st.markdown(f"**{title}**")
-    st.caption(f.describe())
+    st.markdown(f"**{escape.markdown(title)}**")
+    st.caption(f.describe(escape.markdown))
     size = 100
     statuses: tuple[str, ...] = ()
     present = _record_statuses(url, name, f, args)
@@ -660,7 +741,8 @@ def clear_pick_control(key: str, dimension_label: str, picked: list[str]) -> Non
     if not picked:
         return
     cols = st.columns([5, 1])
-    cols[0].info(f"Filtered by chart click: {dimension_label} = {', '.join(picked)} (kept in the link)",
+    cols[0].info(f"Filtered by chart click: {dimension_label} = {', '.join(escape.markdown(v) for v in picked)} "
+                 "(kept in the link)",
                  icon=":material/filter_alt:")
     if cols[1].button("Clear", key=f"{key}__clear", icon=":material/close:"):
         st.session_state[f"{key}__generation"] = st.session_state.get(f"{key}__generation", 0) + 1
@@ -690,7 +772,7 @@ def empty_state(message: str) -> None:
 
 
 def download(frame: pd.DataFrame, name: str, key: str, label: str = "Download CSV") -> None:
-    st.download_button(label, frame.to_csv(index=False).encode(), file_name=f"{name}.csv", mime="text/csv",
+    st.download_button(label, escape.to_csv(frame).encode(), file_name=f"{name}.csv", mime="text/csv",
                        icon=":material/download:", key=key)
 
 
@@ -767,3 +849,51 @@ def freshness_banner() -> None:
     if age > settings().stale_after_days:
         st.warning(f"The newest record in the data is from {last:%d %b %Y}, {age} days ago: recent figures may be "
                    "incomplete. Check that the data is still being loaded.", icon=":material/update:")
+
+
+# --------------------------------------------------------------------------- health and failures
+def _short(value: str, limit: int = 60) -> str:
+    """A value from a link, cut to ``limit`` characters for a message."""
+    value = str(value)
+    return value if len(value) <= limit else value[:limit] + "…"
+
+
+def source_health() -> health.HealthReport:
+    """The data-model checks of the source (counted once per engine, see metrics.health)."""
+    with engine().connect() as conn:
+        return health.health_report(conn)
+
+
+def exclusion_note(tables: tuple[str, ...] | None = None) -> None:
+    """Say which rows the figures of this view leave out, and why (nothing when none)."""
+    report = source_health()
+    notes = health.exclusion_notes(report, tables or tuple(health.ROW_NOUNS))
+    if notes:
+        st.info("Left out of these figures because they break the data model: " + "; ".join(notes)
+                + ". The Data page lists them.", icon=":material/rule:")
+
+
+def run_guarded(body: Callable[[], None]) -> None:
+    """Run the page; a failure shows a short message (details in the server log), and a data
+    source that stops answering shows a retry button, never a traceback."""
+    import logging
+
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    try:
+        body()
+    except (DBAPIError, SourceError) as exc:
+        logging.getLogger("crm.app").warning("data source failed: %s", exc, exc_info=True)
+        st.error("The data source does not answer right now (it may be restarting or unreachable). "
+                 "Nothing was changed. Try again in a moment.", icon=":material/cloud_off:")
+        if st.button("Retry", icon=":material/refresh:", key="retry_source"):
+            st.cache_data.clear()
+            st.rerun()
+    except SQLAlchemyError as exc:
+        logging.getLogger("crm.app").error("query failed", exc_info=exc)
+        st.error("A query on the data source failed. The details were written to the server log.",
+                 icon=":material/error:")
+    except Exception as exc:  # noqa: BLE001 — the user gets a sentence; the log gets the traceback
+        logging.getLogger("crm.app").error("page failed", exc_info=exc)
+        st.error("This page could not be drawn. The details were written to the server log.",
+                 icon=":material/error:")

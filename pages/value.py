@@ -9,7 +9,7 @@ from pages import charts, labels, ui
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Customer value")
 f = ui.filters()
-ui.caption_filters(f)
+ui.caption_filters(f, ("customers", "orders"))
 st.markdown("Two views of what the customer base is worth, which give different totals on purpose. "
             "**Predicted** (top): a purchase model predicts each customer's purchases and the probability they "
             "are still a customer, a spend model their spend per purchase (BG/NBD and Gamma-Gamma), fitted "

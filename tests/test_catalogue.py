@@ -99,6 +99,9 @@ def test_empty_selection_is_no_data(tiny):
     card = evaluate(tiny, JAN.with_values(region="Atlantis"), targets={}, settings=EVERY_ANSWER)
     statuses = {r.kpi.name: r.status for r in card.results}
     assert statuses["sla_compliance"] is Status.NO_DATA and statuses["nps"] is Status.NO_DATA
-    assert card.result("kpi_coverage").value < 0.5
+    coverage = card.result("kpi_coverage").value
+    assert coverage is None or coverage < 0.5
+    if all(r.value is None for r in card.results if not r.kpi.meta):
+        assert coverage is None and card.overall is None  # "no data", never 0 / 100
     for rule in card.rules:
         assert rule.score is None or 0 <= rule.score <= 100

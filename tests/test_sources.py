@@ -116,3 +116,12 @@ def test_table_summaries_report_rows_and_spans(demo_url, demo_spec):
     assert summary["customers"]["rows"] == demo_spec.customers
     assert summary["orders"]["first"] >= summary["customers"]["first"]
     assert summary["interactions"]["last"] < datetime(END.year, END.month, END.day)
+
+
+def test_the_imported_workspace_comes_before_the_demo(tmp_path):
+    secrets = tmp_path / "secrets.toml"  # absent
+    workspace = tmp_path / "workspace.duckdb"
+    assert sources.resolve_url({}, secrets, workspace) == sources.DEFAULT_URL
+    workspace.write_bytes(b"")
+    assert sources.resolve_url({}, secrets, workspace) == sources.WORKSPACE_URL
+    assert sources.resolve_url({"CRM_DB_URL": "duckdb:///x.duckdb"}, secrets, workspace) == "duckdb:///x.duckdb"

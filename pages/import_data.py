@@ -1,0 +1,169 @@
+"""Import data: upload CRM exports, see how they map and what is wrong, then import them into
+the workspace that the dashboard reads (for the CRM lead or an admin)."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from data import schema
+from data.imports import ImportRejected, check_files, run_import
+from data.imports.loader import list_batches
+from data.imports.profiles import detect_profile, load_profile, profile_names
+from data.imports.reader import peek_headers
+from data.imports.template import template_xlsx, template_zip
+from data.sources import SourceError, resolve_url, workspace_path, workspace_url
+from pages import ui
+
+ui.frame()  # first: a page opened alone runs inside app.py's frame
+st.title("Import data")
+
+PROFILE_LABELS = {"crm": "Spreadsheet of the eight tables (template)", "salesforce": "Salesforce",
+                  "hubspot": "HubSpot", "zendesk": "Zendesk"}
+MODE_LABELS = {"replace": "Replace all the data", "upsert": "Add and update rows (keep the rest)"}
+TABLE_LABELS = {"customers": "Customers", "campaigns": "Campaigns", "orders": "Orders",
+                "opportunities": "Opportunities", "interactions": "Interactions", "tickets": "Tickets",
+                "surveys": "Survey answers", "survey_invitations": "Survey invitations"}
+
+target = workspace_path()
+target_url = workspace_url()
+st.markdown("Bring your own CRM: upload the files your CRM exports (CSV, Excel or Parquet). They are "
+            "checked first; nothing is written until every problem is fixed. The import goes into "
+            "the dashboard's workspace, never into the CRM itself.")
+try:
+    reading = resolve_url()
+except SourceError:
+    reading = ""
+if reading != target_url:
+    st.info("The dashboard currently reads another source (set by CRM_DB_URL or secrets.toml). "
+            "Imported data is kept in the workspace and shown once that setting is removed.",
+            icon=":material/info:")
+
+with st.expander("No export at hand? Download an empty template"):
+    st.markdown("One sheet (or one CSV file) per table, with the columns of the data model. "
+                "Fill it in, then upload it here.")
+    left, right = st.columns(2)
+    left.download_button("Excel template", template_xlsx(), file_name="crm-template.xlsx",
+                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                         on_click="ignore", icon=":material/download:")
+    right.download_button("CSV templates (zip)", template_zip(), file_name="crm-template.zip",
+                          mime="application/zip", on_click="ignore", icon=":material/download:")
+
+uploads = st.file_uploader("Export files", type=["csv", "txt", "xlsx", "parquet"], accept_multiple_files=True,
+                           key="import_files", help="One file per table, or one workbook with a sheet per table.")
+
+
+def saved_files(files) -> tuple[Path, dict[Path, str], str]:
+    """The uploads written to a folder kept for this session; (folder, path -> name, fingerprint)."""
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.name.encode() + f.getvalue())
+    fingerprint = digest.hexdigest()
+    folder = Path(st.session_state.setdefault("import_dir", tempfile.mkdtemp(prefix="crm-upload-"))) / fingerprint[:16]
+    names = {}
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, f in enumerate(files):
+        path = folder / f"{i:03d}{Path(f.name).suffix.lower()}"
+        if not path.exists():
+            path.write_bytes(f.getvalue())
+        names[path] = f.name
+    return folder, names, fingerprint
+
+
+def show_problems(problems) -> None:
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = [p for p in problems if p.severity == "warning"]
+    if errors:
+        st.error(f"{len(errors)} problem(s) must be fixed in the files before they can be imported. "
+                 "Each line says which file, row (as a spreadsheet numbers it) and column.",
+                 icon=":material/error:")
+        st.code("\n".join(str(p) for p in errors), language=None, wrap_lines=True)
+    if warnings:
+        st.warning(f"{len(warnings)} warning(s): the import can go ahead, but read them. Columns the "
+                   "dashboard does not use are ignored; a dimension the files lack (segment, region, "
+                   "channel) is set to \"Unassigned\".", icon=":material/warning:")
+        st.code("\n".join(str(p) for p in warnings), language=None, wrap_lines=True)
+
+
+if uploads:
+    folder, names, fingerprint = saved_files(uploads)
+    paths = sorted(names)
+    detected = detect_profile([h for p in paths for h in peek_headers(p)])
+    options = profile_names()
+    c1, c2 = st.columns(2)
+    profile = c1.selectbox("The files come from", options, index=options.index(detected),
+                           format_func=lambda n: PROFILE_LABELS.get(n, load_profile(n).title), key="import_profile",
+                           help="Detected from the column names; change it if it is wrong.")
+    mode = c2.radio("Import mode", list(MODE_LABELS), format_func=MODE_LABELS.get, key="import_mode",
+                    horizontal=True)
+
+    key = (fingerprint, profile, mode)
+    if st.session_state.get("import_check_key") != key:
+        bar = st.progress(0.0, text="Checking the files…")
+        with tempfile.TemporaryDirectory() as work:
+            result = check_files(paths, profile, workdir=Path(work), into=str(target), mode=mode, names=names,
+                                 progress=lambda x, text: bar.progress(x, text=text), preview_rows=20)
+        bar.empty()
+        st.session_state["import_check_key"], st.session_state["import_check"] = key, result
+    result = st.session_state["import_check"]
+
+    st.subheader("How the files map onto the data model")
+    for mapping in result.mappings:
+        with st.expander(f"{mapping.raw.label} → {TABLE_LABELS[mapping.table]} ({mapping.raw.rows:,} rows)"):
+            frame = pd.DataFrame([{"Dashboard column": target_column, "Read from": source or "(not in the file)"}
+                                  for target_column, source in mapping.columns.items()])
+            st.dataframe(frame, hide_index=True, width="stretch")
+            if mapping.unmapped:
+                st.caption("Not used: " + ", ".join(mapping.unmapped))
+
+    st.subheader("Check")
+    show_problems(result.problems)
+    if not result.errors:
+        st.success("The files are valid.", icon=":material/check_circle:")
+
+    present = [t.name for t in schema.TABLES if result.rows.get(t.name)]
+    if present:
+        st.subheader("Preview")
+        tabs = st.tabs([f"{TABLE_LABELS[t]} ({result.rows[t]:,})" for t in present])
+        for tab, table in zip(tabs, present):
+            tab.dataframe(result.preview[table], hide_index=True, width="stretch")
+
+    if st.button("Import", type="primary", disabled=bool(result.errors), icon=":material/upload:",
+                 key="import_go"):
+        ui.release_source()
+        bar = st.progress(0.0, text="Importing…")
+        try:
+            done = run_import(paths, profile, str(target), mode=mode, names=names,
+                              who=getattr(st.user, "email", None) or "app",
+                              progress=lambda x, text: bar.progress(x, text=text))
+        except ImportRejected as rejected:  # the files changed between check and import
+            bar.empty()
+            show_problems(rejected.problems)
+        else:
+            bar.empty()
+            ui.release_source()
+            st.session_state.pop("import_check_key", None)
+            rows = ", ".join(f"{TABLE_LABELS[t]} {n:,}" for t, n in done.rows.items())
+            st.success(f"Imported (import {done.batch_id}): {rows}. The dashboard now shows this data.",
+                       icon=":material/check_circle:")
+            st.page_link("pages/overview.py", label="Open the Overview", icon=":material/dashboard:")
+
+st.subheader("Past imports")
+batches = list_batches(str(target)) if target.exists() else []
+if not batches:
+    st.caption("No import yet.")
+else:
+    st.dataframe(pd.DataFrame([{
+        "Import": b["batch_id"], "When (UTC)": b["imported_at"], "By": b["imported_by"],
+        "From": PROFILE_LABELS.get(b["profile"], b["profile"]), "Mode": MODE_LABELS.get(b["mode"], b["mode"]),
+        "Files": ", ".join(f["file"] for f in b["files"]),
+        "Rows": sum(b["row_counts"].values()), "Undone": "yes" if b["undone_at"] else "",
+    } for b in batches]), hide_index=True, width="stretch",
+        column_config={"When (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+                       "Rows": st.column_config.NumberColumn(format="localized")})
+    st.caption("To go back to the data before an import: `python -m data undo-import NUMBER --into "
+               f"{target}` (the latest import first).")

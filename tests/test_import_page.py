@@ -1,0 +1,80 @@
+"""The Import data page in AppTest: upload, mapping, report, import; a bad file changes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from data.imports import run_import
+from tests import exports
+from tests.conftest import ROOT
+from tests.tiny import ROWS
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def workspace(tmp_path, demo_path, monkeypatch) -> Path:
+    """A workspace holding a previous good import of the demo; the app reads it (no CRM_DB_URL)."""
+    path = tmp_path / "workspace.duckdb"
+    run_import([exports.crm_csv(demo_path, tmp_path / "demo_csv")], "crm", str(path))
+    monkeypatch.delenv("CRM_DB_URL", raising=False)
+    monkeypatch.setenv("CRM_WORKSPACE_PATH", str(path))
+    monkeypatch.setenv("CRM_APP_DB_URL", f"sqlite:///{tmp_path}/app.sqlite")
+    return path
+
+
+def uploads(folder: Path) -> list[tuple[str, bytes, str]]:
+    return [(p.name, p.read_bytes(), "text/csv") for p in sorted(folder.glob("*.csv"))]
+
+
+def open_import_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("pages/import_data.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_upload_check_import_then_the_dashboard_reads_it(workspace, tmp_path):
+    at = open_import_page()
+    assert [t.value for t in at.title] == ["Import data"]
+    at.file_uploader(key="import_files").set_value(uploads(exports.tiny_csv(tmp_path / "tiny"))).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="import_profile").value == "crm"
+    assert not at.error
+    assert any("The files are valid." in s.value for s in at.success)
+    assert any("customers.csv" in e.label for e in at.expander)
+    at.button(key="import_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Imported (import 2)" in s.value for s in at.success), [s.value for s in at.success]
+    at.switch_page("pages/data_source.py").run()
+    assert not at.exception
+    tables = at.dataframe[0].value.set_index("table")
+    assert tables.loc["customers", "rows"] == len(ROWS["customers"])
+    assert tables.loc["orders", "rows"] == len(ROWS["orders"])
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_a_bad_file_shows_every_problem_and_changes_nothing(workspace, tmp_path):
+    before = digest(workspace)
+    folder = exports.tiny_csv(tmp_path / "tiny")
+    orders = folder / "orders.csv"
+    lines = orders.read_text().splitlines()
+    header = lines[0].split(",")
+    first = lines[1].split(",")
+    first[header.index("amount")] = "doce"
+    orders.write_text("\n".join([lines[0], ",".join(first), *lines[2:]]) + "\n")
+    at = open_import_page()
+    at.file_uploader(key="import_files").set_value(uploads(folder)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error and "must be fixed" in at.error[0].value
+    assert any("orders.csv:2: amount: 'doce' is not a number" in c.value for c in at.code)
+    assert at.button(key="import_go").disabled
+    assert digest(workspace) == before

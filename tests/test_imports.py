@@ -1,0 +1,269 @@
+"""The importer: round trips of the demo through export files, modes, undo, and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from data import schema
+from data.build import build_demo
+from data.demo import DemoSpec
+from data.imports import ImportRejected, run_import
+from data.imports.loader import list_batches, undo
+from metrics.catalogue import evaluate
+from metrics.filters import Filters
+from tests import exports
+from tests.helpers import table_checksum
+
+ROOT = Path(__file__).resolve().parents[1]
+END = date(2026, 11, 23)
+YEAR = Filters(END - timedelta(days=364), END)
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory) -> Path:
+    """A small demo (fast to export as xlsx) that every round trip compares against."""
+    path = tmp_path_factory.mktemp("small") / "demo.duckdb"
+    build_demo(path, DemoSpec(customers=300, seed=11, end=END))
+    return path
+
+
+def scorecard(url: str) -> dict[str, float | None]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {r.kpi.name: r.value for r in evaluate(conn, YEAR, targets={}).results}
+    finally:
+        engine.dispose()
+
+
+def checksums(url: str) -> dict[str, tuple[int, str]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {t.name: table_checksum(conn, t.name) for t in schema.TABLES}
+    finally:
+        engine.dispose()
+
+
+def assert_same_kpis(got: dict, expected: dict) -> None:
+    assert got.keys() == expected.keys()
+    for name, value in expected.items():
+        if value is None:
+            assert got[name] is None, name
+        else:
+            assert got[name] == pytest.approx(value, rel=1e-9, abs=1e-9), name
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("shape", ["csv", "spanish_excel_csv", "xlsx"])
+def test_crm_round_trip_gives_the_demo_kpis(shape, small_demo, tmp_path):
+    if shape == "csv":
+        files = [exports.crm_csv(small_demo, tmp_path / "csv")]
+    elif shape == "spanish_excel_csv":
+        files = [exports.spanish_excel_csv(small_demo, tmp_path / "es")]
+    else:
+        files = [exports.crm_xlsx(small_demo, tmp_path / "crm.xlsx")]
+    target = tmp_path / "workspace.duckdb"
+    result = run_import(files, "crm", str(target))
+    assert result.errors == []
+    demo_url, url = f"duckdb:///{small_demo}", f"duckdb:///{target}"
+    assert checksums(url) == checksums(demo_url)
+    expected = scorecard(demo_url)
+    assert sum(v is not None for v in expected.values()) >= 20  # the comparison is not vacuous
+    assert_same_kpis(scorecard(url), expected)
+
+
+def test_cli_import_lists_tables_and_logs_the_batch(small_demo, tmp_path):
+    folder = exports.crm_csv(small_demo, tmp_path / "csv")
+    target = tmp_path / "ws.duckdb"
+    done = subprocess.run([sys.executable, "-m", "data", "import", "--profile", "crm", "--into", str(target),
+                           str(folder)], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "customers: 300 rows" in done.stdout
+    assert "Traceback" not in done.stderr
+    listed = subprocess.run([sys.executable, "-m", "data", "imports", "--into", str(target)],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert listed.returncode == 0 and listed.stdout.startswith("1  ")
+    [batch] = list_batches(str(target))
+    assert batch["profile"] == "crm" and batch["mode"] == "replace"
+    assert {f["file"] for f in batch["files"]} == {f"{t.name}.csv" for t in schema.TABLES}
+    sha = {f["file"]: f["sha256"] for f in batch["files"]}
+    assert sha["orders.csv"] == digest(folder / "orders.csv")
+    assert batch["row_counts"]["customers"] == 300
+
+
+def test_dry_run_writes_nothing(small_demo, tmp_path):
+    folder = exports.crm_csv(small_demo, tmp_path / "csv")
+    target = tmp_path / "ws.duckdb"
+    done = subprocess.run([sys.executable, "-m", "data", "import", "--dry-run", "--into", str(target), str(folder)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0 and "nothing was written" in done.stdout
+    assert not target.exists()
+
+
+def test_the_dashboard_source_is_refused(small_demo, tmp_path):
+    folder = exports.crm_csv(small_demo, tmp_path / "csv")
+    before = digest(small_demo)
+    done = subprocess.run([sys.executable, "-m", "data", "import", "--into", str(small_demo), str(folder)],
+                          cwd=ROOT, capture_output=True, text=True,
+                          env={**__import__("os").environ, "CRM_DB_URL": f"duckdb:///{small_demo}"})
+    assert done.returncode == 2 and "never written to" in done.stderr
+    assert digest(small_demo) == before
+
+
+def _shrink(folder: Path, table: str, keep: int) -> None:
+    """Keep the header and the first ``keep`` rows of one CSV."""
+    path = folder / f"{table}.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[: keep + 1]))
+
+
+def test_upsert_twice_equals_once_and_undo_restores(small_demo, tmp_path):
+    full = exports.crm_csv(small_demo, tmp_path / "full")
+    target = tmp_path / "ws.duckdb"
+    url = f"duckdb:///{target}"
+    run_import([full], "crm", str(target))
+    original = checksums(url)
+    # a weekly re-import: changed amounts for some orders, plus the same customers again
+    weekly = tmp_path / "weekly"
+    weekly.mkdir()
+    lines = (full / "orders.csv").read_text().splitlines()
+    header, rows = lines[0], lines[1:11]
+    cols = header.split(",")
+    changed = []
+    for i, line in enumerate(rows):
+        values = line.split(",")
+        values[cols.index("amount")] = f"{100 + i}.50"
+        changed.append(",".join(values))
+    (weekly / "orders.csv").write_text("\n".join([header, *changed]) + "\n")
+    once = run_import([weekly], "crm", str(target), mode="upsert")
+    assert once.rows == {"orders": 10}
+    after_once = checksums(url)
+    assert after_once["orders"] != original["orders"] and after_once["customers"] == original["customers"]
+    run_import([weekly], "crm", str(target), mode="upsert")
+    assert checksums(url) == after_once
+    batches = list_batches(str(target))
+    assert [b["batch_id"] for b in batches] == [3, 2, 1]
+    undo(str(target), 3)
+    assert checksums(url) == after_once
+    undo(str(target), 2)
+    assert checksums(url) == original
+    undo(str(target), 1)
+    assert all(count == 0 for count, _ in checksums(url).values())
+
+
+def test_undo_of_a_replace_restores_the_previous_data_set(small_demo, tmp_path):
+    full = exports.crm_csv(small_demo, tmp_path / "full")
+    target = tmp_path / "ws.duckdb"
+    url = f"duckdb:///{target}"
+    run_import([full], "crm", str(target))
+    original = checksums(url)
+    small = exports.crm_csv(small_demo, tmp_path / "small")
+    for table in ("orders", "interactions", "tickets"):
+        _shrink(small, table, 5)
+    run_import([small], "crm", str(target))
+    assert checksums(url)["orders"][0] == 5
+    done = subprocess.run([sys.executable, "-m", "data", "undo-import", "1", "--into", str(target)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2 and "undo them first" in done.stderr
+    done = subprocess.run([sys.executable, "-m", "data", "undo-import", "2", "--into", str(target)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert checksums(url) == original
+
+
+@pytest.mark.postgres
+def test_postgresql_target_round_trip_upsert_and_undo(small_demo, tmp_path, pg_url):
+    folder = exports.spanish_excel_csv(small_demo, tmp_path / "es")
+    result = run_import([folder], "crm", pg_url)
+    assert result.batch_id == 1
+    assert checksums(pg_url) == checksums(f"duckdb:///{small_demo}")
+    assert_same_kpis(scorecard(pg_url), scorecard(f"duckdb:///{small_demo}"))
+    original = checksums(pg_url)
+    run_import([folder / "orders.csv"], "crm", pg_url, mode="upsert")
+    assert checksums(pg_url) == original
+    with pytest.raises(ImportRejected):
+        run_import([folder / "orders.csv"], "crm", pg_url)  # replace without customers
+    assert checksums(pg_url) == original
+    undo(pg_url, 2)
+    assert checksums(pg_url) == original
+    assert [b["undone_at"] is not None for b in list_batches(pg_url)] == [True, False]
+
+
+#: KPIs computed from the surveys tables, which a Salesforce export does not carry.
+SURVEY_KPIS = {"nps", "nps_change", "csat", "ces", "survey_response_rate"}
+
+
+def test_salesforce_round_trip_gives_the_demo_kpis_it_carries(small_demo, tmp_path):
+    folder = exports.salesforce_csv(small_demo, tmp_path / "sf")
+    target = tmp_path / "ws.duckdb"
+    result = run_import([folder], "salesforce", str(target))
+    assert result.errors == []
+    demo_url, url = f"duckdb:///{small_demo}", f"duckdb:///{target}"
+    got_sums, demo_sums = checksums(url), checksums(demo_url)
+    for table in ("customers", "campaigns", "orders", "opportunities", "interactions", "tickets"):
+        assert got_sums[table] == demo_sums[table], table
+    assert got_sums["surveys"][0] == 0
+    got, expected = scorecard(url), scorecard(demo_url)
+    carried = {name for name, value in got.items() if value is not None}
+    assert {name for name, value in expected.items() if value is not None} - carried <= SURVEY_KPIS | {
+        "kpi_coverage", "kpis_on_target"}
+    assert len(carried) >= 15
+    assert_same_kpis({n: got[n] for n in carried - {"kpi_coverage", "kpis_on_target"}},
+                     {n: expected[n] for n in carried - {"kpi_coverage", "kpis_on_target"}})
+
+
+def test_filled_templates_import(tmp_path):
+    """The empty templates, filled in like a spreadsheet user would, import cleanly."""
+    import io
+    import zipfile
+
+    import openpyxl
+
+    from data.imports.template import template_xlsx, template_zip
+    from tests.tiny import ROWS
+
+    book = openpyxl.load_workbook(io.BytesIO(template_xlsx()))
+    assert book.sheetnames == [t.name for t in schema.TABLES]
+    for table in schema.TABLES:
+        sheet = book[table.name]
+        header = [c.value for c in sheet[1]]
+        assert header == [c.name for c in table.columns]
+        for row in ROWS.get(table.name, []):
+            sheet.append([row.get(name) for name in header])
+    path = tmp_path / "my crm.xlsx"
+    book.save(path)
+    result = run_import([path], "crm", str(tmp_path / "a.duckdb"))
+    assert result.rows["customers"] == len(ROWS["customers"]) and result.errors == []
+
+    folder = tmp_path / "csv"
+    zipfile.ZipFile(io.BytesIO(template_zip())).extractall(folder)
+    with pytest.raises(ImportRejected) as caught:  # empty template: no customers yet
+        run_import([folder], "crm", str(tmp_path / "b.duckdb"))
+    assert any("customers.csv: has a header but no rows" in str(p) for p in caught.value.problems)
+
+
+def test_map_overrides_a_column(small_demo, tmp_path):
+    folder = exports.salesforce_csv(small_demo, tmp_path / "sf")
+    account = folder / "Account.csv"
+    account.write_text(account.read_text().replace("Segment__c", "Tier__c", 1))
+    target = tmp_path / "ws.duckdb"
+    without = run_import([folder], "salesforce", str(tmp_path / "plain.duckdb"), dry_run=True)
+    assert "Account.csv: segment: not in the file; every row gets 'Unassigned'" in [str(p) for p in without.warnings]
+    done = subprocess.run([sys.executable, "-m", "data", "import", "--profile", "salesforce", "--into", str(target),
+                           "--map", "customers.segment=Tier__c", str(folder)], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert checksums(f"duckdb:///{target}")["customers"] == checksums(f"duckdb:///{small_demo}")["customers"]
+    bad = subprocess.run([sys.executable, "-m", "data", "import", "--into", str(target), "--map", "customers.colour=X",
+                          str(folder)], cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode == 2 and "customers.colour is not a column of the data model" in bad.stderr
