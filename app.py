@@ -14,6 +14,7 @@ ui.page_style()
 def _page() -> None:
     ui.sidebar_filters()
     ui.sidebar_source()
+    ui.freshness_banner()
     navigation.run()
 
 

@@ -28,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     if bgnbd.exists():
         bgnbd_args = ["--sizes", "100000", "--runs", "3"] if args.quick else []
         status |= subprocess.run([sys.executable, str(bgnbd), *bgnbd_args], cwd=BENCH.parent).returncode
+    importer = BENCH / "bench_import.py"
+    if importer.exists():
+        import_args = ["--runs", "2"] if args.quick else []
+        status |= subprocess.run([sys.executable, str(importer), *import_args], cwd=BENCH.parent).returncode
     # the pages in the browser (bench/pages.py; needs the demo databases in /work/bench-data)
     pages_args = ["--dbs", str(pages.DATA / "crm_100k.duckdb"), "--runs", "1", "--no-sessions"] if args.quick else []
     status |= pages.main(pages_args)

@@ -393,7 +393,7 @@ CATALOGUE: tuple[Kpi, ...] = (
         "Won amount of partner-sourced deals / won amount, deals closed in the range.",
         Unit.PERCENT, H, 0.15, lambda f: f.pipeline["partner_won_share"], pipeline.opportunity_records),
     Kpi("multi_department_share", "Customers served across departments", Rule.COLLABORATION,
-        "Customers with interactions from at least two departments under one customer_id / "
+        "Customers served by at least two departments (on one customer record) / "
         "customers with interactions in the range.",
         Unit.PERCENT, H, 0.60, lambda f: f.interactions["multi_department_share"], _interaction_records,
         counts=lambda f: (f.interactions["multi_department_customers"], f.interactions["served_customers"])),
@@ -403,7 +403,7 @@ CATALOGUE: tuple[Kpi, ...] = (
         Unit.PERCENT, H, 0.95, lambda f: f.tickets["compliance"], sla.ticket_records,
         counts=lambda f: (f.tickets["met"], f.tickets["met"] + f.tickets["breached"])),
     Kpi("resolution_hours", "Median resolution time", Rule.PROCESSES,
-        "Median hours from opened_at to resolved_at of tickets resolved by the end of the range.",
+        "Median hours from a ticket's opening to its resolution, tickets resolved by the end of the range.",
         Unit.HOURS, L, 8, lambda f: _hours(f.tickets["resolution_p50_seconds"]), sla.ticket_records),
     Kpi("campaign_response_rate", "Campaign response rate", Rule.PROCESSES,
         "Responded / outbound campaign contacts in the range.",
@@ -414,7 +414,7 @@ CATALOGUE: tuple[Kpi, ...] = (
         Unit.PERCENT, H, 0.25, lambda f: f.pipeline["win_rate"], pipeline.opportunity_records,
         counts=lambda f: (f.pipeline["won"], f.pipeline["won"] + f.pipeline["lost"])),
     Kpi("sales_cycle_days", "Median sales cycle", Rule.PROCESSES,
-        "Median days from created_at to closed_at of deals won in the range.",
+        "Median days from a deal's creation to its close, deals won in the range.",
         Unit.DAYS, L, 45, lambda f: f.pipeline["sales_cycle_days"], pipeline.opportunity_records),
     # 6 Information
     Kpi("completeness", "Record completeness", Rule.INFORMATION,
@@ -424,7 +424,7 @@ CATALOGUE: tuple[Kpi, ...] = (
         "1 - distinct normalised emails (lower, trimmed) / records with an email.",
         Unit.PERCENT, L, 0.01, lambda f: f.quality["duplicate_rate"], quality.duplicate_records),
     Kpi("linked_interactions", "Interactions linked to a customer", Rule.INFORMATION,
-        "Interactions with a known customer_id / interactions in the range.",
+        "Interactions linked to a known customer / interactions in the range.",
         Unit.PERCENT, H, 0.98, lambda f: f.interactions["linked_share"], _interaction_records,
         counts=lambda f: (f.interactions["linked"], f.interactions["interactions"])),
     Kpi("days_since_update", "Days since record update", Rule.INFORMATION,

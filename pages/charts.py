@@ -32,6 +32,27 @@ pio.templates["crm"] = go.layout.Template(
 pio.templates.default = "plotly_white+crm"
 
 
+pio.templates["crm_dark"] = go.layout.Template(pio.templates["crm"])
+pio.templates["crm_dark"].layout.update(
+    font=dict(color="#FAFAFA"), paper_bgcolor="#0E1117", plot_bgcolor="#0E1117",
+    xaxis=dict(gridcolor="#31333F", zerolinecolor="#4A4C5A"), yaxis=dict(gridcolor="#31333F", zerolinecolor="#4A4C5A"),
+)
+
+
+def themed(fig: go.Figure, dark: bool) -> go.Figure:
+    """The figure in the light or dark variant of the project's template (Streamlit's theme)."""
+    if dark:
+        fig.update_layout(template="plotly_dark+crm_dark")
+        # reference lines and labels drawn in black would vanish on a dark background
+        for shape in fig.layout.shapes or ():
+            if shape.line and shape.line.color == BLACK:
+                shape.line.color = "#FAFAFA"
+        for annotation in fig.layout.annotations or ():
+            if annotation.font is None or annotation.font.color in (None, BLACK):
+                annotation.font.color = "#FAFAFA"
+    return fig
+
+
 def _finish(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
     fig.update_layout(title=title, height=height)
     return fig
@@ -90,14 +111,23 @@ def rule_bars(rules: pd.DataFrame) -> go.Figure:
 
 def monthly_line(frame: pd.DataFrame, x: str, y: str, title: str, y_title: str, target: float | None = None,
                  target_label: str = "", percent: bool = False, money: bool = False, colour: str = BLUE,
-                 kind: str = "line") -> go.Figure:
-    """A monthly series as a line (or bars), with an optional target line."""
+                 kind: str = "line", partial: pd.Timestamp | None = None, partial_label: str = "") -> go.Figure:
+    """A monthly series as a line (or bars), with an optional target line; the ``partial``
+    month (not over yet) is drawn faded/hollow and labelled."""
+    periods = pd.to_datetime(frame[x]) if len(frame) else frame[x]
+    is_partial = [partial is not None and pd.Timestamp(p) == partial for p in periods]
     if kind == "bar":
-        trace = go.Bar(x=frame[x], y=frame[y], marker_color=colour, name=y_title)
+        trace = go.Bar(x=frame[x], y=frame[y], marker_color=colour, name=y_title,
+                       marker_opacity=[0.35 if p else 1.0 for p in is_partial],
+                       marker_pattern_shape=["/" if p else "" for p in is_partial])
     else:
         trace = go.Scatter(x=frame[x], y=frame[y], mode="lines+markers", line=dict(color=colour, width=2.5),
-                           name=y_title)
+                           name=y_title, marker=dict(symbol=["circle-open" if p else "circle" for p in is_partial],
+                                                     size=[11 if p else 7 for p in is_partial]))
     fig = go.Figure(trace)
+    if any(is_partial):
+        fig.add_annotation(x=partial, y=1.0, yref="paper", text=partial_label or "month so far", showarrow=False,
+                           yanchor="bottom", font=dict(size=11, color=GREY))
     if target is not None:
         target_line(fig, target, target_label)
     fig.update_xaxes(title="Month", tickformat="%b %Y")
@@ -352,6 +382,11 @@ def forecast_chart(result, title: str, y_title: str, money: bool = False) -> go.
                                      hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=[history.index[-1], *p.period], y=[history.values[-1], *p["mean"]],
                                  mode="lines+markers", name="Forecast", line=dict(color=ORANGE, width=2.5, dash="dash")))
+    unfinished = getattr(result, "unfinished", None)
+    if unfinished is not None and len(unfinished):
+        fig.add_trace(go.Scatter(x=unfinished.index, y=unfinished.values, mode="markers", name="Month so far",
+                                 marker=dict(color=BLUE, size=9, symbol="circle-open", line=dict(width=2)),
+                                 hovertemplate="%{x|%b %Y} so far (unfinished, not used): %{y:,.0f}<extra></extra>"))
     fig.update_xaxes(title="Month", tickformat="%b %Y")
     fig.update_yaxes(title=y_title, tickprefix="€" if money else "", rangemode="tozero", tickformat=",.0f")
     return _finish(fig, title, 330)

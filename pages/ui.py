@@ -609,16 +609,24 @@ RECORDS: dict[str, Callable[..., Any]] = {
 
 
 @st.cache_data(ttl=TTL, show_spinner="Fetching records…", max_entries=256, max_size=CACHE_BUDGET["records"])
-def _records_page(url: str, name: str, f: Filters, args: tuple, page: int, size: int) -> tuple[pd.DataFrame, int]:
+def _records_page(url: str, name: str, f: Filters, args: tuple, page: int, size: int,
+                  statuses: tuple[str, ...] = ()) -> tuple[pd.DataFrame, int]:
     with _open(url).engine.connect() as conn:
-        result = drilldown.page(conn, RECORDS[name](f, *args), page, size)
+        result = drilldown.page(conn, drilldown.with_status(RECORDS[name](f, *args), statuses), page, size)
     return result.rows, result.total
 
 
-@st.cache_data(ttl=TTL, show_spinner="Preparing the CSV…", max_entries=4, max_size=CACHE_BUDGET["csv"])
-def _records_csv(url: str, name: str, f: Filters, args: tuple) -> bytes:
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=256)
+def _record_statuses(url: str, name: str, f: Filters, args: tuple) -> list[str]:
     with _open(url).engine.connect() as conn:
-        return escape.to_csv(drilldown.all_rows(conn, RECORDS[name](f, *args))).encode()
+        return drilldown.status_values(conn, RECORDS[name](f, *args))
+
+
+@st.cache_data(ttl=TTL, show_spinner="Preparing the CSV…", max_entries=4, max_size=CACHE_BUDGET["csv"])
+def _records_csv(url: str, name: str, f: Filters, args: tuple, statuses: tuple[str, ...] = ()) -> bytes:
+    with _open(url).engine.connect() as conn:
+        query = drilldown.with_status(RECORDS[name](f, *args), statuses)
+        return escape.to_csv(drilldown.all_rows(conn, query)).encode()
 
 
 def records_page(name: str, f: Filters, *args, size: int = 50) -> tuple[pd.DataFrame, int]:
@@ -628,11 +636,18 @@ def records_page(name: str, f: Filters, *args, size: int = 50) -> tuple[pd.DataF
 
 @st.dialog("Records behind the figure", width="large")
 def _drill_dialog(title: str, name: str, f: Filters, args: tuple, slug: str) -> None:
+    from pages import labels
+
     url = require_source().url
     st.markdown(f"**{escape.markdown(title)}**")
     st.caption(f.describe(escape.markdown))
     size = 100
-    rows, total = within_budget(_records_page, url, name, f, args, 0, size)
+    statuses: tuple[str, ...] = ()
+    present = _record_statuses(url, name, f, args)
+    if len(present) > 1:
+        statuses = tuple(st.pills("Status", present, selection_mode="multi", key=f"drill_status_{slug}",
+                                  help="Show only the records with these statuses (all when none is picked)."))
+    rows, total = within_budget(_records_page, url, name, f, args, 0, size, statuses)
     if total == 0:
         st.info("No records match this selection.", icon=":material/inbox:")
         return
@@ -640,11 +655,12 @@ def _drill_dialog(title: str, name: str, f: Filters, args: tuple, slug: str) -> 
     page = 0
     if pages > 1:
         page = st.number_input(f"Page (of {pages})", 1, pages, 1, key=f"drill_page_{slug}") - 1
-        rows, _ = within_budget(_records_page, url, name, f, args, page, size)
+        rows, _ = within_budget(_records_page, url, name, f, args, page, size, statuses)
     st.caption(f"{total:,} records · showing {page * size + 1:,}-{min((page + 1) * size, total):,}")
-    st.dataframe(rows, hide_index=True, height=420)
+    st.dataframe(labels.readable(rows), hide_index=True, height=420, column_config=labels.column_config(rows))
     # the CSV of every record is built only when the button is clicked, not when the dialog opens
-    st.download_button("Download all as CSV", lambda: _records_csv(url, name, f, args), file_name=f"{slug}.csv",
+    st.download_button("Download all as CSV", lambda: _records_csv(url, name, f, args, statuses),
+                       file_name=f"{slug}.csv",
                        mime="text/csv", icon=":material/download:", key=f"drill_csv_{slug}")
 
 
@@ -728,8 +744,23 @@ def fmt(value: float | None, unit: Unit | str, signed: bool = False) -> str:
 
 # --------------------------------------------------------------------------- chart-click filters
 def chart_pick(key: str) -> list[str]:
-    """The values picked by clicking a selectable chart (read before it is drawn)."""
+    """The values picked by clicking a selectable chart (read before it is drawn).
+
+    The pick is kept in the URL (``?<key>=value``), so a link shares it: a chart not
+    clicked yet in this session takes its pick from the URL.
+    """
     state = st.session_state.get(_chart_key(key))
+    if state is None:
+        return [v for v in st.query_params.get_all(key) if v]
+    picked = _points(state)
+    if picked:
+        st.query_params[key] = picked
+    elif key in st.query_params:
+        del st.query_params[key]
+    return picked
+
+
+def _points(state) -> list[str]:
     points = []
     try:
         points = state["selection"]["points"] if state else []
@@ -752,7 +783,10 @@ def _chart_key(key: str) -> str:
 
 def selectable_chart(fig, key: str) -> None:
     """Draw a chart whose bars/segments can be clicked to filter the page."""
-    st.plotly_chart(fig, key=_chart_key(key), on_select="rerun", selection_mode=("points",), theme=None,
+    from pages import charts
+
+    st.plotly_chart(charts.themed(fig, dark_theme()), key=_chart_key(key), on_select="rerun",
+                    selection_mode=("points",), theme=None,
                     config={"displaylogo": False})
 
 
@@ -761,16 +795,29 @@ def clear_pick_control(key: str, dimension_label: str, picked: list[str]) -> Non
     if not picked:
         return
     cols = st.columns([5, 1])
-    cols[0].info(f"Filtered by chart click: {dimension_label} = {', '.join(escape.markdown(v) for v in picked)}",
+    cols[0].info(f"Filtered by chart click: {dimension_label} = {', '.join(escape.markdown(v) for v in picked)} "
+                 "(kept in the link)",
                  icon=":material/filter_alt:")
     if cols[1].button("Clear", key=f"{key}__clear", icon=":material/close:"):
         st.session_state[f"{key}__generation"] = st.session_state.get(f"{key}__generation", 0) + 1
+        if key in st.query_params:
+            del st.query_params[key]
         st.rerun()
 
 
+def dark_theme() -> bool:
+    """Whether the user picked a dark theme in Streamlit's settings."""
+    try:
+        return st.context.theme.type == "dark"
+    except AttributeError:  # no browser context (AppTest, bare mode)
+        return False
+
+
 def chart(fig, key: str | None = None) -> None:
-    """Draw a plotly figure with the project's template (not Streamlit's theme)."""
-    st.plotly_chart(fig, key=key, theme=None, config={"displaylogo": False})
+    """Draw a plotly figure with the project's template, light or dark as the user's Streamlit theme."""
+    from pages import charts
+
+    st.plotly_chart(charts.themed(fig, dark_theme()), key=key, theme=None, config={"displaylogo": False})
 
 
 # --------------------------------------------------------------------------- tables and states
@@ -809,7 +856,53 @@ def forecast_panel(f: Filters, what: str, title: str, y_title: str, money: bool 
 
     chart(charts.forecast_chart(result, title, y_title, money), key=f"forecast_{what}")
     backtest = result.backtest.sentence() if result.backtest is not None else ""
+    if result.backtest is not None and result.backtest.failed():
+        st.warning("This forecast failed its test: most recent months fell outside its 95 % band, so the bands "
+                   "are too narrow. Read it as a rough direction only.", icon=":material/warning:")
     st.caption(f"{result.sentence()} {backtest}")
+
+
+def page_window(f: Filters, months: int, key: str, what: str) -> Filters:
+    """A page's own default window: the ``months`` calendar months to the end of the range when
+    the sidebar's range is shorter (a funnel or cohorts need time), said in a caption, with a
+    switch back to the sidebar's range."""
+    from dataclasses import replace
+
+    window = replace(month_window(f, months), compare=f.compare)
+    if window.start >= f.start:
+        return f
+    if st.toggle("Use the sidebar's date range instead", key=key,
+                 help=f"This page shows the last {months} months by default: a shorter range leaves too little "
+                      "time for customers to move through it."):
+        st.caption(f"{what}: the sidebar's date range, {f.start:%d %b %Y} to {f.end:%d %b %Y}.")
+        return f
+    st.caption(f"{what}: the {months} calendar months {window.start:%d %b %Y} to {window.end:%d %b %Y} "
+               f"(this page's default, longer than the sidebar's {f.days} days).")
+    return window
+
+
+def partial_month(f: Filters) -> pd.Timestamp | None:
+    """The month of the range's end when the range stops before that month is over."""
+    following = f.end + timedelta(days=1)
+    return None if following.day == 1 else pd.Timestamp(f.end.year, f.end.month, 1)
+
+
+def partial_label(f: Filters) -> str:
+    return f"{f.end:%b} so far (to {f.end.day})"
+
+
+def freshness_banner() -> None:
+    """A banner on every page when the newest record is older than the freshness setting."""
+    try:
+        url = resolve_url()
+        _open(url)
+    except SourceError:
+        return
+    _, last = data_span(url)
+    age = (date.today() - last).days
+    if age > settings().stale_after_days:
+        st.warning(f"The newest record in the data is from {last:%d %b %Y}, {age} days ago: recent figures may be "
+                   "incomplete. Check that the data is still being loaded.", icon=":material/update:")
 
 
 # --------------------------------------------------------------------------- health and failures

@@ -4,16 +4,17 @@ import streamlit as st
 
 from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS
 from metrics.value import NpvParams
-from pages import charts, ui
+from pages import charts, labels, ui
 
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Customer value")
 f = ui.filters()
 ui.caption_filters(f, ("customers", "orders"))
-st.markdown("Two views of what the customer base is worth. **Predictive**: BG/NBD predicts each customer's "
-            "purchases and the probability they are still a customer, Gamma-Gamma their spend per purchase, fitted "
-            "per segment on the order history up to the end of the range. **NPV**: the lifetime value of a customer "
-            "group from its yearly margin and retention, discounted (seed 001).")
+st.markdown("Two views of what the customer base is worth, which give different totals on purpose. "
+            "**Predicted** (top): a purchase model predicts each customer's purchases and the probability they "
+            "are still a customer, a spend model their spend per purchase (BG/NBD and Gamma-Gamma), fitted "
+            "per segment on the order history up to the end of the range. **NPV** (bottom): the lifetime value of a customer "
+            "group from its yearly margin and retention, discounted.")
 
 c1, c2 = st.columns(2)
 horizon = int(c1.select_slider("CLV horizon (months)", [6, 12, 24, 36], value=12, key="clv_horizon"))
@@ -25,9 +26,11 @@ if result["error"]:
 else:
     overall = result["overall"]
     tiles = st.columns(4)
-    tiles[0].metric("Customer equity (predicted)", f"€{overall['equity']:,.0f}", border=True,
-                    help=f"Sum of every customer's discounted CLV over the next {horizon} months.")
-    tiles[1].metric("Mean CLV", f"€{overall['mean_clv']:,.0f}", border=True)
+    tiles[0].metric("Customer equity (predicted)", ui.money(overall['equity']), border=True,
+                    help=f"Sum of every customer's discounted CLV over the next {horizon} months, from the purchase "
+                         "models. The NPV equity further down uses yearly margin and retention instead, and the "
+                         "'Customer equity growth' KPI uses the NPV method: the three answer different questions.")
+    tiles[1].metric("Mean CLV", ui.money(overall['mean_clv']), border=True)
     tiles[2].metric("Mean P(alive)", f"{overall['p_alive']:.0%}", border=True,
                     help="The average probability that a customer is still buying.")
     tiles[3].metric("Expected purchases", f"{overall['expected_purchases']:,.0f}", border=True,
@@ -46,6 +49,7 @@ else:
                "value; top left: valuable customers who may already have left — the ones to win back first.")
     st.subheader("Top customers by predicted CLV")
     st.dataframe(result["top"], hide_index=True, height=300, column_config={
+        **labels.column_config(result["top"]), "frequency": st.column_config.NumberColumn("Repeat purchases", format="%d"),
         "p_alive": ui.percent_column("P(alive)"), "clv": st.column_config.NumberColumn("CLV", format="€%.0f"),
         "monetary_value": st.column_config.NumberColumn("Mean repeat spend", format="€%.0f"),
         "expected_spend": st.column_config.NumberColumn("Expected spend / purchase", format="€%.0f"),
@@ -113,7 +117,7 @@ def churn_section() -> None:
             st.caption(note)
         st.markdown("**Customers most at risk (by CLV at risk)**")
         st.dataframe(risk["top"], hide_index=True, height=300, column_config={
-            "churn_probability": ui.percent_column("P(churn)"),
+            **labels.column_config(risk["top"]), "churn_probability": ui.percent_column("P(churn)"),
             "clv": st.column_config.NumberColumn("CLV", format="€%.0f"),
             "clv_at_risk": st.column_config.NumberColumn("CLV at risk", format="€%.0f"),
             "recency_days": st.column_config.NumberColumn("Days since last order", format="%.0f")})
@@ -132,8 +136,11 @@ def npv_section() -> None:
     if npv.empty:
         ui.empty_state("No customer bought in the year before the end of the range.")
     else:
-        st.caption("CLV = Σ m·r^(t-1)/(1+d)^t for t = 1..H: m is the mean yearly margin of an active customer (an "
-                   "order in the last 365 days), r the share of last year's active customers active again this year.")
+        st.caption("A group's NPV lifetime value adds up, year by year over the horizon, the mean yearly margin of an "
+                   "active customer (an order in the last 365 days) times the chance they are still active (the "
+                   "yearly retention, compounded), discounted at the chosen rate. Equity = active customers × that "
+                   f"value: {ui.money(float(npv.equity.sum()))} in total, the NPV view, which differs from the "
+                   f"predicted equity at the top ({horizon}-month purchase predictions).")
         st.dataframe(npv, hide_index=True, column_config={
             "group": DIMENSION_LABELS[dimension],
             "margin": st.column_config.NumberColumn("Margin (last year)", format="€%.0f"),

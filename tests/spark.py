@@ -46,7 +46,8 @@ def missing() -> list[str]:
     return out
 
 
-def _command(home: Path, port: int, base: Path, memory: str, cores: int) -> list[str]:
+def _command(home: Path, port: int, base: Path, memory: str, cores: int,
+             extra: dict[str, str] | None = None) -> list[str]:
     metastore, warehouse = base / "metastore", base / "warehouse"
     conf = {
         "spark.driver.memory": memory,
@@ -61,6 +62,7 @@ def _command(home: Path, port: int, base: Path, memory: str, cores: int) -> list
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={metastore}",
         "spark.hadoop.javax.jdo.option.ConnectionURL":
             f"jdbc:derby:;databaseName={metastore}/metastore_db;create=true",
+        **(extra or {}),
     }
     argv = [str(home / "bin" / "spark-submit"), "--class", SERVER_CLASS, "--master", f"local[{cores}]"]
     for key, value in conf.items():
@@ -99,11 +101,12 @@ def _wait_until_answering(url: str, proc: subprocess.Popen, log: Path, timeout: 
 
 @contextlib.contextmanager
 def thrift_server(memory: str = "1g", cores: int = 2, timeout: float = 180.0,
-                  base: Path | None = None, port: int | None = None) -> Iterator[str]:
+                  base: Path | None = None, port: int | None = None,
+                  conf: dict[str, str] | None = None) -> Iterator[str]:
     """Start a Spark Thrift server on a free loopback port; yield its ``hive://`` URL; stop it.
 
     Metastore (embedded Derby), warehouse and log live in ``base`` (a fresh temporary
-    folder by default, removed afterwards).
+    folder by default, removed afterwards); ``conf`` adds Spark settings.
     """
     problems = missing()
     if problems:
@@ -120,7 +123,7 @@ def thrift_server(memory: str = "1g", cores: int = 2, timeout: float = 180.0,
     url = f"hive://127.0.0.1:{port}/default"
     with open(log, "w") as out:
         # own process group: spark-submit's launcher and the JVM stop together
-        proc = subprocess.Popen(_command(home, port, base, memory, cores), cwd=base, env=env,
+        proc = subprocess.Popen(_command(home, port, base, memory, cores, conf), cwd=base, env=env,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_until_answering(url, proc, log, timeout)

@@ -113,3 +113,13 @@ def test_segment_comparison_shows_n_per_group(tiny):
     assert (table.loc["csat", "n_a"], table.loc["csat", "n_b"]) == (2, 1)
     assert (table.loc["nps", "n_a"], table.loc["nps", "n_b"]) == (1, 3)
     assert pd.isna(table.loc["completeness", "n_a"])                     # a census, not a sample
+
+
+def test_rendered_text_checker_finds_raw_names():
+    from tests.rendered import COLUMNS, DEVELOPER_WORDS, RAW_IN_TEXT
+
+    assert {"ticket_id", "consent_marketing", "opened_at", "segment"} <= set(COLUMNS)
+    assert RAW_IN_TEXT.search("Median hours from opened_at to resolved_at")
+    assert not RAW_IN_TEXT.search("Median hours from opening to resolution")
+    assert DEVELOPER_WORDS.search("seed 003: phone first") and DEVELOPER_WORDS.search("None")
+    assert not DEVELOPER_WORDS.search("Nonetheless, the seedling")

@@ -151,6 +151,7 @@ def _records(f: Filters) -> dict[str, object]:
     from metrics import pipeline
 
     found["pipeline.deals"] = pipeline.opportunity_records(f)
+    found["pipeline.open"] = pipeline.open_deal_records(f)
     return found
 
 
@@ -233,3 +234,9 @@ def test_cli_user_scope_equals_the_report_with_their_dimensions(demo_url, tmp_pa
                              text=True, timeout=120)
     assert unknown.returncode == 2 and "nobody@example.com has no access" in unknown.stderr
     assert "Traceback" not in unknown.stderr
+
+
+def test_the_example_access_file_is_valid():
+    example = parse_access((ROOT / "access.example.toml").read_text(), "access.example.toml")
+    assert example.resolve("ana@example.com").scope == (("region", ("North",)),)
+    assert example.resolve("someone@example.com", ["sales-south"]).role == "manager"

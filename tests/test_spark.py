@@ -20,8 +20,10 @@ from sqlalchemy import create_engine, text
 
 from data import schema
 from data.sources import SchemaMismatch, SourceError, connect, table_names
-from metrics import catalogue, clv, cohorts, drilldown, engagement, funnel, pipeline, quality, sla, value, voice
+from metrics import (catalogue, clv, cohorts, drilldown, engagement, funnel, health, pipeline, quality, sla, value,
+                     voice)
 from metrics.filters import Filters
+from tests.conftest import END
 
 pytestmark = pytest.mark.spark
 
@@ -134,6 +136,16 @@ def test_family_equal_on_spark_and_duckdb(engines, family):
             left, right = FAMILIES[family](d, filters), FAMILIES[family](s, filters)
         assert _flat(left), family  # something was computed
         assert_same(left, right, f"{family} {filters.start}..{filters.end}")
+
+
+def test_data_health_checks_equal(engines):
+    """The data-model checks behind the valid rows (and the Data page) count the same rows."""
+    duck, spark = engines
+    with duck.connect() as d, spark.connect() as s:
+        left, right = health.count_checks(d, END), health.count_checks(s, END)
+    assert len(left.counts) >= len(schema.TABLES)  # every check ran (the demo is clean: counts are 0)
+    assert_same({"counts": left.counts, "excluded": left.excluded_rows},
+                {"counts": right.counts, "excluded": right.excluded_rows}, "health")
 
 
 def _drilldowns(filters: Filters):

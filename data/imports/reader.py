@@ -148,8 +148,9 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Pa
             f" null_padding = false, store_rejects = true, rejects_table = '{rejects}',"
             f" rejects_scan = '{scan}', max_line_size = 4000000)",
             [str(readable), delimiter])
-    except duckdb.Error as exc:
-        return raw, [Problem(raw.label, f"cannot be read as CSV: {str(exc).splitlines()[0]}")]
+    except duckdb.Error:
+        return raw, [Problem(raw.label, "cannot be read as CSV: its lines or quotes are inconsistent (for "
+                                        "example mixed line endings); save it again as CSV from the spreadsheet")]
     raw.table = table
     raw.rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     for line, column, kind, message in con.execute(
