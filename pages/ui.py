@@ -256,7 +256,10 @@ def sidebar_filters() -> None:
     bar.header("Filters")
     corrected = _link_period(raw["period"], first, max(last, date.today()), (default_start, default_end))
     if corrected is not None:  # a reversed or surplus range in the link: fix the link itself
-        st.query_params["period"] = [d.isoformat() for d in corrected]
+        if "period" in st.session_state:  # the widget is bound already: set its value instead
+            st.session_state["period"] = corrected
+        else:
+            st.query_params["period"] = [d.isoformat() for d in corrected]
     period = bar.date_input("Date range", value=(default_start, default_end), min_value=first,
                             max_value=max(last, date.today()), key="period", bind="query-params",
                             format="YYYY-MM-DD", help="Both days included. KPIs are computed as of the end.")
