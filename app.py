@@ -2,11 +2,20 @@
 
 import streamlit as st
 
-from pages import ui
+from pages import signin, ui
 
 st.set_page_config(page_title="CRM analytics", page_icon=":material/insights:", layout="wide")
 
-navigation = st.navigation(ui.navigation_pages())
-ui.sidebar_filters()
-ui.sidebar_source()
-navigation.run()
+access = signin.gate()  # sign-in (when configured) and the user's role and scope
+navigation = st.navigation(signin.pages_for(access, ui.navigation_pages()))
+ui.page_style()
+
+
+def _page() -> None:
+    ui.sidebar_filters()
+    ui.sidebar_source()
+    ui.freshness_banner()
+    navigation.run()
+
+
+ui.run_guarded(_page)  # a failure is a sentence (and a retry button), never a traceback

@@ -2,7 +2,8 @@
 
 ``python -m bench.run`` runs the report benchmark (bench/bench_report.py: 100k and 1M
 customers; 7 runs, pandas 5 at 100k) and, when present, the BG/NBD benchmark
-(bench/bench_bgnbd.py). ``--quick`` runs 100k customers only, 3 runs of each.
+(bench/bench_bgnbd.py), then the page benchmark in the browser (bench/pages.py).
+``--quick`` runs 100k customers only, 3 runs of each (one run of the pages).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import bench_report
+from bench import bench_report, pages
 
 BENCH = Path(__file__).resolve().parent
 
@@ -31,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     if importer.exists():
         import_args = ["--runs", "2"] if args.quick else []
         status |= subprocess.run([sys.executable, str(importer), *import_args], cwd=BENCH.parent).returncode
+    # the pages in the browser (bench/pages.py; needs the demo databases in /work/bench-data)
+    pages_args = ["--dbs", str(pages.DATA / "crm_100k.duckdb"), "--runs", "1", "--no-sessions"] if args.quick else []
+    status |= pages.main(pages_args)
     return status
 
 

@@ -15,23 +15,30 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import (
-    Column, Date, DateTime, Float, ForeignKey, Integer, MetaData, Table, Text, create_engine, delete, event, insert,
-    select, update,
+    Column, Date, DateTime, Float, ForeignKey, Integer, MetaData, Table, Text, create_engine, delete, event, func,
+    insert, select, update,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_URL = f"sqlite:///{ROOT / 'app_store.sqlite'}"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 ROADMAP_STAGES = ("Vision", "Assessment", "Concept", "Development", "Implementation")  # seed 003
 ROADMAP_STATUSES = ("planned", "in progress", "done", "blocked")
+#: Roles (see metrics/scope.py) allowed to change targets, assessments, the roadmap, risks,
+#: imports and alert rules; and the roles allowed to edit the access definition.
+WRITER_ROLES = frozenset({"crm_lead", "admin"})
+ADMIN_ROLES = frozenset({"admin"})
+ALERT_KINDS = ("below", "above", "change")  # value below / above the threshold; |change| more than it
 
 metadata = MetaData()
 store_meta = Table("store_meta", metadata, Column("key", Text, primary_key=True), Column("value", Text, nullable=False))
@@ -71,7 +78,23 @@ risk_answers = Table(
     Column("risk", Text, primary_key=True), Column("answer", Text, nullable=False), Column("note", Text),
     Column("updated_at", DateTime, nullable=False), Column("updated_by", Text, nullable=False))
 
-MIGRATIONS = {1: list(metadata.tables.values())}  # version -> tables it adds
+access_versions = Table(
+    "access_versions", metadata,
+    Column("version_id", Integer, primary_key=True, autoincrement=True), Column("definition", Text, nullable=False),
+    Column("saved_at", DateTime, nullable=False), Column("saved_by", Text, nullable=False))
+alert_rules = Table(
+    "alert_rules", metadata,
+    Column("rule_id", Integer, primary_key=True, autoincrement=True), Column("kpi", Text, nullable=False),
+    Column("kind", Text, nullable=False), Column("threshold", Float, nullable=False),
+    Column("updated_at", DateTime, nullable=False), Column("updated_by", Text, nullable=False))
+digest_values = Table(
+    "digest_values", metadata,
+    Column("recipient", Text, primary_key=True), Column("kpi", Text, primary_key=True), Column("value", Float),
+    Column("status", Text), Column("sent_at", DateTime, nullable=False))
+
+MIGRATIONS = {1: [store_meta, target_overrides, target_changes, assessments, assessment_answers,
+                  assessment_snapshots, roadmap_items, risk_answers],
+              2: [access_versions, alert_rules, digest_values]}  # version -> tables it adds
 
 
 class StoreError(ValueError):
@@ -80,6 +103,17 @@ class StoreError(ValueError):
 
 class Conflict(StoreError):
     """Someone else changed the item since it was read."""
+
+
+class Forbidden(StoreError):
+    """The user's role may not make this change."""
+
+
+def check_role(role: str | None, allowed: frozenset[str], what: str) -> None:
+    """Refuse a change by a role not in ``allowed``; ``None`` is the local single-user mode
+    and command-line tools run by whoever owns the store (everything allowed)."""
+    if role is not None and role not in allowed:
+        raise Forbidden(f"{what}: your role ({role}) may not make this change; ask your CRM lead or admin")
 
 
 def resolve_url(environ: dict[str, str] | None = None) -> str:
@@ -158,8 +192,9 @@ class AppStore:
         with self.engine.connect() as conn:
             return {k: float(v) for k, v in conn.execute(select(target_overrides.c.kpi, target_overrides.c.target))}
 
-    def set_target(self, kpi: str, target, who: str | None = None) -> None:
+    def set_target(self, kpi: str, target, who: str | None = None, role: str | None = None) -> None:
         """Override a KPI's target (``target`` None removes the override)."""
+        check_role(role, WRITER_ROLES, f"target {kpi}")
         if not kpi or not isinstance(kpi, str):
             raise StoreError(f"target: KPI name {kpi!r} is not valid")
         if target is not None:
@@ -170,7 +205,8 @@ class AppStore:
             if target != target or target in (float("inf"), float("-inf")):
                 raise StoreError(f"target {kpi}: {target!r} is not a finite number")
         at, by = _now(), _who(who)
-        with self.engine.begin() as conn:
+        with _saving(f"target {kpi}"), self.engine.begin() as conn:
+            _serialise(conn, f"target:{kpi}")
             old = conn.execute(select(target_overrides.c.target).where(target_overrides.c.kpi == kpi)).scalar()
             conn.execute(delete(target_overrides).where(target_overrides.c.kpi == kpi))
             if target is not None:
@@ -187,12 +223,13 @@ class AppStore:
     def save_assessment(self, answers: dict[str, int], assessed_on: date | None = None, who: str | None = None,
                         notes: str | None = None, snapshot: list[dict] | None = None, phase: int | None = None,
                         rule_scores: dict | None = None, self_scores: dict | None = None,
-                        statements: set[str] | None = None) -> int:
+                        statements: set[str] | None = None, role: str | None = None) -> int:
         """Save a dated self-assessment with the KPI snapshot of that moment; its id.
 
         ``answers`` maps statement ids to scores 1..5; with ``statements`` given, every id
         must be one of them.
         """
+        check_role(role, WRITER_ROLES, "assessment")
         if not answers:
             raise StoreError("assessment: no answers")
         for statement, score in answers.items():
@@ -238,18 +275,21 @@ class AppStore:
 
     # ---- roadmap
     def add_item(self, stage: str, title: str, owner: str | None = None, due_date=None, status: str = "planned",
-                 checkpoints: list[Checkpoint] | None = None, who: str | None = None) -> int:
+                 checkpoints: list[Checkpoint] | None = None, who: str | None = None, role: str | None = None) -> int:
+        check_role(role, WRITER_ROLES, f"roadmap item {title!r}")
         values = self._item_values(stage, title, owner, due_date, status, checkpoints or [], f"roadmap item {title!r}")
         with self.engine.begin() as conn:
             return int(conn.execute(insert(roadmap_items).values(
                 **values, version=1, updated_at=_now(), updated_by=_who(who))).inserted_primary_key[0])
 
-    def update_item(self, item_id: int, version: int, who: str | None = None, **fields) -> int:
+    def update_item(self, item_id: int, version: int, who: str | None = None, role: str | None = None,
+                    **fields) -> int:
         """Change some fields of an item read at ``version``; its new version.
 
         Raises :class:`Conflict` when the item changed since (another session's edit is
         kept, never overwritten).
         """
+        check_role(role, WRITER_ROLES, f"roadmap item {item_id}")
         with self.engine.begin() as conn:
             current = conn.execute(select(roadmap_items).where(roadmap_items.c.item_id == item_id)).mappings().first()
             if current is None:
@@ -268,7 +308,8 @@ class AppStore:
                                "edit, then apply yours")
         return version + 1
 
-    def delete_item(self, item_id: int, version: int) -> None:
+    def delete_item(self, item_id: int, version: int, role: str | None = None) -> None:
+        check_role(role, WRITER_ROLES, f"roadmap item {item_id}")
         with self.engine.begin() as conn:
             gone = conn.execute(delete(roadmap_items).where(roadmap_items.c.item_id == item_id,
                                                             roadmap_items.c.version == version))
@@ -297,10 +338,13 @@ class AppStore:
                 "checkpoints": json.dumps([{"text": c.text, "done": bool(c.done)} for c in points])}
 
     # ---- risks
-    def set_risk_answer(self, risk: str, answer: str, note: str | None = None, who: str | None = None) -> None:
+    def set_risk_answer(self, risk: str, answer: str, note: str | None = None, who: str | None = None,
+                        role: str | None = None) -> None:
+        check_role(role, WRITER_ROLES, f"risk {risk!r}")
         if answer not in ("yes", "no", "unsure"):
             raise StoreError(f"risk {risk!r}: answer {answer!r} is not yes, no or unsure")
-        with self.engine.begin() as conn:
+        with _saving(f"risk {risk!r}"), self.engine.begin() as conn:
+            _serialise(conn, f"risk:{risk}")
             conn.execute(delete(risk_answers).where(risk_answers.c.risk == risk))
             conn.execute(insert(risk_answers).values(risk=risk, answer=answer, note=note, updated_at=_now(),
                                                      updated_by=_who(who)))
@@ -309,6 +353,94 @@ class AppStore:
         with self.engine.connect() as conn:
             rows = conn.execute(select(risk_answers)).mappings().all()
         return {r["risk"]: dict(r) for r in rows}
+
+    # ---- access definition (admins)
+    def save_access(self, definition: str, who: str | None = None, role: str | None = None) -> int:
+        """Store a new version of the access definition (TOML text, validated by the caller)."""
+        check_role(role, ADMIN_ROLES, "access definition")
+        if not definition or not definition.strip():
+            raise StoreError("access definition: empty; it would lock everybody out")
+        with self.engine.begin() as conn:
+            return int(conn.execute(insert(access_versions).values(
+                definition=definition, saved_at=_now(), saved_by=_who(who))).inserted_primary_key[0])
+
+    def access_definition(self) -> dict | None:
+        """The latest saved access definition (definition, saved_at, saved_by), or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(access_versions).order_by(access_versions.c.version_id.desc())
+                               .limit(1)).mappings().first()
+        return dict(row) if row else None
+
+    def access_history(self) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(access_versions.c.version_id, access_versions.c.saved_at,
+                                       access_versions.c.saved_by)
+                                .order_by(access_versions.c.version_id.desc())).mappings().all()
+        return pd.DataFrame(rows, columns=["version_id", "saved_at", "saved_by"])
+
+    # ---- alert rules (CRM lead) and digest state
+    def add_alert_rule(self, kpi: str, kind: str, threshold, who: str | None = None, role: str | None = None) -> int:
+        """An alert on a KPI: value ``below``/``above`` threshold, or ``change`` of more than it."""
+        check_role(role, WRITER_ROLES, f"alert rule on {kpi}")
+        if kind not in ALERT_KINDS:
+            raise StoreError(f"alert rule on {kpi}: kind {kind!r} is not one of {', '.join(ALERT_KINDS)}")
+        try:
+            threshold = float(threshold)
+        except (TypeError, ValueError):
+            raise StoreError(f"alert rule on {kpi}: threshold {threshold!r} is not a number") from None
+        if threshold != threshold or threshold in (float("inf"), float("-inf")) or (kind == "change" and threshold < 0):
+            raise StoreError(f"alert rule on {kpi}: threshold {threshold!r} is not a valid {kind} threshold")
+        with self.engine.begin() as conn:
+            return int(conn.execute(insert(alert_rules).values(
+                kpi=kpi, kind=kind, threshold=threshold, updated_at=_now(),
+                updated_by=_who(who))).inserted_primary_key[0])
+
+    def delete_alert_rule(self, rule_id: int, role: str | None = None) -> None:
+        check_role(role, WRITER_ROLES, f"alert rule {rule_id}")
+        with self.engine.begin() as conn:
+            conn.execute(delete(alert_rules).where(alert_rules.c.rule_id == rule_id))
+
+    def alert_rules(self) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(alert_rules).order_by(alert_rules.c.rule_id)).mappings().all()
+        return pd.DataFrame(rows, columns=[c.name for c in alert_rules.columns])
+
+    def digest_values(self, recipient: str) -> dict[str, dict]:
+        """The KPI values and statuses sent in ``recipient``'s previous digest."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(digest_values).where(digest_values.c.recipient == recipient)).mappings().all()
+        return {r["kpi"]: dict(r) for r in rows}
+
+    def save_digest_values(self, recipient: str, values: dict[str, tuple[float | None, str]]) -> None:
+        """Remember what ``recipient``'s digest just sent: kpi -> (value, status)."""
+        at = _now()
+        with self.engine.begin() as conn:
+            conn.execute(delete(digest_values).where(digest_values.c.recipient == recipient))
+            if values:
+                conn.execute(insert(digest_values), [
+                    {"recipient": recipient, "kpi": k, "value": _float(v), "status": st, "sent_at": at}
+                    for k, (v, st) in values.items()])
+
+
+def _serialise(conn, key: str) -> None:
+    """Saves of the same item wait for each other: on PostgreSQL a transaction-scoped advisory
+    lock on the item (two sessions' delete + insert would otherwise collide on its key);
+    SQLite already lets one writer at a time."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
+
+
+@contextmanager
+def _saving(what: str):
+    """A save that collides with another one anyway (a database without advisory locks) is a
+    :class:`Conflict` with a message, never an IntegrityError."""
+    try:
+        yield
+    except (IntegrityError, OperationalError) as exc:
+        if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
+            raise
+        raise Conflict(f"{what} was being saved by someone else at the same moment; nothing of yours was "
+                       "saved. Reload and save again.") from exc
 
 
 def _decode_checkpoints(text: str) -> list[Checkpoint]:

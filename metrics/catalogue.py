@@ -3,7 +3,11 @@
 A KPI's ``query`` reads a :class:`Facts` accessor, which runs each metric family's
 aggregate query at most once per period, so the whole scorecard costs a handful of
 queries per period. Attainment is value/target (target/value when lower is better),
-capped to [0, 1]; a rule's score is 100 x the mean attainment of its KPIs that have
+capped to [0, 1]; for a change KPI (a ``tolerance`` declared) attainment falls linearly
+from 1 at the target to 0 at ``tolerance`` short of it, so a small miss costs little.
+A KPI measured on a sample (answers, tickets, deals) carries its base n and a 95 %
+interval (:mod:`metrics.intervals`); below ``Settings.min_base`` it is "too few answers":
+neither on nor off target and left out of the rule score. A rule's score is 100 x the mean attainment of its KPIs that have
 data; KPIs without data are "no data", never 0. The overall score is the mean of the
 rule scores that have data.
 """
@@ -23,7 +27,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Connection
 
 from data.schema import customers, interactions, orders, survey_invitations, surveys, tickets
-from metrics import engagement, pipeline, quality, sla, value, voice
+from metrics import engagement, intervals, pipeline, quality, sla, value, voice
+from metrics.health import valid_clause
 from metrics.filters import Filters
 from metrics.sql import ratio
 
@@ -84,6 +89,7 @@ class Status(enum.Enum):
     ON_TARGET = "on target"
     NEAR = "near target"
     OFF = "off target"
+    TOO_FEW = "too few answers"
     NO_DATA = "no data"
 
 
@@ -94,6 +100,35 @@ class Settings:
     sla: sla.SlaLimits = field(default_factory=sla.SlaLimits)
     npv: value.NpvParams = field(default_factory=value.NpvParams)
     near_attainment: float = 0.9  # attainment from which an off-target KPI is "near"
+    min_base: int = 30  # answers/records below which a sampled KPI is "too few answers"
+    stale_after_days: int = 2  # data older than this gets a freshness banner
+    currency: str = "EUR"  # ISO 4217 code money is shown in
+
+
+SETTING_TYPES = {"near_attainment": float, "min_base": int, "stale_after_days": int, "currency": str}
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """The ``[settings]`` table of targets.toml (min_base, stale_after_days, currency, ...)."""
+    path = path or TARGETS_PATH
+    if not path.exists():
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text()).get("settings", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc})") from exc
+    problems, chosen = [], {}
+    for name, setting in data.items():
+        kind = SETTING_TYPES.get(name)
+        if kind is None:
+            problems.append(f"{path}: [settings] {name}: no such setting")
+        elif isinstance(setting, bool) or not isinstance(setting, (int, float) if kind is float else kind):
+            problems.append(f"{path}: [settings] {name}: must be {kind.__name__}, got {setting!r}")
+        else:
+            chosen[name] = kind(setting)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return Settings(**chosen)
 
 
 class Facts:
@@ -142,6 +177,8 @@ class Facts:
 Query = Callable[[Facts], "float | None"]
 Records = Callable[[Filters], Select]
 Counts = Callable[[Facts], "tuple[int, int]"]
+Interval = Callable[[Facts], "tuple[float, float] | None"]
+Base = Callable[[Facts], "int | None"]
 
 
 @dataclass(frozen=True)
@@ -159,6 +196,29 @@ class Kpi:
     records: Records | None = None  # the records behind the figure (drill-down)
     meta: bool = False  # computed from the other KPIs (rule 8)
     counts: Counts | None = None  # (successes, trials) of a proportion, for significance tests
+    base: Base | None = None  # answers/records behind a sampled score (proportions: trials)
+    interval: Interval | None = None  # its 95 % interval (proportions: Wilson)
+    interval_method: str | None = None  # which interval (metrics.intervals)
+    tolerance: float | None = None  # change KPIs: shortfall at which attainment reaches 0
+
+    def sample_size(self, facts: Facts) -> int | None:
+        """The base n of a sampled KPI (None for KPIs that are not estimated from a sample)."""
+        if self.base is not None:
+            return self.base(facts)
+        return None if self.counts is None else int(self.counts(facts)[1])
+
+    def confidence(self, facts: Facts) -> tuple[float, float] | None:
+        """The 95 % interval of the KPI's value, when it has one."""
+        if self.interval is not None:
+            return self.interval(facts)
+        if self.counts is None:
+            return None
+        successes, trials = self.counts(facts)
+        return intervals.wilson(int(successes), int(trials))
+
+    @property
+    def method(self) -> str | None:
+        return self.interval_method or (intervals.WILSON if self.counts is not None else None)
 
     def __reduce__(self):
         """Pickle by name: a KPI is its catalogue entry (results can then be cached)."""
@@ -176,6 +236,31 @@ def _nps_change(f: Facts) -> float | None:
     if f.comparison is None or f.surveys["nps"] is None or f.comparison.surveys["nps"] is None:
         return None
     return f.surveys["nps"] - f.comparison.surveys["nps"]
+
+
+def _nps_se(f: Facts) -> float | None:
+    s = f.surveys
+    return intervals.nps_standard_error(s["promoters"], s["detractors"], s["nps_answers"])
+
+
+def _nps_interval(f: Facts) -> tuple[float, float] | None:
+    return intervals.nps_interval(f.surveys["promoters"], f.surveys["detractors"], f.surveys["nps_answers"])
+
+
+def _nps_change_base(f: Facts) -> int | None:
+    """The smaller of the two periods' NPS answers: the change is no firmer than its weaker side."""
+    if f.comparison is None:
+        return None
+    return min(f.surveys["nps_answers"], f.comparison.surveys["nps_answers"])
+
+
+def _nps_change_interval(f: Facts) -> tuple[float, float] | None:
+    change = _nps_change(f)
+    return None if change is None else intervals.difference_interval(change, _nps_se(f), _nps_se(f.comparison))
+
+
+def _ces_interval(f: Facts) -> tuple[float, float] | None:
+    return intervals.mean_interval(f.surveys["ces"], f.surveys["ces_sd"], f.surveys["ces_answers"])
 
 
 def _equity_growth(f: Facts) -> float | None:
@@ -227,7 +312,7 @@ def _value_records(filters: Filters) -> Select:
                    func.sum(o.amount).label("revenue_last_year"),
                    func.sum(func.coalesce(o.margin, o.amount)).label("margin_last_year"))
             .select_from(orders.join(customers, c.customer_id == o.customer_id))
-            .where(o.ordered_at >= since, o.ordered_at < filters.as_of, o.amount > 0, *filters.customer_clauses())
+            .where(valid_clause(orders), o.ordered_at >= since, o.ordered_at < filters.as_of, o.amount > 0, *filters.customer_clauses())
             .group_by(c.customer_id, c.name, c.segment, c.region)
             .order_by(func.sum(func.coalesce(o.margin, o.amount)).desc(), c.customer_id))
 
@@ -269,18 +354,20 @@ CATALOGUE: tuple[Kpi, ...] = (
     # 1 Vision
     Kpi("nps", "NPS", Rule.VISION,
         "Net Promoter Score: % of NPS answers 9-10 minus % 0-6, answers in the range.",
-        Unit.POINTS, H, 30, lambda f: f.surveys["nps"], _survey_records("nps")),
+        Unit.POINTS, H, 30, lambda f: f.surveys["nps"], _survey_records("nps"),
+        base=lambda f: f.surveys["nps_answers"], interval=_nps_interval, interval_method=intervals.NPS_NORMAL),
     Kpi("nps_change", "NPS change", Rule.VISION,
         "NPS minus the NPS of the comparison period.",
-        Unit.POINTS, H, 0, _nps_change, _survey_records("nps")),
+        Unit.POINTS, H, 0, _nps_change, _survey_records("nps"),
+        base=_nps_change_base, interval=_nps_change_interval, interval_method=intervals.NPS_NORMAL, tolerance=10),
     # 2 Strategy
     Kpi("customer_equity_growth", "Customer equity growth", Rule.STRATEGY,
         "Growth of customer equity (active customers x NPV CLV) against the comparison period.",
-        Unit.PERCENT, H, 0.05, _equity_growth, _value_records),
+        Unit.PERCENT, H, 0.05, _equity_growth, _value_records, tolerance=0.10),
     Kpi("active_customers_growth", "Active customers growth", Rule.STRATEGY,
         "Growth of customers with an order in the 365 days before the end of the range, "
         "against the same count at the end of the comparison period.",
-        Unit.PERCENT, H, 0.05, _active_growth, _value_records),
+        Unit.PERCENT, H, 0.05, _active_growth, _value_records, tolerance=0.10),
     Kpi("clv_cac", "CLV : CAC", Rule.STRATEGY,
         "NPV CLV per customer / acquisition cost, where CAC = cost of campaigns started in "
         "the range / customers acquired in the range.",
@@ -292,7 +379,8 @@ CATALOGUE: tuple[Kpi, ...] = (
         counts=lambda f: (f.surveys["csat_satisfied"], f.surveys["csat_answers"])),
     Kpi("ces", "Customer effort (CES)", Rule.EXPERIENCES,
         "Mean customer-effort score, 1 (easy) to 7 (hard).",
-        Unit.SCORE, L, 3, lambda f: f.surveys["ces"], _survey_records("ces")),
+        Unit.SCORE, L, 3, lambda f: f.surveys["ces"], _survey_records("ces"),
+        base=lambda f: f.surveys["ces_answers"], interval=_ces_interval, interval_method=intervals.MEAN_NORMAL),
     Kpi("complaints_per_1000", "Complaints per 1,000 customers", Rule.EXPERIENCES,
         "Complaint tickets per 1,000 active customers per 30 days.",
         Unit.PER_THOUSAND, L, 10, _complaints_per_thousand, _complaint_records),
@@ -305,7 +393,7 @@ CATALOGUE: tuple[Kpi, ...] = (
         "Won amount of partner-sourced deals / won amount, deals closed in the range.",
         Unit.PERCENT, H, 0.15, lambda f: f.pipeline["partner_won_share"], pipeline.opportunity_records),
     Kpi("multi_department_share", "Customers served across departments", Rule.COLLABORATION,
-        "Customers with interactions from at least two departments under one customer_id / "
+        "Customers served by at least two departments (on one customer record) / "
         "customers with interactions in the range.",
         Unit.PERCENT, H, 0.60, lambda f: f.interactions["multi_department_share"], _interaction_records,
         counts=lambda f: (f.interactions["multi_department_customers"], f.interactions["served_customers"])),
@@ -315,7 +403,7 @@ CATALOGUE: tuple[Kpi, ...] = (
         Unit.PERCENT, H, 0.95, lambda f: f.tickets["compliance"], sla.ticket_records,
         counts=lambda f: (f.tickets["met"], f.tickets["met"] + f.tickets["breached"])),
     Kpi("resolution_hours", "Median resolution time", Rule.PROCESSES,
-        "Median hours from opened_at to resolved_at of tickets resolved by the end of the range.",
+        "Median hours from a ticket's opening to its resolution, tickets resolved by the end of the range.",
         Unit.HOURS, L, 8, lambda f: _hours(f.tickets["resolution_p50_seconds"]), sla.ticket_records),
     Kpi("campaign_response_rate", "Campaign response rate", Rule.PROCESSES,
         "Responded / outbound campaign contacts in the range.",
@@ -326,7 +414,7 @@ CATALOGUE: tuple[Kpi, ...] = (
         Unit.PERCENT, H, 0.25, lambda f: f.pipeline["win_rate"], pipeline.opportunity_records,
         counts=lambda f: (f.pipeline["won"], f.pipeline["won"] + f.pipeline["lost"])),
     Kpi("sales_cycle_days", "Median sales cycle", Rule.PROCESSES,
-        "Median days from created_at to closed_at of deals won in the range.",
+        "Median days from a deal's creation to its close, deals won in the range.",
         Unit.DAYS, L, 45, lambda f: f.pipeline["sales_cycle_days"], pipeline.opportunity_records),
     # 6 Information
     Kpi("completeness", "Record completeness", Rule.INFORMATION,
@@ -336,7 +424,7 @@ CATALOGUE: tuple[Kpi, ...] = (
         "1 - distinct normalised emails (lower, trimmed) / records with an email.",
         Unit.PERCENT, L, 0.01, lambda f: f.quality["duplicate_rate"], quality.duplicate_records),
     Kpi("linked_interactions", "Interactions linked to a customer", Rule.INFORMATION,
-        "Interactions with a known customer_id / interactions in the range.",
+        "Interactions linked to a known customer / interactions in the range.",
         Unit.PERCENT, H, 0.98, lambda f: f.interactions["linked_share"], _interaction_records,
         counts=lambda f: (f.interactions["linked"], f.interactions["interactions"])),
     Kpi("days_since_update", "Days since record update", Rule.INFORMATION,
@@ -349,7 +437,7 @@ CATALOGUE: tuple[Kpi, ...] = (
         Unit.PERCENT, H, 0.60, lambda f: f.interactions["digital_inbound_share"], _interaction_records,
         counts=lambda f: (f.interactions["digital_inbound"], f.interactions["inbound"])),
     Kpi("in_person_share", "In-person share of tickets", Rule.TECHNOLOGY,
-        "Tickets opened in person / tickets (seed 003: phone before in person).",
+        "Tickets opened in person / tickets (service guidelines: phone before in person).",
         Unit.PERCENT, L, 0.10, lambda f: f.tickets["in_person_share"], sla.ticket_records,
         counts=lambda f: (f.tickets["in_person"], f.tickets["tickets"])),
     Kpi("self_service_share", "Self-service resolution", Rule.TECHNOLOGY,
@@ -398,13 +486,19 @@ def load_targets(path: Path = TARGETS_PATH) -> dict[str, float]:
 
 
 # ---- evaluation
-def attainment(value: float | None, target: float, direction: Direction) -> float | None:
+def attainment(value: float | None, target: float, direction: Direction,
+               tolerance: float | None = None) -> float | None:
     """value/target (higher is better) or target/value (lower is better), capped to [0, 1].
 
-    A zero target is met by any value on the right side of it (attainment 1, else 0).
+    With a ``tolerance`` (change KPIs, whose target is often 0): 1 - shortfall/tolerance,
+    capped to [0, 1], where shortfall is how far the value falls short of the target.
+    Without one, a zero target is met by any value on the right side of it (1, else 0).
     """
     if value is None:
         return None
+    if tolerance is not None:
+        shortfall = target - value if direction is Direction.HIGHER else value - target
+        return min(max(1.0 - max(shortfall, 0.0) / tolerance, 0.0), 1.0)
     if direction is Direction.HIGHER:
         if target == 0:
             return 1.0 if value >= 0 else 0.0
@@ -428,6 +522,9 @@ class KpiResult:
     target: float
     attainment: float | None
     status: Status
+    n: int | None = None  # base of a sampled KPI
+    low: float | None = None  # its 95 % interval
+    high: float | None = None
 
     @property
     def delta(self) -> float | None:
@@ -438,7 +535,8 @@ class KpiResult:
                 "rule_title": self.kpi.rule.title, "unit": self.kpi.unit.value,
                 "direction": self.kpi.direction.value, "value": self.value, "comparison": self.comparison,
                 "delta": self.delta, "target": self.target, "attainment": self.attainment,
-                "status": self.status.value, "definition": self.kpi.definition}
+                "status": self.status.value, "definition": self.kpi.definition,
+                "n": self.n, "low": self.low, "high": self.high, "interval_method": self.kpi.method}
 
 
 @dataclass(frozen=True)
@@ -464,6 +562,16 @@ class Scorecard:
     def comparison_overall(self) -> float | None:
         return None if self.comparison_rules is None else _mean([r.score for r in self.comparison_rules])
 
+    @property
+    def off_target(self) -> int:
+        """KPIs with enough data that miss their target (off or near)."""
+        return sum(r.status in (Status.OFF, Status.NEAR) for r in self.results)
+
+    @property
+    def too_few(self) -> int:
+        """KPIs left out of the score for too few answers."""
+        return sum(r.status is Status.TOO_FEW for r in self.results)
+
     def result(self, name: str) -> KpiResult:
         return next(r for r in self.results if r.kpi.name == name)
 
@@ -474,27 +582,39 @@ def _mean(values: list[float | None]) -> float | None:
 
 
 def _result(kpi: Kpi, value: float | None, comparison: float | None, target: float,
-            settings: Settings) -> KpiResult:
-    reached = attainment(value, target, kpi.direction)
+            settings: Settings, n: int | None = None, interval: tuple[float, float] | None = None) -> KpiResult:
+    reached = attainment(value, target, kpi.direction, kpi.tolerance)
+    low, high = interval if interval is not None else (None, None)
     if value is None:
         status = Status.NO_DATA
+    elif n is not None and n < settings.min_base:
+        status, reached = Status.TOO_FEW, None
     elif meets(value, target, kpi.direction):
         status = Status.ON_TARGET
     elif reached is not None and reached >= settings.near_attainment:
         status = Status.NEAR
     else:
         status = Status.OFF
-    return KpiResult(kpi, value, comparison, target, reached, status)
+    return KpiResult(kpi, value, comparison, target, reached, status, n, low, high)
 
 
-def _values(facts: Facts | None, targets: dict[str, float]) -> dict[str, float | None]:
-    """Every KPI's value for one period, the meta KPIs computed from the others."""
+def _bases(facts: Facts | None) -> dict[str, int | None]:
+    return {} if facts is None else {k.name: k.sample_size(facts) for k in CATALOGUE if not k.meta}
+
+
+def _values(facts: Facts | None, targets: dict[str, float],
+            bases: dict[str, int | None] | None = None, min_base: int = 0) -> dict[str, float | None]:
+    """Every KPI's value for one period, the meta KPIs computed from the others (a KPI on
+    fewer than ``min_base`` answers counts as without data for them)."""
     if facts is None:
         return {}
+    bases = bases or {}
     values = {k.name: k.query(facts) for k in CATALOGUE if not k.meta}
     regular = [k for k in CATALOGUE if not k.meta]
-    with_data = [k for k in regular if values[k.name] is not None]
-    values["kpi_coverage"] = len(with_data) / len(regular)
+    with_data = [k for k in regular if values[k.name] is not None
+                 and (bases.get(k.name) is None or bases[k.name] >= min_base)]
+    # nothing measurable at all is "no data", not a coverage (and so a score) of 0
+    values["kpi_coverage"] = len(with_data) / len(regular) if with_data else None
     on_target = [k for k in with_data if meets(values[k.name], targets[k.name], k.direction)]
     values["kpis_on_target"] = ratio(len(on_target), len(with_data))
     return values
@@ -511,18 +631,25 @@ def _rule_scores(results: list[KpiResult]) -> tuple[RuleScore, ...]:
 
 
 def evaluate(conn: Connection, filters: Filters, targets: dict[str, float] | None = None,
-             settings: Settings = Settings()) -> Scorecard:
-    """Every KPI for the filters and their comparison period, with rule and overall scores."""
+             settings: Settings | None = None) -> Scorecard:
+    """Every KPI for the filters and their comparison period, with rule and overall scores.
+
+    ``settings`` default to targets.toml's ``[settings]`` (min_base 30 when unset).
+    """
+    settings = settings if settings is not None else load_settings()
     merged = {k.name: k.target for k in CATALOGUE}
     merged.update(targets if targets is not None else load_targets())
     facts = Facts(conn, filters, settings)
-    now = _values(facts, merged)
-    before = _values(facts.comparison, merged)
-    results = [_result(k, now[k.name], before.get(k.name), merged[k.name], settings) for k in CATALOGUE]
+    bases, bases_before = _bases(facts), _bases(facts.comparison)
+    now = _values(facts, merged, bases, settings.min_base)
+    before = _values(facts.comparison, merged, bases_before, settings.min_base)
+    results = [_result(k, now[k.name], before.get(k.name), merged[k.name], settings, bases.get(k.name),
+                       None if k.meta else k.confidence(facts)) for k in CATALOGUE]
     comparison_rules = None
     if facts.comparison is not None:
         comparison_rules = _rule_scores(
-            [_result(k, before[k.name], None, merged[k.name], settings) for k in CATALOGUE])
+            [_result(k, before[k.name], None, merged[k.name], settings, bases_before.get(k.name))
+             for k in CATALOGUE])
     return Scorecard(filters, tuple(results), _rule_scores(results), comparison_rules)
 
 

@@ -88,9 +88,10 @@ from statsmodels.tools.sm_exceptions import (
 
 from data.schema import customers, orders, surveys, tickets
 from metrics.engagement import weekly_contacts
+from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.sla import DEFAULT_LIMITS, SlaLimits, status_expr
-from metrics.sql import DAY, as_float, count_if, epoch
+from metrics.sql import DAY, as_float, count_if, epoch, fetch_frame
 
 DEFAULT_HORIZON_DAYS = 180
 DEFAULT_WINDOW_DAYS = 365
@@ -166,7 +167,7 @@ def feature_query(filters: Filters, at: datetime, window_days: int = DEFAULT_WIN
     purchases = (
         select(o.customer_id, func.max(case((bought, o.ordered_at))).label("last_order_at"),
                count_if(bought).label("frequency"), as_float(func.sum(o.amount)).label("revenue"))
-        .where(o.ordered_at >= year_ago, o.ordered_at < at)
+        .where(valid_clause(orders), o.ordered_at >= year_ago, o.ordered_at < at)
         .group_by(o.customer_id)
         .having(count_if(bought) > 0)
         .subquery("purchases")
@@ -175,7 +176,7 @@ def feature_query(filters: Filters, at: datetime, window_days: int = DEFAULT_WIN
     service = (
         select(t.customer_id, func.count().label("tickets"),
                count_if(status_expr(seen_from_at, limits) == "breached").label("sla_breaches"))
-        .where(t.customer_id.is_not(None), t.opened_at >= year_ago, t.opened_at < at)
+        .where(valid_clause(tickets), t.customer_id.is_not(None), t.opened_at >= year_ago, t.opened_at < at)
         .group_by(t.customer_id)
         .subquery("service")
     )
@@ -183,7 +184,7 @@ def feature_query(filters: Filters, at: datetime, window_days: int = DEFAULT_WIN
         select(s.customer_id, s.score,
                func.row_number().over(partition_by=s.customer_id,
                                       order_by=(s.answered_at.desc(), s.response_id.desc())).label("n"))
-        .where(s.kind == "nps", s.customer_id.is_not(None), s.answered_at < at)
+        .where(valid_clause(surveys), s.kind == "nps", s.customer_id.is_not(None), s.answered_at < at)
         .subquery("answers")
     )
     last_nps = select(answers.c.customer_id, answers.c.score).where(answers.c.n == 1).subquery("last_nps")
@@ -213,7 +214,7 @@ def feature_query(filters: Filters, at: datetime, window_days: int = DEFAULT_WIN
             raise ValueError(f"horizon_days must be a positive number of days, not {horizon_days}")
         came_back = (
             select(o.customer_id)
-            .where(bought, o.ordered_at >= at, o.ordered_at < at + timedelta(days=horizon_days))
+            .where(valid_clause(orders), bought, o.ordered_at >= at, o.ordered_at < at + timedelta(days=horizon_days))
             .group_by(o.customer_id)
             .subquery("came_back")
         )
@@ -232,7 +233,7 @@ def customer_features(conn: Connection, filters: Filters, at: datetime | None = 
     """
     query = feature_query(filters, at or filters.as_of, window_days, pressure_days, horizon_days, limits)
     columns = FEATURE_COLUMNS + (["churned"] if horizon_days is not None else [])
-    frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
+    frame = fetch_frame(conn, query, columns)
     types = {"customer_id": str, "recency_days": float, "frequency": "int64", "revenue": float,
              "monetary": float, "tickets": "int64", "sla_breaches": "int64", "last_nps": float,
              "has_nps": "int64", "contact_pressure": "int64"}

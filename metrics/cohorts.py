@@ -20,6 +20,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.engine import Connection
 
 from data.schema import customers, orders
+from metrics.health import valid_clause
 from metrics.filters import Filters
 from metrics.sql import as_float, month_index
 
@@ -47,7 +48,7 @@ def cohort_matrix(conn: Connection, filters: Filters) -> dict[str, pd.DataFrame]
         select(cohort, k, func.count(func.distinct(case((o.amount > 0, o.customer_id)))).label("customers"),
                as_float(func.sum(o.amount)).label("revenue"))
         .select_from(orders.join(customers, c.customer_id == o.customer_id))
-        .where(*cohort_filter, o.ordered_at >= c.acquired_at, o.ordered_at < filters.as_of)
+        .where(valid_clause(orders), *cohort_filter, o.ordered_at >= c.acquired_at, o.ordered_at < filters.as_of)
         .group_by(cohort, k)
     ).all(), columns=["cohort", "k", "customers", "revenue"])
     return _matrices(sizes, cells, filters.as_of)
@@ -93,5 +94,5 @@ def cohort_records(filters: Filters, cohort: datetime, k: int | None = None) -> 
         return query
     buyers = (select(o.customer_id)
               .select_from(orders.join(customers, c.customer_id == o.customer_id))
-              .where(month_index(o.ordered_at) - month_index(c.acquired_at) == k, o.ordered_at < filters.as_of))
+              .where(valid_clause(orders), month_index(o.ordered_at) - month_index(c.acquired_at) == k, o.ordered_at < filters.as_of))
     return query.where(c.customer_id.in_(buyers))

@@ -56,3 +56,31 @@ def kpi_records(filters: Filters, kpi_name: str) -> Select:
     if kpi.records is None:
         raise ValueError(f"{kpi.label} is computed from other KPIs; it has no records of its own")
     return kpi.records(filters)
+
+
+#: Columns a records list can be narrowed by (the first one a query has is offered).
+STATUS_COLUMNS = ("sla_status", "status")
+
+
+def status_column(query: Select) -> str | None:
+    """The column of ``query`` that records a status (SLA status, deal status), if any."""
+    names = {c.name for c in query.selected_columns}
+    return next((c for c in STATUS_COLUMNS if c in names), None)
+
+
+def status_values(conn: Connection, query: Select) -> list[str]:
+    """The statuses present in ``query``'s records, in order."""
+    column = status_column(query)
+    if column is None:
+        return []
+    sub = query.order_by(None).subquery()
+    return [v for (v,) in conn.execute(select(sub.c[column]).where(sub.c[column].is_not(None))
+                                       .distinct().order_by(sub.c[column]))]
+
+
+def with_status(query: Select, statuses: tuple[str, ...]) -> Select:
+    """``query`` narrowed to records whose status is one of ``statuses`` (all when empty); order kept."""
+    column = status_column(query)
+    if column is None or not statuses:
+        return query
+    return query.where(query.selected_columns[column].in_(statuses))

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pandas as pd
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import Select, and_, case, false, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
 from data.schema import campaigns, customers, interactions, orders
-from metrics.filters import Filters
+from metrics.filters import CUSTOMER_DIMENSIONS, Filters
+from metrics.health import valid_clause
 from metrics.sql import as_float, count_if, epoch, ratio
 
 DIGITAL_CHANNELS = ("web", "chat", "email", "mobile", "social")
@@ -81,10 +82,18 @@ def interaction_facts(conn: Connection, filters: Filters) -> dict[str, float | N
 
 
 def _campaign_clauses(filters: Filters) -> list:
-    """Campaigns started in the range; with a segment filter, those aimed at it."""
-    clauses = [filters.in_period(campaigns.c.started_at)]
-    if filters.segment:
-        clauses.append(campaigns.c.target_segment.in_(filters.segment))
+    """Campaigns started in the range; with a segment filter or scope, those aimed at it.
+
+    A campaign can be attributed to customers only through its target segment: a filter or
+    scope on any other customer dimension (region, industry, ...) has no campaigns at all,
+    rather than every campaign's cost set against part of the customers.
+    """
+    clauses = [valid_clause(campaigns), filters.in_period(campaigns.c.started_at)]
+    segments = filters.allowed("segment")
+    if segments is not None:
+        clauses.append(campaigns.c.target_segment.in_(segments))
+    if any(filters.allowed(dim) is not None for dim in CUSTOMER_DIMENSIONS if dim != "segment"):
+        clauses.append(false())
     return clauses
 
 
@@ -125,6 +134,7 @@ def over_contacted(filters: Filters, settings: PressureSettings = PressureSettin
                count_if(over).label("weeks_over_limit"), func.max(w.c.contacts).label("max_per_week"),
                func.sum(w.c.contacts).label("outbound_contacts"))
         .select_from(w.join(customers, customers.c.customer_id == w.c.customer_id))
+        .where(valid_clause(customers))
         .group_by(w.c.customer_id, customers.c.name, customers.c.segment, customers.c.region,
                   customers.c.preferred_channel, customers.c.consent_marketing)
         .having(func.max(w.c.contacts) > settings.max_per_week)
@@ -249,7 +259,7 @@ def campaign_roi(conn: Connection, filters: Filters, attribution_days: int = 90,
         select(i.customer_id, i.campaign_id, c.acquired_at,
                func.row_number().over(partition_by=i.customer_id, order_by=i.occurred_at.desc()).label("rank"))
         .select_from(interactions.join(customers, c.customer_id == i.customer_id))
-        .where(i.campaign_id.is_not(None), c.acquired_at.is_not(None), i.occurred_at <= c.acquired_at,
+        .where(valid_clause(interactions), i.campaign_id.is_not(None), c.acquired_at.is_not(None), i.occurred_at <= c.acquired_at,
                touch_window <= attribution_days * 86_400.0, c.acquired_at < filters.as_of,
                *filters.customer_clauses())
         .subquery("touches")
@@ -260,7 +270,7 @@ def campaign_roi(conn: Connection, filters: Filters, attribution_days: int = 90,
                as_float(func.coalesce(func.sum(func.coalesce(o.margin, o.amount)), 0)).label("attributed_margin"))
         .select_from(last_touch.outerjoin(orders, and_(
             o.customer_id == last_touch.c.customer_id, o.ordered_at >= last_touch.c.acquired_at,
-            o.ordered_at < filters.as_of,
+            o.ordered_at < filters.as_of, valid_clause(orders),
             epoch(o.ordered_at) - epoch(last_touch.c.acquired_at) < value_days * 86_400.0)))
         .group_by(last_touch.c.campaign_id)
         .subquery("value")

@@ -6,10 +6,15 @@ A date range is inclusive of both days: ``[start 00:00, end + 1 day 00:00)``, an
 a semi-join on ``customer_id``; rows that cannot be linked to a customer are then left
 out, since they cannot be attributed. Every user value reaches the database as a bound
 parameter, never as SQL text.
+
+``scope`` is what the user may see (see :mod:`metrics.scope`): per customer dimension the
+allowed values, AND-ed with the selection, so a selection can narrow it but never widen it;
+a selection outside the scope selects nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -18,6 +23,7 @@ from sqlalchemy import Select, and_, select
 from sqlalchemy.sql import ColumnElement
 
 from data.schema import customers
+from metrics.health import valid_clause
 
 Comparison = Literal["previous", "last_year", "none"]
 
@@ -57,6 +63,8 @@ class Filters:
     acquisition_channel: tuple[str, ...] = ()
     owner_team: tuple[str, ...] = ()
     channel: tuple[str, ...] = field(default=())  # interaction / ticket channel
+    #: the user's row scope: ((dimension, allowed values), ...); () = no restriction
+    scope: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def __post_init__(self) -> None:
         if self.end < self.start:
@@ -68,6 +76,11 @@ class Filters:
             if isinstance(value, str):
                 raise TypeError(f"{name} takes a tuple of values, not a string")
             object.__setattr__(self, name, tuple(str(v) for v in value))
+        scope = self.scope.items() if isinstance(self.scope, dict) else self.scope
+        for dim, _ in scope:
+            if dim not in CUSTOMER_DIMENSIONS:
+                raise ValueError(f"scope: unknown customer dimension {dim!r}")
+        object.__setattr__(self, "scope", tuple(sorted((d, tuple(str(v) for v in vs)) for d, vs in scope)))
 
     # ---- time
     @property
@@ -97,40 +110,62 @@ class Filters:
         fixed = {k: (v,) if isinstance(v, str) else tuple(v) for k, v in values.items()}
         return replace(self, **fixed)
 
+    def within(self, scope) -> Filters:
+        """A copy whose scope is also limited to ``scope`` (values intersect per dimension)."""
+        merged = dict(self.scope)
+        for dim, values in (scope.items() if isinstance(scope, dict) else scope):
+            values = tuple(str(v) for v in values)
+            merged[dim] = tuple(v for v in merged[dim] if v in values) if dim in merged else values
+        return replace(self, scope=tuple(merged.items()))
+
+    def allowed(self, dim: str) -> tuple[str, ...] | None:
+        """The values of a customer dimension this selection can see (None = any)."""
+        values = set(getattr(self, dim)) if getattr(self, dim) else None
+        for scoped, allowed in self.scope:
+            if scoped == dim:
+                values = set(allowed) if values is None else values & set(allowed)
+        return None if values is None else tuple(sorted(values))
+
     # ---- SQL
     def in_period(self, column) -> ColumnElement[bool]:
         """``start <= column < as_of`` with bound parameters."""
         return and_(column >= self.start_at, column < self.as_of)
 
     def customer_clauses(self, table=customers) -> list[ColumnElement[bool]]:
-        """Clauses on a customers table for the active customer dimensions."""
-        return [table.c[col].in_(getattr(self, dim))
-                for dim, col in CUSTOMER_DIMENSIONS.items() if getattr(self, dim)]
+        """Clauses on a customers table for the active customer dimensions and the user's scope
+        (valid rows only)."""
+        clauses = [table.c[col].in_(getattr(self, dim))
+                   for dim, col in CUSTOMER_DIMENSIONS.items() if getattr(self, dim)]
+        clauses += [table.c[CUSTOMER_DIMENSIONS[dim]].in_(values) for dim, values in self.scope]
+        return [valid_clause(table), *clauses] if table is customers else clauses
 
     @property
     def has_customer_filter(self) -> bool:
-        return any(getattr(self, dim) for dim in CUSTOMER_DIMENSIONS)
+        return any(getattr(self, dim) for dim in CUSTOMER_DIMENSIONS) or bool(self.scope)
 
     def customer_ids(self) -> Select:
         """``SELECT customer_id FROM customers WHERE <customer dimensions>``."""
         return select(customers.c.customer_id).where(*self.customer_clauses())
 
     def fact_clauses(self, table, channel_column: str | None = None) -> list[ColumnElement[bool]]:
-        """Clauses on a fact table: customer dimensions by semi-join, and the channel."""
-        clauses: list[ColumnElement[bool]] = []
+        """Clauses on a fact table: its valid rows, customer dimensions by semi-join, and the channel."""
+        clauses: list[ColumnElement[bool]] = [valid_clause(table)]
         if self.has_customer_filter:
             clauses.append(table.c.customer_id.in_(self.customer_ids()))
         if channel_column and self.channel:
             clauses.append(table.c[channel_column].in_(self.channel))
         return clauses
 
-    def describe(self) -> str:
-        """The filters in words, for captions, exports and the CLI."""
+    def describe(self, quote: Callable[[str], str] = str) -> str:
+        """The filters in words, for captions, exports and the CLI (each value passed through
+        ``quote``, e.g. a Markdown escape)."""
         parts = [f"{self.start:%Y-%m-%d} to {self.end:%Y-%m-%d}"]
         for dim, label in DIMENSION_LABELS.items():
             values = getattr(self, dim)
             if values:
-                parts.append(f"{label}: {', '.join(values)}")
+                parts.append(f"{label}: {', '.join(quote(v) for v in values)}")
+        for dim, values in self.scope:
+            parts.append(f"within your access, {DIMENSION_LABELS[dim]}: {', '.join(quote(v) for v in values) or 'none'}")
         return "; ".join(parts)
 
 

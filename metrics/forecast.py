@@ -176,6 +176,14 @@ class Backtest:
             raise KeyError(f"no band of level {level}; bands: {sorted(counts)}")
         return counts[level] / self.months if self.months else float("nan")
 
+    def failed(self, min_inside: float = 0.5) -> bool:
+        """True when fewer than ``min_inside`` of the tested months fell inside the widest band
+        (most months outside a 95 % band: the bands cannot be trusted)."""
+        if not self.available or not self.months or not self.inside:
+            return False
+        widest = max(level for level, _ in self.inside)
+        return self.inside_share(widest) < min_inside
+
     def sentence(self) -> str:
         """The test in plain words, for a caption beside the forecast."""
         if not self.available:

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from data.schema import customers, orders
+from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.sql import DAY, count_if, percentile, ratio, seconds_between
 
@@ -65,7 +66,7 @@ def _order_flags(filters: Filters, windows: FunnelWindows):
             func.min(case((in_retention, o.ordered_at))).label("retained_at"),
         )
         .select_from(orders.join(customers, c.customer_id == o.customer_id))
-        .where(c.acquired_at.is_not(None), c.acquired_at < filters.as_of, o.ordered_at < filters.as_of,
+        .where(valid_clause(orders), c.acquired_at.is_not(None), c.acquired_at < filters.as_of, o.ordered_at < filters.as_of,
                o.ordered_at >= c.acquired_at, o.amount > 0,
                filters.in_period(c.created_at), *filters.customer_clauses())
         .group_by(o.customer_id)

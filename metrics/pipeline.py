@@ -1,13 +1,32 @@
-"""The sales pipeline: win rate, sales cycle, partner share of won value (metrics.md §1)."""
+"""The sales pipeline: win rate, sales cycle, partner share of won value (metrics.md §1),
+and for the sales managers' page: the pipeline open at the end of the range by age and
+team, a weighted forecast of closes by month, win rates by source and team with Wilson
+intervals, the sales-cycle distribution and the deals stuck beyond the median cycle.
+
+The schema has no sales stage, so the open pipeline is shown by age (days since the deal
+was created, in the bands of :data:`AGE_BANDS`).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, case, func, select
+from datetime import timedelta
+
+import pandas as pd
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 
 from data.schema import customers, opportunities
 from metrics.filters import Filters
-from metrics.sql import DAY, as_float, count_if, percentile, ratio, seconds_between
+from metrics.intervals import wilson
+from metrics.sql import DAY, as_float, count_if, epoch, percentile, ratio, seconds_between
+
+#: Age bands of open deals: (label, first day, last day or None).
+AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
+    ("0-30 days", 0, 30), ("31-60 days", 31, 60), ("61-90 days", 61, 90), ("91-180 days", 91, 180),
+    ("over 180 days", 181, None),
+)
+GROUPS = {"source": opportunities.c.source, "owner_team": opportunities.c.owner_team}
+UNKNOWN = "(not recorded)"
 
 
 def _closed_in_period(filters: Filters) -> list:
@@ -56,3 +75,150 @@ def opportunity_records(filters: Filters) -> Select:
         .where(*_closed_in_period(filters))
         .order_by(o.closed_at.desc(), o.opportunity_id)
     )
+
+
+# --------------------------------------------------------------------------- open pipeline
+def _open_at(filters: Filters) -> list:
+    """Deals open at the end of the range: created before it, not closed before it."""
+    o = opportunities.c
+    return [o.created_at < filters.as_of, or_(o.closed_at.is_(None), o.closed_at >= filters.as_of),
+            o.status.in_(("open", "won", "lost")), *filters.fact_clauses(opportunities)]
+
+
+def _age_days(filters: Filters):
+    return (epoch(filters.as_of) - epoch(opportunities.c.created_at)) / DAY
+
+
+def _age_band(filters: Filters):
+    age = _age_days(filters)
+    whens = [(age < last + 1, label) for label, _, last in AGE_BANDS if last is not None]
+    return case(*whens, else_=AGE_BANDS[-1][0])
+
+
+def open_pipeline(conn: Connection, filters: Filters, by: str = "age") -> pd.DataFrame:
+    """The pipeline open at the end of the range: deals and amount per age band, team or source.
+
+    Columns: group, deals, amount. Age bands come in :data:`AGE_BANDS` order (empty bands
+    included); teams and sources by amount, largest first; a missing team or source is
+    "(not recorded)".
+    """
+    o = opportunities.c
+    if by == "age":
+        group = _age_band(filters)
+    elif by in GROUPS:
+        group = func.coalesce(GROUPS[by], UNKNOWN)
+    else:
+        raise ValueError(f"unknown grouping {by!r}")
+    query = (select(group.label("group"), func.count().label("deals"),
+                    as_float(func.coalesce(func.sum(o.amount), 0)).label("amount"))
+             .where(*_open_at(filters)).group_by(group))
+    frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=["group", "deals", "amount"])
+    if by == "age":
+        order = [label for label, _, _ in AGE_BANDS]
+        frame = frame.set_index("group").reindex(order).fillna({"deals": 0, "amount": 0.0}).reset_index()
+        frame["deals"] = frame.deals.astype(int)
+        return frame
+    return frame.sort_values(["amount", "group"], ascending=[False, True]).reset_index(drop=True)
+
+
+def open_deal_records(filters: Filters, older_than_days: float | None = None) -> Select:
+    """Deals open at the end of the range (older than ``older_than_days`` when given), oldest first."""
+    o = opportunities.c
+    age = _age_days(filters)
+    clauses = _open_at(filters)
+    if older_than_days is not None:
+        clauses.append(age > older_than_days)
+    return (select(o.opportunity_id, customers.c.name.label("customer"), customers.c.segment, customers.c.region,
+                   o.owner_team, o.source, o.created_at, o.amount, age.label("age_days"))
+            .select_from(opportunities.join(customers, customers.c.customer_id == o.customer_id))
+            .where(*clauses).order_by(o.created_at, o.opportunity_id))
+
+
+# --------------------------------------------------------------------------- closed deals
+def win_rates(conn: Connection, filters: Filters, by: str) -> pd.DataFrame:
+    """Win rate of the deals closed in the range per source or team, with 95 % Wilson intervals.
+
+    Columns: group, won, lost, closed, win_rate, low, high (largest groups first).
+    """
+    if by not in GROUPS:
+        raise ValueError(f"unknown grouping {by!r}")
+    o = opportunities.c
+    group = func.coalesce(GROUPS[by], UNKNOWN)
+    query = (select(group.label("group"), count_if(o.status == "won").label("won"),
+                    count_if(o.status == "lost").label("lost"))
+             .where(*_closed_in_period(filters)).group_by(group))
+    frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=["group", "won", "lost"])
+    frame["closed"] = frame.won + frame.lost
+    frame["win_rate"] = frame.won / frame.closed
+    bounds = [wilson(w, n) for w, n in zip(frame.won, frame.closed)]
+    frame["low"] = [b[0] for b in bounds]
+    frame["high"] = [b[1] for b in bounds]
+    return frame.sort_values(["closed", "group"], ascending=[False, True]).reset_index(drop=True)
+
+
+def cycle_days(conn: Connection, filters: Filters) -> pd.Series:
+    """Days from creation to close of every deal won in the range (the sales-cycle distribution)."""
+    o = opportunities.c
+    days = (seconds_between(o.created_at, o.closed_at) / DAY).label("cycle_days")
+    rows = conn.execute(select(days).where(*_closed_in_period(filters), o.status == "won")).scalars().all()
+    return pd.Series([float(d) for d in rows], name="cycle_days", dtype=float)
+
+
+# --------------------------------------------------------------------------- forecast
+def close_forecast(conn: Connection, filters: Filters, history_days: int = 365, min_closed: int = 30) -> pd.DataFrame:
+    """Expected closes of the open pipeline by month, weighted by the chance of winning.
+
+    Rules (from the deals closed in the ``history_days`` before the end of the range):
+    - a deal's chance of winning is the win rate of its source, or the overall win rate
+      when its source closed fewer than ``min_closed`` deals;
+    - a deal is expected to close the median won cycle after its creation; a deal already
+      past that is expected in the month the range ends (it is overdue);
+    - weighted amount = amount x chance of winning.
+
+    Columns: month (first day), deals, amount, weighted, overdue (deals already past the
+    median cycle). Empty when there is no open deal or no won deal in the history.
+    """
+    o = opportunities.c
+    since = filters.as_of - timedelta(days=history_days)
+    history = Filters(start=since.date(), end=(filters.as_of - timedelta(days=1)).date(),
+                      **{dim: getattr(filters, dim) for dim in ("segment", "region", "industry",
+                                                                "acquisition_channel", "owner_team", "channel")})
+    closed = pd.DataFrame(conn.execute(
+        select(func.coalesce(o.source, UNKNOWN).label("source"), o.status,
+               (seconds_between(o.created_at, o.closed_at) / DAY).label("cycle_days"))
+        .where(*_closed_in_period(history))).mappings().all(), columns=["source", "status", "cycle_days"])
+    open_ = pd.DataFrame(conn.execute(
+        select(func.coalesce(o.source, UNKNOWN).label("source"), o.created_at, o.amount)
+        .where(*_open_at(filters))).mappings().all(), columns=["source", "created_at", "amount"])
+    columns = ["month", "deals", "amount", "weighted", "overdue"]
+    won = closed[closed.status == "won"]
+    if open_.empty or won.empty:
+        return pd.DataFrame(columns=columns)
+    overall = len(won) / len(closed)
+    by_source = closed.groupby("source").status.agg(lambda s: ((s == "won").sum(), len(s)))
+    chance = {src: (w / n if n >= min_closed else overall) for src, (w, n) in by_source.items()}
+    median_cycle = float(won.cycle_days.astype(float).median())
+    open_["amount"] = open_.amount.astype(float).fillna(0.0)
+    expected = pd.to_datetime(open_.created_at) + pd.to_timedelta(median_cycle, unit="D")
+    as_of = pd.Timestamp(filters.as_of)
+    now_month = pd.Timestamp(filters.end.year, filters.end.month, 1)
+    open_["overdue"] = expected < as_of
+    open_["month"] = [now_month if late else pd.Timestamp(e.year, e.month, 1)
+                      for e, late in zip(expected, open_.overdue)]
+    open_["weighted"] = open_.amount * open_.source.map(chance).fillna(overall)
+    out = (open_.groupby("month").agg(deals=("amount", "size"), amount=("amount", "sum"),
+                                      weighted=("weighted", "sum"), overdue=("overdue", "sum"))
+           .reset_index())
+    out["overdue"] = out.overdue.astype(int)
+    return out[columns]
+
+
+def median_cycle_days(conn: Connection, filters: Filters) -> float | None:
+    """Median days from creation to close of the deals won in the range (the KPI's figure)."""
+    return pipeline_facts(conn, filters)["sales_cycle_days"]
+
+
+def open_share(frame: pd.DataFrame, group: str) -> float | None:
+    """Share of the open amount held by one group of :func:`open_pipeline` (e.g. source 'partner')."""
+    total = float(frame.amount.sum()) if len(frame) else 0.0
+    return ratio(float(frame.loc[frame.group == group, "amount"].sum()), total)

@@ -51,14 +51,15 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.stats import chi2, norm
 from sqlalchemy import Select, and_, case, false, func, or_, select, true
 from sqlalchemy.engine import Connection
-from statsmodels.duration.survfunc import SurvfuncRight, survdiff
+from statsmodels.duration.survfunc import SurvfuncRight
 
 from data.schema import customers, orders
+from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
-from metrics.sql import DAY, epoch
+from metrics.sql import DAY, epoch, fetch_frame
 
 Cohort = Literal["all", "range"]
 Band = Literal["pointwise", "simultaneous"]
@@ -97,7 +98,7 @@ def _customer_survival(filters: Filters, churn_days: int, cohort: Cohort) -> tup
     query = (
         select()
         .select_from(customers.join(orders, o.customer_id == c.customer_id))
-        .where(o.amount > 0, o.ordered_at < filters.as_of,
+        .where(valid_clause(orders), o.amount > 0, o.ordered_at < filters.as_of,
                or_(c.acquired_at.is_(None), and_(c.acquired_at < filters.as_of, o.ordered_at >= c.acquired_at)),
                *filters.customer_clauses())
         .group_by(c.customer_id, c.acquired_at)
@@ -125,8 +126,7 @@ def survival_data(conn: Connection, filters: Filters, dimension: str | None = No
         column = c[CUSTOMER_DIMENSIONS[dimension]]
         query = query.add_columns(func.coalesce(column, "(none)").label("group")).group_by(column)
     query = query.add_columns(columns["duration_days"].label("duration_days"), columns["churned"].label("churned"))
-    result = conn.execute(query)
-    frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+    frame = fetch_frame(conn, query)
     if not dimension:
         frame.insert(1, "group", "all")
     # sorted here, not in SQL: text collations differ between engines
@@ -213,7 +213,7 @@ def kaplan_meier(data: pd.DataFrame, alpha: float = 0.05, band: Band = "pointwis
 
 def _curve(name: str, rows: pd.DataFrame, alpha: float, band: Band) -> pd.DataFrame:
     durations = rows["duration_days"].to_numpy()
-    points: list[dict] = []
+    curve = pd.DataFrame(columns=CURVE_COLUMNS[1:], dtype=float)
     if rows["churned"].any():
         fit = _fit(rows)
         surv, se = fit.surv_prob, fit.surv_prob_se
@@ -225,18 +225,40 @@ def _curve(name: str, rows: pd.DataFrame, alpha: float, band: Band) -> pd.DataFr
                 lower, upper = fit.simultaneous_cb(alpha=alpha)
         reached_zero = surv <= 0
         lower, upper = np.where(reached_zero, 0.0, lower), np.where(reached_zero, 0.0, upper)
-        points = pd.DataFrame({"time": fit.surv_times.astype(float), "survival": surv, "std_error": se,
-                               "lower": lower, "upper": upper, "at_risk": fit.n_risk,
-                               "events": fit.n_events}).to_dict("records")
-    if not points or points[0]["time"] > 0:
-        points.insert(0, {"time": 0.0, "survival": 1.0, "std_error": 0.0, "lower": 1.0, "upper": 1.0,
-                          "at_risk": len(rows), "events": 0})
+        curve = pd.DataFrame({"time": fit.surv_times.astype(float), "survival": surv, "std_error": se,
+                              "lower": lower, "upper": upper, "at_risk": fit.n_risk, "events": fit.n_events})
+    if curve.empty or curve["time"].iloc[0] > 0:
+        start = pd.DataFrame([{"time": 0.0, "survival": 1.0, "std_error": 0.0, "lower": 1.0, "upper": 1.0,
+                               "at_risk": len(rows), "events": 0}])
+        curve = start if curve.empty else pd.concat([start, curve], ignore_index=True)
     end = float(durations.max())
-    if end > points[-1]["time"]:
-        points.append({**points[-1], "time": end, "at_risk": int((durations >= end).sum()), "events": 0})
-    curve = pd.DataFrame(points, columns=CURVE_COLUMNS[1:])
+    if end > curve["time"].iloc[-1]:
+        last = curve.iloc[[-1]].assign(time=end, at_risk=int((durations >= end).sum()), events=0)
+        curve = pd.concat([curve, last], ignore_index=True)
+    curve = curve.reset_index(drop=True)
     curve.insert(0, "group", name)
-    return curve.astype({"at_risk": int, "events": int})
+    return curve.astype({"time": float, "survival": float, "std_error": float, "lower": float, "upper": float,
+                         "at_risk": int, "events": int})
+
+
+def curve_by_day(curves: pd.DataFrame) -> pd.DataFrame:
+    """The curves of :func:`kaplan_meier` with at most one point per group and day, for drawing.
+
+    With fractional churn times a million customers give tens of thousands of steps per
+    group, more than a chart has pixels. Per group and whole day (``floor(time)``) the
+    last point is kept (the curve, its band and the customers at risk at the day's last
+    churn), plus the day-0 point: the steps are exact at the end of every day; ``events``
+    becomes the churns of that day.
+    """
+    if curves.empty:
+        return curves
+    day = np.floor(curves["time"].to_numpy())
+    keys = pd.DataFrame({"group": curves["group"].to_numpy(), "day": day})
+    last = ~keys.duplicated(keep="last").to_numpy()
+    first = ~keys.groupby("group", sort=False).cumcount().astype(bool).to_numpy()     # day 0 of each group
+    events = curves.groupby([curves["group"], day], sort=False)["events"].transform("sum")
+    out = curves.assign(events=events)[last | first]
+    return out.reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -294,7 +316,7 @@ def median_survival(data: pd.DataFrame) -> dict[str, MedianSurvival]:
 
 @dataclass(frozen=True)
 class LogRank:
-    """Log-rank test of equal survival across groups (statsmodels ``survdiff``).
+    """Log-rank test of equal survival across groups (R's ``survdiff``).
 
     ``observed`` churns per group and ``expected`` churns if every group had the pooled
     hazard; a group with observed < expected keeps its customers longer. ``statistic``,
@@ -340,13 +362,18 @@ def logrank(data: pd.DataFrame, alpha: float = 0.05) -> LogRank:
     """Log-rank test that every group of ``data`` has the same survival curve.
 
     Needs at least two groups and at least one churn; otherwise the statistic and p-value
-    are None and ``sentence()`` explains why (never an exception).
+    are None and ``sentence()`` explains why (never an exception). Memory and time grow
+    as n log n (a sort of the durations), never as customers x churn times.
     """
     frame = _checked(data)
-    names = tuple(sorted(frame["group"].unique()))
-    sizes = tuple(int((frame["group"] == g).sum()) for g in names)
-    observed = tuple(int(frame.loc[frame["group"] == g, "churned"].sum()) for g in names)
-    expected = _expected(frame, names)
+    groups = pd.Categorical(frame["group"])
+    names = tuple(str(name) for name in groups.categories)       # sorted, as the categories are
+    codes = np.asarray(groups.codes, dtype=np.intp)
+    churned = frame["churned"].to_numpy()
+    sizes = tuple(int(n) for n in np.bincount(codes, minlength=len(names)))
+    observed = tuple(int(n) for n in np.bincount(codes, weights=churned, minlength=len(names)))
+    time = frame["duration_days"].to_numpy()
+    expected = _expected(time, churned, codes, len(names))
 
     def untested(reason: str) -> LogRank:
         return LogRank(names, sizes, observed, expected, None, None, None, alpha, reason)
@@ -358,11 +385,8 @@ def logrank(data: pd.DataFrame, alpha: float = 0.05) -> LogRank:
     if sum(observed) == 0:
         return untested("No customer has churned yet in any group, so the groups cannot be compared "
                         "(log-rank test not computed).")
-    time = frame["duration_days"].to_numpy()
-    status = frame["churned"].to_numpy()
-    group = np.array([names.index(g) for g in frame["group"]])
     try:
-        statistic, p_value = survdiff(time, status, group)
+        statistic, p_value = _logrank_statistic(time, churned, codes, len(names))   # O(n log n)
     except np.linalg.LinAlgError:
         statistic = p_value = float("nan")
     if not (np.isfinite(statistic) and np.isfinite(p_value)):
@@ -371,14 +395,54 @@ def logrank(data: pd.DataFrame, alpha: float = 0.05) -> LogRank:
     return LogRank(names, sizes, observed, expected, float(statistic), float(p_value), len(names) - 1, alpha)
 
 
-def _expected(frame: pd.DataFrame, names: tuple[str, ...]) -> tuple[float, ...]:
-    """Churns expected per group under the pooled hazard: sum over churn times of d_t n_gt / n_t."""
-    churn_times = np.unique(frame.loc[frame["churned"] == 1, "duration_days"].to_numpy())
-    if not len(churn_times):
-        return tuple(0.0 for _ in names)
-    durations = frame["duration_days"].to_numpy()
-    at_risk = durations[:, None] >= churn_times[None, :]                      # customers x times
-    churns = (frame["churned"].to_numpy()[:, None] == 1) & (durations[:, None] == churn_times[None, :])
+def at_risk_and_churns(time: np.ndarray, churned: np.ndarray, codes: np.ndarray,
+                       groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per distinct churn time (sorted): customers at risk per group (``groups x times``:
+    duration >= the time) and churns per group (``groups x times``), as R's ``survdiff``
+    counts them.
+
+    One sort and cumulative sums: memory grows with the customers plus groups x distinct
+    churn times, never with customers x times.
+    """
+    times, rank = np.unique(time, return_inverse=True)
+    rank = rank.ravel()
+    churn_rank = rank[churned.astype(bool)]
+    keep = np.flatnonzero(np.bincount(churn_rank, minlength=len(times)))    # times with a churn
+    at_risk = np.empty((groups, len(keep)))
+    churns = np.empty((groups, len(keep)))
+    for g in range(groups):
+        mine = codes == g
+        ending = np.bincount(rank[mine], minlength=len(times))     # durations equal to each time
+        at_risk[g] = np.cumsum(ending[::-1])[::-1][keep]           # durations >= each time
+        churns[g] = np.bincount(rank[mine & churned.astype(bool)], minlength=len(times))[keep]
+    return times[keep], at_risk, churns
+
+
+def _expected(time: np.ndarray, churned: np.ndarray, codes: np.ndarray, groups: int) -> tuple[float, ...]:
+    """Churns expected per group under the pooled hazard: sum over churn times t of
+    d_t n_gt / n_t (d_t churns at t, n_gt customers of group g at risk at t, n_t of all)."""
+    if not len(time) or not churned.any():
+        return tuple(0.0 for _ in range(groups))
+    _, at_risk, churns = at_risk_and_churns(time, churned, codes, groups)
     hazard = churns.sum(axis=0) / at_risk.sum(axis=0)
-    groups = frame["group"].to_numpy()
-    return tuple(float((at_risk[groups == g] * hazard).sum()) for g in names)
+    return tuple(float(x) for x in at_risk @ hazard)
+
+
+def _logrank_statistic(time: np.ndarray, churned: np.ndarray, codes: np.ndarray, groups: int) -> tuple[float, float]:
+    """The log-rank chi-square and its p-value (groups - 1 degrees of freedom), as R's
+    ``survdiff`` and statsmodels' ``survdiff`` compute it: over churn times with more than
+    one customer at risk, U_g = sum (d_gt - d_t n_gt / n_t) and
+    V_gh = sum d_t (n_t - d_t) / (n_t - 1) * n_gt / n_t * (1[g = h] - n_ht / n_t);
+    chi-square = U' V^-1 U over every group but the first.
+    """
+    _, at_risk, churns = at_risk_and_churns(time, churned, codes, groups)
+    n, d = at_risk.sum(axis=0), churns.sum(axis=0)
+    use = n > 1
+    at_risk, churns, n, d = at_risk[:, use], churns[:, use], n[use], d[use]
+    share = at_risk / n                                                  # groups x times
+    u = (churns - share * d).sum(axis=1)[1:]
+    scale = d * (n - d) / (n - 1)
+    rest = share[1:]
+    variance = -(rest * scale) @ rest.T + np.diag((rest * scale).sum(axis=1))
+    statistic = float(u @ np.linalg.solve(variance, u))
+    return statistic, float(chi2.sf(statistic, groups - 1))

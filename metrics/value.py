@@ -25,6 +25,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
 
 from data.schema import customers, orders
+from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.sql import as_float, ratio
 
@@ -89,7 +90,7 @@ def value_by_group(conn: Connection, filters: Filters, dimension: str | None = N
         as_float(func.coalesce(func.sum(a.c.margin), 0)).label("margin"),
     ]
     query = select(*([group.label("group")] if group is not None else []), *columns)
-    query = query.select_from(a.join(customers, customers.c.customer_id == a.c.customer_id))
+    query = query.select_from(a.join(customers, customers.c.customer_id == a.c.customer_id)).where(valid_clause(customers))
     if group is not None:
         query = query.group_by(group).order_by(group)
     frame = pd.DataFrame(conn.execute(query).mappings().all())

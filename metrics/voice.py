@@ -29,6 +29,7 @@ def survey_facts(conn: Connection, filters: Filters) -> dict[str, float | None]:
             count_if(and_(s.kind == "csat", s.score >= 4)).label("csat_satisfied"),
             count_if(s.kind == "ces").label("ces_answers"),
             as_float(func.avg(case((s.kind == "ces", s.score)))).label("ces"),
+            as_float(func.stddev_samp(case((s.kind == "ces", s.score)))).label("ces_sd"),
         ).where(filters.in_period(s.answered_at), *filters.fact_clauses(surveys))
     ).mappings().one()
     v = survey_invitations.c
@@ -41,12 +42,15 @@ def survey_facts(conn: Connection, filters: Filters) -> dict[str, float | None]:
     return {
         "nps": nps,
         "nps_answers": nps_n,
+        "promoters": answers["promoters"],
+        "detractors": answers["detractors"],
         "csat": ratio(answers["csat_satisfied"], answers["csat_answers"]),
         "csat_answers": answers["csat_answers"],
         "csat_satisfied": answers["csat_satisfied"],
         "invitations_answered": answered,
         "ces": answers["ces"],
         "ces_answers": answers["ces_answers"],
+        "ces_sd": answers["ces_sd"],
         "invitations": sent,
         "survey_response_rate": ratio(answered, sent),
     }

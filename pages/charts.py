@@ -32,6 +32,27 @@ pio.templates["crm"] = go.layout.Template(
 pio.templates.default = "plotly_white+crm"
 
 
+pio.templates["crm_dark"] = go.layout.Template(pio.templates["crm"])
+pio.templates["crm_dark"].layout.update(
+    font=dict(color="#FAFAFA"), paper_bgcolor="#0E1117", plot_bgcolor="#0E1117",
+    xaxis=dict(gridcolor="#31333F", zerolinecolor="#4A4C5A"), yaxis=dict(gridcolor="#31333F", zerolinecolor="#4A4C5A"),
+)
+
+
+def themed(fig: go.Figure, dark: bool) -> go.Figure:
+    """The figure in the light or dark variant of the project's template (Streamlit's theme)."""
+    if dark:
+        fig.update_layout(template="plotly_dark+crm_dark")
+        # reference lines and labels drawn in black would vanish on a dark background
+        for shape in fig.layout.shapes or ():
+            if shape.line and shape.line.color == BLACK:
+                shape.line.color = "#FAFAFA"
+        for annotation in fig.layout.annotations or ():
+            if annotation.font is None or annotation.font.color in (None, BLACK):
+                annotation.font.color = "#FAFAFA"
+    return fig
+
+
 def _finish(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
     fig.update_layout(title=title, height=height)
     return fig
@@ -64,37 +85,49 @@ def rule_radar(rules: pd.DataFrame) -> go.Figure:
     fig.update_layout(polar=dict(radialaxis=dict(range=[0, 100], tickvals=[25, 50, 75, 100], tickfont_size=9,
                                                  angle=90, tickangle=90),
                                  angularaxis=dict(tickfont_size=11, rotation=90, direction="clockwise"),
-                                 domain=dict(x=[0.12, 0.88], y=[0.05, 0.88])),
+                                 domain=dict(x=[0.2, 0.8], y=[0.08, 0.86])),
                       legend=dict(orientation="h", yanchor="top", y=-0.02, x=0.5, xanchor="center"),
-                      margin=dict(l=20, r=20, t=50, b=40), showlegend=True)
+                      margin=dict(l=40, r=40, t=50, b=40), showlegend=True)
+    if rules["score"].isna().all():  # nothing to draw: say so instead of an empty web
+        fig.add_annotation(text="No data for this selection", showarrow=False, x=0.5, y=0.47, xref="paper",
+                           yref="paper", font=dict(size=14, color=GREY))
     return _finish(fig, "Gartner's eight rules: score out of 100", 460)
 
 
 def rule_bars(rules: pd.DataFrame) -> go.Figure:
     """Rules sorted by score, weakest on top."""
     ordered = rules.sort_values("score", ascending=False, na_position="first")
-    colours = [VERMILION if s is not None and s < 70 else ORANGE if s is not None and s < 90 else GREEN
+    colours = [GREY if s != s or s is None else VERMILION if s < 70 else ORANGE if s < 90 else GREEN
                for s in ordered["score"]]
     fig = go.Figure(go.Bar(x=ordered["score"], y=[f"{r.rule} {r.title}" for r in ordered.itertuples()],
                            orientation="h", marker_color=colours,
                            text=[f"{s:.0f}" if s == s else "no data" for s in ordered["score"]],
                            textposition="outside", cliponaxis=False,
                            hovertemplate="%{y}: %{x:.0f}/100<extra></extra>"))
-    fig.update_xaxes(title="Score (0-100)", range=[0, 108])
+    fig.update_xaxes(title="Score (0-100)", range=[0, 115])
     fig.update_yaxes(title=None)
     return _finish(fig, "Rules sorted by score (weakest first)", 430)
 
 
 def monthly_line(frame: pd.DataFrame, x: str, y: str, title: str, y_title: str, target: float | None = None,
                  target_label: str = "", percent: bool = False, money: bool = False, colour: str = BLUE,
-                 kind: str = "line") -> go.Figure:
-    """A monthly series as a line (or bars), with an optional target line."""
+                 kind: str = "line", partial: pd.Timestamp | None = None, partial_label: str = "") -> go.Figure:
+    """A monthly series as a line (or bars), with an optional target line; the ``partial``
+    month (not over yet) is drawn faded/hollow and labelled."""
+    periods = pd.to_datetime(frame[x]) if len(frame) else frame[x]
+    is_partial = [partial is not None and pd.Timestamp(p) == partial for p in periods]
     if kind == "bar":
-        trace = go.Bar(x=frame[x], y=frame[y], marker_color=colour, name=y_title)
+        trace = go.Bar(x=frame[x], y=frame[y], marker_color=colour, name=y_title,
+                       marker_opacity=[0.35 if p else 1.0 for p in is_partial],
+                       marker_pattern_shape=["/" if p else "" for p in is_partial])
     else:
         trace = go.Scatter(x=frame[x], y=frame[y], mode="lines+markers", line=dict(color=colour, width=2.5),
-                           name=y_title)
+                           name=y_title, marker=dict(symbol=["circle-open" if p else "circle" for p in is_partial],
+                                                     size=[11 if p else 7 for p in is_partial]))
     fig = go.Figure(trace)
+    if any(is_partial):
+        fig.add_annotation(x=partial, y=1.0, yref="paper", text=partial_label or "month so far", showarrow=False,
+                           yanchor="bottom", font=dict(size=11, color=GREY))
     if target is not None:
         target_line(fig, target, target_label)
     fig.update_xaxes(title="Month", tickformat="%b %Y")
@@ -349,6 +382,11 @@ def forecast_chart(result, title: str, y_title: str, money: bool = False) -> go.
                                      hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=[history.index[-1], *p.period], y=[history.values[-1], *p["mean"]],
                                  mode="lines+markers", name="Forecast", line=dict(color=ORANGE, width=2.5, dash="dash")))
+    unfinished = getattr(result, "unfinished", None)
+    if unfinished is not None and len(unfinished):
+        fig.add_trace(go.Scatter(x=unfinished.index, y=unfinished.values, mode="markers", name="Month so far",
+                                 marker=dict(color=BLUE, size=9, symbol="circle-open", line=dict(width=2)),
+                                 hovertemplate="%{x|%b %Y} so far (unfinished, not used): %{y:,.0f}<extra></extra>"))
     fig.update_xaxes(title="Month", tickformat="%b %Y")
     fig.update_yaxes(title=y_title, tickprefix="€" if money else "", rangemode="tozero", tickformat=",.0f")
     return _finish(fig, title, 330)
@@ -392,3 +430,57 @@ def at_risk_bars(table: pd.DataFrame) -> go.Figure:
     fig.update_layout(barmode="group")
     fig.update_yaxes(title="Predicted CLV (€)", tickprefix="€", rangemode="tozero")
     return _finish(fig, "CLV at risk: predicted value × probability of churning", 360)
+
+
+# ---- sales pipeline
+def pipeline_bars(frame: pd.DataFrame, title: str, y_title: str, money_prefix: str = "€") -> go.Figure:
+    """Open amount per group (age band, team or source), with the number of deals on each bar."""
+    fig = go.Figure(go.Bar(x=frame["amount"], y=frame["group"], orientation="h", marker_color=BLUE,
+                           text=[f"{d:,} deals" if d != 1 else "1 deal" for d in frame["deals"]],
+                           textposition="outside", cliponaxis=False,
+                           hovertemplate=f"%{{y}}: {money_prefix}%{{x:,.0f}}<extra></extra>"))
+    top = float(frame["amount"].max()) if len(frame) else 0.0
+    fig.update_xaxes(title="Open amount", tickprefix=money_prefix, tickformat=",.0f",
+                     range=[0, top * 1.3 if top > 0 else 1])  # room for the deal counts beside the bars
+    fig.update_yaxes(title=y_title, autorange="reversed")
+    return _finish(fig, title, 320)
+
+
+def close_forecast_bars(frame: pd.DataFrame, money_prefix: str = "€") -> go.Figure:
+    """Open amount expected to close per month, and the same weighted by the chance of winning."""
+    fig = go.Figure([
+        go.Bar(x=frame["month"], y=frame["amount"], name="Open amount", marker_color=SKY,
+               hovertemplate=f"%{{x|%b %Y}}: {money_prefix}%{{y:,.0f}} open<extra></extra>"),
+        go.Bar(x=frame["month"], y=frame["weighted"], name="Weighted by chance of winning", marker_color=BLUE,
+               hovertemplate=f"%{{x|%b %Y}}: {money_prefix}%{{y:,.0f}} expected<extra></extra>"),
+    ])
+    fig.update_layout(barmode="overlay")
+    fig.update_xaxes(title="Expected month of close", tickformat="%b %Y", dtick="M1")
+    fig.update_yaxes(title="Amount", tickprefix=money_prefix, tickformat=",.0f", rangemode="tozero")
+    return _finish(fig, "Open amount by expected month of close", 340)
+
+
+def win_rate_dots(frame: pd.DataFrame, title: str, y_title: str, target: float | None = None) -> go.Figure:
+    """Win rate per group as a dot with its 95 % Wilson interval."""
+    fig = go.Figure(go.Scatter(
+        x=frame["win_rate"], y=frame["group"], mode="markers", marker=dict(size=11, color=BLUE),
+        error_x=dict(type="data", symmetric=False, array=frame["high"] - frame["win_rate"],
+                     arrayminus=frame["win_rate"] - frame["low"], color=BLACK, thickness=1.3, width=6),
+        customdata=frame[["won", "closed"]].to_numpy(),
+        hovertemplate="%{y}: %{x:.1%} (%{customdata[0]} won of %{customdata[1]} closed)<extra></extra>"))
+    if target is not None:
+        target_line(fig, target, f"target {target:.0%}", horizontal=False)
+    fig.update_xaxes(title="Win rate (95 % interval)", tickformat=".0%", range=[0, 1.02])
+    fig.update_yaxes(title=y_title, autorange="reversed")
+    return _finish(fig, title, 300)
+
+
+def cycle_histogram(days: pd.Series, median: float | None) -> go.Figure:
+    """Sales-cycle days of the deals won in the range, with the median marked."""
+    fig = go.Figure(go.Histogram(x=days, marker_color=BLUE, xbins=dict(size=7),
+                                 hovertemplate="%{x} days: %{y} deals<extra></extra>"))
+    if median is not None:
+        target_line(fig, median, f"median {median:.0f} days", horizontal=False)
+    fig.update_xaxes(title="Days to close", rangemode="tozero")
+    fig.update_yaxes(title="Deals won")
+    return _finish(fig, "Sales cycle of the deals won", 320)

@@ -4,12 +4,12 @@ import streamlit as st
 from statsmodels.stats.proportion import proportion_confint
 
 from metrics.engagement import PressureSettings
-from pages import charts, ui
+from pages import charts, labels, ui
 
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Engagement")
 f = ui.filters()
-ui.caption_filters(f)
+ui.caption_filters(f, ("interactions", "campaigns", "customers", "orders"))
 st.markdown("People receive 25 to 300 commercial messages a day; the customer decides when, where and how to be "
             "contacted. This page shows how hard we push (outbound contacts per customer per week), where we "
             "contact people against their consent or off their preferred channel, whether personal messages "
@@ -27,14 +27,14 @@ consent = ui.compute("engagement.consent", f)
 
 tiles = st.columns(4)
 tiles[0].metric("Customers over the limit", f"{pressure['over_contacted']:,}",
-                delta=f"{ui.fmt(pressure['over_contacted_share'], 'percent')} of those contacted", delta_color="off",
+                delta=f"{ui.fmt(pressure['over_contacted_share'], 'percent')} of those contacted", delta_color="off", delta_arrow="off",
                 border=True)
 tiles[1].metric("Outbound contacts per customer per week", ui.fmt(pressure["contacts_per_customer_week"], "score"),
                 border=True, help="Outbound contacts / (customers contacted x weeks in the range)")
 tiles[2].metric("Contacts against marketing consent", f"{consent['against_consent']:,}",
-                delta=f"{consent['customers_against_consent']:,} customers", delta_color="off", border=True)
+                delta=f"{consent['customers_against_consent']:,} customers", delta_color="off", delta_arrow="off", border=True)
 tiles[3].metric("Contacts off the preferred channel", f"{consent['off_preferred_channel']:,}",
-                delta=f"{ui.fmt(consent['off_preferred_share'], 'percent')} of outbound", delta_color="off",
+                delta=f"{ui.fmt(consent['off_preferred_share'], 'percent')} of outbound", delta_color="off", delta_arrow="off",
                 border=True)
 
 left, right = st.columns(2)
@@ -49,7 +49,7 @@ with right:
     st.markdown("**Over-contacted customers**")
     over, total = ui.records_page("engagement.over", f, settings, size=200)
     st.caption(f"{total:,} customers had at least one week above {int(limit)} contacts.")
-    st.dataframe(over, hide_index=True, height=300)
+    st.dataframe(labels.readable(over), hide_index=True, height=300, column_config=labels.column_config(over))
     ui.records_button("All over-contacted customers", "Over-contacted customers", "engagement.over", f, settings,
                       key="over_drill")
 
@@ -57,8 +57,8 @@ st.subheader("Consent and preferred channel")
 violations, count = ui.records_page("engagement.violations", f, size=100)
 st.caption(f"{count:,} outbound contacts went to customers without marketing consent or off the channel they "
            "asked for (preferred channel 'none' means no contact at all). The latest 100:")
-st.dataframe(violations, hide_index=True, height=300, column_config={
-    "occurred_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm")})
+st.dataframe(labels.readable(violations), hide_index=True, height=300,
+             column_config=labels.column_config(violations))
 ui.records_button("All violations", "Consent and channel violations", "engagement.violations", f,
                   key="violations_drill")
 
@@ -92,12 +92,16 @@ with right:
 
 st.subheader("Campaigns")
 roi = ui.compute("engagement.roi", f)
-if roi.empty:
+if roi.empty and any(f.allowed(d) is not None for d in ("region", "industry", "acquisition_channel", "owner_team")):
+    ui.empty_state("Campaigns are aimed at segments, not at regions, industries, acquisition channels or teams, so "
+                   "they cannot be shown for this selection or your access.")
+elif roi.empty:
     ui.empty_state("No campaign started in this range for this selection.")
 else:
     roi["target_segment"] = roi["target_segment"].fillna("all segments")
     ui.chart(charts.campaign_roi(roi), key="roi_chart")
     st.dataframe(roi, hide_index=True, column_config={
+        **labels.column_config(roi), "name": "Campaign",
         "cost": st.column_config.NumberColumn("Cost", format="€%.0f"),
         "attributed_margin": st.column_config.NumberColumn("Attributed margin", format="€%.0f"),
         "cost_per_acquisition": st.column_config.NumberColumn("Cost per acquisition", format="€%.0f"),

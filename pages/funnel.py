@@ -9,7 +9,8 @@ from pages import charts, ui
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Lifecycle funnel")
 f = ui.filters()
-ui.caption_filters(f)
+ui.caption_filters(f, ("customers", "orders", "opportunities"))
+f = ui.page_window(f, 12, "funnel_window", "Customers created")
 st.markdown("PROSPECTING + ATTRACTION + ACQUISITION + RETENTION = LIFETIME CUSTOMERS. The population is the "
             "customers **created in the date range**; a stage counts only if it was reached before the end of "
             "the range. Retained = an order 30 to 365 days after acquisition; lifetime = retained and orders in "
@@ -47,7 +48,7 @@ for col, stage_row in zip(tiles, table.itertuples()):
     col.metric(stage_row.label, f"{stage_row.customers:,}",
                help="Share of prospects" if stage_row.stage != "prospect" else "Customers created in the range",
                delta=None if stage_row.stage == "prospect" else f"{stage_row.cumulative_conversion:.1%} of prospects",
-               delta_color="off", border=True)
+               delta_color="off", delta_arrow="off", border=True)
     with col:
         ui.records_button("Customers", f"{stage_row.label}s", "funnel.stage", page_filters, stage_row.stage,
                           windows, key=f"funnel_drill_{stage_row.stage}")

@@ -17,7 +17,7 @@ from data.imports.profiles import detect_profile, load_profile, profile_names
 from data.imports.reader import peek_headers
 from data.imports.template import template_xlsx, template_zip
 from data.sources import SourceError, resolve_url, workspace_path, workspace_url
-from pages import ui
+from pages import signin, ui
 
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Import data")
@@ -147,7 +147,7 @@ if uploads:
         bar = st.progress(0.0, text="Importing…")
         try:
             done = run_import(paths, profile, str(target), mode=mode, names=names,
-                              who=getattr(st.user, "email", None) or "app",
+                              who=getattr(st.user, "email", None) or "app", role=signin.role(),
                               progress=lambda x, text: bar.progress(x, text=text))
         except ImportRejected as rejected:  # the files changed between check and import
             bar.empty()

@@ -10,14 +10,15 @@ from data.store import ROADMAP_STAGES, ROADMAP_STATUSES, Checkpoint, StoreError
 from metrics import maturity
 from metrics.catalogue import CATALOGUE, KPIS, Rule
 from metrics.units import format_value
-from pages import charts, ui
+from pages import charts, labels, signin, ui
 
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("CRM maturity")
 f = ui.filters()
 ui.caption_filters(f)
 store = ui.store()
-who = ui.user_name()
+who = signin.user_name()
+role = signin.role()  # the store refuses writes by roles other than crm_lead/admin
 
 
 @st.cache_data(ttl=ui.TTL, show_spinner="Weighing the evidence…")
@@ -38,6 +39,8 @@ claimed = latest_answers.get(maturity.CLAIMED_PHASE)
 reached = maturity.phase_reached(criteria)
 
 # ---- where we are
+if saved_message := st.session_state.pop("maturity_saved", None):
+    st.success(saved_message, icon=":material/save:")
 cols = st.columns(3)
 cols[0].metric("Phase reached on the evidence", f"{reached} · {maturity.PHASES.get(reached, 'not yet Technology')}",
                border=True, help="The highest phase whose criteria, and those of every earlier phase, all hold.")
@@ -93,14 +96,15 @@ with tabs[1]:
         try:
             statement_answers = {k: v for k, v in answers.items() if k != maturity.CLAIMED_PHASE}
             new_id = store.save_assessment(
-                answers, assessed_on=assessed_on, who=who, notes=notes or None, phase=reached,
+                answers, assessed_on=assessed_on, who=who, role=role, notes=notes or None, phase=reached,
                 rule_scores={r.rule.value: r.score for r in card.rules},
                 self_scores=maturity.self_scores(statement_answers),
                 snapshot=[{"kpi": r.kpi.name, "value": r.value, "target": r.target, "status": r.status.value}
                           for r in card.results],
                 statements=set(maturity.STATEMENTS) | {maturity.CLAIMED_PHASE})
-            st.success(f"Assessment {new_id} saved by {who} for {assessed_on:%Y-%m-%d}.", icon=":material/save:")
-            latest_answers = answers
+            # rerun so that the header, the history and every tab show the new assessment at once
+            st.session_state["maturity_saved"] = f"Assessment {new_id} saved by {who} for {assessed_on:%Y-%m-%d}."
+            st.rerun()
         except StoreError as exc:
             st.error(str(exc))
     if latest_answers:
@@ -154,7 +158,7 @@ with tabs[3]:
     if len(late):
         st.error(f"{len(late)} roadmap item{'s are' if len(late) > 1 else ' is'} overdue: " + ", ".join(late.title),
                  icon=":material/alarm:")
-    st.markdown("The transformation path of seed 003: **Vision → Assessment → Concept → Development → "
+    st.markdown("The transformation path of the CRM phases: **Vision → Assessment → Concept → Development → "
                 "Implementation**.")
     for stage in ROADMAP_STAGES:
         mine = items[items.stage == stage]
@@ -175,7 +179,7 @@ with tabs[3]:
                     st.caption(f"Last changed by {item.updated_by} at {item.updated_at:%Y-%m-%d %H:%M} UTC")
                     if st.form_submit_button("Save changes"):
                         try:
-                            store.update_item(int(item.item_id), int(item.version), who=who, status=status,
+                            store.update_item(int(item.item_id), int(item.version), who=who, role=role, status=status,
                                               owner=owner or None, due_date=due_date or None,
                                               checkpoints=[Checkpoint(p.removeprefix("[x] ").strip(), p.startswith("[x]"))
                                                            for p in points.splitlines() if p.strip()])
@@ -194,7 +198,7 @@ with tabs[3]:
         if st.form_submit_button("Add to the roadmap"):
             try:
                 store.add_item(stage, title, owner or None, due_date or None, "planned",
-                               [Checkpoint(p.strip()) for p in points.splitlines() if p.strip()], who=who)
+                               [Checkpoint(p.strip()) for p in points.splitlines() if p.strip()], who=who, role=role)
                 st.rerun()
             except StoreError as exc:
                 st.error(str(exc))
@@ -204,7 +208,7 @@ with tabs[4]:
     segments = len(ui.dimension_values(ui.require_source().url)["segment"])
     risk_list = maturity.risks(card, criteria, {k: v["answer"] for k, v in answers_risk.items()}, store.items(),
                                segments, targets_defined=bool(targets))
-    st.markdown("The classic implementation errors of seed 004, judged from the data where it can tell and "
+    st.markdown("The classic CRM implementation errors, judged from the data where it can tell and "
                 "otherwise from your answer.")
     for risk in risk_list:
         with st.container(border=True):
@@ -215,16 +219,16 @@ with tabs[4]:
             choice = st.radio(risk.question, ["yes", "no", "unsure"], index=["yes", "no", "unsure"].index(current),
                               horizontal=True, key=f"risk_{risk.name}")
             if choice != current:
-                store.set_risk_answer(risk.name, choice, who=who)
+                store.set_risk_answer(risk.name, choice, who=who, role=role)
                 st.rerun()
 
 with tabs[5]:
     st.markdown("Targets come from `targets.toml`; a target changed here overrides it for everyone, and the change "
                 "is recorded with who and when.")
     overrides = store.target_overrides()
-    table = pd.DataFrame([{"KPI": k.label, "rule": k.rule.title, "direction": k.direction.value,
-                           "target": format_value(targets[k.name], k.unit),
-                           "source": "changed in the app" if k.name in overrides else "targets.toml"}
+    table = pd.DataFrame([{"KPI": k.label, "Rule": k.rule.title,
+                           "Target": ("≥ " if k.direction.value == "higher" else "≤ ") + format_value(targets[k.name], k.unit),
+                           "Set in": "changed in the app" if k.name in overrides else "targets.toml"}
                           for k in CATALOGUE])
     st.dataframe(table, hide_index=True)
     names = [k.name for k in CATALOGUE]
@@ -236,15 +240,23 @@ with tabs[5]:
                               key=f"target_value_{pick}")
         c1, c2 = st.columns(2)
         if c1.form_submit_button("Save target"):
-            store.set_target(pick, new, who=who)
-            st.success(f"{KPIS[pick].label}: target set to {format_value(new, KPIS[pick].unit)} by {who}.")
+            store.set_target(pick, new, who=who, role=role)
+            # rerun so that the targets table above and every page use the new target at once
+            st.session_state["maturity_saved"] = (f"{KPIS[pick].label}: target set to "
+                                                  f"{format_value(new, KPIS[pick].unit)} by {who}.")
+            st.rerun()
         if c2.form_submit_button("Back to targets.toml") and pick in overrides:
-            store.set_target(pick, None, who=who)
+            store.set_target(pick, None, who=who, role=role)
             st.rerun()
     changes = store.target_history()
     if len(changes):
         st.markdown("**Changes**")
-        st.dataframe(changes.drop(columns=["change_id"]), hide_index=True)
+        changes = changes.drop(columns=["change_id"])
+        if "kpi" in changes:
+            changes["kpi"] = [KPIS[k].label if k in KPIS else k for k in changes.kpi]
+        st.dataframe(labels.readable(changes), hide_index=True, column_config=labels.column_config(
+            changes, kpi="KPI", old_target="Old target", new_target="New target", changed_by="Changed by",
+            changed_at=st.column_config.DatetimeColumn("Changed", format="YYYY-MM-DD HH:mm")))
 
 with tabs[6]:
     statement_answers = {k: v for k, v in latest_answers.items() if k != maturity.CLAIMED_PHASE}

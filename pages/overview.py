@@ -2,25 +2,49 @@
 
 import streamlit as st
 
-from pages import charts, ui
+from pages import charts, signin, ui
 
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Overview")
 f = ui.filters()
 ui.caption_filters(f)
 
+
+def _pdf_printer(f, access, engine, targets):
+    """The executive PDF of this selection, within the user's scope. Streamlit prints it on
+    click only, outside the script run: everything it needs is captured here."""
+    def render() -> bytes:
+        from reports import pdf
+
+        with engine.connect() as conn:
+            data = pdf.report_data(conn, f, targets, None if access.email == "local" else access)
+        return pdf.in_thread(pdf.html_to_pdf, pdf.report_html(data))
+    return render
+
+
+st.download_button("Download PDF", _pdf_printer(f, signin.current(), ui.engine(), ui.targets()),
+                   file_name=f"crm_scorecard_{f.start:%Y%m%d}_{f.end:%Y%m%d}.pdf", mime="application/pdf", icon=":material/picture_as_pdf:", key="overview_pdf",
+                   help="The executive report of this selection (A4): scores, every KPI, what is off target, trends.")
+
 card = ui.scorecard(f)
 kpis = card["kpis"].set_index("name", drop=False)
 
 overall, comparison = card["overall"], card["comparison_overall"]
-head = st.columns([1, 3])
+score_card = card["card"]
+head = st.columns([1.4, 3])
 head[0].metric("Overall CRM score", "no data" if overall is None else f"{overall:.0f} / 100",
                delta=None if overall is None or comparison is None else f"{overall - comparison:+.1f} points",
                help="Mean of the eight rule scores; a rule's score is 100 x the mean attainment of its KPIs "
                     "(value / target, capped at 1).", border=True)
+head[0].markdown(f"**{score_card.off_target} KPIs off target** · {score_card.too_few} with too few answers "
+                 f"(fewer than {ui.settings().min_base})")
+head[0].caption("The score is the average of the eight rules' scores, and a rule scores how close its KPIs "
+                "come to their targets (100 = every target met).")
+head[0].page_link("pages/rules.py", label="How the score is computed", icon=":material/help:")
 with head[1]:
     off = kpis[kpis.status.isin(["off target", "near target"])].sort_values("attainment")
-    st.markdown(f"**Off target: {len(off)} of {kpis.status.ne('no data').sum()} KPIs with data** "
+    judged = kpis.status.isin(["on target", "near target", "off target"]).sum()
+    st.markdown(f"**Off target: {len(off)} of {judged} KPIs with enough data** "
                 "— worst first; each link opens the page where the problem lives.")
     links = ui.kpi_page_links()
     cols = st.columns(2)
@@ -46,6 +70,7 @@ with right:
 
 st.subheader("Headline trends (12 months)")
 year = ui.month_window(f, 12)
+partial, partial_text = ui.partial_month(f), ui.partial_label(f)
 revenue = ui.compute("value.revenue", year)
 new = ui.compute("value.new_customers", year)
 compliance = ui.compute("sla.over_time", year, "month")
@@ -56,11 +81,11 @@ else:
     a, b = st.columns(2)
     with a:
         ui.chart(charts.monthly_line(revenue, "period", "revenue", "Revenue per month", "Revenue (€)", money=True,
-                                     kind="bar"), key="trend_revenue")
+                                     kind="bar", partial=partial, partial_label=partial_text), key="trend_revenue")
     with b:
         ui.chart(charts.monthly_line(new, "period", "new_customers", "New customers per month",
                                      "Customers acquired", colour=charts.GREEN,
-                                     kind="bar"), key="trend_new")
+                                     kind="bar", partial=partial, partial_label=partial_text), key="trend_new")
     c, d = st.columns(2)
     with c:
         overall_month = (compliance.groupby("period")[["met", "breached"]].sum().reset_index())
@@ -68,11 +93,13 @@ else:
         target = kpis.loc["sla_compliance", "target"]
         ui.chart(charts.monthly_line(overall_month, "period", "compliance", "SLA compliance per month",
                                      "Met / (met + breached)", target=target, target_label=f"target {target:.0%}",
-                                     percent=True, colour=charts.ORANGE), key="trend_sla")
+                                     percent=True, colour=charts.ORANGE, partial=partial,
+                                     partial_label=partial_text), key="trend_sla")
     with d:
         target = kpis.loc["nps", "target"]
         ui.chart(charts.monthly_line(nps, "period", "nps", "NPS per month", "NPS (promoters % - detractors %)",
-                                     target=target, target_label=f"target {target:.0f}", colour=charts.PURPLE),
+                                     target=target, target_label=f"target {target:.0f}", colour=charts.PURPLE,
+                                     partial=partial, partial_label=partial_text),
                  key="trend_nps")
 
 st.subheader("Forecasts (6 months)")

@@ -9,9 +9,13 @@ ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Gartner's eight rules")
 f = ui.filters()
 ui.caption_filters(f)
-st.markdown("A rule's score is 100 × the mean attainment of its KPIs that have data (value / target, "
-            "or target / value when lower is better, capped at 1). KPIs without data are shown as *no data*, "
-            "never as 0. Sparklines show the last six months.")
+st.markdown("**How the score is computed.** A KPI's attainment is value / target (target / value when lower "
+            "is better), capped at 1; for a change KPI (NPS change, growth) it falls evenly from 1 at the target "
+            "to 0 at a declared distance below it (10 NPS points, 10 percentage points of growth). A rule's "
+            "score is 100 × the mean attainment of its KPIs that have data; the overall CRM score is the mean "
+            "of the rule scores. KPIs without data are shown as *no data*, never as 0, and a KPI measured on "
+            f"fewer than {ui.settings().min_base} answers or records is shown with *too few answers* and left out "
+            "of the score. Hover a tile for its base and 95 % interval. Sparklines show the last six months.")
 
 card = ui.scorecard(f)
 kpis = card["kpis"]

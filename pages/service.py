@@ -4,12 +4,12 @@ channel mix and the breach list (seed 003: immediate < 3 min, deferred < 24 h)."
 import pandas as pd
 import streamlit as st
 
-from pages import charts, ui
+from pages import charts, labels, ui
 
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Service & SLA")
 f = ui.filters()
-ui.caption_filters(f)
+ui.caption_filters(f, ("tickets", "customers"))
 st.markdown("Every request must be answered within an agreed time: **immediate** requests are solved by the "
             "front office in under 3 minutes, **deferred** ones by the back office, through escalation, within "
             "24 hours. A ticket still open past its deadline counts as breached; one still within it is pending "
@@ -88,14 +88,11 @@ with left:
 with right:
     mix = ui.compute("sla.channels", f)
     ui.selectable_chart(charts.channel_mix(mix, float(kpis.loc["in_person_share", "target"])), "sla_channels")
-    st.caption("Seed 003: phone is preferred to in-person attention. Click a bar to filter this page by channel.")
+    st.caption("Service guideline: phone before in-person attention. Click a bar to filter this page by channel.")
 
 st.subheader("Breach list")
 ui.records_button("Open the breach list", "Breached tickets, most overdue first", "sla.breaches", page_filters,
                   key="sla_breaches")
 breaches, total = ui.records_page("sla.breaches", page_filters, size=50)
 st.caption(f"{total:,} breached tickets; the 50 most overdue:")
-st.dataframe(breaches, hide_index=True, column_config={
-    "hours_over_deadline": st.column_config.NumberColumn("Hours over deadline", format="%.1f"),
-    "opened_at": st.column_config.DatetimeColumn("Opened", format="YYYY-MM-DD HH:mm"),
-    "resolved_at": st.column_config.DatetimeColumn("Resolved", format="YYYY-MM-DD HH:mm")})
+st.dataframe(labels.readable(breaches), hide_index=True, column_config=labels.column_config(breaches))

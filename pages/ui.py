@@ -7,6 +7,8 @@ Everything that computes lives in ``metrics``; results are cached per filter set
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,6 +20,7 @@ from sqlalchemy import func, select, union
 from sqlalchemy.engine import Engine
 
 from data.schema import customers, interactions, orders, tickets
+from data.budget import over_budget
 from data.sources import Source, SourceError, connect, mask_url, resolve_url
 from data.store import AppStore
 from data.store import resolve_url as resolve_store_url
@@ -26,8 +29,12 @@ from metrics import (catalogue, churn, clv, cohorts, forecast, rfm, drilldown, e
 from metrics.catalogue import CATALOGUE, KPIS, Unit
 from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS, Filters
 from metrics.units import format_value
+from metrics import escape, health
 
 TTL = 600  # seconds a cached result lives
+#: Bytes each cache of results may hold (least recently used entries go first), so that
+#: many sessions and filter sets cannot grow the server without bound.
+CACHE_BUDGET = {"compute": "400MB", "clv": "600MB", "records": "100MB", "csv": "200MB"}
 APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
 FILTER_KEYS = ("segment", "region", "industry", "acquisition_channel", "owner_team", "channel")
 COMPARE_LABELS = {"previous": "Previous period", "last_year": "Same period last year", "none": "No comparison"}
@@ -54,6 +61,7 @@ def navigation_pages() -> dict[str, list]:
             st.Page("pages/engagement.py", title="Engagement", icon=":material/campaign:", url_path="engagement"),
             st.Page("pages/segments.py", title="Segments", icon=":material/compare_arrows:", url_path="segments"),
             st.Page("pages/value.py", title="Customer value", icon=":material/savings:", url_path="value"),
+            st.Page("pages/pipeline.py", title="Sales pipeline", icon=":material/trending_up:", url_path="pipeline"),
         ],
         "CRM lead": [
             st.Page("pages/maturity.py", title="CRM maturity", icon=":material/stairs:", url_path="maturity"),
@@ -64,6 +72,24 @@ def navigation_pages() -> dict[str, list]:
                     url_path="import_data"),
         ],
     }
+
+
+PAGE_CSS = """<style>
+/* long KPI labels, values and badges wrap instead of being cut with an ellipsis */
+[data-testid="stMetricLabel"] .stMarkdownEllipsis, [data-testid="stMetricValue"] .stMarkdownEllipsis,
+[data-testid="stMetricLabel"] p, [data-testid="stMetricValue"] p {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+[data-testid="stMetricValue"] { font-size: clamp(1.5rem, 2.2vw, 2.25rem); }
+.stMarkdownBadge { white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  max-width: 100% !important; height: auto !important; }
+[data-testid="stPageLink-NavLink"] p, [data-testid="stPageLink-NavLink"] span {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+</style>"""
+
+
+def page_style() -> None:
+    """CSS every page shares: nothing a reader needs is cut by an ellipsis (app.py's frame)."""
+    st.html(PAGE_CSS)
 
 
 def frame() -> None:
@@ -87,7 +113,47 @@ def frame() -> None:
 # --------------------------------------------------------------------------- the source
 @st.cache_resource(show_spinner="Opening the data source…")
 def _open(url: str) -> Source:
-    return connect(url)
+    opened = connect(url)
+    if _serving() and os.environ.get("CRM_WARM", "1") != "0":
+        threading.Thread(target=_warm_default_view, args=(url, resolve_store_url()), daemon=True,
+                         name="warm-default-view").start()
+    return opened
+
+
+def _serving() -> bool:
+    """True in a real Streamlit server (not in AppTest, whose runtime is a stand-in)."""
+    from streamlit.runtime import Runtime
+
+    try:
+        return isinstance(Runtime.instance(), Runtime)
+    except RuntimeError:
+        return False
+
+
+def _warm_default_view(url: str, store_url: str) -> None:
+    """Compute what the default view shows (the Overview with the default filters, then the
+    customer value models) into the caches, in a background thread started when the source
+    is opened: the first visitor's page then finds its sections computed or in progress.
+
+    The order is the reverse of the Overview's, so that this thread and the first visitor's
+    page work on different sections at the same time. Best effort: any failure here is left
+    for the page itself to meet and report. ``CRM_WARM=0`` turns it off.
+    """
+    try:
+        start, end = _default_period(url)
+        dimension_values(url)
+        f = Filters(start=start, end=end)
+        year = month_window(f, 12)
+        merged = catalogue.load_targets()
+        merged.update({k: v for k, v in _store(store_url).target_overrides().items() if k in KPIS})
+        for name, window, args in (("forecast", f, ("new_customers", 6)), ("forecast", f, ("revenue", 6)),
+                                   ("voice.nps", year, ()), ("sla.over_time", year, ("month",)),
+                                   ("value.new_customers", year, ()), ("value.revenue", year, ()),
+                                   ("trend", f, (6,)), ("scorecard", f, (tuple(sorted(merged.items())),)),
+                                   ("clv", f, (12, "segment")), ("rfm", f, ())):
+            _compute(url, name, window, args)
+    except Exception:  # noqa: BLE001 - best effort, see the docstring
+        return
 
 
 def source() -> Source | None:
@@ -138,7 +204,8 @@ def dimension_values(url: str) -> dict[str, list[str]]:
     with eng.connect() as conn:
         for dim, column in CUSTOMER_DIMENSIONS.items():
             col = customers.c[column]
-            out[dim] = [v for (v,) in conn.execute(select(col).where(col.is_not(None)).distinct().order_by(col))]
+            out[dim] = [v for (v,) in conn.execute(select(col).where(col.is_not(None), health.valid_clause(customers))
+                                                   .distinct().order_by(col))]
         channels = union(select(interactions.c.channel.label("c")).distinct(),
                          select(tickets.c.channel.label("c")).distinct()).subquery()
         out["channel"] = sorted(v for (v,) in conn.execute(select(channels.c.c)) if v is not None)
@@ -152,7 +219,7 @@ def data_span(url: str) -> tuple[date, date]:
     with eng.connect() as conn:
         firsts, lasts = [], []
         for col in (orders.c.ordered_at, interactions.c.occurred_at, tickets.c.opened_at, customers.c.created_at):
-            lo, hi = conn.execute(select(func.min(col), func.max(col))).one()
+            lo, hi = conn.execute(select(func.min(col), func.max(col)).where(health.valid_clause(col.table))).one()
             if lo is not None:
                 firsts.append(lo.date())
                 lasts.append(hi.date())
@@ -179,12 +246,17 @@ def sidebar_filters() -> None:
         st.session_state["filters"] = None
         return
     values = dimension_values(opened.url)
+    scope = dict(st.session_state["access"].scope) if st.session_state.get("access") else {}
+    values = {dim: [v for v in vs if dim not in scope or v in scope[dim]] for dim, vs in values.items()}
     first, last = data_span(opened.url)
     default_start, default_end = _default_period(opened.url)
     raw = {key: st.query_params.get_all(key) for key in ("period", "compare", *FILTER_KEYS)}
 
     bar = st.sidebar
     bar.header("Filters")
+    corrected = _link_period(raw["period"], first, max(last, date.today()), (default_start, default_end))
+    if corrected is not None:  # a reversed or surplus range in the link: fix the link itself
+        st.query_params["period"] = [d.isoformat() for d in corrected]
     period = bar.date_input("Date range", value=(default_start, default_end), min_value=first,
                             max_value=max(last, date.today()), key="period", bind="query-params",
                             format="YYYY-MM-DD", help="Both days included. KPIs are computed as of the end.")
@@ -203,10 +275,37 @@ def sidebar_filters() -> None:
     _notice_ignored(raw, values, period, compare, chosen)
 
     if isinstance(period, (tuple, list)) and len(period) == 2:
-        start, end = period
+        start, end = sorted(period)
     else:  # a range being picked: one day chosen so far
         start = end = period[0] if isinstance(period, (tuple, list)) and period else default_end
-    st.session_state["filters"] = Filters(start=start, end=end, compare=compare or "previous", **chosen)
+    if corrected is not None:  # the widget read the link before it was fixed
+        start, end = corrected
+    st.session_state["filters"] = Filters(start=start, end=end, compare=compare or "previous", **chosen,
+                                          scope=tuple(scope.items()))  # the user's scope (metrics/scope.py)
+
+
+def _parse_days(values: list[str]) -> list[date] | None:
+    try:
+        return [date.fromisoformat(v) for v in values]
+    except (TypeError, ValueError):
+        return None
+
+
+def _reversed(values: list[str]) -> bool:
+    days = _parse_days(values)
+    return days is not None and len(days) == 2 and days[0] > days[1]
+
+
+def _link_period(values: list[str], lowest: date, highest: date,
+                 default: tuple[date, date]) -> tuple[date, date] | None:
+    """The range to use instead of the link's ``period`` values, or None to take them as they
+    are: reversed dates are turned around, more than two dates give the default range."""
+    if len(values) > 2:
+        return default
+    days = _parse_days(values)
+    if _reversed(values) and days and lowest <= days[1] and days[0] <= highest:
+        return days[1], days[0]
+    return None
 
 
 def _notice_ignored(raw: dict, values: dict, period, compare, chosen: dict) -> None:
@@ -215,15 +314,22 @@ def _notice_ignored(raw: dict, values: dict, period, compare, chosen: dict) -> N
     for key in FILTER_KEYS:
         bad = [v for v in raw[key] if v not in values[key]]
         if bad:
-            ignored.append(f"{DIMENSION_LABELS[key]}: {', '.join(bad)}")
+            ignored.append(f"{DIMENSION_LABELS[key]}: {', '.join(escape.markdown(_short(v)) for v in bad)}")
     if raw["compare"] and COMPARE_CODES.get(raw["compare"][0]) != compare:
-        ignored.append(f"comparison: {raw['compare'][0]}")
-    if raw["period"]:
-        shown = {d.isoformat() for d in (period if isinstance(period, (tuple, list)) else [period])}
+        ignored.append(f"comparison: {escape.markdown(_short(raw['compare'][0]))}")
+    if len(raw["period"]) > 2:
+        ignored.append(f"date range: {', '.join(escape.markdown(_short(v)) for v in raw['period'][:5])} "
+                       "(a range has two dates)")
+    elif _reversed(raw["period"]):
+        st.sidebar.info("The date range in the link ended before it started; it was turned around.",
+                        icon=":material/swap_horiz:")
+    elif raw["period"]:
+        shown = {d.isoformat() for d in (period if isinstance(period, (tuple, list)) else [period]) if d}
         if set(raw["period"]) != shown:  # a one-day range comes back as a single date
-            ignored.append(f"date range: {', '.join(raw['period'])}")
+            ignored.append(f"date range: {', '.join(escape.markdown(_short(v)) for v in raw['period'])}")
     if ignored:
-        st.sidebar.warning("Ignored values from the link that this data does not have — "
+        st.sidebar.warning("Ignored values from the link that this data does not have or that are outside "
+                           "your access — "
                            + "; ".join(ignored), icon=":material/link_off:")
 
 
@@ -237,10 +343,13 @@ def filters() -> Filters:
     return current
 
 
-def caption_filters(f: Filters) -> None:
+def caption_filters(f: Filters, tables: tuple[str, ...] | None = None) -> None:
+    """The filters in words under the title, and the rows of ``tables`` (default: every table)
+    that the figures leave out because they break the data model."""
     comparison = f.comparison()
     extra = "" if comparison is None else f" · compared with {comparison.start:%Y-%m-%d} to {comparison.end:%Y-%m-%d}"
-    st.caption(f"{f.describe()}{extra}")
+    st.caption(f"{f.describe(escape.markdown)}{extra}")
+    exclusion_note(tables)
 
 
 def sidebar_source() -> None:
@@ -259,13 +368,17 @@ def _scorecard(conn, f: Filters, targets: tuple) -> dict:
                            "score": r.score, "with_data": r.with_data, "kpis": r.kpis} for r in card.rules])
     if card.comparison_rules is not None:
         rules["comparison"] = [r.score for r in card.comparison_rules]
+    for column in ("score", "comparison"):  # no data is NaN, never 0
+        if column in rules:
+            rules[column] = pd.to_numeric(rules[column], errors="coerce").astype(float)
     return {"kpis": pd.DataFrame([r.as_dict() for r in card.results]), "rules": rules,
             "overall": card.overall, "comparison_overall": card.comparison_overall, "card": card}
 
 
 def _survival(conn, f: Filters, dimension: str | None, churn_days: int, cohort: str) -> dict:
     data = survival.survival_data(conn, f, dimension, churn_days, cohort)
-    return {"customers": len(data), "curves": survival.kaplan_meier(data), "medians": survival.median_survival(data),
+    curves = survival.curve_by_day(survival.kaplan_meier(data))    # one point per day: the chart stays light
+    return {"customers": len(data), "curves": curves, "medians": survival.median_survival(data),
             "logrank": survival.logrank(data)}
 
 
@@ -273,7 +386,7 @@ VALUE_COLUMNS = ["customer_id", "name", "segment", "region", "frequency", "monet
                  "expected_purchases", "expected_spend", "clv"]
 
 
-@st.cache_data(ttl=TTL, show_spinner="Fitting the value models…", max_entries=8)
+@st.cache_data(ttl=TTL, show_spinner="Fitting the value models…", max_entries=8, max_size=CACHE_BUDGET["clv"])
 def _clv_fit(url: str, f: Filters, horizon_months: int, by: str | None) -> dict:
     """The value models fitted once per selection, shared by the value and churn sections."""
     with _open(url).engine.connect() as conn:
@@ -359,6 +472,10 @@ COMPUTATIONS: dict[str, Callable[..., Any]] = {
     "engagement.personalised": engagement.personalization_response,
     "engagement.roi": engagement.campaign_roi,
     "pipeline.facts": pipeline.pipeline_facts,
+    "pipeline.open": pipeline.open_pipeline,
+    "pipeline.win_rates": pipeline.win_rates,
+    "pipeline.cycle": pipeline.cycle_days,
+    "pipeline.forecast": pipeline.close_forecast,
     "quality.facts": quality.quality_facts,
     "quality.fields": quality.field_completeness,
     "value.facts": value.value_facts,
@@ -372,15 +489,35 @@ COMPUTATIONS: dict[str, Callable[..., Any]] = {
 }
 
 
-@st.cache_data(ttl=TTL, show_spinner="Computing…", max_entries=512)
+@st.cache_data(ttl=TTL, show_spinner="Computing…", max_entries=512, max_size=CACHE_BUDGET["compute"])
 def _compute(url: str, name: str, f: Filters, args: tuple) -> Any:
     with _open(url).engine.connect() as conn:
         return COMPUTATIONS[name](conn, f, *args)
 
 
+OVER_BUDGET_MESSAGE = ("This section needs more memory or time than the server allows for one computation, "
+                      "so it was stopped. Narrow the date range or add a filter, then try again.")
+
+
 def compute(name: str, f: Filters, *args) -> Any:
-    """A metric computation for the filters, cached per (source, filters, arguments)."""
-    return _compute(require_source().url, name, f, args)
+    """A metric computation for the filters, cached per (source, filters, arguments).
+
+    A computation that goes over the engine's budget (data/budget.py) stops with a
+    message where its section would be, not with a traceback or a dead server.
+    """
+    return within_budget(_compute, require_source().url, name, f, args)
+
+
+def within_budget(function: Callable[..., Any], *args) -> Any:
+    """``function(*args)``; when it goes over the engine's budget, a message in its place
+    and the rest of the section (or fragment, or dialog) stopped."""
+    try:
+        return function(*args)
+    except Exception as exc:
+        if not over_budget(exc):
+            raise
+        st.error(OVER_BUDGET_MESSAGE, icon=":material/memory:")
+        st.stop()
 
 
 @st.cache_resource(show_spinner=False)
@@ -401,6 +538,34 @@ def user_name() -> str:
     except Exception:  # authentication not configured
         pass
     return "local"
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def settings() -> catalogue.Settings:
+    """The dashboard settings of targets.toml's ``[settings]`` (minimum base, freshness, currency)."""
+    return catalogue.load_settings()
+
+
+def money(amount: float | None, decimals: int = 0) -> str:
+    """An amount in the currency of the settings, with thousands separators (Babel)."""
+    from babel.numbers import format_currency
+
+    if amount is None or amount != amount:
+        return "no data"
+    pattern = "¤#,##0" if decimals == 0 else "¤#,##0.00"
+    return format_currency(amount, settings().currency, format=pattern, locale=locale_code(),
+                           currency_digits=False)
+
+
+def currency_symbol() -> str:
+    from babel.numbers import get_currency_symbol
+
+    return get_currency_symbol(settings().currency, locale=locale_code())
+
+
+def locale_code() -> str:
+    """The Babel locale the page is shown in."""
+    return "en_GB"
 
 
 def targets() -> dict[str, float]:
@@ -437,35 +602,52 @@ RECORDS: dict[str, Callable[..., Any]] = {
     "quality.duplicates": quality.duplicate_records,
     "quality.stale": quality.stale_records,
     "pipeline.deals": pipeline.opportunity_records,
+    "pipeline.open": pipeline.open_deal_records,
     "survival.customers": survival.survival_records,
+    "health.broken": lambda _f, check_key: health.broken_records(check_key),
 }
 
 
-@st.cache_data(ttl=TTL, show_spinner="Fetching records…", max_entries=256)
-def _records_page(url: str, name: str, f: Filters, args: tuple, page: int, size: int) -> tuple[pd.DataFrame, int]:
+@st.cache_data(ttl=TTL, show_spinner="Fetching records…", max_entries=256, max_size=CACHE_BUDGET["records"])
+def _records_page(url: str, name: str, f: Filters, args: tuple, page: int, size: int,
+                  statuses: tuple[str, ...] = ()) -> tuple[pd.DataFrame, int]:
     with _open(url).engine.connect() as conn:
-        result = drilldown.page(conn, RECORDS[name](f, *args), page, size)
+        result = drilldown.page(conn, drilldown.with_status(RECORDS[name](f, *args), statuses), page, size)
     return result.rows, result.total
 
 
-@st.cache_data(ttl=TTL, show_spinner="Preparing the CSV…", max_entries=64)
-def _records_csv(url: str, name: str, f: Filters, args: tuple) -> bytes:
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=256)
+def _record_statuses(url: str, name: str, f: Filters, args: tuple) -> list[str]:
     with _open(url).engine.connect() as conn:
-        return drilldown.all_rows(conn, RECORDS[name](f, *args)).to_csv(index=False).encode()
+        return drilldown.status_values(conn, RECORDS[name](f, *args))
+
+
+@st.cache_data(ttl=TTL, show_spinner="Preparing the CSV…", max_entries=4, max_size=CACHE_BUDGET["csv"])
+def _records_csv(url: str, name: str, f: Filters, args: tuple, statuses: tuple[str, ...] = ()) -> bytes:
+    with _open(url).engine.connect() as conn:
+        query = drilldown.with_status(RECORDS[name](f, *args), statuses)
+        return escape.to_csv(drilldown.all_rows(conn, query)).encode()
 
 
 def records_page(name: str, f: Filters, *args, size: int = 50) -> tuple[pd.DataFrame, int]:
     """The first ``size`` records behind a figure (for a table on the page) and their total."""
-    return _records_page(require_source().url, name, f, args, 0, size)
+    return within_budget(_records_page, require_source().url, name, f, args, 0, size)
 
 
 @st.dialog("Records behind the figure", width="large")
 def _drill_dialog(title: str, name: str, f: Filters, args: tuple, slug: str) -> None:
+    from pages import labels
+
     url = require_source().url
-    st.markdown(f"**{title}**")
-    st.caption(f.describe())
+    st.markdown(f"**{escape.markdown(title)}**")
+    st.caption(f.describe(escape.markdown))
     size = 100
-    rows, total = _records_page(url, name, f, args, 0, size)
+    statuses: tuple[str, ...] = ()
+    present = _record_statuses(url, name, f, args)
+    if len(present) > 1:
+        statuses = tuple(st.pills("Status", present, selection_mode="multi", key=f"drill_status_{slug}",
+                                  help="Show only the records with these statuses (all when none is picked)."))
+    rows, total = within_budget(_records_page, url, name, f, args, 0, size, statuses)
     if total == 0:
         st.info("No records match this selection.", icon=":material/inbox:")
         return
@@ -473,10 +655,12 @@ def _drill_dialog(title: str, name: str, f: Filters, args: tuple, slug: str) -> 
     page = 0
     if pages > 1:
         page = st.number_input(f"Page (of {pages})", 1, pages, 1, key=f"drill_page_{slug}") - 1
-        rows, _ = _records_page(url, name, f, args, page, size)
+        rows, _ = within_budget(_records_page, url, name, f, args, page, size, statuses)
     st.caption(f"{total:,} records · showing {page * size + 1:,}-{min((page + 1) * size, total):,}")
-    st.dataframe(rows, hide_index=True, height=420)
-    st.download_button("Download all as CSV", _records_csv(url, name, f, args), file_name=f"{slug}.csv",
+    st.dataframe(labels.readable(rows), hide_index=True, height=420, column_config=labels.column_config(rows))
+    # the CSV of every record is built only when the button is clicked, not when the dialog opens
+    st.download_button("Download all as CSV", lambda: _records_csv(url, name, f, args, statuses),
+                       file_name=f"{slug}.csv",
                        mime="text/csv", icon=":material/download:", key=f"drill_csv_{slug}")
 
 
@@ -488,8 +672,26 @@ def records_button(label: str, title: str, name: str, f: Filters, *args, key: st
 
 # --------------------------------------------------------------------------- KPI tiles
 STATUS_ICON = {"on target": ":material/check_circle:", "near target": ":material/error:",
-               "off target": ":material/cancel:", "no data": ":material/help:"}
-STATUS_COLOUR = {"on target": "green", "near target": "orange", "off target": "red", "no data": "gray"}
+               "off target": ":material/cancel:", "too few answers": ":material/hourglass_empty:",
+               "no data": ":material/help:"}
+STATUS_COLOUR = {"on target": "green", "near target": "orange", "off target": "red", "too few answers": "gray",
+                 "no data": "gray"}
+INTERVAL_NAMES = {"wilson": "Wilson score interval", "nps normal": "normal interval of promoters minus detractors",
+                  "mean normal": "normal interval of the mean"}
+
+
+def weight_sentence(row: pd.Series | dict) -> str:
+    """How much a KPI's value weighs: its base n and 95 % interval, in one sentence ('' when it has none)."""
+    n = _none(row.get("n"))
+    if n is None:
+        return ""
+    unit = Unit(row["unit"])
+    low, high = _none(row.get("low")), _none(row.get("high"))
+    if low is None or high is None:
+        return f"Based on {int(n):,} answers or records."
+    method = INTERVAL_NAMES.get(row.get("interval_method"), "")
+    return (f"Based on {int(n):,} answers or records; 95 % interval {format_value(low, unit)} to "
+            f"{format_value(high, unit)} ({method}).")
 
 
 def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_filters: Filters | None = None,
@@ -498,22 +700,27 @@ def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_
     kpi = KPIS[row["name"]]
     unit = kpi.unit
     delta = None if row["delta"] is None or pd.isna(row["delta"]) else format_value(row["delta"], unit, signed=True)
-    comparator = ">=" if kpi.direction.value == "higher" else "<="
+    comparator = "≥" if kpi.direction.value == "higher" else "≤"
     status = row["status"]
     spark = [v for v in (sparkline or []) if v is not None and not pd.isna(v)]
+    weight = weight_sentence(row)
     st.metric(
         kpi.label,
         format_value(_none(row["value"]), unit),
         delta=delta,
+        # green when the change is good news: up for higher-is-better KPIs, down for the others
         delta_color="normal" if kpi.direction.value == "higher" else "inverse",
-        help=f"{kpi.definition} Target {comparator} {format_value(row['target'], unit)}.",
+        help=f"{kpi.definition} Target {comparator} {format_value(row['target'], unit)}. {weight}".strip(),
         border=True,
         chart_data=spark if len(spark) >= 2 else None,
         chart_type="line",
         height=190,
     )
-    st.badge(f"{status} · target {comparator} {format_value(row['target'], unit)}", icon=STATUS_ICON[status],
-             color=STATUS_COLOUR[status])
+    if status == "too few answers":
+        badge = f"too few answers (n = {int(row['n']):,})"
+    else:
+        badge = f"{status} · target {comparator} {format_value(row['target'], unit)}"
+    st.badge(badge, icon=STATUS_ICON[status], color=STATUS_COLOUR[status])
     if drill_filters is not None and kpi.records is not None:
         records_button("Records", kpi.label, "kpi", drill_filters, kpi.name, key=f"drill_{key}{kpi.name}")
 
@@ -537,8 +744,23 @@ def fmt(value: float | None, unit: Unit | str, signed: bool = False) -> str:
 
 # --------------------------------------------------------------------------- chart-click filters
 def chart_pick(key: str) -> list[str]:
-    """The values picked by clicking a selectable chart (read before it is drawn)."""
+    """The values picked by clicking a selectable chart (read before it is drawn).
+
+    The pick is kept in the URL (``?<key>=value``), so a link shares it: a chart not
+    clicked yet in this session takes its pick from the URL.
+    """
     state = st.session_state.get(_chart_key(key))
+    if state is None:
+        return [v for v in st.query_params.get_all(key) if v]
+    picked = _points(state)
+    if picked:
+        st.query_params[key] = picked
+    elif key in st.query_params:
+        del st.query_params[key]
+    return picked
+
+
+def _points(state) -> list[str]:
     points = []
     try:
         points = state["selection"]["points"] if state else []
@@ -561,7 +783,10 @@ def _chart_key(key: str) -> str:
 
 def selectable_chart(fig, key: str) -> None:
     """Draw a chart whose bars/segments can be clicked to filter the page."""
-    st.plotly_chart(fig, key=_chart_key(key), on_select="rerun", selection_mode=("points",), theme=None,
+    from pages import charts
+
+    st.plotly_chart(charts.themed(fig, dark_theme()), key=_chart_key(key), on_select="rerun",
+                    selection_mode=("points",), theme=None,
                     config={"displaylogo": False})
 
 
@@ -570,15 +795,29 @@ def clear_pick_control(key: str, dimension_label: str, picked: list[str]) -> Non
     if not picked:
         return
     cols = st.columns([5, 1])
-    cols[0].info(f"Filtered by chart click: {dimension_label} = {', '.join(picked)}", icon=":material/filter_alt:")
+    cols[0].info(f"Filtered by chart click: {dimension_label} = {', '.join(escape.markdown(v) for v in picked)} "
+                 "(kept in the link)",
+                 icon=":material/filter_alt:")
     if cols[1].button("Clear", key=f"{key}__clear", icon=":material/close:"):
         st.session_state[f"{key}__generation"] = st.session_state.get(f"{key}__generation", 0) + 1
+        if key in st.query_params:
+            del st.query_params[key]
         st.rerun()
 
 
+def dark_theme() -> bool:
+    """Whether the user picked a dark theme in Streamlit's settings."""
+    try:
+        return st.context.theme.type == "dark"
+    except AttributeError:  # no browser context (AppTest, bare mode)
+        return False
+
+
 def chart(fig, key: str | None = None) -> None:
-    """Draw a plotly figure with the project's template (not Streamlit's theme)."""
-    st.plotly_chart(fig, key=key, theme=None, config={"displaylogo": False})
+    """Draw a plotly figure with the project's template, light or dark as the user's Streamlit theme."""
+    from pages import charts
+
+    st.plotly_chart(charts.themed(fig, dark_theme()), key=key, theme=None, config={"displaylogo": False})
 
 
 # --------------------------------------------------------------------------- tables and states
@@ -587,7 +826,7 @@ def empty_state(message: str) -> None:
 
 
 def download(frame: pd.DataFrame, name: str, key: str, label: str = "Download CSV") -> None:
-    st.download_button(label, frame.to_csv(index=False).encode(), file_name=f"{name}.csv", mime="text/csv",
+    st.download_button(label, escape.to_csv(frame).encode(), file_name=f"{name}.csv", mime="text/csv",
                        icon=":material/download:", key=key)
 
 
@@ -617,4 +856,98 @@ def forecast_panel(f: Filters, what: str, title: str, y_title: str, money: bool 
 
     chart(charts.forecast_chart(result, title, y_title, money), key=f"forecast_{what}")
     backtest = result.backtest.sentence() if result.backtest is not None else ""
+    if result.backtest is not None and result.backtest.failed():
+        st.warning("This forecast failed its test: most recent months fell outside its 95 % band, so the bands "
+                   "are too narrow. Read it as a rough direction only.", icon=":material/warning:")
     st.caption(f"{result.sentence()} {backtest}")
+
+
+def page_window(f: Filters, months: int, key: str, what: str) -> Filters:
+    """A page's own default window: the ``months`` calendar months to the end of the range when
+    the sidebar's range is shorter (a funnel or cohorts need time), said in a caption, with a
+    switch back to the sidebar's range."""
+    from dataclasses import replace
+
+    window = replace(month_window(f, months), compare=f.compare)
+    if window.start >= f.start:
+        return f
+    if st.toggle("Use the sidebar's date range instead", key=key,
+                 help=f"This page shows the last {months} months by default: a shorter range leaves too little "
+                      "time for customers to move through it."):
+        st.caption(f"{what}: the sidebar's date range, {f.start:%d %b %Y} to {f.end:%d %b %Y}.")
+        return f
+    st.caption(f"{what}: the {months} calendar months {window.start:%d %b %Y} to {window.end:%d %b %Y} "
+               f"(this page's default, longer than the sidebar's {f.days} days).")
+    return window
+
+
+def partial_month(f: Filters) -> pd.Timestamp | None:
+    """The month of the range's end when the range stops before that month is over."""
+    following = f.end + timedelta(days=1)
+    return None if following.day == 1 else pd.Timestamp(f.end.year, f.end.month, 1)
+
+
+def partial_label(f: Filters) -> str:
+    return f"{f.end:%b} so far (to {f.end.day})"
+
+
+def freshness_banner() -> None:
+    """A banner on every page when the newest record is older than the freshness setting."""
+    try:
+        url = resolve_url()
+        _open(url)
+    except SourceError:
+        return
+    _, last = data_span(url)
+    age = (date.today() - last).days
+    if age > settings().stale_after_days:
+        st.warning(f"The newest record in the data is from {last:%d %b %Y}, {age} days ago: recent figures may be "
+                   "incomplete. Check that the data is still being loaded.", icon=":material/update:")
+
+
+# --------------------------------------------------------------------------- health and failures
+def _short(value: str, limit: int = 60) -> str:
+    """A value from a link, cut to ``limit`` characters for a message."""
+    value = str(value)
+    return value if len(value) <= limit else value[:limit] + "…"
+
+
+def source_health() -> health.HealthReport:
+    """The data-model checks of the source (counted once per engine, see metrics.health)."""
+    with engine().connect() as conn:
+        return health.health_report(conn)
+
+
+def exclusion_note(tables: tuple[str, ...] | None = None) -> None:
+    """Say which rows the figures of this view leave out, and why (nothing when none)."""
+    report = source_health()
+    notes = health.exclusion_notes(report, tables or tuple(health.ROW_NOUNS))
+    if notes:
+        st.info("Left out of these figures because they break the data model: " + "; ".join(notes)
+                + ". The Data page lists them.", icon=":material/rule:")
+
+
+def run_guarded(body: Callable[[], None]) -> None:
+    """Run the page; a failure shows a short message (details in the server log), and a data
+    source that stops answering shows a retry button, never a traceback."""
+    import logging
+
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    try:
+        body()
+    except (DBAPIError, SourceError) as exc:
+        logging.getLogger("crm.app").warning("data source failed: %s", exc, exc_info=True)
+        st.error("The data source does not answer right now (it may be restarting or unreachable). "
+                 "Nothing was changed. Try again in a moment.", icon=":material/cloud_off:")
+        if st.button("Retry", icon=":material/refresh:", key="retry_source"):
+            st.cache_data.clear()
+            st.rerun()
+    except SQLAlchemyError as exc:
+        logging.getLogger("crm.app").error("query failed", exc_info=exc)
+        st.error("A query on the data source failed. The details were written to the server log.",
+                 icon=":material/error:")
+    except Exception as exc:  # noqa: BLE001 — the user gets a sentence; the log gets the traceback
+        logging.getLogger("crm.app").error("page failed", exc_info=exc)
+        st.error("This page could not be drawn. The details were written to the server log.",
+                 icon=":material/error:")

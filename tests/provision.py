@@ -132,6 +132,9 @@ def missing() -> list[str]:
         out.append(CHROMIUM_HINT)
     if shutil.which("runuser") is None and os.geteuid() == 0:
         out.append("runuser not found (util-linux): needed to run PostgreSQL as a non-root user")
+    from tests import spark  # Java and pyspark for the Spark Thrift server
+
+    out.extend(spark.missing())
     return out
 
 

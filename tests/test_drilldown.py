@@ -41,3 +41,19 @@ def test_breakdown_cell_is_a_filter(tiny):
     assert cell.rows.ticket_id.tolist() == ["T4"]          # B is in the South; T4 breached
     with pytest.raises(ValueError, match="computed from other KPIs"):
         drilldown.kpi_records(JAN, "kpi_coverage")
+
+
+def test_records_narrowed_by_status(tiny):
+    from metrics import drilldown, sla
+
+    jan = Filters(date(2026, 1, 1), date(2026, 1, 31))
+    query = sla.ticket_records(jan)
+    assert drilldown.status_column(query) == "sla_status"
+    # January: T1, T3, T7 met; T2, T4, T6, T8 breached; T5 pending (compliance 3/7)
+    assert drilldown.status_values(tiny, query) == ["breached", "met", "pending"]
+    breached = drilldown.page(tiny, drilldown.with_status(query, ("breached",)))
+    assert sorted(breached.rows.ticket_id) == ["T2", "T4", "T6", "T8"]
+    both = drilldown.page(tiny, drilldown.with_status(query, ("met", "pending")))
+    assert sorted(both.rows.ticket_id) == ["T1", "T3", "T5", "T7"]
+    assert drilldown.page(tiny, drilldown.with_status(query, ())).total == 8
+    assert drilldown.status_column(sla.breach_records(jan)) is None      # a list of one status

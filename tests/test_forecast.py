@@ -405,3 +405,13 @@ def test_demo_series_forecast(demo_series, name, recwarn):
     assert (result.predictions.drop(columns="period") >= 0).all().all()
     assert result.backtest.available and result.backtest.months == 6
     assert len(recwarn) == 0
+
+
+def test_failed_backtest_is_flagged():
+    from metrics.forecast import Backtest
+
+    empty = pd.DataFrame()
+    # 2 of 6 months inside the 95 % band: fails; 5 of 6: passes; no test: not "failed"
+    assert Backtest(6, 1.0, 0.1, 6, ((0.8, 1), (0.95, 2)), empty).failed()
+    assert not Backtest(6, 1.0, 0.1, 6, ((0.8, 4), (0.95, 5)), empty).failed()
+    assert not Backtest(0, 0.0, None, 0, ((0.95, 0),), empty, reason="too short").failed()

@@ -55,7 +55,7 @@ def test_upload_check_import_then_the_dashboard_reads_it(workspace, tmp_path):
     assert any("Imported (import 2)" in s.value for s in at.success), [s.value for s in at.success]
     at.switch_page("pages/data_source.py").run()
     assert not at.exception
-    tables = at.dataframe[0].value.set_index("table")
+    tables = next(d.value for d in at.dataframe if "date_column" in d.value.columns).set_index("table")
     assert tables.loc["customers", "rows"] == len(ROWS["customers"])
     assert tables.loc["orders", "rows"] == len(ROWS["orders"])
     at.switch_page("pages/overview.py").run()

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from metrics import maturity
-from metrics.catalogue import Rule, evaluate
+from metrics.catalogue import Rule, Settings, evaluate
 from metrics.filters import Filters
 from tests.helpers import ENGINES, crm_engine
 from tests.tiny import customer, interaction, ticket
@@ -100,7 +100,7 @@ def test_self_scores_and_disagreement(phase_engines):
     assert scores[Rule.INFORMATION.value] == pytest.approx(100 * (11 / 3 - 1) / 4)
     assert maturity.self_scores({})[Rule.METRICS.value] is None
     with phase_engines[1].connect() as conn:
-        card = evaluate(conn, JAN, {})
+        card = evaluate(conn, JAN, {}, settings=Settings(min_base=0))
     # phase-1 data, information: completeness 1, duplicates 0 (1), linked 1/3 (0.333 / 0.98),
     # freshness 12 days (1) -> 100 * (3 + 0.3401) / 4 = 83.5; a lead who rates it 1, 1, 1 (0) is far below
     answers.update(information_1=1, information_2=1, information_3=1)
@@ -119,7 +119,7 @@ def test_combined_phase():
 
 def test_risks_from_data_and_answers(phase_engines):
     with phase_engines[3].connect() as conn:
-        card = evaluate(conn, JAN, {})
+        card = evaluate(conn, JAN, {}, settings=Settings(min_base=0))
         criteria = maturity.evidence(conn, JAN, card, SMALL)
     roadmap = pd.DataFrame({"stage": ["Vision", "Implementation"], "due_date": [date(2026, 3, 1)] * 2,
                             "item_id": [1, 2], "status": ["done", "planned"], "title": ["a", "b"]})
@@ -146,7 +146,7 @@ def test_overdue_and_report(phase_engines):
     late = maturity.overdue(roadmap, date(2026, 2, 1))
     assert list(late.title) == ["Segments"]
     with phase_engines[2].connect() as conn:
-        card = evaluate(conn, JAN, {})
+        card = evaluate(conn, JAN, {}, settings=Settings(min_base=0))
         criteria = maturity.evidence(conn, JAN, card, SMALL)
     report = maturity.report_markdown(JAN, criteria, card, 3, {"vision_1": 5}, [], roadmap, date(2026, 2, 1))
     assert "Phase reached on the evidence: 2 Integration" in report

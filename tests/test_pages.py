@@ -17,6 +17,7 @@ PAGES = {
     "engagement": ("Engagement", ["Customers over the limit"]),
     "segments": ("Segments", []),
     "value": ("Customer value", ["Customer equity (predicted)", "Mean CLV"]),
+    "pipeline": ("Sales pipeline", ["Open pipeline", "Win rate", "Median sales cycle"]),
     "maturity": ("CRM maturity", ["Phase reached on the evidence"]),
     "data_source": ("Data", ["Record completeness"]),
 }
@@ -129,4 +130,31 @@ def test_targets_edited_in_the_app_override_the_file(app, tmp_path):
     at = app("service")
     _check(at, "Service & SLA")
     badges = " ".join(m.value for m in at.markdown if "-badge[" in m.value)
-    assert "on target · target >= 50.0 %" in badges     # compliance (~90 %) now meets the edited target
+    assert "on target · target ≥ 50.0 %" in badges     # compliance (~90 %) now meets the edited target
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_no_developer_vocabulary(app, page):
+    """No schema column name (data/schema.py), "None", "nan" or "seed" in any rendered text."""
+    from tests.rendered import developer_vocabulary, texts
+
+    at = app(page)
+    _check(at, PAGES[page][0])
+    assert len(texts(at)) > 10
+    assert developer_vocabulary(at) == []
+
+
+def test_chart_click_filter_comes_from_the_link(app):
+    at = app("service", {"sla_channels": ["email"]})
+    _check(at, "Service & SLA")
+    notes = [i.value for i in at.info]
+    assert any("Filtered by chart click: Channel = email" in n for n in notes), notes
+
+
+def test_funnel_and_cohorts_default_to_twelve_months(app):
+    for page in ("funnel", "retention"):
+        at = app(page)                                           # the sidebar's default is 90 days
+        captions = " ".join(c.value for c in at.caption)
+        assert "the 12 calendar months" in captions, captions
+        at.toggle(key=f"{'funnel' if page == 'funnel' else 'cohort'}_window").set_value(True).run()
+        assert "the sidebar's date range" in " ".join(c.value for c in at.caption)

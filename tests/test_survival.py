@@ -12,6 +12,7 @@ import pytest
 import statsmodels.duration.tests as sm_duration_tests
 from scipy.stats import norm
 
+from metrics import survival as survival_module
 from metrics.drilldown import page
 from metrics.filters import Filters
 from metrics.survival import DATA_COLUMNS, kaplan_meier, logrank, median_survival, survival_data, survival_records
@@ -347,3 +348,76 @@ def test_bad_data_is_named():
         kaplan_meier(pd.DataFrame({"duration_days": [1.0]}))
     with pytest.raises(ValueError, match="row 1: duration_days"):
         kaplan_meier(pd.DataFrame({"duration_days": [1.0, -2.0], "churned": [1, 0]}))
+
+
+# ---- scale: counts per distinct time, never customers x times
+
+
+def test_logrank_equals_statsmodels_survdiff_with_ties():
+    from statsmodels.duration.survfunc import survdiff
+
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame({"group": rng.choice(["A", "B", "C"], 2000),
+                         "duration_days": rng.integers(1, 60, 2000).astype(float),   # many ties
+                         "churned": rng.random(2000) < 0.6})
+    test = logrank(data)
+    codes = pd.Categorical(data["group"]).codes
+    statistic, p_value = survdiff(data["duration_days"].to_numpy(), data["churned"].to_numpy().astype(int), codes)
+    assert test.statistic == pytest.approx(statistic, rel=1e-9) and test.p_value == pytest.approx(p_value, rel=1e-6)
+    assert sum(test.expected) == pytest.approx(sum(test.observed))
+
+
+MILLION = """
+import json, resource, tracemalloc
+import numpy as np, pandas as pd
+resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))   # a regression fails here, not the machine
+from metrics.survival import kaplan_meier, logrank, median_survival
+rng = np.random.default_rng(1)
+n = 1_000_000
+churn, follow = rng.exponential(400, n), rng.uniform(0, 1100, n)
+data = pd.DataFrame({{"group": rng.choice(["Consumer", "Enterprise", "SMB", "Public"], n),
+                     "duration_days": np.minimum(churn, follow) + 180, "churned": churn <= follow}})
+tracemalloc.start()
+test = logrank(data)
+curves = kaplan_meier(data)
+medians = median_survival(data)
+print(json.dumps({{"peak": tracemalloc.get_traced_memory()[1], "statistic": test.statistic,
+                  "observed": sum(test.observed), "expected": sum(test.expected), "points": len(curves),
+                  "groups": len(medians)}}))
+"""
+
+
+def test_a_million_customers_within_a_memory_bound():
+    """1M customers, ~1M distinct times: the old customers x times matrix needed terabytes.
+    The child process may not map more than 3 GiB; the computation's own allocations
+    (tracemalloc) stay under 400 MiB."""
+    import json
+    import subprocess
+    import sys
+
+    limit = 3 * 2**30
+    done = subprocess.run([sys.executable, "-c", MILLION.format(limit=limit)], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["peak"] < 400 * 2**20
+    assert result["groups"] == 4 and result["points"] > 100_000
+    assert result["expected"] == pytest.approx(result["observed"]) and result["statistic"] > 0
+
+
+def test_curve_by_day_keeps_the_end_of_every_day():
+    data = pd.DataFrame({"group": ["A"] * 6 + ["B"] * 3,
+                         "duration_days": [1.2, 1.5, 1.7, 3.0, 4.0, 4.5, 2.0, 2.5, 9.0],
+                         "churned": [1, 1, 0, 1, 0, 1, 1, 1, 0]})
+    curves = kaplan_meier(data)
+    thin = survival_module.curve_by_day(curves)
+    a, full_a = thin[thin["group"] == "A"], curves[curves["group"] == "A"]
+    # A: churns at 1.2 (6 at risk) and 1.5 (5) on day 1: one point, the later; 3.0 (3 at risk); 4.5 (1)
+    assert a["time"].tolist() == [0, 1.5, 3.0, 4.5]
+    assert a["survival"].tolist() == pytest.approx([1, 5 / 6 * 4 / 5, 4 / 6 * 2 / 3, 0])
+    assert a["at_risk"].tolist() == [6, 5, 3, 1]
+    assert a["events"].tolist() == [0, 2, 1, 1]
+    assert a["survival"].iloc[-1] == full_a["survival"].iloc[-1]
+    b = thin[thin["group"] == "B"]
+    assert b["time"].tolist() == [0, 2.5, 9.0]             # 2.0 and 2.5 share day 2; 9.0 the longest follow-up
+    assert survival_module.curve_by_day(curves.iloc[:0]).empty

@@ -171,11 +171,16 @@ def check_files(paths: list[Path], profile_name: str, *, workdir: Path, into: st
 def run_import(paths: list[Path], profile_name: str, into: str, *, mode: str = "replace",
                dry_run: bool = False, overrides: dict[str, str] | None = None, who: str | None = None,
                names: dict[Path, str] | None = None, progress: Progress | None = None,
-               preview_rows: int = 0) -> ImportResult:
+               preview_rows: int = 0, role: str | None = None) -> ImportResult:
     """Validate the files and, when no error remains and not ``dry_run``, load them into ``into``.
 
     Raises ImportRejected (with every problem) when any error is found: nothing is written.
+    ``role``: the signed-in user's role; only crm_lead and admin may import (None = local).
     """
+    if not dry_run:
+        from data.store import WRITER_ROLES, check_role
+
+        check_role(role, WRITER_ROLES, "import")
     if mode not in ("replace", "upsert"):
         raise ValueError(f"unknown mode {mode!r}: use replace or upsert")
     progress = progress or (lambda fraction, text: None)
