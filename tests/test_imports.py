@@ -335,3 +335,25 @@ def test_cli_errors_are_one_clear_line(tmp_path):
         done = subprocess.run([sys.executable, "-m", "data", *args], cwd=ROOT, capture_output=True, text=True)
         assert done.returncode == code, (args, done.stderr)
         assert message in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_salesforce_leads_not_converted_are_prospects(tmp_path):
+    folder = tmp_path / "sf"
+    folder.mkdir()
+    (folder / "Account.csv").write_text(
+        "Id,Name,CreatedDate,LastModifiedDate,AccountSource\n"
+        "001A,Acme,2026-01-05T09:00:00.000+0000,2026-01-06T09:00:00.000+0000,Web\n")
+    (folder / "Lead.csv").write_text(
+        "Id,Company,LeadSource,CreatedDate,LastModifiedDate,IsConverted,Email\n"
+        "00QA,Acme,Web,2026-01-01T09:00:00.000+0000,2026-01-05T09:00:00.000+0000,true,a@acme.test\n"
+        "00QB,Beta SL,Partner Referral,2026-01-02T10:30:00.000+0000,2026-01-02T10:30:00.000+0000,false,b@beta.test\n")
+    target = tmp_path / "ws.duckdb"
+    result = run_import([folder], "salesforce", str(target))
+    assert result.rows["customers"] == 2 and result.errors == []
+    import duckdb
+
+    con = duckdb.connect(str(target), read_only=True)
+    rows = con.execute("SELECT customer_id, name, acquisition_channel, segment, acquired_at FROM customers "
+                       "ORDER BY 1").fetchall()
+    con.close()
+    assert rows == [("001A", "Acme", "web", "Unassigned", None), ("00QB", "Beta SL", "partner", "Unassigned", None)]

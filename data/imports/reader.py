@@ -131,10 +131,12 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Pa
     readable = path if encoding == "utf-8" else _transcode(path, encoding, workdir)
     with open(readable, encoding="utf-8-sig", newline="") as fh:
         first = fh.readline()
-        sample = first + "".join(fh.readline() for _ in range(20))
+        sample = first + "".join(fh.readline() for _ in range(50))
     if not first.strip():
         return raw, [Problem(raw.label, "the first line is empty; it should hold the column names", row=1)]
-    delimiter = _delimiter(con, readable, first, sample)
+    sample_path = workdir / f"{table}.sample.csv"  # the sniffer reads a sample, not the whole file
+    sample_path.write_text(sample, encoding="utf-8")
+    delimiter = _delimiter(con, sample_path, first, sample)
     raw.header = next(csv.reader(io.StringIO(first), delimiter=delimiter, quotechar='"'))
     problems = _header_problems(raw)
     if problems:
@@ -165,7 +167,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Pa
 def _delimiter(con: duckdb.DuckDBPyConnection, path: Path, first: str, sample: str) -> str:
     """The delimiter DuckDB's sniffer finds; the header's most frequent candidate otherwise."""
     try:
-        found = con.execute("SELECT Delimiter FROM sniff_csv(?, sample_size = 1000)", [str(path)]).fetchall()[0][0]
+        found = con.execute("SELECT Delimiter FROM sniff_csv(?)", [str(path)]).fetchall()[0][0]
         if found in (",", ";", "\t", "|") and found in first:
             return found
     except duckdb.Error:
