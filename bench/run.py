@@ -2,7 +2,9 @@
 
 ``python -m bench.run`` runs the report benchmark (bench/bench_report.py: 100k and 1M
 customers; 7 runs, pandas 5 at 100k) and, when present, the BG/NBD benchmark
-(bench/bench_bgnbd.py). ``--quick`` runs 100k customers only, 3 runs of each.
+(bench/bench_bgnbd.py) and the Spark benchmark (bench/bench_spark.py, the scorecard on
+a local Spark Thrift server against DuckDB at 100k; 3 runs, 1 with ``--quick``).
+``--quick`` runs 100k customers only, 3 runs of each.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     if bgnbd.exists():
         bgnbd_args = ["--sizes", "100000", "--runs", "3"] if args.quick else []
         status |= subprocess.run([sys.executable, str(bgnbd), *bgnbd_args], cwd=BENCH.parent).returncode
+    spark_args = ["--runs", "1"] if args.quick else []
+    status |= subprocess.run([sys.executable, "-m", "bench.bench_spark", *spark_args], cwd=BENCH.parent).returncode
     return status
 
 
