@@ -5,14 +5,15 @@ BIN    := $(VENV)/bin
 DEMO   := data/crm_demo.duckdb
 PORT   ?= 8501
 
-.PHONY: run test demo bench clean
+.PHONY: run test demo bench clean i18n i18n-compile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed: requirements.txt | $(BIN)/python
-	$(BIN)/pip install -q -r requirements.txt
+	@echo "Installing the requirements into $(VENV) (a few minutes the first time; pip shows its progress)..."
+	$(BIN)/pip install --progress-bar on -r requirements.txt
 	touch $@
 
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
@@ -41,3 +42,14 @@ bench: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) $(DEMO) test-artifacts
+
+## i18n: extract the messages of the code and update the catalogues (then translate i18n/locales/*/LC_MESSAGES/messages.po)
+i18n: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 --no-location --sort-output \
+		--ignore-dirs=".venv tests bench __pycache__ .git test-artifacts" -o i18n/messages.pot .
+	$(BIN)/pybabel update -i i18n/messages.pot -d i18n/locales -D messages --no-wrap --ignore-obsolete
+	rm i18n/messages.pot
+
+## i18n-compile: write .mo files (optional: the app compiles the .po in memory when it starts)
+i18n-compile: $(VENV)/.installed
+	$(BIN)/pybabel compile -d i18n/locales -D messages

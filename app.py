@@ -6,6 +6,7 @@ from pages import signin, ui
 
 st.set_page_config(page_title="CRM analytics", page_icon=":material/insights:", layout="wide")
 
+ui.choose_language()  # before anything is drawn: every text below is in this language
 access = signin.gate()  # sign-in (when configured) and the user's role and scope
 navigation = st.navigation(signin.pages_for(access, ui.navigation_pages()))
 ui.page_style()

@@ -16,14 +16,15 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 
 from data.schema import customers, opportunities
+from i18n import N_
 from metrics.filters import Filters
 from metrics.intervals import wilson
 from metrics.sql import DAY, as_float, count_if, epoch, percentile, ratio, seconds_between
 
 #: Age bands of open deals: (label, first day, last day or None).
-AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
-    ("0-30 days", 0, 30), ("31-60 days", 31, 60), ("61-90 days", 61, 90), ("91-180 days", 91, 180),
-    ("over 180 days", 181, None),
+AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (  # labels translated where shown
+    (N_("0-30 days"), 0, 30), (N_("31-60 days"), 31, 60), (N_("61-90 days"), 61, 90), (N_("91-180 days"), 91, 180),
+    (N_("over 180 days"), 181, None),
 )
 GROUPS = {"source": opportunities.c.source, "owner_team": opportunities.c.owner_team}
 UNKNOWN = "(not recorded)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from i18n import _, number
 from metrics.catalogue import Unit
 
 
@@ -11,18 +12,18 @@ def format_value(value: float | None, unit: Unit, signed: bool = False) -> str:
     ``signed`` formats a difference: percentages then read as percentage points (pp).
     """
     if value is None:
-        return "no data"
+        return _("no data")
     sign = "+" if signed and value > 0 else ""
     if unit is Unit.PERCENT:
-        return f"{sign}{value * 100:.1f} pp" if signed else f"{value * 100:.1f} %"
+        return (_("{value} pp") if signed else _("{value} %")).format(value=sign + number(value * 100, 1))
     if unit is Unit.POINTS:
-        return f"{sign}{value:.1f}"
+        return f"{sign}{number(value, 1)}"
     if unit is Unit.RATIO:
-        return f"{sign}{value:.2f}x"
+        return _("{value}x").format(value=sign + number(value, 2))
     if unit is Unit.HOURS:
-        return f"{sign}{value:.1f} h"
+        return _("{value} h").format(value=sign + number(value, 1))
     if unit is Unit.DAYS:
-        return f"{sign}{value:.0f} days"
+        return _("{value} days").format(value=sign + number(value, 0))
     if unit is Unit.PER_THOUSAND:
-        return f"{sign}{value:.1f} per 1,000"
-    return f"{sign}{value:.2f}"
+        return _("{value} per 1,000").format(value=sign + number(value, 1))
+    return f"{sign}{number(value, 2)}"

@@ -9,6 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from i18n import N_, _, ngettext, number
+
 # Okabe & Ito (2008), safe for the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 BLUE, ORANGE, GREEN, VERMILION, PURPLE, SKY, YELLOW, BLACK = PALETTE
@@ -71,16 +73,16 @@ def target_line(fig: go.Figure, target: float, label: str, horizontal: bool = Tr
 # ---- overview
 def rule_radar(rules: pd.DataFrame) -> go.Figure:
     """The eight rule scores (0-100) as a radar, with the comparison period overlaid."""
-    short = {1: "Vision", 2: "Strategy", 3: "Experiences", 4: "Collaboration", 5: "Processes", 6: "Information",
-             7: "Technology", 8: "Metrics"}
-    theta = [f"{r.rule} {short.get(r.rule, r.title)}" for r in rules.itertuples()]
+    short = {1: N_("Vision"), 2: N_("Strategy"), 3: N_("Experiences"), 4: N_("Collaboration"), 5: N_("Processes"),
+             6: N_("Information"), 7: N_("Technology"), 8: N_("Metrics")}
+    theta = [f"{r.rule} {_(short.get(r.rule, r.title))}" for r in rules.itertuples()]
     fig = go.Figure()
     if "comparison" in rules:
         fig.add_trace(go.Scatterpolar(r=list(rules["comparison"]) + [rules["comparison"].iloc[0]],
-                                      theta=theta + [theta[0]], name="Comparison period",
+                                      theta=theta + [theta[0]], name=_("Comparison period"),
                                       line=dict(color=GREY, dash="dot"), fill="none"))
     fig.add_trace(go.Scatterpolar(r=list(rules["score"]) + [rules["score"].iloc[0]], theta=theta + [theta[0]],
-                                  name="Selected period", line=dict(color=BLUE, width=2.5), fill="toself",
+                                  name=_("Selected period"), line=dict(color=BLUE, width=2.5), fill="toself",
                                   fillcolor="rgba(0,114,178,0.15)"))
     fig.update_layout(polar=dict(radialaxis=dict(range=[0, 100], tickvals=[25, 50, 75, 100], tickfont_size=9,
                                                  angle=90, tickangle=90),
@@ -89,9 +91,9 @@ def rule_radar(rules: pd.DataFrame) -> go.Figure:
                       legend=dict(orientation="h", yanchor="top", y=-0.02, x=0.5, xanchor="center"),
                       margin=dict(l=40, r=40, t=50, b=40), showlegend=True)
     if rules["score"].isna().all():  # nothing to draw: say so instead of an empty web
-        fig.add_annotation(text="No data for this selection", showarrow=False, x=0.5, y=0.47, xref="paper",
+        fig.add_annotation(text=_("No data for this selection"), showarrow=False, x=0.5, y=0.47, xref="paper",
                            yref="paper", font=dict(size=14, color=GREY))
-    return _finish(fig, "Gartner's eight rules: score out of 100", 460)
+    return _finish(fig, _("Gartner's eight rules: score out of 100"), 460)
 
 
 def rule_bars(rules: pd.DataFrame) -> go.Figure:
@@ -99,14 +101,14 @@ def rule_bars(rules: pd.DataFrame) -> go.Figure:
     ordered = rules.sort_values("score", ascending=False, na_position="first")
     colours = [GREY if s != s or s is None else VERMILION if s < 70 else ORANGE if s < 90 else GREEN
                for s in ordered["score"]]
-    fig = go.Figure(go.Bar(x=ordered["score"], y=[f"{r.rule} {r.title}" for r in ordered.itertuples()],
+    fig = go.Figure(go.Bar(x=ordered["score"], y=[f"{r.rule} {_(r.title)}" for r in ordered.itertuples()],
                            orientation="h", marker_color=colours,
-                           text=[f"{s:.0f}" if s == s else "no data" for s in ordered["score"]],
+                           text=[f"{s:.0f}" if s == s else _("no data") for s in ordered["score"]],
                            textposition="outside", cliponaxis=False,
                            hovertemplate="%{y}: %{x:.0f}/100<extra></extra>"))
-    fig.update_xaxes(title="Score (0-100)", range=[0, 115])
+    fig.update_xaxes(title=_("Score (0-100)"), range=[0, 115])
     fig.update_yaxes(title=None)
-    return _finish(fig, "Rules sorted by score (weakest first)", 430)
+    return _finish(fig, _("Rules sorted by score (weakest first)"), 430)
 
 
 def monthly_line(frame: pd.DataFrame, x: str, y: str, title: str, y_title: str, target: float | None = None,
@@ -126,11 +128,11 @@ def monthly_line(frame: pd.DataFrame, x: str, y: str, title: str, y_title: str, 
                                                      size=[11 if p else 7 for p in is_partial]))
     fig = go.Figure(trace)
     if any(is_partial):
-        fig.add_annotation(x=partial, y=1.0, yref="paper", text=partial_label or "month so far", showarrow=False,
-                           yanchor="bottom", font=dict(size=11, color=GREY))
+        fig.add_annotation(x=1.0, xref="paper", xanchor="right", y=1.0, yref="paper", showarrow=False,
+                           text=partial_label or _("Month so far"), yanchor="bottom", font=dict(size=11, color=GREY))
     if target is not None:
         target_line(fig, target, target_label)
-    fig.update_xaxes(title="Month", tickformat="%b %Y")
+    fig.update_xaxes(title=_("Month"), tickformat="%b %Y")
     fig.update_yaxes(title=y_title, tickformat=".0%" if percent else ",.0f",
                      tickprefix="€" if money else "", rangemode="tozero")
     return _finish(fig, title, 300)
@@ -144,7 +146,7 @@ def funnel_stages(table: pd.DataFrame) -> go.Figure:
                               marker=dict(color=[BLUE, SKY, GREEN, ORANGE, PURPLE][: len(table)]),
                               customdata=table.stage, hovertemplate="%{y}: %{x:,} customers<extra></extra>"))
     fig.update_yaxes(title=None)
-    return _finish(fig, "Customers reaching each stage (share of prospects)", 360)
+    return _finish(fig, _("Customers reaching each stage (share of prospects)"), 360)
 
 
 def conversion_bars(table: pd.DataFrame, which: str = "step") -> go.Figure:
@@ -159,7 +161,7 @@ def conversion_bars(table: pd.DataFrame, which: str = "step") -> go.Figure:
         textfont=dict(color="white"), hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
     label = "from the previous stage" if which == "step" else "from prospect"
     fig.update_yaxes(title=f"Conversion {label}", tickformat=".0%", range=[0, 1.1])
-    fig.update_xaxes(title="Stage")
+    fig.update_xaxes(title=_("Stage"))
     return _finish(fig, f"Conversion {label}, with 95 % Wilson intervals", 340)
 
 
@@ -173,7 +175,7 @@ def breakdown_bars(by_group: pd.DataFrame, dimension_label: str, stage_labels: d
                              customdata=by_group[["group"]], hovertemplate="%{x}: %{y:.1%}<extra>"
                              + stage_labels[stage] + "</extra>"))
     fig.update_layout(barmode="group")
-    fig.update_yaxes(title="Share of prospects", tickformat=".0%")
+    fig.update_yaxes(title=_("Share of prospects"), tickformat=".0%")
     fig.update_xaxes(title=dimension_label)
     return _finish(fig, f"Conversion from prospect by {dimension_label.lower()} (click a group to filter)", 380)
 
@@ -187,9 +189,9 @@ def compliance_over_time(frame: pd.DataFrame, target: float) -> go.Figure:
                                  line=dict(color=colour, width=2.5),
                                  hovertemplate="%{x|%d %b %Y}: %{y:.1%}<extra>" + cls + "</extra>"))
     target_line(fig, target, f"target {target:.0%}")
-    fig.update_yaxes(title="SLA compliance (met / met + breached)", tickformat=".0%")
-    fig.update_xaxes(title="Week opened")
-    return _finish(fig, "SLA compliance per class, week by week", 340)
+    fig.update_yaxes(title=_("SLA compliance (met / met + breached)"), tickformat=".0%")
+    fig.update_xaxes(title=_("Week opened"))
+    return _finish(fig, _("SLA compliance per class, week by week"), 340)
 
 
 def _by_class(frame: pd.DataFrame, category: str, title: str, x_title: str, y_title: str) -> go.Figure:
@@ -219,9 +221,9 @@ def channel_mix(frame: pd.DataFrame, in_person_target: float) -> go.Figure:
                            text=[f"{s:.0%}" for s in frame.share], textposition="outside", cliponaxis=False,
                            hovertemplate="%{x}: %{y:.1%} of tickets<extra></extra>"))
     target_line(fig, in_person_target, f"in-person target ≤ {in_person_target:.0%}")
-    fig.update_yaxes(title="Share of tickets", tickformat=".0%")
-    fig.update_xaxes(title="Channel")
-    return _finish(fig, "Channel mix (click a channel to filter the page)", 320)
+    fig.update_yaxes(title=_("Share of tickets"), tickformat=".0%")
+    fig.update_xaxes(title=_("Channel"))
+    return _finish(fig, _("Channel mix (click a channel to filter the page)"), 320)
 
 
 # ---- cohorts
@@ -234,8 +236,8 @@ def cohort_heatmap(matrix: pd.DataFrame, percent: bool, title: str, colorbar: st
                                zmin=0, zmax=1 if percent and title.startswith("Customer") else None,
                                colorbar=dict(title=colorbar, tickformat=".0%" if percent else ",.0f"),
                                hovertemplate="cohort %{y}, month %{x}: %{text}<extra></extra>", hoverongaps=False))
-    fig.update_yaxes(title="Acquisition month (cohort)", autorange="reversed", type="category")
-    fig.update_xaxes(title="Months since acquisition", type="category")
+    fig.update_yaxes(title=_("Acquisition month (cohort)"), autorange="reversed", type="category")
+    fig.update_xaxes(title=_("Months since acquisition"), type="category")
     return _finish(fig, title, max(360, 26 * len(labels) + 120))
 
 
@@ -245,10 +247,10 @@ def pressure_histogram(frame: pd.DataFrame, limit: int) -> go.Figure:
     fig = go.Figure(go.Bar(x=frame.contacts, y=frame.customer_weeks, marker_color=colours,
                            hovertemplate="%{x} contacts in a week: %{y:,} customer-weeks<extra></extra>"))
     target_line(fig, limit + 0.5, f"alert above {limit} per week", horizontal=False)
-    fig.update_xaxes(title="Outbound contacts to one customer in one week",
+    fig.update_xaxes(title=_("Outbound contacts to one customer in one week"),
                      dtick=1 if frame.contacts.max() <= 20 else None)
-    fig.update_yaxes(title="Customer-weeks", type="log")
-    return _finish(fig, "Contact pressure: how many contacts a customer gets in a week", 330)
+    fig.update_yaxes(title=_("Customer-weeks"), type="log")
+    return _finish(fig, _("Contact pressure: how many contacts a customer gets in a week"), 330)
 
 
 def response_bars(personalized: tuple[float | None, float, float], generic: tuple[float | None, float, float]
@@ -263,9 +265,9 @@ def response_bars(personalized: tuple[float | None, float, float], generic: tupl
                            error_y=dict(type="data", symmetric=False, array=highs, arrayminus=lows, color=BLACK),
                            text=[f"{v:.1%}" if v is not None else "n/a" for v in values], textposition="inside",
                            insidetextanchor="start", textfont=dict(color="white")))
-    fig.update_yaxes(title="Response rate", tickformat=".1%", rangemode="tozero")
-    fig.update_xaxes(title="Marketing contact")
-    return _finish(fig, "Response rate, with 95 % Wilson intervals", 320)
+    fig.update_yaxes(title=_("Response rate"), tickformat=".1%", rangemode="tozero")
+    fig.update_xaxes(title=_("Marketing contact"))
+    return _finish(fig, _("Response rate, with 95 % Wilson intervals"), 320)
 
 
 def campaign_roi(frame: pd.DataFrame) -> go.Figure:
@@ -276,9 +278,9 @@ def campaign_roi(frame: pd.DataFrame) -> go.Figure:
     fig = go.Figure(go.Bar(x=labels, y=rows.roi, marker_color=colours, customdata=rows[["campaign_id"]],
                            hovertemplate="%{x}: ROI %{y:.0%}<extra></extra>"))
     target_line(fig, 0.0, "break-even")
-    fig.update_yaxes(title="ROI", tickformat=".0%")
-    fig.update_xaxes(title="Campaign", tickangle=-35)
-    return _finish(fig, "Campaign ROI (last-touch attribution, first-year margin)", 380)
+    fig.update_yaxes(title=_("ROI"), tickformat=".0%")
+    fig.update_xaxes(title=_("Campaign"), tickangle=-35)
+    return _finish(fig, _("Campaign ROI (last-touch attribution, first-year margin)"), 380)
 
 
 # ---- segments
@@ -327,9 +329,9 @@ def survival_curves(curves: pd.DataFrame, churn_days: int) -> go.Figure:
                                  hovertemplate="day %{x:.0f}: %{y:.1%} still active (%{customdata[0]:,} at risk)"
                                                "<extra>" + str(group) + "</extra>"))
     target_line(fig, 0.5, "median")
-    fig.update_yaxes(title="Share of customers still active", tickformat=".0%", range=[0, 1.02])
+    fig.update_yaxes(title=_("Share of customers still active"), tickformat=".0%", range=[0, 1.02])
     fig.update_xaxes(title=f"Days since acquisition (churn = no order for {churn_days} days)", rangemode="tozero")
-    return _finish(fig, "Customer survival (Kaplan-Meier, 95 % bands)", 420)
+    return _finish(fig, _("Customer survival (Kaplan-Meier, 95 % bands)"), 420)
 
 
 # ---- customer value
@@ -339,9 +341,9 @@ def clv_histogram(bins: pd.DataFrame) -> go.Figure:
                            customdata=bins[["low", "high"]],
                            hovertemplate="€%{customdata[0]:,.0f} to €%{customdata[1]:,.0f}: %{y:,} customers"
                                          "<extra></extra>"))
-    fig.update_xaxes(title="Predicted CLV (€, log scale)", type="log", tickprefix="€")
-    fig.update_yaxes(title="Customers")
-    return _finish(fig, "How predicted customer value is spread", 340)
+    fig.update_xaxes(title=_("Predicted CLV (€, log scale)"), type="log", tickprefix="€")
+    fig.update_yaxes(title=_("Customers"))
+    return _finish(fig, _("How predicted customer value is spread"), 340)
 
 
 def alive_vs_clv(sample: pd.DataFrame) -> go.Figure:
@@ -352,9 +354,9 @@ def alive_vs_clv(sample: pd.DataFrame) -> go.Figure:
                                    customdata=rows[["customer_id", "frequency"]],
                                    hovertemplate="%{customdata[0]}: P(alive) %{x:.0%}, CLV €%{y:,.0f}, "
                                                  "%{customdata[1]} repeat purchases<extra></extra>"))
-    fig.update_xaxes(title="Probability the customer is still alive", tickformat=".0%", range=[0, 1.02])
-    fig.update_yaxes(title="Predicted CLV (€, log scale)", type="log", tickprefix="€")
-    return _finish(fig, "Still a customer? Probability alive against predicted value", 400)
+    fig.update_xaxes(title=_("Probability the customer is still alive"), tickformat=".0%", range=[0, 1.02])
+    fig.update_yaxes(title=_("Predicted CLV (€, log scale)"), type="log", tickprefix="€")
+    return _finish(fig, _("Still a customer? Probability alive against predicted value"), 400)
 
 
 def equity_bars(by: pd.DataFrame, column: str, title: str, x_title: str) -> go.Figure:
@@ -370,7 +372,7 @@ def forecast_chart(result, title: str, y_title: str, money: bool = False) -> go.
     """History, the forecast mean and its 80 % and 95 % bands."""
     fig = go.Figure()
     history = result.history
-    fig.add_trace(go.Scatter(x=history.index, y=history.values, mode="lines+markers", name="Actual",
+    fig.add_trace(go.Scatter(x=history.index, y=history.values, mode="lines+markers", name=_("Actual"),
                              line=dict(color=BLUE, width=2.5)))
     p = result.predictions
     if len(p):
@@ -378,16 +380,17 @@ def forecast_chart(result, title: str, y_title: str, money: bool = False) -> go.
             fig.add_trace(go.Scatter(x=p.period, y=p[f"upper_{level}"], mode="lines", line=dict(width=0),
                                      showlegend=False, hoverinfo="skip"))
             fig.add_trace(go.Scatter(x=p.period, y=p[f"lower_{level}"], mode="lines", line=dict(width=0),
-                                     fill="tonexty", fillcolor=f"rgba(230,159,0,{alpha})", name=f"{level} % band",
+                                     fill="tonexty", fillcolor=f"rgba(230,159,0,{alpha})",
+                                     name=_("{level} % band").format(level=level),
                                      hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=[history.index[-1], *p.period], y=[history.values[-1], *p["mean"]],
-                                 mode="lines+markers", name="Forecast", line=dict(color=ORANGE, width=2.5, dash="dash")))
+                                 mode="lines+markers", name=_("Forecast"), line=dict(color=ORANGE, width=2.5, dash="dash")))
     unfinished = getattr(result, "unfinished", None)
     if unfinished is not None and len(unfinished):
-        fig.add_trace(go.Scatter(x=unfinished.index, y=unfinished.values, mode="markers", name="Month so far",
+        fig.add_trace(go.Scatter(x=unfinished.index, y=unfinished.values, mode="markers", name=_("Month so far"),
                                  marker=dict(color=BLUE, size=9, symbol="circle-open", line=dict(width=2)),
                                  hovertemplate="%{x|%b %Y} so far (unfinished, not used): %{y:,.0f}<extra></extra>"))
-    fig.update_xaxes(title="Month", tickformat="%b %Y")
+    fig.update_xaxes(title=_("Month"), tickformat="%b %Y")
     fig.update_yaxes(title=y_title, tickprefix="€" if money else "", rangemode="tozero", tickformat=",.0f")
     return _finish(fig, title, 330)
 
@@ -400,11 +403,11 @@ def rfm_heatmap(grid: pd.DataFrame) -> go.Figure:
             for i in range(pivot.shape[0])]
     fig = go.Figure(go.Heatmap(z=pivot.to_numpy(), x=[str(c) for c in pivot.columns], y=[str(i) for i in pivot.index],
                                text=text, texttemplate="%{text}", textfont_size=10, colorscale="Blues",
-                               colorbar=dict(title="Customers"),
+                               colorbar=dict(title=_("Customers")),
                                hovertemplate="R %{x}, F %{y}: %{text}<extra></extra>"))
-    fig.update_xaxes(title="Recency score (5 = bought most recently)", type="category")
-    fig.update_yaxes(title="Frequency score (5 = buys most often)", type="category")
-    return _finish(fig, "RFM grid: customers by recency and frequency", 460)
+    fig.update_xaxes(title=_("Recency score (5 = bought most recently)"), type="category")
+    fig.update_yaxes(title=_("Frequency score (5 = buys most often)"), type="category")
+    return _finish(fig, _("RFM grid: customers by recency and frequency"), 460)
 
 
 def odds_ratio_forest(table: pd.DataFrame) -> go.Figure:
@@ -416,31 +419,31 @@ def odds_ratio_forest(table: pd.DataFrame) -> go.Figure:
                                             arrayminus=rows.odds_ratio - rows.ci_low, color=BLACK),
                                hovertemplate="%{y}: odds ratio %{x:.2f}<extra></extra>"))
     fig.add_vline(x=1, line_dash="dash", line_color=BLACK)
-    fig.update_xaxes(title="Odds ratio of churning (log scale; 1 = no effect)", type="log")
+    fig.update_xaxes(title=_("Odds ratio of churning (log scale; 1 = no effect)"), type="log")
     fig.update_yaxes(title=None)
-    return _finish(fig, "What drives churn (red: raises it, green: lowers it, grey: unclear)", 380)
+    return _finish(fig, _("What drives churn (red: raises it, green: lowers it, grey: unclear)"), 380)
 
 
 def at_risk_bars(table: pd.DataFrame) -> go.Figure:
     rows = table[table.group != "all"]
-    fig = go.Figure([go.Bar(x=rows.group.astype(str), y=rows.clv, name="CLV", marker_color=BLUE),
-                     go.Bar(x=rows.group.astype(str), y=rows.clv_at_risk, name="CLV at risk", marker_color=VERMILION,
+    fig = go.Figure([go.Bar(x=rows.group.astype(str), y=rows.clv, name=_("CLV"), marker_color=BLUE),
+                     go.Bar(x=rows.group.astype(str), y=rows.clv_at_risk, name=_("CLV at risk"), marker_color=VERMILION,
                             text=[f"{s:.0%} at risk" for s in rows.share_at_risk], textposition="outside",
                             cliponaxis=False)])
     fig.update_layout(barmode="group")
-    fig.update_yaxes(title="Predicted CLV (€)", tickprefix="€", rangemode="tozero")
-    return _finish(fig, "CLV at risk: predicted value × probability of churning", 360)
+    fig.update_yaxes(title=_("Predicted CLV (€)"), tickprefix="€", rangemode="tozero")
+    return _finish(fig, _("CLV at risk: predicted value × probability of churning"), 360)
 
 
 # ---- sales pipeline
 def pipeline_bars(frame: pd.DataFrame, title: str, y_title: str, money_prefix: str = "€") -> go.Figure:
     """Open amount per group (age band, team or source), with the number of deals on each bar."""
     fig = go.Figure(go.Bar(x=frame["amount"], y=frame["group"], orientation="h", marker_color=BLUE,
-                           text=[f"{d:,} deals" if d != 1 else "1 deal" for d in frame["deals"]],
+                           text=[ngettext("{n} deal", "{n} deals", int(d)).format(n=number(int(d))) for d in frame["deals"]],
                            textposition="outside", cliponaxis=False,
                            hovertemplate=f"%{{y}}: {money_prefix}%{{x:,.0f}}<extra></extra>"))
     top = float(frame["amount"].max()) if len(frame) else 0.0
-    fig.update_xaxes(title="Open amount", tickprefix=money_prefix, tickformat=",.0f",
+    fig.update_xaxes(title=_("Open amount"), tickprefix=money_prefix, tickformat=",.0f",
                      range=[0, top * 1.3 if top > 0 else 1])  # room for the deal counts beside the bars
     fig.update_yaxes(title=y_title, autorange="reversed")
     return _finish(fig, title, 320)
@@ -449,15 +452,15 @@ def pipeline_bars(frame: pd.DataFrame, title: str, y_title: str, money_prefix: s
 def close_forecast_bars(frame: pd.DataFrame, money_prefix: str = "€") -> go.Figure:
     """Open amount expected to close per month, and the same weighted by the chance of winning."""
     fig = go.Figure([
-        go.Bar(x=frame["month"], y=frame["amount"], name="Open amount", marker_color=SKY,
+        go.Bar(x=frame["month"], y=frame["amount"], name=_("Open amount"), marker_color=SKY,
                hovertemplate=f"%{{x|%b %Y}}: {money_prefix}%{{y:,.0f}} open<extra></extra>"),
-        go.Bar(x=frame["month"], y=frame["weighted"], name="Weighted by chance of winning", marker_color=BLUE,
+        go.Bar(x=frame["month"], y=frame["weighted"], name=_("Weighted by chance of winning"), marker_color=BLUE,
                hovertemplate=f"%{{x|%b %Y}}: {money_prefix}%{{y:,.0f}} expected<extra></extra>"),
     ])
     fig.update_layout(barmode="overlay")
-    fig.update_xaxes(title="Expected month of close", tickformat="%b %Y", dtick="M1")
-    fig.update_yaxes(title="Amount", tickprefix=money_prefix, tickformat=",.0f", rangemode="tozero")
-    return _finish(fig, "Open amount by expected month of close", 340)
+    fig.update_xaxes(title=_("Expected month of close"), tickformat="%b %Y", dtick="M1")
+    fig.update_yaxes(title=_("Amount"), tickprefix=money_prefix, tickformat=",.0f", rangemode="tozero")
+    return _finish(fig, _("Open amount by expected month of close"), 340)
 
 
 def win_rate_dots(frame: pd.DataFrame, title: str, y_title: str, target: float | None = None) -> go.Figure:
@@ -469,8 +472,8 @@ def win_rate_dots(frame: pd.DataFrame, title: str, y_title: str, target: float |
         customdata=frame[["won", "closed"]].to_numpy(),
         hovertemplate="%{y}: %{x:.1%} (%{customdata[0]} won of %{customdata[1]} closed)<extra></extra>"))
     if target is not None:
-        target_line(fig, target, f"target {target:.0%}", horizontal=False)
-    fig.update_xaxes(title="Win rate (95 % interval)", tickformat=".0%", range=[0, 1.02])
+        target_line(fig, target, _("target {target}").format(target=f"{target:.0%}"), horizontal=False)
+    fig.update_xaxes(title=_("Win rate (95 % interval)"), tickformat=".0%", range=[0, 1.02])
     fig.update_yaxes(title=y_title, autorange="reversed")
     return _finish(fig, title, 300)
 
@@ -480,7 +483,7 @@ def cycle_histogram(days: pd.Series, median: float | None) -> go.Figure:
     fig = go.Figure(go.Histogram(x=days, marker_color=BLUE, xbins=dict(size=7),
                                  hovertemplate="%{x} days: %{y} deals<extra></extra>"))
     if median is not None:
-        target_line(fig, median, f"median {median:.0f} days", horizontal=False)
-    fig.update_xaxes(title="Days to close", rangemode="tozero")
-    fig.update_yaxes(title="Deals won")
-    return _finish(fig, "Sales cycle of the deals won", 320)
+        target_line(fig, median, _("median {days} days").format(days=f"{median:.0f}"), horizontal=False)
+    fig.update_xaxes(title=_("Days to close"), rangemode="tozero")
+    fig.update_yaxes(title=_("Deals won"))
+    return _finish(fig, _("Sales cycle of the deals won"), 320)

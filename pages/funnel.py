@@ -10,7 +10,7 @@ ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Lifecycle funnel")
 f = ui.filters()
 ui.caption_filters(f, ("customers", "orders", "opportunities"))
-f = ui.page_window(f, 12, "funnel_window", "Customers created")
+f = ui.page_window(f, 12, "funnel_window", ui.i18n._("Customers created"))
 st.markdown("PROSPECTING + ATTRACTION + ACQUISITION + RETENTION = LIFETIME CUSTOMERS. The population is the "
             "customers **created in the date range**; a stage counts only if it was reached before the end of "
             "the range. Retained = an order 30 to 365 days after acquisition; lifetime = retained and orders in "

@@ -10,36 +10,38 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from i18n import N_, _
+
 #: Column -> label a person reads.
 LABELS: dict[str, str] = {
     # identifiers
-    "customer_id": "Customer ID", "ticket_id": "Ticket", "order_id": "Order", "opportunity_id": "Deal",
-    "interaction_id": "Interaction", "campaign_id": "Campaign", "response_id": "Answer", "invitation_id": "Invitation",
+    "customer_id": N_("Customer ID"), "ticket_id": N_("Ticket"), "order_id": N_("Order"), "opportunity_id": N_("Deal"),
+    "interaction_id": N_("Interaction"), "campaign_id": N_("Campaign"), "response_id": N_("Answer"), "invitation_id": N_("Invitation"),
     # customers
-    "name": "Name", "customer": "Customer", "email": "Email", "phone": "Phone", "segment": "Segment",
-    "region": "Region", "industry": "Industry", "acquisition_channel": "Acquisition channel",
-    "owner_team": "Team", "preferred_channel": "Preferred channel", "consent_marketing": "Marketing consent",
-    "created_at": "Created", "engaged_at": "Engaged", "acquired_at": "Acquired", "updated_at": "Last edited",
+    "name": N_("Name"), "customer": N_("Customer"), "email": N_("Email"), "phone": N_("Phone"), "segment": N_("Segment"),
+    "region": N_("Region"), "industry": N_("Industry"), "acquisition_channel": N_("Acquisition channel"),
+    "owner_team": N_("Team"), "preferred_channel": N_("Preferred channel"), "consent_marketing": N_("Marketing consent"),
+    "created_at": N_("Created"), "engaged_at": N_("Engaged"), "acquired_at": N_("Acquired"), "updated_at": N_("Last edited"),
     # facts
-    "ordered_at": "Ordered", "amount": "Amount", "margin": "Margin", "product_category": "Product category",
-    "source": "Source", "closed_at": "Closed", "status": "Status", "cycle_days": "Cycle (days)",
-    "age_days": "Age (days)", "occurred_at": "When", "channel": "Channel", "direction": "Direction",
-    "department": "Department", "personalized": "Personalised", "responded": "Responded",
-    "category": "Category", "priority": "Priority", "sla_class": "SLA class", "opened_at": "Opened",
-    "first_response_at": "First response", "resolved_at": "Resolved", "escalated": "Escalated",
-    "resolved_by": "Resolved by", "contacts_to_resolve": "Contacts to resolve", "csat": "CSAT score",
-    "sla_status": "SLA status", "hours_over_deadline": "Hours over deadline", "answered_at": "Answered",
-    "kind": "Survey", "score": "Score", "sent_at": "Sent", "answered": "Answered", "started_at": "Started",
-    "ended_at": "Ended", "cost": "Cost", "target_segment": "Target segment",
+    "ordered_at": N_("Ordered"), "amount": N_("Amount"), "margin": N_("Margin"), "product_category": N_("Product category"),
+    "source": N_("Source"), "closed_at": N_("Closed"), "status": N_("Status"), "cycle_days": N_("Cycle (days)"),
+    "age_days": N_("Age (days)"), "occurred_at": N_("When"), "channel": N_("Channel"), "direction": N_("Direction"),
+    "department": N_("Department"), "personalized": N_("Personalised"), "responded": N_("Responded"),
+    "category": N_("Category"), "priority": N_("Priority"), "sla_class": N_("SLA class"), "opened_at": N_("Opened"),
+    "first_response_at": N_("First response"), "resolved_at": N_("Resolved"), "escalated": N_("Escalated"),
+    "resolved_by": N_("Resolved by"), "contacts_to_resolve": N_("Contacts to resolve"), "csat": N_("CSAT score"),
+    "sla_status": N_("SLA status"), "hours_over_deadline": N_("Hours over deadline"), "answered_at": N_("Answered"),
+    "kind": N_("Survey"), "score": N_("Score"), "sent_at": N_("Sent"), "answered": N_("Answered"), "started_at": N_("Started"),
+    "ended_at": N_("Ended"), "cost": N_("Cost"), "target_segment": N_("Target segment"),
     # computed
-    "orders_last_year": "Orders (last 12 months)", "revenue_last_year": "Revenue (last 12 months)",
-    "margin_last_year": "Margin (last 12 months)", "revenue": "Revenue", "customers": "Customers",
-    "orders": "Orders", "tickets": "Tickets", "contacts": "Contacts", "week": "Week", "period": "Period",
-    "weeks_over_limit": "Weeks over the limit", "max_per_week": "Most contacts in a week",
-    "outbound_contacts": "Outbound contacts", "days_since_update": "Days since last edit",
-    "group": "Group", "total": "Total", "records": "Records", "met": "Met", "breached": "Breached",
-    "pending": "Pending", "duration_days": "Days observed", "churned": "Churned", "cohort": "Cohort",
-    "first_contact": "First contact", "responses": "Responses",
+    "orders_last_year": N_("Orders (last 12 months)"), "revenue_last_year": N_("Revenue (last 12 months)"),
+    "margin_last_year": N_("Margin (last 12 months)"), "revenue": N_("Revenue"), "customers": N_("Customers"),
+    "orders": N_("Orders"), "tickets": N_("Tickets"), "contacts": N_("Contacts"), "week": N_("Week"), "period": N_("Period"),
+    "weeks_over_limit": N_("Weeks over the limit"), "max_per_week": N_("Most contacts in a week"),
+    "outbound_contacts": N_("Outbound contacts"), "days_since_update": N_("Days since last edit"),
+    "group": N_("Group"), "total": N_("Total"), "records": N_("Records"), "met": N_("Met"), "breached": N_("Breached"),
+    "pending": N_("Pending"), "duration_days": N_("Days observed"), "churned": N_("Churned"), "cohort": N_("Cohort"),
+    "first_contact": N_("First contact"), "responses": N_("Responses"),
 }
 DATETIMES = {"created_at", "engaged_at", "acquired_at", "updated_at", "ordered_at", "closed_at", "occurred_at",
              "opened_at", "first_response_at", "resolved_at", "answered_at", "sent_at", "started_at", "ended_at",
@@ -51,8 +53,8 @@ DAYS = {"cycle_days", "age_days", "days_since_update", "duration_days", "hours_o
 
 
 def label(column: str) -> str:
-    """A column's label (a readable fallback for columns not listed)."""
-    return LABELS.get(column, column.replace("_", " ").capitalize())
+    """A column's label in the page's language (a readable fallback for columns not listed)."""
+    return _(LABELS[column]) if column in LABELS else column.replace("_", " ").capitalize()
 
 
 def column_config(frame: pd.DataFrame, **overrides) -> dict:

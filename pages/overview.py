@@ -2,10 +2,11 @@
 
 import streamlit as st
 
+from i18n import _
 from pages import charts, signin, ui
 
 ui.frame()  # first: a page opened alone runs inside app.py's frame
-st.title("Overview")
+st.title(_("Overview"))
 f = ui.filters()
 ui.caption_filters(f)
 
@@ -22,9 +23,10 @@ def _pdf_printer(f, access, engine, targets):
     return render
 
 
-st.download_button("Download PDF", _pdf_printer(f, signin.current(), ui.engine(), ui.targets()),
-                   file_name=f"crm_scorecard_{f.start:%Y%m%d}_{f.end:%Y%m%d}.pdf", mime="application/pdf", icon=":material/picture_as_pdf:", key="overview_pdf",
-                   help="The executive report of this selection (A4): scores, every KPI, what is off target, trends.")
+st.download_button(_("Download PDF"), _pdf_printer(f, signin.current(), ui.engine(), ui.targets()),
+                   file_name=f"crm_scorecard_{f.start:%Y%m%d}_{f.end:%Y%m%d}.pdf",
+                   mime="application/pdf", icon=":material/picture_as_pdf:", key="overview_pdf",
+                   help=_("The executive report of this selection (A4): scores, every KPI, what is off target, trends."))
 
 card = ui.scorecard(f)
 kpis = card["kpis"].set_index("name", drop=False)
@@ -32,43 +34,46 @@ kpis = card["kpis"].set_index("name", drop=False)
 overall, comparison = card["overall"], card["comparison_overall"]
 score_card = card["card"]
 head = st.columns([1.4, 3])
-head[0].metric("Overall CRM score", "no data" if overall is None else f"{overall:.0f} / 100",
-               delta=None if overall is None or comparison is None else f"{overall - comparison:+.1f} points",
-               help="Mean of the eight rule scores; a rule's score is 100 x the mean attainment of its KPIs "
-                    "(value / target, capped at 1).", border=True)
-head[0].markdown(f"**{score_card.off_target} KPIs off target** · {score_card.too_few} with too few answers "
-                 f"(fewer than {ui.settings().min_base})")
-head[0].caption("The score is the average of the eight rules' scores, and a rule scores how close its KPIs "
-                "come to their targets (100 = every target met).")
-head[0].page_link("pages/rules.py", label="How the score is computed", icon=":material/help:")
+head[0].metric(_("Overall CRM score"), _("no data") if overall is None else f"{overall:.0f} / 100",
+               delta=None if overall is None or comparison is None
+               else _("{change} points").format(change=ui.i18n.number(overall - comparison, 1)
+                                                 if overall < comparison else "+" + ui.i18n.number(overall - comparison, 1)),
+               help=_("Mean of the eight rule scores; a rule's score is 100 x the mean attainment of its KPIs "
+                      "(value / target, capped at 1)."), border=True)
+head[0].markdown(_("**{off} KPIs off target** · {few} with too few answers (fewer than {minimum})").format(
+    off=score_card.off_target, few=score_card.too_few, minimum=ui.settings().min_base))
+head[0].caption(_("The score is the average of the eight rules' scores, and a rule scores how close its KPIs "
+                  "come to their targets (100 = every target met)."))
+head[0].page_link("pages/rules.py", label=_("How the score is computed"), icon=":material/help:")
 with head[1]:
     off = kpis[kpis.status.isin(["off target", "near target"])].sort_values("attainment")
     judged = kpis.status.isin(["on target", "near target", "off target"]).sum()
-    st.markdown(f"**Off target: {len(off)} of {judged} KPIs with enough data** "
-                "— worst first; each link opens the page where the problem lives.")
+    st.markdown(_("**Off target: {off} of {judged} KPIs with enough data** — worst first; each link opens the "
+                  "page where the problem lives.").format(off=len(off), judged=judged))
     links = ui.kpi_page_links()
     cols = st.columns(2)
     for i, row in enumerate(off.head(10).itertuples()):
         comparator = "≥" if row.direction == "higher" else "≤"
         cols[i % 2].page_link(links[row.name], icon=ui.STATUS_ICON[row.status],
-                              label=f"{row.label}: {ui.fmt(row.value, row.unit)} "
-                                    f"(target {comparator} {ui.fmt(row.target, row.unit)})")
+                              label=_("{kpi}: {value} (target {comparator} {target})").format(
+                                  kpi=_(row.label), value=ui.fmt(row.value, row.unit), comparator=comparator,
+                                  target=ui.fmt(row.target, row.unit)))
 
 HEADLINE = ["sla_compliance", "nps", "csat", "win_rate", "customer_equity_growth", "active_customers_growth",
             "complaints_per_1000", "duplicate_rate"]
-st.subheader("Headline KPIs")
+st.subheader(_("Headline KPIs"))
 ui.kpi_row(kpis, HEADLINE, f, "overview_")
 
-st.subheader("Gartner's eight rules")
+st.subheader(_("Gartner's eight rules"))
 left, right = st.columns(2)
 with left:
     ui.chart(charts.rule_radar(card["rules"]), key="radar")
-    st.caption("Each axis is a rule's score out of 100; the dotted line is the comparison period.")
+    st.caption(_("Each axis is a rule's score out of 100; the dotted line is the comparison period."))
 with right:
     ui.chart(charts.rule_bars(card["rules"]), key="rule_bars")
-    st.caption("Green ≥ 90, orange ≥ 70, red below. Open *Gartner's eight rules* for every KPI behind a score.")
+    st.caption(_("Green ≥ 90, orange ≥ 70, red below. Open *Gartner's eight rules* for every KPI behind a score."))
 
-st.subheader("Headline trends (12 months)")
+st.subheader(_("Headline trends (12 months)"))
 year = ui.month_window(f, 12)
 partial, partial_text = ui.partial_month(f), ui.partial_label(f)
 revenue = ui.compute("value.revenue", year)
@@ -76,35 +81,37 @@ new = ui.compute("value.new_customers", year)
 compliance = ui.compute("sla.over_time", year, "month")
 nps = ui.compute("voice.nps", year)
 if revenue.empty and new.empty and compliance.empty and nps.empty:
-    ui.empty_state("No activity in the 12 months up to the end of the range for this selection.")
+    ui.empty_state(_("No activity in the 12 months up to the end of the range for this selection."))
 else:
     a, b = st.columns(2)
     with a:
-        ui.chart(charts.monthly_line(revenue, "period", "revenue", "Revenue per month", "Revenue (€)", money=True,
+        ui.chart(charts.monthly_line(revenue, "period", "revenue", _("Revenue per month"), _("Revenue ({currency})").format(currency=ui.currency_symbol()), money=True,
                                      kind="bar", partial=partial, partial_label=partial_text), key="trend_revenue")
     with b:
-        ui.chart(charts.monthly_line(new, "period", "new_customers", "New customers per month",
-                                     "Customers acquired", colour=charts.GREEN,
+        ui.chart(charts.monthly_line(new, "period", "new_customers", _("New customers per month"),
+                                     _("Customers acquired"), colour=charts.GREEN,
                                      kind="bar", partial=partial, partial_label=partial_text), key="trend_new")
     c, d = st.columns(2)
     with c:
         overall_month = (compliance.groupby("period")[["met", "breached"]].sum().reset_index())
         overall_month["compliance"] = overall_month.met / (overall_month.met + overall_month.breached)
         target = kpis.loc["sla_compliance", "target"]
-        ui.chart(charts.monthly_line(overall_month, "period", "compliance", "SLA compliance per month",
-                                     "Met / (met + breached)", target=target, target_label=f"target {target:.0%}",
+        ui.chart(charts.monthly_line(overall_month, "period", "compliance", _("SLA compliance per month"),
+                                     _("Share of tickets met"), target=target,
+                                     target_label=_("target {target}").format(target=ui.i18n.percent(target, 0)),
                                      percent=True, colour=charts.ORANGE, partial=partial,
                                      partial_label=partial_text), key="trend_sla")
     with d:
         target = kpis.loc["nps", "target"]
-        ui.chart(charts.monthly_line(nps, "period", "nps", "NPS per month", "NPS (promoters % - detractors %)",
-                                     target=target, target_label=f"target {target:.0f}", colour=charts.PURPLE,
+        ui.chart(charts.monthly_line(nps, "period", "nps", _("NPS per month"), _("NPS (points)"),
+                                     target=target, target_label=_("target {target}").format(target=f"{target:.0f}"), colour=charts.PURPLE,
                                      partial=partial, partial_label=partial_text),
                  key="trend_nps")
 
-st.subheader("Forecasts (6 months)")
+st.subheader(_("Forecasts (6 months)"))
 a, b = st.columns(2)
 with a:
-    ui.forecast_panel(f, "revenue", "Revenue: actual and forecast", "Revenue (€)", money=True)
+    ui.forecast_panel(f, "revenue", _("Revenue: actual and forecast"),
+                      _("Revenue ({currency})").format(currency=ui.currency_symbol()), money=True)
 with b:
-    ui.forecast_panel(f, "new_customers", "New customers: actual and forecast", "Customers acquired")
+    ui.forecast_panel(f, "new_customers", _("New customers: actual and forecast"), _("Customers acquired"))

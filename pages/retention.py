@@ -10,7 +10,7 @@ ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Retention cohorts")
 f = ui.filters()
 ui.caption_filters(f, ("customers", "orders"))
-f = ui.page_window(f, 12, "cohort_window", "Cohorts of customers acquired")
+f = ui.page_window(f, 12, "cohort_window", ui.i18n._("Cohorts of customers acquired"))
 st.markdown("A cohort is the calendar month in which customers were acquired; month *k* is the *k*-th calendar "
             "month after it (0 = the acquisition month). Cohorts are the acquisition months of the date range; "
             "cells after its end are left empty, not zero.")

@@ -3,19 +3,21 @@
 import streamlit as st
 
 from metrics.catalogue import Rule
+from i18n import _
 from pages import ui
 
 ui.frame()  # first: a page opened alone runs inside app.py's frame
-st.title("Gartner's eight rules")
+st.title(_("Gartner's eight rules"))
 f = ui.filters()
 ui.caption_filters(f)
-st.markdown("**How the score is computed.** A KPI's attainment is value / target (target / value when lower "
-            "is better), capped at 1; for a change KPI (NPS change, growth) it falls evenly from 1 at the target "
-            "to 0 at a declared distance below it (10 NPS points, 10 percentage points of growth). A rule's "
-            "score is 100 × the mean attainment of its KPIs that have data; the overall CRM score is the mean "
-            "of the rule scores. KPIs without data are shown as *no data*, never as 0, and a KPI measured on "
-            f"fewer than {ui.settings().min_base} answers or records is shown with *too few answers* and left out "
-            "of the score. Hover a tile for its base and 95 % interval. Sparklines show the last six months.")
+st.markdown(_("**How the score is computed.** A KPI's attainment is value / target (target / value when lower "
+              "is better), capped at 1; for a change KPI (NPS change, growth) it falls evenly from 1 at the target "
+              "to 0 at a declared distance below it (10 NPS points, 10 percentage points of growth). A rule's "
+              "score is 100 × the mean attainment of its KPIs that have data; the overall CRM score is the mean "
+              "of the rule scores. KPIs without data are shown as *no data*, never as 0, and a KPI measured on "
+              "fewer than {minimum} answers or records is shown with *too few answers* and left out of the score. "
+              "Hover a tile for its base and 95 % interval. Sparklines show the last six months.").format(
+    minimum=ui.settings().min_base))
 
 card = ui.scorecard(f)
 kpis = card["kpis"]
@@ -27,15 +29,15 @@ for rule in Rule:
     previous = rules.loc[rule.value, "comparison"] if "comparison" in rules else None
     with st.container(border=True):
         head = st.columns([3, 1])
-        head[0].subheader(f"{rule.value}. {rule.title}")
-        head[0].caption(rule.definition)
-        head[1].metric("Rule score", "no data" if score != score or score is None else f"{score:.0f} / 100",
+        head[0].subheader(f"{rule.value}. {_(rule.title)}")
+        head[0].caption(_(rule.definition))
+        head[1].metric(_("Rule score"), _("no data") if score != score or score is None else f"{score:.0f} / 100",
                        delta=None if previous is None or previous != previous or score != score
-                       else f"{score - previous:+.1f} points")
+                       else _("{change} points").format(change=f"{score - previous:+.1f}"))
         mine = kpis[kpis.rule == rule.value]
         cols = st.columns(len(mine))
         for col, row in zip(cols, mine.to_dict("records")):
             with col:
                 spark = trend[row["name"]].tolist() if row["name"] in trend else None
                 ui.kpi_tile(row, spark, drill_filters=f, key=f"rule{rule.value}_")
-                st.caption(row["definition"])
+                st.caption(_(row["definition"]))

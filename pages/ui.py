@@ -30,6 +30,8 @@ from metrics.catalogue import CATALOGUE, KPIS, Unit
 from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS, Filters
 from metrics.units import format_value
 from metrics import escape, health
+import i18n
+from i18n import _
 
 TTL = 600  # seconds a cached result lives
 #: Bytes each cache of results may hold (least recently used entries go first), so that
@@ -49,26 +51,26 @@ def navigation_pages() -> dict[str, list]:
     ``pages/`` mode finds the same page (see :func:`frame`); the default page is at "/".
     """
     return {
-        "Executives": [
-            st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-            st.Page("pages/rules.py", title="Gartner's eight rules", icon=":material/checklist:", url_path="rules"),
+        _("Executives"): [
+            st.Page("pages/overview.py", title=_("Overview"), icon=":material/dashboard:", default=True),
+            st.Page("pages/rules.py", title=_("Gartner's eight rules"), icon=":material/checklist:", url_path="rules"),
         ],
-        "Managers": [
-            st.Page("pages/funnel.py", title="Lifecycle funnel", icon=":material/filter_alt:", url_path="funnel"),
-            st.Page("pages/service.py", title="Service & SLA", icon=":material/support_agent:", url_path="service"),
-            st.Page("pages/retention.py", title="Retention cohorts", icon=":material/grid_on:",
+        _("Managers"): [
+            st.Page("pages/funnel.py", title=_("Lifecycle funnel"), icon=":material/filter_alt:", url_path="funnel"),
+            st.Page("pages/service.py", title=_("Service & SLA"), icon=":material/support_agent:", url_path="service"),
+            st.Page("pages/retention.py", title=_("Retention cohorts"), icon=":material/grid_on:",
                     url_path="retention"),
-            st.Page("pages/engagement.py", title="Engagement", icon=":material/campaign:", url_path="engagement"),
-            st.Page("pages/segments.py", title="Segments", icon=":material/compare_arrows:", url_path="segments"),
-            st.Page("pages/value.py", title="Customer value", icon=":material/savings:", url_path="value"),
-            st.Page("pages/pipeline.py", title="Sales pipeline", icon=":material/trending_up:", url_path="pipeline"),
+            st.Page("pages/engagement.py", title=_("Engagement"), icon=":material/campaign:", url_path="engagement"),
+            st.Page("pages/segments.py", title=_("Segments"), icon=":material/compare_arrows:", url_path="segments"),
+            st.Page("pages/value.py", title=_("Customer value"), icon=":material/savings:", url_path="value"),
+            st.Page("pages/pipeline.py", title=_("Sales pipeline"), icon=":material/trending_up:", url_path="pipeline"),
         ],
-        "CRM lead": [
-            st.Page("pages/maturity.py", title="CRM maturity", icon=":material/stairs:", url_path="maturity"),
+        _("CRM lead"): [
+            st.Page("pages/maturity.py", title=_("CRM maturity"), icon=":material/stairs:", url_path="maturity"),
         ],
-        "Data": [
-            st.Page("pages/data_source.py", title="Data", icon=":material/database:", url_path="data_source"),
-            st.Page("pages/import_data.py", title="Import data", icon=":material/upload_file:",
+        _("Data"): [
+            st.Page("pages/data_source.py", title=_("Data"), icon=":material/database:", url_path="data_source"),
+            st.Page("pages/import_data.py", title=_("Import data"), icon=":material/upload_file:",
                     url_path="import_data"),
         ],
     }
@@ -253,25 +255,25 @@ def sidebar_filters() -> None:
     raw = {key: st.query_params.get_all(key) for key in ("period", "compare", *FILTER_KEYS)}
 
     bar = st.sidebar
-    bar.header("Filters")
+    bar.header(_("Filters"))
     corrected = _link_period(raw["period"], first, max(last, date.today()), (default_start, default_end))
     if corrected is not None:  # a reversed or surplus range in the link: fix the link itself
         if "period" in st.session_state:  # the widget is bound already: set its value instead
             st.session_state["period"] = corrected
         else:
             st.query_params["period"] = [d.isoformat() for d in corrected]
-    period = bar.date_input("Date range", value=(default_start, default_end), min_value=first,
+    period = bar.date_input(_("Date range"), value=(default_start, default_end), min_value=first,
                             max_value=max(last, date.today()), key="period", bind="query-params",
-                            format="YYYY-MM-DD", help="Both days included. KPIs are computed as of the end.")
+                            format="YYYY-MM-DD", help=_("Both days included. KPIs are computed as of the end."))
     # bound widgets write their displayed label to the URL, so the labels are the options
-    compare_label = bar.selectbox("Compare with", list(COMPARE_LABELS.values()), key="compare",
-                                  bind="query-params")
+    compare_label = bar.selectbox(_("Compare with"), list(COMPARE_LABELS.values()), key="compare",
+                                  bind="query-params", format_func=_)
     compare = COMPARE_CODES.get(compare_label, "previous")
     chosen: dict[str, tuple[str, ...]] = {}
     for key in FILTER_KEYS:
-        chosen[key] = tuple(bar.multiselect(DIMENSION_LABELS[key], values[key], key=key, bind="query-params",
-                                            placeholder="All"))
-    if bar.button("Reset filters", icon=":material/restart_alt:", width="stretch"):
+        chosen[key] = tuple(bar.multiselect(_(DIMENSION_LABELS[key]), values[key], key=key, bind="query-params",
+                                            placeholder=_("All")))
+    if bar.button(_("Reset filters"), icon=":material/restart_alt:", width="stretch"):
         for key in ("period", "compare", *FILTER_KEYS):
             st.session_state.pop(key, None)
         st.rerun()
@@ -350,7 +352,8 @@ def caption_filters(f: Filters, tables: tuple[str, ...] | None = None) -> None:
     """The filters in words under the title, and the rows of ``tables`` (default: every table)
     that the figures leave out because they break the data model."""
     comparison = f.comparison()
-    extra = "" if comparison is None else f" · compared with {comparison.start:%Y-%m-%d} to {comparison.end:%Y-%m-%d}"
+    extra = "" if comparison is None else " · " + _("compared with {start} to {end}").format(
+        start=i18n.day(comparison.start), end=i18n.day(comparison.end))
     st.caption(f"{f.describe(escape.markdown)}{extra}")
     exclusion_note(tables)
 
@@ -359,9 +362,9 @@ def sidebar_source() -> None:
     try:
         url = resolve_url()
     except SourceError as exc:
-        st.sidebar.caption(f"Source: {exc}")
+        st.sidebar.caption(_("Source: {problem}").format(problem=exc))
         return
-    st.sidebar.caption(f"Source: `{mask_url(url)}` (read-only)")
+    st.sidebar.caption(_("Source: `{url}` (read-only)").format(url=mask_url(url)))
 
 
 # --------------------------------------------------------------------------- computations
@@ -550,14 +553,10 @@ def settings() -> catalogue.Settings:
 
 
 def money(amount: float | None, decimals: int = 0) -> str:
-    """An amount in the currency of the settings, with thousands separators (Babel)."""
-    from babel.numbers import format_currency
-
+    """An amount in the currency of the settings, formatted by the page's locale (Babel)."""
     if amount is None or amount != amount:
-        return "no data"
-    pattern = "¤#,##0" if decimals == 0 else "¤#,##0.00"
-    return format_currency(amount, settings().currency, format=pattern, locale=locale_code(),
-                           currency_digits=False)
+        return _("no data")
+    return i18n.money(amount, settings().currency, decimals)
 
 
 def currency_symbol() -> str:
@@ -568,7 +567,36 @@ def currency_symbol() -> str:
 
 def locale_code() -> str:
     """The Babel locale the page is shown in."""
-    return "en_GB"
+    return i18n.locale()
+
+
+def _session_language() -> str | None:
+    return st.session_state.get("lang")
+
+
+i18n.set_provider(_session_language)
+
+
+def choose_language() -> str:
+    """The page's language: ``?lang=`` from the link, else the browser's Accept-Language; a
+    selector in the sidebar changes it and writes it into the link. Sets it for this run."""
+    codes = list(i18n.LANGUAGES)
+    if "lang" not in st.session_state:
+        wanted = st.query_params.get("lang")
+        if wanted not in codes:
+            try:
+                wanted = i18n.negotiate(st.context.headers.get("Accept-Language"))
+            except Exception:  # no browser context (AppTest, bare mode)
+                wanted = i18n.DEFAULT
+        st.session_state["lang"] = wanted
+    elif st.query_params.get("lang") in codes and st.session_state.get("_lang_seen") != st.query_params.get("lang"):
+        st.session_state["lang"] = st.query_params.get("lang")  # a link opened in this session
+    code = i18n.set_language(st.session_state["lang"])
+    st.sidebar.segmented_control("Language · Idioma", codes, key="lang", format_func=i18n.LANGUAGES.get)
+    code = i18n.set_language(st.session_state.get("lang") or code)
+    st.query_params["lang"] = code
+    st.session_state["_lang_seen"] = code
+    return code
 
 
 def targets() -> dict[str, float]:
@@ -587,7 +615,7 @@ def month_window(f: Filters, months: int = 12) -> Filters:
     from dataclasses import replace
 
     start = date(f.end.year, f.end.month, 1)
-    for _ in range(months - 1):
+    for _month in range(months - 1):
         start = date(start.year - (start.month == 1), (start.month - 2) % 12 + 1, 1)
     return replace(f, start=start, compare="none")
 
@@ -658,7 +686,7 @@ def _drill_dialog(title: str, name: str, f: Filters, args: tuple, slug: str) -> 
     page = 0
     if pages > 1:
         page = st.number_input(f"Page (of {pages})", 1, pages, 1, key=f"drill_page_{slug}") - 1
-        rows, _ = within_budget(_records_page, url, name, f, args, page, size, statuses)
+        rows, _total = within_budget(_records_page, url, name, f, args, page, size, statuses)
     st.caption(f"{total:,} records · showing {page * size + 1:,}-{min((page + 1) * size, total):,}")
     st.dataframe(labels.readable(rows), hide_index=True, height=420, column_config=labels.column_config(rows))
     # the CSV of every record is built only when the button is clicked, not when the dialog opens
@@ -669,7 +697,7 @@ def _drill_dialog(title: str, name: str, f: Filters, args: tuple, slug: str) -> 
 
 def records_button(label: str, title: str, name: str, f: Filters, *args, key: str) -> None:
     """A button that opens the records behind a figure in a dialog (paged, with CSV)."""
-    if st.button(label, key=key, icon=":material/table_view:", help="Show the records behind this figure"):
+    if st.button(label, key=key, icon=":material/table_view:", help=_("Show the records behind this figure")):
         _drill_dialog(title, name, f, args, key)
 
 
@@ -679,8 +707,12 @@ STATUS_ICON = {"on target": ":material/check_circle:", "near target": ":material
                "no data": ":material/help:"}
 STATUS_COLOUR = {"on target": "green", "near target": "orange", "off target": "red", "too few answers": "gray",
                  "no data": "gray"}
-INTERVAL_NAMES = {"wilson": "Wilson score interval", "nps normal": "normal interval of promoters minus detractors",
-                  "mean normal": "normal interval of the mean"}
+INTERVAL_NAMES = {"wilson": i18n.N_("Wilson score interval"),
+                  "nps normal": i18n.N_("normal interval of promoters minus detractors"),
+                  "mean normal": i18n.N_("normal interval of the mean")}
+STATUS_TEXT = {"on target": i18n.N_("on target"), "near target": i18n.N_("near target"),
+               "off target": i18n.N_("off target"), "too few answers": i18n.N_("too few answers"),
+               "no data": i18n.N_("no data")}
 
 
 def weight_sentence(row: pd.Series | dict) -> str:
@@ -691,10 +723,10 @@ def weight_sentence(row: pd.Series | dict) -> str:
     unit = Unit(row["unit"])
     low, high = _none(row.get("low")), _none(row.get("high"))
     if low is None or high is None:
-        return f"Based on {int(n):,} answers or records."
-    method = INTERVAL_NAMES.get(row.get("interval_method"), "")
-    return (f"Based on {int(n):,} answers or records; 95 % interval {format_value(low, unit)} to "
-            f"{format_value(high, unit)} ({method}).")
+        return _("Based on {n} answers or records.").format(n=i18n.number(int(n)))
+    method = _(INTERVAL_NAMES.get(row.get("interval_method"), ""))
+    return _("Based on {n} answers or records; 95 % interval {low} to {high} ({method}).").format(
+        n=i18n.number(int(n)), low=format_value(low, unit), high=format_value(high, unit), method=method)
 
 
 def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_filters: Filters | None = None,
@@ -708,24 +740,26 @@ def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_
     spark = [v for v in (sparkline or []) if v is not None and not pd.isna(v)]
     weight = weight_sentence(row)
     st.metric(
-        kpi.label,
+        _(kpi.label),
         format_value(_none(row["value"]), unit),
         delta=delta,
         # green when the change is good news: up for higher-is-better KPIs, down for the others
         delta_color="normal" if kpi.direction.value == "higher" else "inverse",
-        help=f"{kpi.definition} Target {comparator} {format_value(row['target'], unit)}. {weight}".strip(),
+        help=(_(kpi.definition) + " " + _("Target {comparator} {target}.").format(
+            comparator=comparator, target=format_value(row["target"], unit)) + " " + weight).strip(),
         border=True,
         chart_data=spark if len(spark) >= 2 else None,
         chart_type="line",
         height=190,
     )
     if status == "too few answers":
-        badge = f"too few answers (n = {int(row['n']):,})"
+        badge = _("too few answers (n = {n})").format(n=i18n.number(int(row["n"])))
     else:
-        badge = f"{status} · target {comparator} {format_value(row['target'], unit)}"
+        badge = _("{status} · target {comparator} {target}").format(
+            status=_(STATUS_TEXT[status]), comparator=comparator, target=format_value(row["target"], unit))
     st.badge(badge, icon=STATUS_ICON[status], color=STATUS_COLOUR[status])
     if drill_filters is not None and kpi.records is not None:
-        records_button("Records", kpi.label, "kpi", drill_filters, kpi.name, key=f"drill_{key}{kpi.name}")
+        records_button(_("Records"), _(kpi.label), "kpi", drill_filters, kpi.name, key=f"drill_{key}{kpi.name}")
 
 
 def kpi_row(kpis: pd.DataFrame, names: list[str], f: Filters, key: str, per_row: int = 4) -> None:
@@ -860,8 +894,8 @@ def forecast_panel(f: Filters, what: str, title: str, y_title: str, money: bool 
     chart(charts.forecast_chart(result, title, y_title, money), key=f"forecast_{what}")
     backtest = result.backtest.sentence() if result.backtest is not None else ""
     if result.backtest is not None and result.backtest.failed():
-        st.warning("This forecast failed its test: most recent months fell outside its 95 % band, so the bands "
-                   "are too narrow. Read it as a rough direction only.", icon=":material/warning:")
+        st.warning(_("This forecast failed its test: most recent months fell outside its 95 % band, so the bands "
+                     "are too narrow. Read it as a rough direction only."), icon=":material/warning:")
     st.caption(f"{result.sentence()} {backtest}")
 
 
@@ -874,13 +908,15 @@ def page_window(f: Filters, months: int, key: str, what: str) -> Filters:
     window = replace(month_window(f, months), compare=f.compare)
     if window.start >= f.start:
         return f
-    if st.toggle("Use the sidebar's date range instead", key=key,
-                 help=f"This page shows the last {months} months by default: a shorter range leaves too little "
-                      "time for customers to move through it."):
-        st.caption(f"{what}: the sidebar's date range, {f.start:%d %b %Y} to {f.end:%d %b %Y}.")
+    if st.toggle(_("Use the sidebar's date range instead"), key=key,
+                 help=_("This page shows the last {months} months by default: a shorter range leaves too little "
+                        "time for customers to move through it.").format(months=months)):
+        st.caption(_("{what}: the sidebar's date range, {start} to {end}.").format(
+            what=what, start=i18n.day(f.start), end=i18n.day(f.end)))
         return f
-    st.caption(f"{what}: the {months} calendar months {window.start:%d %b %Y} to {window.end:%d %b %Y} "
-               f"(this page's default, longer than the sidebar's {f.days} days).")
+    st.caption(_("{what}: the {months} calendar months {start} to {end} (this page's default, longer than the "
+                 "sidebar's {days} days).").format(what=what, months=months, start=i18n.day(window.start),
+                                                    end=i18n.day(window.end), days=f.days))
     return window
 
 
@@ -891,7 +927,7 @@ def partial_month(f: Filters) -> pd.Timestamp | None:
 
 
 def partial_label(f: Filters) -> str:
-    return f"{f.end:%b} so far (to {f.end.day})"
+    return _("{month} so far (to day {day})").format(month=i18n.month(f.end), day=f.end.day)
 
 
 def freshness_banner() -> None:
@@ -901,11 +937,12 @@ def freshness_banner() -> None:
         _open(url)
     except SourceError:
         return
-    _, last = data_span(url)
+    _first, last = data_span(url)
     age = (date.today() - last).days
     if age > settings().stale_after_days:
-        st.warning(f"The newest record in the data is from {last:%d %b %Y}, {age} days ago: recent figures may be "
-                   "incomplete. Check that the data is still being loaded.", icon=":material/update:")
+        st.warning(_("The newest record in the data is from {day}, {age} days ago: recent figures may be "
+                     "incomplete. Check that the data is still being loaded.").format(day=i18n.day(last), age=age),
+                   icon=":material/update:")
 
 
 # --------------------------------------------------------------------------- health and failures

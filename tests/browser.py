@@ -50,7 +50,8 @@ CLIPPED_JS = """() => {
     const box = plot.getBoundingClientRect();
     for (const t of plot.querySelectorAll('.gtitle, .xtitle, .ytitle, .legendtext, .annotation-text')) {
       const r = t.getBoundingClientRect();
-      if (r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1)) out.push('chart: ' + t.textContent.slice(0, 80));
+      if (r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1
+          || r.bottom > box.bottom + 1)) out.push('chart: ' + t.textContent.slice(0, 80));
     }
   }
   return [...new Set(out)];

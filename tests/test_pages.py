@@ -158,3 +158,12 @@ def test_funnel_and_cohorts_default_to_twelve_months(app):
         assert "the 12 calendar months" in captions, captions
         at.toggle(key=f"{'funnel' if page == 'funnel' else 'cohort'}_window").set_value(True).run()
         assert "the sidebar's date range" in " ".join(c.value for c in at.caption)
+
+
+def test_overview_in_spanish_from_the_link(app):
+    at = app("overview", {"lang": "es"})
+    assert not at.exception, [e.value for e in at.exception]
+    assert [t.value for t in at.title] == ["Resumen"]
+    labels = {m.label for m in at.metric}
+    assert {"Puntuación global del CRM", "Cumplimiento del SLA", "Tasa de éxito"} <= labels, labels
+    assert at.query_params["lang"] in ("es", ["es"])
