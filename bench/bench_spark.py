@@ -115,7 +115,7 @@ def _events(folder: Path, since_ms: float, until_ms: float) -> dict:
     """Jobs, stages, shuffles and task time from Spark's event log between two instants."""
     jobs = stages = shuffle_stages = tasks = 0
     shuffle_bytes = task_ms = 0.0
-    for path in folder.glob("*"):
+    for path in (p for p in folder.rglob("*") if p.is_file()):  # Spark 4: a folder per application
         for line in path.read_text(errors="replace").splitlines():
             try:
                 item = json.loads(line)
@@ -143,7 +143,8 @@ def spark_run(parquet: Path, explain: bool) -> dict:
     base = Path(tempfile.mkdtemp(prefix="crm-bench-spark-"))
     events = base / "events"
     events.mkdir()
-    conf = {"spark.eventLog.enabled": "true", "spark.eventLog.dir": events.as_uri()}
+    conf = {"spark.eventLog.enabled": "true", "spark.eventLog.dir": events.as_uri(),
+            "spark.eventLog.compress": "false", "spark.eventLog.rolling.enabled": "false"}
     started = time.perf_counter()
     with thrift_server(memory="2g", base=base / "server", conf=conf) as url:
         server_start = time.perf_counter() - started
