@@ -1,7 +1,7 @@
 """Benchmark: ``python -m data import`` of a demo exported as CSV, against DuckDB's own
 ``COPY ... FROM`` of the same files into the same (empty) tables — the floor.
 
-The demo database (default: /work/bench-data/crm_100k.duckdb, about 4.8 M rows) is
+The demo database (default: bench/work/crm_100k.duckdb, built on first use; about 4.8 M rows) is
 exported once as one CSV per table into bench/work/. Each run starts a fresh target file
 in a child process (so its peak RSS is its own) and times, interleaved:
 
@@ -37,7 +37,6 @@ from data import schema  # noqa: E402
 
 WORK = ROOT / "bench" / "work"
 RESULTS = ROOT / "bench" / "results_import.md"
-DEFAULT_SOURCE = Path("/work/bench-data/crm_100k.duckdb")
 
 
 def export_csv(source: Path, folder: Path) -> dict[str, int]:
@@ -96,7 +95,8 @@ def child(kind: str, folder: Path, target: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    parser.add_argument("--source", type=Path, default=None,
+                        help="the demo DuckDB file to export (default: bench/work/crm_100k.duckdb, built if missing)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--label", default="100k customers")
     parser.add_argument("--child", choices=("copy", "import"))
@@ -110,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out))
         return 0
 
+    if args.source is None:
+        from bench.bench_report import database
+
+        args.source = database(100_000)
     if not args.source.exists():
         print(f"no demo database at {args.source}; build one with "
               f"`python -m data demo --out {args.source} --customers 100000`", file=sys.stderr)

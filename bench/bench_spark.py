@@ -1,6 +1,6 @@
 """Benchmark: the scorecard report on a local Spark Thrift server against DuckDB, same data.
 
-The 100k demo (``/work/bench-data/crm_100k.duckdb`` by default, seed 42, built by
+The 100k demo (``bench/work/crm_100k.duckdb`` by default, seed 42, built by
 ``python -m data demo``) is exported once to Parquet (``python -m data export-parquet``,
 cached in bench/work/) and registered in Spark. Each run, in this order:
 
@@ -22,7 +22,7 @@ shuffles and task time of the warm report.
 Usage::
 
     .venv/bin/python -m bench.bench_spark                  # 3 runs
-    .venv/bin/python -m bench.bench_spark --runs 1 --db /work/bench-data/crm_100k.duckdb
+    .venv/bin/python -m bench.bench_spark --runs 1 --db bench/work/crm_100k.duckdb
 
 Writes ``bench/results_spark.md`` (raw measurements in bench/work/results_spark.json).
 """
@@ -55,8 +55,6 @@ from tests.spark import thrift_server  # noqa: E402
 WORK = ROOT / "bench" / "work"
 RESULTS = ROOT / "bench" / "results_spark.md"
 RAW_RESULTS = WORK / "results_spark.json"
-#: The 100k demo: make bench's own copy, else the shared one on this machine.
-CANDIDATE_DBS = (WORK / "crm_100k.duckdb", Path("/work/bench-data/crm_100k.duckdb"))
 RANGE = (date(2026, 8, 1), date(2026, 10, 31))
 TOLERANCE = 1e-9
 DATABASE = "crm"
@@ -289,14 +287,13 @@ READING = """## Reading
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, default=None,
-                        help="the demo DuckDB file (default: bench/work/crm_100k.duckdb, built if missing, "
-                             "or /work/bench-data/crm_100k.duckdb when present)")
+                        help="the demo DuckDB file (default: bench/work/crm_100k.duckdb, built if missing)")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
     if args.db is None:
         from bench.bench_report import database
 
-        args.db = next((p for p in CANDIDATE_DBS if p.exists()), None) or database(100_000)
+        args.db = database(100_000)
     if not args.db.exists():
         print(f"bench_spark: {args.db} not found", file=sys.stderr)
         return 2

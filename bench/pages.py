@@ -1,7 +1,7 @@
 """Benchmark: the pages as people use them, in headless Chromium, against a blank page.
 
-For each demo database (default: /work/bench-data/crm_100k.duckdb and crm_1m.duckdb,
-built by ``python -m data demo --seed 42``) and each run, a fresh ``streamlit run app.py``
+For each demo database (default: bench/work/crm_100k.duckdb and crm_1m.duckdb, built on
+first use by bench/bench_report.py's ``database``, seed 42) and each run, a fresh ``streamlit run app.py``
 (nothing cached) is driven by one browser tab:
 
 - **first load**: the app's URL opened until the Overview's script has finished;
@@ -24,7 +24,7 @@ in a new tab, and a rerun by clicking its button). Ratios to the floor are repor
 Usage::
 
     .venv/bin/python -m bench.pages                        # both sizes, 2 runs each
-    .venv/bin/python -m bench.pages --dbs /work/bench-data/crm_100k.duckdb --runs 1
+    .venv/bin/python -m bench.pages --dbs bench/work/crm_100k.duckdb --runs 1
 
 Writes ``bench/results_pages.md`` (raw measurements in ``bench/work/results_pages.json``).
 """
@@ -47,8 +47,8 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / "work"
 RESULTS = ROOT / "bench" / "results_pages.md"
 RAW = WORK / "results_pages.json"
-DATA = Path("/work/bench-data")
-DEFAULT_DBS = [DATA / "crm_100k.duckdb", DATA / "crm_1m.duckdb"]
+#: The sizes measured when no --dbs is given (built on first use into bench/work/).
+DEFAULT_SIZES = (100_000, 1_000_000)
 PORTS = range(8710, 8720)           # issue 11's ports on the shared machine
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -306,12 +306,16 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))     # servers are stopped on the way out
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dbs", nargs="*", type=Path, default=DEFAULT_DBS)
+    parser.add_argument("--dbs", nargs="*", type=Path, default=None)
     parser.add_argument("--runs", type=int, default=2, help="fresh servers per database")
     parser.add_argument("--no-sessions", action="store_true", help="skip the ten-session memory run")
     parser.add_argument("--keep", action="store_true",
                         help="keep the last results of the sizes not measured in this run (with their own floor)")
     args = parser.parse_args(argv)
+    if args.dbs is None:
+        from bench.bench_report import database
+
+        args.dbs = [database(n) for n in DEFAULT_SIZES]
     missing = [str(db) for db in args.dbs if not db.exists()]
     if missing:
         print(f"missing database(s): {', '.join(missing)} (python -m data demo --out ... --customers ...)")

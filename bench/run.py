@@ -36,8 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         status |= subprocess.run([sys.executable, str(importer), *import_args], cwd=BENCH.parent).returncode
     spark_args = ["--runs", "1"] if args.quick else []
     status |= subprocess.run([sys.executable, "-m", "bench.bench_spark", *spark_args], cwd=BENCH.parent).returncode
-    # the pages in the browser (bench/pages.py; needs the demo databases in /work/bench-data)
-    pages_args = ["--dbs", str(pages.DATA / "crm_100k.duckdb"), "--runs", "1", "--no-sessions"] if args.quick else []
+    # the pages in the browser (bench/pages.py; the demo databases are built in bench/work/)
+    pages_args = (["--dbs", str(bench_report.database(100_000)), "--runs", "1", "--no-sessions"]
+                  if args.quick else [])
     status |= pages.main(pages_args)
     return status
 
