@@ -3,7 +3,7 @@
 Declared as settings (environment variables), read when a source is opened:
 
 - ``CRM_DB_MEMORY``: DuckDB's ``memory_limit``, as a share of the machine's memory
-  (``"15%"``, the default) or an amount DuckDB understands (``"2GB"``, ``"512MB"``).
+  (``"10%"``, the default) or an amount DuckDB understands (``"2GB"``, ``"512MB"``).
   Beyond it DuckDB spills to ``CRM_DB_TEMP`` (default: a folder in the system temporary
   directory) and, when even that is not enough, the statement fails with an
   out-of-memory error instead of growing.
@@ -23,7 +23,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_MEMORY_SHARE = "15%"
+DEFAULT_MEMORY_SHARE = "10%"
 DEFAULT_TIMEOUT_SECONDS = 120
 MIN_MEMORY_BYTES = 8 * 2**20
 _AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)

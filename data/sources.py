@@ -9,11 +9,16 @@ Resolution order of the connection URL:
 
 The dashboard never writes to a source: DuckDB files are opened with ``read_only``,
 PostgreSQL sessions with ``default_transaction_read_only``, SQLite with ``mode=ro``.
+Spark SQL (``hive://host:port/database``, PyHive over the Spark Thrift server) has no
+read-only session: the engine refuses every statement that is not a query before it is
+sent (see :func:`_refuse_writes`); a server-side guarantee needs SELECT-only grants on
+the server (Databricks Unity Catalog, Ranger, or a read-only storage credential).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import date
@@ -95,11 +100,26 @@ def resolve_url(environ: dict[str, str] | None = None, secrets_path: Path = SECR
     return DEFAULT_URL
 
 
+_SECRET_PARAMETER = re.compile(r"(?i)([?&;](?:password|passwd|pwd|secret|token|sslpassword)=)[^&;]*")
+
+
 def mask_url(url: str) -> str:
-    """The URL with its password replaced by ***."""
+    """The URL with its password replaced by ***: the one after ``user:`` (which may itself hold
+    an unescaped ``@`` or ``:``: the host starts after the last ``@``) and any ``password=``
+    in the query string. Never raises."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+        text = str(url)
+        scheme, sep, rest = text.partition("://")
+        if not sep:
+            return _SECRET_PARAMETER.sub(r"\1***", text)
+        query_at = rest.find("?")
+        authority = rest if query_at < 0 else rest[:query_at]
+        at = authority.rfind("@")
+        if at >= 0:
+            user, colon, _password = rest[:at].partition(":")
+            rest = f"{user}{':***' if colon else ''}{rest[at:]}"
+        return _SECRET_PARAMETER.sub(r"\1***", f"{scheme}://{rest}")
+    except Exception:  # noqa: BLE001 — a message helper must never fail
         return "<unparseable URL>"
 
 
@@ -119,7 +139,7 @@ def open_engine(url: str) -> Engine:
     """A read-only engine for the source URL (nothing is connected yet)."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:
         raise SourceError(f"Not a database URL: {mask_url(url)!r}") from exc
     backend = parsed.get_backend_name()
     try:
@@ -137,21 +157,115 @@ def open_engine(url: str) -> Engine:
             event.listen(engine, "connect", bounds.apply_to_duckdb)
             return engine
         if backend == "postgresql":
-            # every session starts read-only; the server refuses writes; statements time out
-            return create_engine(parsed, pool_pre_ping=True, connect_args={
+            # every session starts read-only, and every transaction is made READ ONLY when it
+            # begins (a session default alone is bypassed by BEGIN READ WRITE); statements time out
+            engine = create_engine(parsed, pool_pre_ping=True, connect_args={
                 "options": f"-c default_transaction_read_only=on {bounds.postgresql_options()}"})
+            event.listen(engine, "begin", _read_only_transaction)
+            event.listen(engine, "connect", _read_only_driver)
+            event.listen(engine, "before_cursor_execute", _refuse_transaction_control)
+            return engine
         if backend == "sqlite":
             path = parsed.database or ""
             return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+        if backend == "hive":
+            return _spark_engine(parsed)
         return create_engine(parsed, pool_pre_ping=True)
     except (NoSuchModuleError, ImportError) as exc:
         raise SourceError(f"No driver installed for {backend!r} ({exc})") from exc
 
 
+#: Statements a read-only Spark source lets through (first keyword).
+SPARK_READ_STATEMENTS = frozenset({"select", "with", "show", "describe", "desc", "explain", "values"})
+_WRITE_AFTER_CTE = re.compile(r"\)\s*(insert|merge|update|delete)\b", re.IGNORECASE)
+
+
+def _refuse_writes(conn, cursor, statement: str, parameters, context, executemany) -> None:
+    """Stop anything but a query before it reaches a Spark server (it has no read-only mode)."""
+    words = statement.lstrip(" \t\r\n(").split(None, 1)
+    first = words[0].lower() if words else ""
+    if first not in SPARK_READ_STATEMENTS or (first == "with" and _WRITE_AFTER_CTE.search(statement)):
+        raise SourceError(f"The Spark source is read-only: the dashboard does not send {first.upper()} statements.")
+
+
+def _spark_engine(url: URL) -> Engine:
+    """A Spark SQL engine (PyHive): queries only, and every session in UTC like the other
+    sources (naive timestamps are read as UTC wall-clock times)."""
+    engine = create_engine(url, pool_pre_ping=True)
+
+    @event.listens_for(engine, "connect")
+    def _utc(dbapi_connection, connection_record):
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SET spark.sql.session.timeZone=UTC")
+            cursor.fetchall()
+        finally:
+            cursor.close()
+
+    event.listen(engine, "before_cursor_execute", _refuse_writes)
+    return engine
+
+
+def table_names(conn: Connection) -> set[str]:
+    """Names of the tables the connection sees.
+
+    PyHive's ``get_table_names`` reads the first column of ``SHOW TABLES``, which on
+    Spark is the database (namespace), not the table: there the ``tableName`` column is read.
+    """
+    if conn.dialect.name == "hive":
+        result = conn.exec_driver_sql("SHOW TABLES")
+        keys = list(result.keys())
+        column = keys.index("tableName") if "tableName" in keys else 0
+        return {row[column] for row in result}
+    return set(inspect(conn).get_table_names())
+
+
+def _read_only_transaction(conn: Connection) -> None:
+    """Engine ``begin`` hook: the transaction just begun is READ ONLY, and locked so: after a
+    first query PostgreSQL refuses to switch it back ("must be set before any query"), so
+    a later ``BEGIN READ WRITE`` or ``SET TRANSACTION READ WRITE`` cannot undo it."""
+    conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+    conn.exec_driver_sql("SELECT 1")
+
+
+#: Statements that would end or reconfigure the read-only transaction from SQL text.
+_TRANSACTION_CONTROL = re.compile(
+    r"(?ix)(^|;)\s*(begin|start\s+transaction|commit|end|rollback|abort|prepare\s+transaction|"
+    r"set\s+(session\s+|local\s+)?(characteristics|transaction|default_transaction_read_only|transaction_read_only)|"
+    r"reset\s+(all|default_transaction_read_only|transaction_read_only))\b")
+
+
+_SQL_COMMENTS = re.compile(r"/\*.*?\*/|--[^\n]*", re.S)
+
+
+class ReadOnlyViolation(SourceError):
+    """SQL sent to a source that tried to leave the read-only transaction."""
+
+
+def _refuse_transaction_control(conn, cursor, statement, parameters, context, executemany) -> None:
+    """Engine ``before_cursor_execute`` hook: transaction control sent as SQL text is refused
+    (only the dashboard's own ``SET TRANSACTION READ ONLY`` passes)."""
+    if statement.strip().upper() == "SET TRANSACTION READ ONLY":
+        return
+    if _TRANSACTION_CONTROL.search(_SQL_COMMENTS.sub(" ", statement)):
+        raise ReadOnlyViolation("The data source is opened read-only: transaction control sent as SQL "
+                                "(BEGIN, COMMIT, SET TRANSACTION ...) is refused, so no read-only transaction "
+                                "can be turned into a read-write one.")
+
+
+def _read_only_driver(dbapi_connection, _record) -> None:
+    """Pool ``connect`` hook: the driver itself opens every transaction READ ONLY (also one it
+    starts after a COMMIT sent as SQL, which SQLAlchemy does not see)."""
+    if hasattr(dbapi_connection, "read_only"):  # psycopg 3
+        dbapi_connection.read_only = True
+    elif hasattr(dbapi_connection, "set_session"):  # psycopg2
+        dbapi_connection.set_session(readonly=True)
+
+
 def schema_problems(conn: Connection) -> list[str]:
     """Every table and column of the data model that the source lacks (empty = fine)."""
     inspector = inspect(conn)
-    present = set(inspector.get_table_names())
+    present = table_names(conn)
     problems: list[str] = []
     for table in schema.TABLES:
         if table.name not in present:
@@ -194,6 +308,8 @@ def type_problems(inspector, present: set[str]) -> list[str]:
         found = {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
         for column in table.columns:
             actual = found.get(column.name)
+            if isinstance(actual, sqltypes.TypeDecorator):  # PyHive reflects HiveTimestamp, HiveDecimal...
+                actual = actual.impl_instance
             expected = _expected(column.type)
             if actual is None or expected is None or isinstance(actual, sqltypes.NullType):
                 continue
@@ -202,6 +318,16 @@ def type_problems(inspector, present: set[str]) -> list[str]:
                 shown = (_expected(actual) or (None, str(actual).lower()))[1]
                 out.append(f"{table.name}.{column.name} {shown}, expected {label}")
     return out
+
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """Errors a driver raises outside the DBAPI: PyHive lets thrift's transport errors
+    (server down, wrong authentication mode) through unwrapped."""
+    try:
+        from thrift.Thrift import TException
+    except ImportError:
+        return (OSError,)
+    return (OSError, TException)
 
 
 @dataclass(frozen=True)
@@ -232,7 +358,7 @@ def connect(url: str | None = None, build_missing_demo: bool = True) -> Source:
     try:
         with engine.connect() as conn:
             problems = schema_problems(conn)
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, *_transport_errors()) as exc:
         engine.dispose()
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise SourceError(f"Cannot reach the data source {mask_url(url)}: {reason}") from exc

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import (
-    Column, Date, DateTime, Float, ForeignKey, Integer, MetaData, Table, Text, create_engine, delete, event, insert,
-    select, update,
+    Column, Date, DateTime, Float, ForeignKey, Integer, MetaData, Table, Text, create_engine, delete, event, func,
+    insert, select, update,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_URL = f"sqlite:///{ROOT / 'app_store.sqlite'}"
@@ -203,7 +205,8 @@ class AppStore:
             if target != target or target in (float("inf"), float("-inf")):
                 raise StoreError(f"target {kpi}: {target!r} is not a finite number")
         at, by = _now(), _who(who)
-        with self.engine.begin() as conn:
+        with _saving(f"target {kpi}"), self.engine.begin() as conn:
+            _serialise(conn, f"target:{kpi}")
             old = conn.execute(select(target_overrides.c.target).where(target_overrides.c.kpi == kpi)).scalar()
             conn.execute(delete(target_overrides).where(target_overrides.c.kpi == kpi))
             if target is not None:
@@ -340,7 +343,8 @@ class AppStore:
         check_role(role, WRITER_ROLES, f"risk {risk!r}")
         if answer not in ("yes", "no", "unsure"):
             raise StoreError(f"risk {risk!r}: answer {answer!r} is not yes, no or unsure")
-        with self.engine.begin() as conn:
+        with _saving(f"risk {risk!r}"), self.engine.begin() as conn:
+            _serialise(conn, f"risk:{risk}")
             conn.execute(delete(risk_answers).where(risk_answers.c.risk == risk))
             conn.execute(insert(risk_answers).values(risk=risk, answer=answer, note=note, updated_at=_now(),
                                                      updated_by=_who(who)))
@@ -416,6 +420,27 @@ class AppStore:
                 conn.execute(insert(digest_values), [
                     {"recipient": recipient, "kpi": k, "value": _float(v), "status": st, "sent_at": at}
                     for k, (v, st) in values.items()])
+
+
+def _serialise(conn, key: str) -> None:
+    """Saves of the same item wait for each other: on PostgreSQL a transaction-scoped advisory
+    lock on the item (two sessions' delete + insert would otherwise collide on its key);
+    SQLite already lets one writer at a time."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
+
+
+@contextmanager
+def _saving(what: str):
+    """A save that collides with another one anyway (a database without advisory locks) is a
+    :class:`Conflict` with a message, never an IntegrityError."""
+    try:
+        yield
+    except (IntegrityError, OperationalError) as exc:
+        if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
+            raise
+        raise Conflict(f"{what} was being saved by someone else at the same moment; nothing of yours was "
+                       "saved. Reload and save again.") from exc
 
 
 def _decode_checkpoints(text: str) -> list[Checkpoint]:

@@ -8,6 +8,13 @@
   digests with alerts (reports/digest.py).
 - ``python -m metrics value --db URL [--calibration-end DATE --unit week] --format json``:
   the fitted BG/NBD and Gamma-Gamma parameters with standard errors, and customer equity.
+
+Every argument is checked before anything is computed: dates between 2000-01-01 and
+2100-12-31, known dimensions, filter values that exist in the data (the error names the
+valid ones), positive horizons. Exit codes: 0 done, 2 bad argument or unusable source,
+3 nothing to report (no KPI has data for the selection: "no data", never a score of 0).
+Rows that break the data model are left out and listed (``data_issues`` in JSON, a
+section in Markdown, notes on stderr with CSV).
 """
 
 from __future__ import annotations
@@ -21,17 +28,67 @@ import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import select, union
+from sqlalchemy.exc import SQLAlchemyError
+
+from data.schema import customers, interactions, tickets
 from data.sources import SourceError, connect
+from metrics import escape, health
 from metrics.catalogue import Scorecard, evaluate, load_targets
+from metrics.filters import CUSTOMER_DIMENSIONS
 from metrics.units import format_value
 from metrics.filters import Filters, default_filters
 
 
+#: Dates the CLI accepts (a typo like 0001-01-01 or 9999-12-01 is an error, not an overflow).
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+NO_DATA = 3  # exit code: no KPI has data for the selection
+
+
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+    if not EARLIEST <= day <= LATEST:
+        raise argparse.ArgumentTypeError(f"{text} is outside {EARLIEST} to {LATEST}")
+    return day
+
+
+def _months(text: str) -> int:
+    try:
+        months = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of months: {text!r}") from None
+    if not 1 <= months <= 120:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 120 months, not {months}")
+    return months
+
+
+def _dimension(text: str) -> str:
+    if text != "none" and text not in CUSTOMER_DIMENSIONS:
+        raise argparse.ArgumentTypeError(
+            f"unknown dimension {text!r}: use one of {', '.join(CUSTOMER_DIMENSIONS)} or none")
+    return text
+
+
+def unknown_values(conn, values: dict[str, tuple[str, ...]]) -> list[str]:
+    """A sentence per filter value that the data does not have, naming the valid ones."""
+    problems = []
+    for dim, wanted in values.items():
+        if not wanted:
+            continue
+        if dim == "channel":
+            both = union(select(interactions.c.channel.label("v")), select(tickets.c.channel.label("v"))).subquery()
+            known = {v for (v,) in conn.execute(select(both.c.v)) if v is not None}
+        else:
+            col = customers.c[CUSTOMER_DIMENSIONS[dim]]
+            known = {v for (v,) in conn.execute(select(col).where(col.is_not(None)).distinct())}
+        bad = [v for v in wanted if v not in known]
+        if bad:
+            valid = ", ".join(sorted(known)) or "none (the data has no values)"
+            problems.append(f"unknown {dim.replace('_', ' ')} {', '.join(map(repr, bad))}: valid values are {valid}")
+    return problems
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     value.add_argument("--db", help="database URL (default: CRM_DB_URL, secrets.toml, then the demo)")
     value.add_argument("--calibration-end", type=_date, help="last day of the order history used (default: yesterday)")
     value.add_argument("--unit", choices=["day", "week", "month"], default="week", help="model time unit")
-    value.add_argument("--horizon-months", type=int, default=12, help="CLV horizon")
-    value.add_argument("--by", default="segment", help="fit one model per value of this customer dimension, "
+    value.add_argument("--horizon-months", type=_months, default=12, help="CLV horizon (1-120)")
+    value.add_argument("--by", type=_dimension, default="segment", help="fit one model per value of this customer dimension, "
                                                          "or 'none' for one pooled model")
     for name in ("segment", "region", "industry", "acquisition_channel", "owner_team"):
         value.add_argument(f"--{name.replace('_', '-')}", dest=name, action="append", default=[], metavar="VALUE")
@@ -153,9 +210,12 @@ def value_report(args: argparse.Namespace) -> int:
     try:
         source = connect(args.db)
         with source.engine.connect() as conn:
+            problems = unknown_values(conn, {d: getattr(args, d) for d in CUSTOMER_DIMENSIONS})
+            if problems:
+                raise ValueError("; ".join(problems))
             models, values = customer_values(conn, filters, settings, end, by)
         source.engine.dispose()
-    except (SourceError, NotEnoughHistory, ValueError) as exc:
+    except (SourceError, NotEnoughHistory, ValueError, SQLAlchemyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     parameters = models.parameters()
@@ -165,6 +225,7 @@ def value_report(args: argparse.Namespace) -> int:
         payload = {
             "calibration_end": end.isoformat(), "unit": args.unit, "horizon_months": args.horizon_months,
             "stratified_by": by, "customers": models.customers, "repeat_buyers": models.repeat_buyers,
+            "notes": {group: list(pair.notes) for group, pair in models.strata.items() if pair.notes},
             "parameters": [{k: _clean(v) for k, v in row.items()} for row in parameters.to_dict("records")],
             "customer_equity": {"total": float(overall.equity), "mean_clv": float(overall.mean_clv),
                                 "mean_p_alive": float(overall.p_alive),
@@ -181,6 +242,9 @@ def value_report(args: argparse.Namespace) -> int:
         lines[-2] = "| group | model (fitted on) | parameter | estimate | std. error |"
         lines += [f"| {r.group} | {r.model} ({r.fitted_on}) | {r.parameter} | {r.coef:.4g} | {r.se:.3g} |"
                   for r in parameters.itertuples()]
+        notes = [f"- {group}: {note}" for group, pair in models.strata.items() for note in pair.notes]
+        if notes:
+            lines += ["", "Notes:", *notes]
         lines += ["", "| group | customers | equity | mean CLV | P(alive) |", "|---|---:|---:|---:|---:|"]
         lines += [f"| {r.group} | {r.customers:,} | {r.equity:,.0f} | {r.mean_clv:,.2f} | {r.p_alive:.1%} |"
                   for r in groups.itertuples()]
@@ -205,9 +269,10 @@ def _clean(value):
     return value
 
 
-def to_json(card: Scorecard) -> str:
+def to_json(card: Scorecard, issues: list[dict] | None = None) -> str:
     f = card.filters
     payload = {
+        "data_issues": issues or [],
         "filters": {"from": f.start.isoformat(), "to": f.end.isoformat(), "compare": f.compare,
                     **{k: list(getattr(f, k)) for k in ("segment", "region", "industry",
                                                          "acquisition_channel", "owner_team", "channel")}},
@@ -221,20 +286,20 @@ def to_json(card: Scorecard) -> str:
     return json.dumps(payload, indent=2)
 
 
-def to_csv(card: Scorecard) -> str:
+def to_csv(card: Scorecard, issues: list[dict] | None = None) -> str:
     out = io.StringIO()
     fields = ["name", "label", "rule", "rule_title", "unit", "direction", "value", "comparison", "delta",
               "target", "attainment", "status"]
     writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
     for r in card.results:
-        writer.writerow({k: _clean(v) for k, v in r.as_dict().items()})
+        writer.writerow({k: escape.csv_cell(_clean(v)) for k, v in r.as_dict().items()})
     return out.getvalue()
 
 
-def to_markdown(card: Scorecard) -> str:
+def to_markdown(card: Scorecard, issues: list[dict] | None = None) -> str:
     f = card.filters
-    lines = [f"# CRM scorecard — {f.describe()}", "",
+    lines = [f"# CRM scorecard — {f.describe(escape.markdown)}", "",
              f"Overall score: **{_score(card.overall)}**"
              + (f" (comparison period: {_score(card.comparison_overall)})" if f.compare != "none" else ""), "",
              "| rule | score | KPIs with data |", "|---|---:|---:|"]
@@ -246,7 +311,15 @@ def to_markdown(card: Scorecard) -> str:
         lines.append(f"| {r.kpi.label} | {format_value(r.value, u)} | {format_value(r.comparison, u)} | "
                      f"{format_value(r.delta, u, signed=True) if r.delta is not None else '–'} | "
                      f"{direction} {format_value(r.target, u)} | {r.status.value} |")
+    if issues:
+        lines += ["", "## Data issues", "", "Rows that break the data model; those left out are in no figure above.", ""]
+        lines += [f"- {_issue_sentence(i)}" for i in issues]
     return "\n".join(lines) + "\n"
+
+
+def _issue_sentence(issue: dict) -> str:
+    check = health.CHECKS_BY_KEY[f"{issue['table']}.{issue['check']}"]
+    return health.Finding(check.table, check.name, check.kind, check.reason, issue["rows"], check.excluded).sentence()
 
 
 def _score(score: float | None) -> str:
@@ -254,6 +327,15 @@ def _score(score: float | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; an unexpected failure is one line on stderr (exit 1), never a traceback."""
+    try:
+        return _main(argv)
+    except Exception as exc:  # noqa: BLE001 — the user gets a sentence, not 24 frames
+        print(f"error: unexpected failure ({type(exc).__name__}): {exc}", file=sys.stderr)
+        return 1
+
+
+def _main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "value":
@@ -268,19 +350,34 @@ def main(argv: list[str] | None = None) -> int:
         filters = _scoped(filters, args)
         targets = load_targets()
         source = connect(args.db)
+        with source.engine.connect() as conn:
+            problems = unknown_values(conn, {d: getattr(args, d) for d in (*CUSTOMER_DIMENSIONS, "channel")})
+            if problems:
+                raise ValueError("; ".join(problems))
+            issues = health.health_report(conn).data_issues()
+            card = evaluate(conn, filters, targets)
+        source.engine.dispose()
     except (SourceError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"error: the data source failed: {reason}", file=sys.stderr)
+        return 2
     if args.format == "pdf":
         return _pdf_report(args, source, filters, targets)
-    with source.engine.connect() as conn:
-        card = evaluate(conn, filters, targets)
-    source.engine.dispose()
     render = {"json": to_json, "csv": to_csv, "markdown": to_markdown}[args.format]
+    text = render(card, issues)
     if args.out:
-        args.out.write_text(render(card), encoding="utf-8")
+        args.out.write_text(text, encoding="utf-8")
     else:
-        sys.stdout.write(render(card))
+        sys.stdout.write(text)
+    if args.format == "csv":
+        for issue in issues:
+            print(f"note: {_issue_sentence(issue)}", file=sys.stderr)
+    if all(r.value is None for r in card.results if not r.kpi.meta):
+        print("note: no KPI has data for this selection (no data, not a score of 0)", file=sys.stderr)
+        return NO_DATA
     return 0
 
 

@@ -432,14 +432,23 @@ def store_fit(estimator: Any, fit: MaximumLikelihoodResult, names: tuple[str, ..
 def summary_table(
     names: list[str], params: np.ndarray, standard_errors: np.ndarray
 ) -> pd.DataFrame:
-    """Coefficient table with Wald 95% intervals: coef, se, lower 95, upper 95."""
+    """Coefficient table with 95% intervals: coef, se, lower 95, upper 95.
+
+    The parameters are positive, so the interval is Wald on the log scale (delta method,
+    ``se(log theta) = se / theta``): ``theta * exp(-/+ z se / theta)``, never below zero,
+    as the models are fitted on log parameters.
+    """
     z = 1.959963984540054  # scipy.stats.norm.ppf(0.975)
+    params = np.asarray(params, dtype=float)
+    standard_errors = np.asarray(standard_errors, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = np.exp(z * standard_errors / params)
     return pd.DataFrame(
         {
             "coef": params,
             "se": standard_errors,
-            "lower 95": params - z * standard_errors,
-            "upper 95": params + z * standard_errors,
+            "lower 95": params / spread,
+            "upper 95": params * spread,
         },
         index=pd.Index(names, name="parameter"),
     )

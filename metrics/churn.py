@@ -91,7 +91,7 @@ from metrics.engagement import weekly_contacts
 from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.sla import DEFAULT_LIMITS, SlaLimits, status_expr
-from metrics.sql import DAY, as_float, count_if, epoch
+from metrics.sql import DAY, as_float, count_if, epoch, fetch_frame
 
 DEFAULT_HORIZON_DAYS = 180
 DEFAULT_WINDOW_DAYS = 365
@@ -233,7 +233,7 @@ def customer_features(conn: Connection, filters: Filters, at: datetime | None = 
     """
     query = feature_query(filters, at or filters.as_of, window_days, pressure_days, horizon_days, limits)
     columns = FEATURE_COLUMNS + (["churned"] if horizon_days is not None else [])
-    frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
+    frame = fetch_frame(conn, query, columns)
     types = {"customer_id": str, "recency_days": float, "frequency": "int64", "revenue": float,
              "monetary": float, "tickets": "int64", "sla_breaches": "int64", "last_nps": float,
              "has_nps": "int64", "contact_pressure": "int64"}

@@ -27,12 +27,12 @@ from sqlalchemy import case, func, literal, select
 from sqlalchemy.engine import Connection
 
 from data.schema import customers, orders
-from metrics.bgnbd import BetaGeoFitter, ConvergenceError
+from metrics.bgnbd import BetaGeoFitter, ConvergenceError, summary_table
 from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.gamma_gamma import GammaGammaFitter
 from metrics.rfm_summary import unit_days
-from metrics.sql import DAY, as_float, epoch
+from metrics.sql import DAY, as_float, epoch, fetch_frame
 
 UNITS = {"day": "D", "week": "W", "month": "M"}
 
@@ -100,8 +100,8 @@ def customer_summary(conn: Connection, filters: Filters, calibration_end: date |
         .where(valid_clause(customers))
         .order_by(p.customer_id)
     )
-    frame = pd.DataFrame(conn.execute(query).mappings().all(),
-                         columns=["customer_id", *CUSTOMER_DIMENSIONS, "name", "frequency", "recency_days", "t_days",
+    frame = fetch_frame(conn, query,
+                        columns=["customer_id", *CUSTOMER_DIMENSIONS, "name", "frequency", "recency_days", "t_days",
                                   "monetary_value", "total_amount", "first_day", "last_day"])
     frame["frequency"] = frame["frequency"].astype(int)
     frame["recency"] = np.round(frame.pop("recency_days").astype(float)) / scale
@@ -148,8 +148,9 @@ class ValueModels:
         """Parameters with standard errors and 95 % intervals, per stratum and model."""
         frames = []
         for group, pair in self.strata.items():
-            for model, fitted, kind in (("BG/NBD", pair.purchases, "purchase"), ("Gamma-Gamma", pair.spend, "spend")):
-                pooled = any(note.startswith(kind) for note in pair.notes)
+            spend_model = "Observed spend" if isinstance(pair.spend, ObservedSpend) else "Gamma-Gamma"
+            for model, fitted, kind in (("BG/NBD", pair.purchases, "purchase"), (spend_model, pair.spend, "spend")):
+                pooled = any(note.startswith(f"{kind} model pooled") for note in pair.notes)
                 frames.append(fitted.summary.assign(group=group, model=model, fitted_on="all customers" if pooled
                                                     else group).reset_index(names="parameter"))
         frame = pd.concat(frames, ignore_index=True)
@@ -172,31 +173,96 @@ def _fit_purchases(summary: pd.DataFrame, label: str) -> BetaGeoFitter:
         raise NotEnoughHistory(f"The purchase model cannot be fitted ({label}): {exc}") from exc
 
 
+class ObservedSpend(GammaGammaFitter):
+    """Fallback spend model when Gamma-Gamma cannot be used: the spend per purchase of a
+    repeat buyer is their own mean repeat spend (never below 0); customers without a
+    positive repeat spend get the mean over the repeat buyers with one. No shrinkage, so it
+    is noisier per customer, but its total is the observed spend level.
+
+    ``params_["mean_spend"]`` is that mean, with the standard error of a mean.
+    """
+
+    PARAMETER_NAMES = ("mean_spend",)
+
+    def fit(self, frequency, monetary_value, weights=None) -> "ObservedSpend":
+        x = np.asarray(frequency, dtype=float)
+        m = np.asarray(monetary_value, dtype=float)
+        if not (x > 0).any():
+            raise ValueError("no repeat buyer")
+        used = (x > 0) & (m > 0)
+        spends = m[used] if used.any() else np.zeros(1)  # every repeat purchase free or refunded: 0
+        se = float(spends.std(ddof=1) / np.sqrt(spends.size)) if spends.size > 1 else float("nan")
+        self.params_ = {"mean_spend": float(spends.mean())}
+        self.standard_errors_ = {"mean_spend": se}
+        self.n_customers_ = int(used.sum())
+        return self
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return summary_table(list(self.PARAMETER_NAMES), np.array([self.params_["mean_spend"]]),
+                             np.array([self.standard_errors_["mean_spend"]]))
+
+    def conditional_expected_average_profit(self, frequency, monetary_value):
+        x = np.asarray(frequency, dtype=float)
+        m = np.clip(np.asarray(monetary_value, dtype=float), 0, None)
+        own = (x > 0) & (m > 0)
+        return np.where(own, m, self.params_["mean_spend"])
+
+
+def _positive_spenders(repeat: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """The repeat buyers whose mean repeat spend is positive (Gamma-Gamma needs it), and a
+    note on the others (count and share) when there are any."""
+    positive = repeat[repeat.monetary_value > 0]
+    left_out = len(repeat) - len(positive)
+    if not left_out:
+        return positive, None
+    share = left_out / len(repeat)
+    return positive, (f"{left_out:,} of {len(repeat):,} repeat buyers ({share:.1%}) left out of the spend fit: "
+                      "their repeat purchases add up to nothing or less (free orders, refunds); they are "
+                      "predicted with a spend of 0 shrunk towards the mean")
+
+
 def _fit_spend(summary: pd.DataFrame, label: str) -> GammaGammaFitter:
-    repeat = summary[summary.frequency > 0]
+    repeat, _ = _positive_spenders(summary[summary.frequency > 0])
     try:
         spend = GammaGammaFitter().fit(repeat.frequency, repeat.monetary_value)
     except (ConvergenceError, ValueError) as exc:
         raise NotEnoughHistory(f"The spend model cannot be fitted ({label}): {exc}") from exc
     if spend.params_["q"] <= 1:
         raise NotEnoughHistory(f"The spend model has no finite mean ({label}: q = {spend.params_['q']:.2f} <= 1): "
-                               "spends are too heavy-tailed; fit by segment.")
+                               "spends are too heavy-tailed")
     return spend
+
+
+def _observed_spend(summary: pd.DataFrame, label: str) -> ObservedSpend:
+    """The fallback spend model; NotEnoughHistory when not one repeat buyer spent anything."""
+    repeat = summary[summary.frequency > 0]
+    try:
+        return ObservedSpend().fit(repeat.frequency, repeat.monetary_value)
+    except ValueError as exc:
+        raise NotEnoughHistory(f"No spend to learn from ({label}): {exc}.") from exc
 
 
 def _fit_pair(summary: pd.DataFrame, label: str, pooled: tuple | None = None) -> FittedPair:
     """Both models for one stratum; a model the stratum cannot identify is borrowed from
     ``pooled`` (fitted on every customer) when given, and the note says so."""
     notes = []
+    _, spend_note = _positive_spenders(summary[summary.frequency > 0])
+    if spend_note:
+        notes.append(spend_note)
     fitted = []
     for kind, fit, index in (("purchase", _fit_purchases, 0), ("spend", _fit_spend, 1)):
         try:
             fitted.append(fit(summary, label))
         except NotEnoughHistory as exc:
-            if pooled is None or pooled[index] is None:
+            if pooled is not None and pooled[index] is not None:
+                fitted.append(pooled[index])
+                notes.append(f"{kind} model pooled over all customers ({exc})")
+            elif kind == "spend":  # Gamma-Gamma unusable here and overall: the observed spend
+                fitted.append(_observed_spend(summary, label))
+                notes.append(f"spend taken as observed, per customer ({exc})")
+            else:
                 raise
-            fitted.append(pooled[index])
-            notes.append(f"{kind} model pooled over all customers ({exc})")
     return FittedPair(fitted[0], fitted[1], len(summary), int((summary.frequency > 0).sum()), tuple(notes))
 
 
@@ -222,6 +288,11 @@ def fit_models(summary: pd.DataFrame, settings: ClvSettings, calibration_end: da
             pooled.append(fit(summary, "all customers"))
         except NotEnoughHistory:
             pooled.append(None)
+    if pooled[1] is None:  # no finite pooled Gamma-Gamma: the observed spend over everyone
+        try:
+            pooled[1] = _observed_spend(summary, "all customers")
+        except NotEnoughHistory:
+            pass
     fitted = {str(group): _fit_pair(summary[strata == group], f"{by} = {group}", tuple(pooled))
               for group in sorted(strata.unique())}
     return ValueModels(fitted, by, settings, calibration_end)
@@ -239,7 +310,7 @@ def predict(models: ValueModels, summary: pd.DataFrame) -> pd.DataFrame:
         rows = out.stratum == group
         part = out[rows]
         f, r, t = part.frequency, part.recency, part["T"]
-        m = part.monetary_value.where(f > 0, 0.0)
+        m = part.monetary_value.where(f > 0, 0.0).clip(lower=0.0)  # refunds over purchases: spend 0
         out.loc[rows, "p_alive"] = np.asarray(pair.purchases.conditional_probability_alive(f, r, t), float)
         out.loc[rows, "expected_purchases"] = np.asarray(
             pair.purchases.conditional_expected_number_of_purchases_up_to_time(horizon, f, r, t), float)

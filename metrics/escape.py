@@ -19,6 +19,7 @@ OWASP, "CSV Injection", https://owasp.org/www-community/attacks/CSV_Injection
 
 from __future__ import annotations
 
+import csv
 import re
 import string
 
@@ -59,4 +60,5 @@ def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def to_csv(frame: pd.DataFrame, **kwargs) -> str:
     """``frame.to_csv`` with formulas neutralised (every download and the CLI use this)."""
     kwargs.setdefault("index", False)
+    kwargs.setdefault("quoting", csv.QUOTE_NONNUMERIC)  # text always quoted: a CR inside stays in its cell
     return csv_frame(frame).to_csv(**kwargs)

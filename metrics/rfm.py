@@ -61,7 +61,7 @@ from sqlalchemy.engine import Connection
 from data.schema import customers, orders
 from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
-from metrics.sql import DAY, as_float, count_if, epoch, ratio
+from metrics.sql import DAY, as_float, count_if, epoch, fetch_frame, ratio
 
 DEFAULT_WINDOW_DAYS = 365
 SCORES = (1, 2, 3, 4, 5)
@@ -157,8 +157,8 @@ def rfm_table(conn: Connection, filters: Filters, window_days: int = DEFAULT_WIN
     rfm_cell (e.g. "543"), rfm_segment. Sorted by customer_id; empty (with these
     columns) when nobody qualifies.
     """
-    frame = pd.DataFrame(conn.execute(rfm_query(filters, window_days)).mappings().all(),
-                         columns=TABLE_COLUMNS[:TABLE_COLUMNS.index("r_score")])
+    frame = fetch_frame(conn, rfm_query(filters, window_days),
+                        columns=TABLE_COLUMNS[:TABLE_COLUMNS.index("r_score")])
     frame = frame.astype({"customer_id": str, "recency_days": float, "frequency": "int64", "monetary": float})
     frame = frame.sort_values("customer_id", kind="mergesort", ignore_index=True)
     frame["r_score"] = quintile_scores(frame.recency_days, higher_is_better=False)

@@ -59,7 +59,7 @@ from statsmodels.duration.survfunc import SurvfuncRight
 from data.schema import customers, orders
 from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
-from metrics.sql import DAY, epoch
+from metrics.sql import DAY, epoch, fetch_frame
 
 Cohort = Literal["all", "range"]
 Band = Literal["pointwise", "simultaneous"]
@@ -126,8 +126,7 @@ def survival_data(conn: Connection, filters: Filters, dimension: str | None = No
         column = c[CUSTOMER_DIMENSIONS[dimension]]
         query = query.add_columns(func.coalesce(column, "(none)").label("group")).group_by(column)
     query = query.add_columns(columns["duration_days"].label("duration_days"), columns["churned"].label("churned"))
-    result = conn.execute(query)
-    frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+    frame = fetch_frame(conn, query)
     if not dimension:
         frame.insert(1, "group", "all")
     # sorted here, not in SQL: text collations differ between engines
@@ -240,6 +239,26 @@ def _curve(name: str, rows: pd.DataFrame, alpha: float, band: Band) -> pd.DataFr
     curve.insert(0, "group", name)
     return curve.astype({"time": float, "survival": float, "std_error": float, "lower": float, "upper": float,
                          "at_risk": int, "events": int})
+
+
+def curve_by_day(curves: pd.DataFrame) -> pd.DataFrame:
+    """The curves of :func:`kaplan_meier` with at most one point per group and day, for drawing.
+
+    With fractional churn times a million customers give tens of thousands of steps per
+    group, more than a chart has pixels. Per group and whole day (``floor(time)``) the
+    last point is kept (the curve, its band and the customers at risk at the day's last
+    churn), plus the day-0 point: the steps are exact at the end of every day; ``events``
+    becomes the churns of that day.
+    """
+    if curves.empty:
+        return curves
+    day = np.floor(curves["time"].to_numpy())
+    keys = pd.DataFrame({"group": curves["group"].to_numpy(), "day": day})
+    last = ~keys.duplicated(keep="last").to_numpy()
+    first = ~keys.groupby("group", sort=False).cumcount().astype(bool).to_numpy()     # day 0 of each group
+    events = curves.groupby([curves["group"], day], sort=False)["events"].transform("sum")
+    out = curves.assign(events=events)[last | first]
+    return out.reset_index(drop=True)
 
 
 @dataclass(frozen=True)

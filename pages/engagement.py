@@ -92,7 +92,10 @@ with right:
 
 st.subheader("Campaigns")
 roi = ui.compute("engagement.roi", f)
-if roi.empty:
+if roi.empty and any(f.allowed(d) is not None for d in ("region", "industry", "acquisition_channel", "owner_team")):
+    ui.empty_state("Campaigns are aimed at segments, not at regions, industries, acquisition channels or teams, so "
+                   "they cannot be shown for this selection or your access.")
+elif roi.empty:
     ui.empty_state("No campaign started in this range for this selection.")
 else:
     roi["target_segment"] = roi["target_segment"].fillna("all segments")

@@ -17,7 +17,7 @@ from data.imports.profiles import detect_profile, load_profile, profile_names
 from data.imports.reader import peek_headers
 from data.imports.template import template_xlsx, template_zip
 from data.sources import SourceError, resolve_url, workspace_path, workspace_url
-from pages import ui
+from pages import signin, ui
 
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title("Import data")
@@ -53,8 +53,15 @@ with st.expander("No export at hand? Download an empty template"):
     right.download_button("CSV templates (zip)", template_zip(), file_name="crm-template.zip",
                           mime="application/zip", on_click="ignore", icon=":material/download:")
 
+done_message = st.session_state.pop("import_done", None)
+if done_message:
+    st.success(done_message, icon=":material/check_circle:")
+    st.page_link("pages/overview.py", label="Open the Overview", icon=":material/dashboard:")
+
+# a new key after each import empties the uploader
 uploads = st.file_uploader("Export files", type=["csv", "txt", "xlsx", "parquet"], accept_multiple_files=True,
-                           key="import_files", help="One file per table, or one workbook with a sheet per table.")
+                           key=f"import_files_{st.session_state.get('import_round', 0)}",
+                           help="One file per table, or one workbook with a sheet per table.")
 
 
 def saved_files(files) -> tuple[Path, dict[Path, str], str]:
@@ -130,7 +137,9 @@ if uploads:
         st.subheader("Preview")
         tabs = st.tabs([f"{TABLE_LABELS[t]} ({result.rows[t]:,})" for t in present])
         for tab, table in zip(tabs, present):
-            tab.dataframe(result.preview[table], hide_index=True, width="stretch")
+            preview = result.preview[table]
+            tab.dataframe(preview.rename(columns=lambda c: c.replace("_", " ").capitalize()), hide_index=True,
+                          width="stretch")
 
     if st.button("Import", type="primary", disabled=bool(result.errors), icon=":material/upload:",
                  key="import_go"):
@@ -138,19 +147,21 @@ if uploads:
         bar = st.progress(0.0, text="Importing…")
         try:
             done = run_import(paths, profile, str(target), mode=mode, names=names,
-                              who=getattr(st.user, "email", None) or "app",
+                              who=getattr(st.user, "email", None) or "app", role=signin.role(),
                               progress=lambda x, text: bar.progress(x, text=text))
         except ImportRejected as rejected:  # the files changed between check and import
             bar.empty()
             show_problems(rejected.problems)
         else:
-            bar.empty()
             ui.release_source()
             st.session_state.pop("import_check_key", None)
+            st.session_state["import_round"] = st.session_state.get("import_round", 0) + 1
             rows = ", ".join(f"{TABLE_LABELS[t]} {n:,}" for t, n in done.rows.items())
-            st.success(f"Imported (import {done.batch_id}): {rows}. The dashboard now shows this data.",
-                       icon=":material/check_circle:")
-            st.page_link("pages/overview.py", label="Open the Overview", icon=":material/dashboard:")
+            st.session_state["import_done"] = (f"Imported (import {done.batch_id}): {rows}. "
+                                               "The dashboard now shows this data.")
+            for key in ("period", "compare", *ui.FILTER_KEYS):  # the old data's filters may not apply
+                st.session_state.pop(key, None)
+            st.rerun()  # the sidebar filters and every page now read the new data
 
 st.subheader("Past imports")
 batches = list_batches(str(target)) if target.exists() else []

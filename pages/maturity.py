@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from data.store import ROADMAP_STAGES, ROADMAP_STATUSES, Checkpoint, StoreError
+from metrics import escape
 from metrics import maturity
 from metrics.catalogue import CATALOGUE, KPIS, Rule
 from metrics.units import format_value
@@ -219,8 +220,11 @@ with tabs[4]:
             choice = st.radio(risk.question, ["yes", "no", "unsure"], index=["yes", "no", "unsure"].index(current),
                               horizontal=True, key=f"risk_{risk.name}")
             if choice != current:
-                store.set_risk_answer(risk.name, choice, who=who, role=role)
-                st.rerun()
+                try:
+                    store.set_risk_answer(risk.name, choice, who=who, role=role)
+                    st.rerun()
+                except StoreError as exc:  # saved by someone else at the same moment
+                    st.warning(str(exc), icon=":material/sync_problem:")
 
 with tabs[5]:
     st.markdown("Targets come from `targets.toml`; a target changed here overrides it for everyone, and the change "
@@ -239,15 +243,18 @@ with tabs[5]:
         new = st.number_input(f"New target for {KPIS[pick].label}{hint}", value=float(targets[pick]), format="%.4f",
                               key=f"target_value_{pick}")
         c1, c2 = st.columns(2)
-        if c1.form_submit_button("Save target"):
-            store.set_target(pick, new, who=who, role=role)
-            # rerun so that the targets table above and every page use the new target at once
-            st.session_state["maturity_saved"] = (f"{KPIS[pick].label}: target set to "
-                                                  f"{format_value(new, KPIS[pick].unit)} by {who}.")
-            st.rerun()
-        if c2.form_submit_button("Back to targets.toml") and pick in overrides:
-            store.set_target(pick, None, who=who, role=role)
-            st.rerun()
+        try:
+            if c1.form_submit_button("Save target"):
+                store.set_target(pick, new, who=who, role=role)
+                # rerun so that the targets table above and every page use the new target at once
+                st.session_state["maturity_saved"] = (f"{KPIS[pick].label}: target set to "
+                                                      f"{format_value(new, KPIS[pick].unit)} by {escape.markdown(who)}.")
+                st.rerun()
+            if c2.form_submit_button("Back to targets.toml") and pick in overrides:
+                store.set_target(pick, None, who=who, role=role)
+                st.rerun()
+        except StoreError as exc:  # saved by someone else at the same moment
+            st.warning(str(exc), icon=":material/sync_problem:")
     changes = store.target_history()
     if len(changes):
         st.markdown("**Changes**")

@@ -11,17 +11,20 @@ f = ui.filters()
 ui.caption_filters(f)
 
 
-def _pdf() -> bytes:
-    """The executive PDF of this selection, within the user's scope (printed on click only)."""
-    from reports import pdf
+def _pdf_printer(f, access, engine, targets):
+    """The executive PDF of this selection, within the user's scope. Streamlit prints it on
+    click only, outside the script run: everything it needs is captured here."""
+    def render() -> bytes:
+        from reports import pdf
 
-    access = signin.current()
-    with ui.engine().connect() as conn:
-        data = pdf.report_data(conn, f, ui.targets(), None if access.email == "local" else access)
-    return pdf.in_thread(pdf.html_to_pdf, pdf.report_html(data))
+        with engine.connect() as conn:
+            data = pdf.report_data(conn, f, targets, None if access.email == "local" else access)
+        return pdf.in_thread(pdf.html_to_pdf, pdf.report_html(data))
+    return render
 
 
-st.download_button(_("Download PDF"), _pdf, file_name=f"crm_scorecard_{f.start:%Y%m%d}_{f.end:%Y%m%d}.pdf",
+st.download_button(_("Download PDF"), _pdf_printer(f, signin.current(), ui.engine(), ui.targets()),
+                   file_name=f"crm_scorecard_{f.start:%Y%m%d}_{f.end:%Y%m%d}.pdf",
                    mime="application/pdf", icon=":material/picture_as_pdf:", key="overview_pdf",
                    help=_("The executive report of this selection (A4): scores, every KPI, what is off target, trends."))
 

@@ -12,6 +12,8 @@ import streamlit as st
 
 from metrics.scope import LOCAL, ROLE_LABELS, Access, AccessDefinition, AccessError, load_access
 
+#: Pages only the roles that may change things see (the CRM lead's maturity page, imports).
+WRITER_PAGES = frozenset({"maturity", "import_data"})
 GROUPS_CLAIM = "groups"  # the OIDC claim listing the user's groups, when the provider sends one
 
 
@@ -97,14 +99,18 @@ def pages_for(access: Access, sections: dict[str, list]) -> dict[str, list]:
 
     Pages left out cannot be reached by URL either.
     """
-    shown = {name: pages for name, pages in sections.items() if name != "CRM lead" or access.can_write}
+    shown = {}
+    for name, pages in sections.items():
+        kept = [p for p in pages if access.can_write or p.url_path not in WRITER_PAGES]
+        if kept:
+            shown[name] = kept
     admin = []
     if access.can_write:
         admin.append(st.Page("pages/alerts.py", title="Alert rules", icon=":material/notifications:",
                              url_path="alerts"))
     if access.can_admin:
         admin.append(st.Page("pages/access_admin.py", title="Access", icon=":material/admin_panel_settings:",
-                             url_path="access"))
+                             url_path="access_admin"))
     if admin:
         shown["Administration"] = admin
     return shown

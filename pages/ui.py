@@ -7,6 +7,8 @@ Everything that computes lives in ``metrics``; results are cached per filter set
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -32,6 +34,9 @@ import i18n
 from i18n import _
 
 TTL = 600  # seconds a cached result lives
+#: Bytes each cache of results may hold (least recently used entries go first), so that
+#: many sessions and filter sets cannot grow the server without bound.
+CACHE_BUDGET = {"compute": "400MB", "clv": "600MB", "records": "100MB", "csv": "200MB"}
 APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
 FILTER_KEYS = ("segment", "region", "industry", "acquisition_channel", "owner_team", "channel")
 COMPARE_LABELS = {"previous": "Previous period", "last_year": "Same period last year", "none": "No comparison"}
@@ -112,7 +117,47 @@ def frame() -> None:
 # --------------------------------------------------------------------------- the source
 @st.cache_resource(show_spinner="Opening the data source…")
 def _open(url: str) -> Source:
-    return connect(url)
+    opened = connect(url)
+    if _serving() and os.environ.get("CRM_WARM", "1") != "0":
+        threading.Thread(target=_warm_default_view, args=(url, resolve_store_url()), daemon=True,
+                         name="warm-default-view").start()
+    return opened
+
+
+def _serving() -> bool:
+    """True in a real Streamlit server (not in AppTest, whose runtime is a stand-in)."""
+    from streamlit.runtime import Runtime
+
+    try:
+        return isinstance(Runtime.instance(), Runtime)
+    except RuntimeError:
+        return False
+
+
+def _warm_default_view(url: str, store_url: str) -> None:
+    """Compute what the default view shows (the Overview with the default filters, then the
+    customer value models) into the caches, in a background thread started when the source
+    is opened: the first visitor's page then finds its sections computed or in progress.
+
+    The order is the reverse of the Overview's, so that this thread and the first visitor's
+    page work on different sections at the same time. Best effort: any failure here is left
+    for the page itself to meet and report. ``CRM_WARM=0`` turns it off.
+    """
+    try:
+        start, end = _default_period(url)
+        dimension_values(url)
+        f = Filters(start=start, end=end)
+        year = month_window(f, 12)
+        merged = catalogue.load_targets()
+        merged.update({k: v for k, v in _store(store_url).target_overrides().items() if k in KPIS})
+        for name, window, args in (("forecast", f, ("new_customers", 6)), ("forecast", f, ("revenue", 6)),
+                                   ("voice.nps", year, ()), ("sla.over_time", year, ("month",)),
+                                   ("value.new_customers", year, ()), ("value.revenue", year, ()),
+                                   ("trend", f, (6,)), ("scorecard", f, (tuple(sorted(merged.items())),)),
+                                   ("clv", f, (12, "segment")), ("rfm", f, ())):
+            _compute(url, name, window, args)
+    except Exception:  # noqa: BLE001 - best effort, see the docstring
+        return
 
 
 def source() -> Source | None:
@@ -215,7 +260,10 @@ def sidebar_filters() -> None:
     bar.header(_("Filters"))
     corrected = _link_period(raw["period"], first, max(last, date.today()), (default_start, default_end))
     if corrected is not None:  # a reversed or surplus range in the link: fix the link itself
-        st.query_params["period"] = [d.isoformat() for d in corrected]
+        if "period" in st.session_state:  # the widget is bound already: set its value instead
+            st.session_state["period"] = corrected
+        else:
+            st.query_params["period"] = [d.isoformat() for d in corrected]
     period = bar.date_input(_("Date range"), value=(default_start, default_end), min_value=first,
                             max_value=max(last, date.today()), key="period", bind="query-params",
                             format="YYYY-MM-DD", help=_("Both days included. KPIs are computed as of the end."))
@@ -337,7 +385,8 @@ def _scorecard(conn, f: Filters, targets: tuple) -> dict:
 
 def _survival(conn, f: Filters, dimension: str | None, churn_days: int, cohort: str) -> dict:
     data = survival.survival_data(conn, f, dimension, churn_days, cohort)
-    return {"customers": len(data), "curves": survival.kaplan_meier(data), "medians": survival.median_survival(data),
+    curves = survival.curve_by_day(survival.kaplan_meier(data))    # one point per day: the chart stays light
+    return {"customers": len(data), "curves": curves, "medians": survival.median_survival(data),
             "logrank": survival.logrank(data)}
 
 
@@ -345,7 +394,7 @@ VALUE_COLUMNS = ["customer_id", "name", "segment", "region", "frequency", "monet
                  "expected_purchases", "expected_spend", "clv"]
 
 
-@st.cache_data(ttl=TTL, show_spinner="Fitting the value models…", max_entries=8)
+@st.cache_data(ttl=TTL, show_spinner="Fitting the value models…", max_entries=8, max_size=CACHE_BUDGET["clv"])
 def _clv_fit(url: str, f: Filters, horizon_months: int, by: str | None) -> dict:
     """The value models fitted once per selection, shared by the value and churn sections."""
     with _open(url).engine.connect() as conn:
@@ -448,7 +497,7 @@ COMPUTATIONS: dict[str, Callable[..., Any]] = {
 }
 
 
-@st.cache_data(ttl=TTL, show_spinner="Computing…", max_entries=512)
+@st.cache_data(ttl=TTL, show_spinner="Computing…", max_entries=512, max_size=CACHE_BUDGET["compute"])
 def _compute(url: str, name: str, f: Filters, args: tuple) -> Any:
     with _open(url).engine.connect() as conn:
         return COMPUTATIONS[name](conn, f, *args)
@@ -464,8 +513,14 @@ def compute(name: str, f: Filters, *args) -> Any:
     A computation that goes over the engine's budget (data/budget.py) stops with a
     message where its section would be, not with a traceback or a dead server.
     """
+    return within_budget(_compute, require_source().url, name, f, args)
+
+
+def within_budget(function: Callable[..., Any], *args) -> Any:
+    """``function(*args)``; when it goes over the engine's budget, a message in its place
+    and the rest of the section (or fragment, or dialog) stopped."""
     try:
-        return _compute(require_source().url, name, f, args)
+        return function(*args)
     except Exception as exc:
         if not over_budget(exc):
             raise
@@ -586,7 +641,7 @@ RECORDS: dict[str, Callable[..., Any]] = {
 }
 
 
-@st.cache_data(ttl=TTL, show_spinner="Fetching records…", max_entries=256)
+@st.cache_data(ttl=TTL, show_spinner="Fetching records…", max_entries=256, max_size=CACHE_BUDGET["records"])
 def _records_page(url: str, name: str, f: Filters, args: tuple, page: int, size: int,
                   statuses: tuple[str, ...] = ()) -> tuple[pd.DataFrame, int]:
     with _open(url).engine.connect() as conn:
@@ -600,7 +655,7 @@ def _record_statuses(url: str, name: str, f: Filters, args: tuple) -> list[str]:
         return drilldown.status_values(conn, RECORDS[name](f, *args))
 
 
-@st.cache_data(ttl=TTL, show_spinner="Preparing the CSV…", max_entries=64)
+@st.cache_data(ttl=TTL, show_spinner="Preparing the CSV…", max_entries=4, max_size=CACHE_BUDGET["csv"])
 def _records_csv(url: str, name: str, f: Filters, args: tuple, statuses: tuple[str, ...] = ()) -> bytes:
     with _open(url).engine.connect() as conn:
         query = drilldown.with_status(RECORDS[name](f, *args), statuses)
@@ -609,7 +664,7 @@ def _records_csv(url: str, name: str, f: Filters, args: tuple, statuses: tuple[s
 
 def records_page(name: str, f: Filters, *args, size: int = 50) -> tuple[pd.DataFrame, int]:
     """The first ``size`` records behind a figure (for a table on the page) and their total."""
-    return _records_page(require_source().url, name, f, args, 0, size)
+    return within_budget(_records_page, require_source().url, name, f, args, 0, size)
 
 
 @st.dialog("Records behind the figure", width="large")
@@ -625,7 +680,7 @@ def _drill_dialog(title: str, name: str, f: Filters, args: tuple, slug: str) -> 
     if len(present) > 1:
         statuses = tuple(st.pills("Status", present, selection_mode="multi", key=f"drill_status_{slug}",
                                   help="Show only the records with these statuses (all when none is picked)."))
-    rows, total = _records_page(url, name, f, args, 0, size, statuses)
+    rows, total = within_budget(_records_page, url, name, f, args, 0, size, statuses)
     if total == 0:
         st.info("No records match this selection.", icon=":material/inbox:")
         return
@@ -633,10 +688,12 @@ def _drill_dialog(title: str, name: str, f: Filters, args: tuple, slug: str) -> 
     page = 0
     if pages > 1:
         page = st.number_input(f"Page (of {pages})", 1, pages, 1, key=f"drill_page_{slug}") - 1
-        rows, _total = _records_page(url, name, f, args, page, size, statuses)
+        rows, _total = within_budget(_records_page, url, name, f, args, page, size, statuses)
     st.caption(f"{total:,} records · showing {page * size + 1:,}-{min((page + 1) * size, total):,}")
     st.dataframe(labels.readable(rows), hide_index=True, height=420, column_config=labels.column_config(rows))
-    st.download_button("Download all as CSV", _records_csv(url, name, f, args, statuses), file_name=f"{slug}.csv",
+    # the CSV of every record is built only when the button is clicked, not when the dialog opens
+    st.download_button("Download all as CSV", lambda: _records_csv(url, name, f, args, statuses),
+                       file_name=f"{slug}.csv",
                        mime="text/csv", icon=":material/download:", key=f"drill_csv_{slug}")
 
 

@@ -61,76 +61,96 @@ else:
             for note in notes:
                 st.caption(f"{group}: {note}")
 
-st.subheader("RFM: recency, frequency, monetary value")
-rfm_result = ui.compute("rfm", f)
-if not rfm_result["customers"]:
-    ui.empty_state("No customer bought in the year before the end of the range.")
-else:
-    pareto = rfm_result["pareto"]
-    left, right = st.columns([3, 2])
-    with left:
-        ui.chart(charts.rfm_heatmap(rfm_result["grid"]), key="rfm_grid")
-        st.caption("Customers who bought in the last year, scored 1-5 on recency and frequency by quintile; each "
-                   "cell is named after the RFM segment it belongs to.")
-    with right:
-        st.metric("Revenue from the top 20 % of customers", "no data" if pareto is None else f"{pareto:.0%}",
-                  help="The Pareto share: revenue in the range from the fifth of customers who spent the most.",
-                  border=True)
-        segments = rfm_result["segments"]
-        numbers_first = [c for c in segments.columns if c != "description"] + ["description"]
-        st.dataframe(segments, hide_index=True, column_order=numbers_first, column_config={
-            "customer_share": ui.percent_column("Customers"), "revenue_share": ui.percent_column("Revenue"),
-            "revenue": st.column_config.NumberColumn("Revenue", format="€%.0f")})
+@st.fragment
+def rfm_section() -> None:
+    """RFM grid, segments and the Pareto share (no control: computed once per filter set)."""
+    st.subheader("RFM: recency, frequency, monetary value")
+    rfm_result = ui.compute("rfm", f)
+    if not rfm_result["customers"]:
+        ui.empty_state("No customer bought in the year before the end of the range.")
+    else:
+        pareto = rfm_result["pareto"]
+        left, right = st.columns([3, 2])
+        with left:
+            ui.chart(charts.rfm_heatmap(rfm_result["grid"]), key="rfm_grid")
+            st.caption("Customers who bought in the last year, scored 1-5 on recency and frequency by quintile; each "
+                       "cell is named after the RFM segment it belongs to.")
+        with right:
+            st.metric("Revenue from the top 20 % of customers", "no data" if pareto is None else f"{pareto:.0%}",
+                      help="The Pareto share: revenue in the range from the fifth of customers who spent the most.",
+                      border=True)
+            segments = rfm_result["segments"]
+            numbers_first = [c for c in segments.columns if c != "description"] + ["description"]
+            st.dataframe(segments, hide_index=True, column_order=numbers_first, column_config={
+                "customer_share": ui.percent_column("Customers"), "revenue_share": ui.percent_column("Revenue"),
+                "revenue": st.column_config.NumberColumn("Revenue", format="€%.0f")})
 
-st.subheader("Churn risk and CLV at risk")
-horizon_days = int(st.select_slider("Churn within (days)", [90, 180, 365], value=180, key="churn_horizon"))
-risk = ui.compute("churn", f, horizon_days, horizon, by)  # CLV at risk uses the value models above
-if risk["error"]:
-    ui.empty_state(risk["error"])
-else:
-    st.markdown(f"A logistic model learns, from customers active {horizon_days} days before the end of the range, "
-                f"who stopped buying since ({risk['churn_rate']:.0%} did), and scores today's customers. It separates "
-                f"churners from the others with an AUC of {risk['auc']:.2f}"
-                + (f" ({risk['validation_auc']:.2f} on a period it was not fitted on)." if risk["validation_auc"]
-                   else "."))
-    left, right = st.columns(2)
-    with left:
-        ui.chart(charts.at_risk_bars(risk["at_risk"]), key="clv_at_risk")
-        overall = risk["at_risk"][risk["at_risk"].group == "all"].iloc[0]
-        st.caption(f"€{overall.clv_at_risk:,.0f} of €{overall.clv:,.0f} predicted value ({overall.share_at_risk:.0%}) "
-                   "belongs to customers likely to leave: the value at stake. The drivers on the right say "
-                   "which of recency, service failures, satisfaction or contact pressure move the risk here.")
-    with right:
-        ui.chart(charts.odds_ratio_forest(risk["odds_ratios"]), key="churn_drivers")
-    for sentence in risk["odds_ratios"].sentence:
-        st.markdown(f"- {sentence}")
-    for note in risk["notes"]:
-        st.caption(note)
-    st.markdown("**Customers most at risk (by CLV at risk)**")
-    st.dataframe(risk["top"], hide_index=True, height=300, column_config={
-        **labels.column_config(risk["top"]), "churn_probability": ui.percent_column("P(churn)"), "clv": st.column_config.NumberColumn("CLV", format="€%.0f"),
-        "clv_at_risk": st.column_config.NumberColumn("CLV at risk", format="€%.0f"),
-        "recency_days": st.column_config.NumberColumn("Days since last order", format="%.0f")})
-    ui.download(risk["top"], "customers_at_risk", key="risk_csv")
 
-st.subheader("NPV lifetime value by group")
-c1, c2, c3 = st.columns(3)
-dimension = c1.selectbox("Group by", list(CUSTOMER_DIMENSIONS), format_func=DIMENSION_LABELS.get, key="npv_dim")
-discount = c2.number_input("Discount rate (yearly)", 0.0, 0.5, 0.10, 0.01, format="%.2f", key="npv_rate")
-years = int(c3.number_input("Horizon (years)", 1, 20, 5, key="npv_years"))
-npv = ui.compute("value.by_group", f, dimension, NpvParams(discount_rate=discount, horizon_years=years))
-if npv.empty:
-    ui.empty_state("No customer bought in the year before the end of the range.")
-else:
-    st.caption("A group's NPV lifetime value adds up, year by year over the horizon, the mean yearly margin of an "
-               "active customer (an order in the last 365 days) times the chance they are still active (the "
-               "yearly retention, compounded), discounted at the chosen rate. Equity = active customers × that "
-               f"value: {ui.money(float(npv.equity.sum()))} in total, the NPV view, which differs from the "
-               f"predicted equity at the top ({horizon}-month purchase predictions).")
-    st.dataframe(npv, hide_index=True, column_config={
-        "group": DIMENSION_LABELS[dimension], "margin": st.column_config.NumberColumn("Margin (last year)", format="€%.0f"),
-        "margin_per_customer": st.column_config.NumberColumn("m: margin per customer", format="€%.0f"),
-        "retention": ui.percent_column("r: yearly retention"),
-        "clv": st.column_config.NumberColumn("NPV CLV", format="€%.0f"),
-        "equity": st.column_config.NumberColumn("Equity", format="€%.0f")})
-    ui.download(npv, f"npv_by_{dimension}", key="npv_csv")
+@st.fragment  # the horizon slider reruns this section only
+def churn_section() -> None:
+    """Churn model, CLV at risk and the customers most at risk."""
+    st.subheader("Churn risk and CLV at risk")
+    horizon_days = int(st.select_slider("Churn within (days)", [90, 180, 365], value=180, key="churn_horizon"))
+    risk = ui.compute("churn", f, horizon_days, horizon, by)  # CLV at risk uses the value models above
+    if risk["error"]:
+        ui.empty_state(risk["error"])
+    else:
+        st.markdown(f"A logistic model learns, from customers active {horizon_days} days before the end of the range, "
+                    f"who stopped buying since ({risk['churn_rate']:.0%} did), and scores today's customers. "
+                    "It separates "
+                    f"churners from the others with an AUC of {risk['auc']:.2f}"
+                    + (f" ({risk['validation_auc']:.2f} on a period it was not fitted on)." if risk["validation_auc"]
+                       else "."))
+        left, right = st.columns(2)
+        with left:
+            ui.chart(charts.at_risk_bars(risk["at_risk"]), key="clv_at_risk")
+            overall = risk["at_risk"][risk["at_risk"].group == "all"].iloc[0]
+            st.caption(f"€{overall.clv_at_risk:,.0f} of €{overall.clv:,.0f} predicted value "
+                       f"({overall.share_at_risk:.0%}) "
+                       "belongs to customers likely to leave: the value at stake. The drivers on the right say "
+                       "which of recency, service failures, satisfaction or contact pressure move the risk here.")
+        with right:
+            ui.chart(charts.odds_ratio_forest(risk["odds_ratios"]), key="churn_drivers")
+        for sentence in risk["odds_ratios"].sentence:
+            st.markdown(f"- {sentence}")
+        for note in risk["notes"]:
+            st.caption(note)
+        st.markdown("**Customers most at risk (by CLV at risk)**")
+        st.dataframe(risk["top"], hide_index=True, height=300, column_config={
+            **labels.column_config(risk["top"]), "churn_probability": ui.percent_column("P(churn)"),
+            "clv": st.column_config.NumberColumn("CLV", format="€%.0f"),
+            "clv_at_risk": st.column_config.NumberColumn("CLV at risk", format="€%.0f"),
+            "recency_days": st.column_config.NumberColumn("Days since last order", format="%.0f")})
+        ui.download(risk["top"], "customers_at_risk", key="risk_csv")
+
+
+@st.fragment  # its controls rerun this section only
+def npv_section() -> None:
+    """NPV lifetime value per group from margin and retention."""
+    st.subheader("NPV lifetime value by group")
+    c1, c2, c3 = st.columns(3)
+    dimension = c1.selectbox("Group by", list(CUSTOMER_DIMENSIONS), format_func=DIMENSION_LABELS.get, key="npv_dim")
+    discount = c2.number_input("Discount rate (yearly)", 0.0, 0.5, 0.10, 0.01, format="%.2f", key="npv_rate")
+    years = int(c3.number_input("Horizon (years)", 1, 20, 5, key="npv_years"))
+    npv = ui.compute("value.by_group", f, dimension, NpvParams(discount_rate=discount, horizon_years=years))
+    if npv.empty:
+        ui.empty_state("No customer bought in the year before the end of the range.")
+    else:
+        st.caption("A group's NPV lifetime value adds up, year by year over the horizon, the mean yearly margin of an "
+                   "active customer (an order in the last 365 days) times the chance they are still active (the "
+                   "yearly retention, compounded), discounted at the chosen rate. Equity = active customers × that "
+                   f"value: {ui.money(float(npv.equity.sum()))} in total, the NPV view, which differs from the "
+                   f"predicted equity at the top ({horizon}-month purchase predictions).")
+        st.dataframe(npv, hide_index=True, column_config={
+            "group": DIMENSION_LABELS[dimension],
+            "margin": st.column_config.NumberColumn("Margin (last year)", format="€%.0f"),
+            "margin_per_customer": st.column_config.NumberColumn("m: margin per customer", format="€%.0f"),
+            "retention": ui.percent_column("r: yearly retention"),
+            "clv": st.column_config.NumberColumn("NPV CLV", format="€%.0f"),
+            "equity": st.column_config.NumberColumn("Equity", format="€%.0f")})
+        ui.download(npv, f"npv_by_{dimension}", key="npv_csv")
+
+
+rfm_section()
+churn_section()
+npv_section()

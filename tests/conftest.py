@@ -124,6 +124,43 @@ def app_server(demo_url, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def spark_server(tmp_path_factory):
+    """A Spark Thrift server (local[2], 1 GB) for the whole session; its ``hive://`` URL.
+
+    Fails (never skips) when Java or pyspark is missing or the server does not start.
+    """
+    from tests import spark
+
+    if spark.missing():
+        pytest.fail("; ".join(spark.missing()))
+    server = spark.thrift_server(base=tmp_path_factory.mktemp("spark"))
+    try:
+        url = server.__enter__()
+    except RuntimeError as exc:
+        pytest.fail(f"could not start the Spark Thrift server: {exc}")
+    yield url
+    server.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def spark_demo_url(spark_server, demo_path, tmp_path_factory) -> str:
+    """The session's demo (``demo_path``) exported to Parquet and registered in Spark as
+    database ``crm``; the ``hive://`` URL of that database."""
+    from data.parquet import export_parquet, register_tables
+
+    folder = tmp_path_factory.mktemp("parquet")
+    duck = create_engine(f"duckdb:///{demo_path}", connect_args={"read_only": True})
+    with duck.connect() as conn:
+        export_parquet(conn, folder)
+    duck.dispose()
+    spark = create_engine(spark_server)
+    with spark.connect() as conn:
+        register_tables(conn, str(folder), "crm")
+    spark.dispose()
+    return spark_server.rsplit("/", 1)[0] + "/crm"
+
+
+@pytest.fixture(scope="session")
 def artifacts() -> Path:
     """Where screenshots go: test-artifacts/ in the project (kept for a person to look at)."""
     path = ROOT / "test-artifacts"

@@ -153,3 +153,108 @@ def tiny_csv(folder: Path) -> Path:
         frame = pd.DataFrame(ROWS.get(table.name, []), columns=[c.name for c in table.columns])
         frame.to_csv(folder / f"{table.name}.csv", index=False)
     return folder
+
+
+def _hs_time(series: pd.Series, internal: bool) -> pd.Series:
+    return series.dt.strftime("%Y-%m-%dT%H:%M:%S.000Z" if internal else "%Y-%m-%d %H:%M:%S")
+
+
+def hubspot_csv(demo_path: Path, folder: Path, internal: bool) -> Path:
+    """The demo as HubSpot CRM exports, headed with internal property names (``internal``) or
+    with the UI labels; custom properties for what HubSpot lacks. No campaigns or invitations."""
+    folder.mkdir(parents=True, exist_ok=True)
+    f = frames(demo_path)
+
+    def write(name: str, columns: list[tuple[str, str, pd.Series]]) -> None:
+        pd.DataFrame({(key if internal else label): values for label, key, values in columns}).to_csv(
+            folder / f"{name}.csv", index=False)
+
+    c = f["customers"]
+    consent = c.consent_marketing.map(
+        (lambda v: "true" if v else "false") if internal else
+        (lambda v: "Marketing contact" if v else "Non-marketing contact"))
+    write("contacts", [
+        ("Record ID", "hs_object_id", c.customer_id), ("Name", "name", c["name"]), ("Segment", "segment", c.segment),
+        ("Region", "region", c.region), ("Industry", "industry", c.industry),
+        ("Acquisition channel", "acquisition_channel", c.acquisition_channel),
+        ("HubSpot Team", "hubspot_team_id", c.owner_team), ("Email", "email", c.email),
+        ("Phone Number", "phone", c.phone), ("Preferred channel", "preferred_channel", c.preferred_channel),
+        ("Marketing contact status", "hs_marketable_status", consent),
+        ("Create Date", "createdate", _hs_time(c.created_at, internal)),
+        ("Became a Marketing Qualified Lead Date", "hs_lifecyclestage_marketingqualifiedlead_date",
+         _hs_time(c.engaged_at, internal)),
+        ("Became a Customer Date", "hs_lifecyclestage_customer_date", _hs_time(c.acquired_at, internal)),
+        ("Last Modified Date", "lastmodifieddate", _hs_time(c.updated_at, internal)),
+    ])
+    p = f["opportunities"]
+    stages = ({"won": "closedwon", "lost": "closedlost", "open": "appointmentscheduled"} if internal else
+              {"won": "Closed Won", "lost": "Closed Lost", "open": "Appointment Scheduled"})
+    write("deals", [
+        ("Record ID", "hs_object_id", p.opportunity_id), ("Associated Contact IDs", "associatedcontactid", p.customer_id),
+        ("HubSpot Team", "hubspot_team_id", p.owner_team), ("Deal source", "deal_source", p.source),
+        ("Create Date", "createdate", _hs_time(p.created_at, internal)),
+        ("Close Date", "closedate", _hs_time(p.closed_at, internal)), ("Deal Stage", "dealstage", p.status.map(stages)),
+        ("Amount", "amount", p.amount),
+    ])
+    t = f["tickets"]
+    write("tickets", [
+        ("Ticket ID", "hs_object_id", t.ticket_id), ("Associated Contact IDs", "associatedcontactid", t.customer_id),
+        ("Source", "source_type", _labels(t.channel, {"email": "EMAIL", "chat": "CHAT", "phone": "PHONE",
+                                                      "web": "FORM", "in_person": "IN_PERSON"})),
+        ("Category", "hs_ticket_category", _labels(t.category, {"support": "PRODUCT_ISSUE", "complaint": "BILLING_ISSUE",
+                                                                "request": "FEATURE_REQUEST",
+                                                                "question": "GENERAL_INQUIRY"})),
+        ("Priority", "hs_ticket_priority", _labels(t.priority, {"low": "LOW", "normal": "MEDIUM", "high": "HIGH",
+                                                                "urgent": "URGENT"})),
+        ("SLA class", "sla_class", t.sla_class), ("Create date", "createdate", _hs_time(t.opened_at, internal)),
+        ("First agent reply date", "first_agent_reply_date", _hs_time(t.first_response_at, internal)),
+        ("Close date", "closed_date", _hs_time(t.resolved_at, internal)), ("Escalated", "escalated", _bool(t.escalated)),
+        ("Resolved by", "resolved_by", t.resolved_by), ("Contacts to resolve", "contacts_to_resolve", t.contacts_to_resolve),
+        ("CSAT", "csat", t.csat),
+    ])
+    i = f["interactions"]
+    write("calls", [
+        ("Record ID", "hs_object_id", i.interaction_id), ("Associated Contact IDs", "associatedcontactid", i.customer_id),
+        ("Activity date", "hs_timestamp", _hs_time(i.occurred_at, internal)), ("Channel", "channel", i.channel),
+        ("Direction", "direction", i.direction), ("Department", "department", i.department),
+        ("Personalized", "personalized", _bool(i.personalized)), ("Responded", "responded", _bool(i.responded)),
+    ])
+    s = f["surveys"]
+    write("feedback_submissions", [
+        ("Record ID", "hs_object_id", s.response_id), ("Associated Contact IDs", "associatedcontactid", s.customer_id),
+        ("Submitted date", "hs_submission_timestamp", _hs_time(s.answered_at, internal)),
+        ("Survey type", "hs_survey_type", s.kind.str.upper()), ("Response value", "hs_response_value", s.score),
+    ])
+    return folder
+
+
+def _zd_time(series: pd.Series) -> pd.Series:
+    return series.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def zendesk_csv(demo_path: Path, folder: Path) -> Path:
+    """The demo as Zendesk Support exports: users (custom user fields for the CRM dimensions)
+    and tickets with their metrics and a 1-5 satisfaction score."""
+    folder.mkdir(parents=True, exist_ok=True)
+    f = frames(demo_path)
+    c = f["customers"]
+    pd.DataFrame({
+        "ID": c.customer_id, "Name": c["name"], "Segment": c.segment, "Region": c.region, "Industry": c.industry,
+        "Acquisition channel": c.acquisition_channel, "Team": c.owner_team, "Email": c.email, "Phone": c.phone,
+        "Preferred channel": c.preferred_channel, "Marketing consent": _bool(c.consent_marketing),
+        "Created at": _zd_time(c.created_at), "Engaged at": _zd_time(c.engaged_at),
+        "Acquired at": _zd_time(c.acquired_at), "Updated at": _zd_time(c.updated_at), "Role": "end-user",
+    }).to_csv(folder / "users.csv", index=False)
+    t = f["tickets"]
+    pd.DataFrame({
+        "ID": t.ticket_id, "Requester ID": t.customer_id,
+        "Via": _labels(t.channel, {"email": "Mail", "web": "Web Form", "chat": "Chat", "phone": "Phone call (incoming)",
+                                   "in_person": "Walk-in"}),
+        "Type": _labels(t.category, {"support": "incident", "request": "task"}),
+        "Priority": t.priority, "SLA class": t.sla_class, "Status": t.resolved_at.map(lambda v: "open" if pd.isna(v)
+                                                                                         else "solved"),
+        "Created at": _zd_time(t.opened_at), "First reply at": _zd_time(t.first_response_at),
+        "Solved at": _zd_time(t.resolved_at), "Escalated": _bool(t.escalated), "Resolved by": t.resolved_by,
+        "Contacts to resolve": t.contacts_to_resolve, "Satisfaction rating score": t.csat,
+    }).to_csv(folder / "tickets.csv", index=False)
+    return folder

@@ -50,6 +50,24 @@ def _as_server_user(argv: list[str], user: str | None) -> list[str]:
     return ["runuser", "-u", user, "--", *argv] if user else argv
 
 
+#: base URL -> what pg_ctl needs to stop and start that cluster again (outage tests)
+CONTROLS: dict[str, tuple] = {}
+
+
+def stop_cluster(base_url: str) -> None:
+    """Stop a cluster started by :func:`postgres_cluster` (fast shutdown: sessions are cut)."""
+    bin_dir, data, _log, _options, user = CONTROLS[base_url]
+    subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], user),
+                   check=True, capture_output=True)
+
+
+def start_cluster(base_url: str) -> None:
+    """Start again a cluster stopped by :func:`stop_cluster`."""
+    bin_dir, data, log, options, user = CONTROLS[base_url]
+    subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,
+                                    "-w", "-t", "60", "start"], user), check=True, capture_output=True)
+
+
 @contextlib.contextmanager
 def postgres_cluster() -> Iterator[str]:
     """Start a private PostgreSQL cluster on a free loopback port; yield its base URL.
@@ -87,7 +105,9 @@ def postgres_cluster() -> Iterator[str]:
         subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log),
                                         "-o", options, "-w", "-t", "60", "start"], user),
                        check=True, capture_output=True)
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+        CONTROLS[url] = (bin_dir, data, log, options, user)
+        yield url
     except subprocess.CalledProcessError as exc:
         detail = (exc.stderr or b"").decode(errors="replace").strip()
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
@@ -132,6 +152,9 @@ def missing() -> list[str]:
         out.append(CHROMIUM_HINT)
     if shutil.which("runuser") is None and os.geteuid() == 0:
         out.append("runuser not found (util-linux): needed to run PostgreSQL as a non-root user")
+    from tests import spark  # Java and pyspark for the Spark Thrift server
+
+    out.extend(spark.missing())
     return out
 
 

@@ -132,7 +132,11 @@ def test_summary_table(fitted: BetaGeoFitter) -> None:
     assert list(table.index) == ["r", "alpha", "a", "b"]
     assert list(table.columns) == ["coef", "se", "lower 95", "upper 95"]
     assert (table["se"] > 0).all()
-    np.testing.assert_allclose(table["upper 95"] - table["coef"], 1.959963984540054 * table["se"])
+    # log-scale Wald interval: log(upper / coef) = z * se / coef, and the same below
+    z = 1.959963984540054
+    np.testing.assert_allclose(np.log(table["upper 95"] / table["coef"]), z * table["se"] / table["coef"])
+    np.testing.assert_allclose(np.log(table["coef"] / table["lower 95"]), z * table["se"] / table["coef"])
+    assert (table["lower 95"] > 0).all()
     np.testing.assert_allclose(np.diag(fitted.covariance_.to_numpy()), table["se"] ** 2)
     assert fitted.n_customers_ == 2357
 

@@ -38,10 +38,13 @@ def test_filters_and_formats(demo_url):
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
     assert len(rows) == len(CATALOGUE) and rows[0]["name"] == "nps"
-    markdown = run("--db", demo_url, "--to", "2026-10-31", "--region", "Nowhere", "--format", "markdown")
-    assert markdown.returncode == 0
+    # Consumer customers are never owned by the key-accounts team: nothing to report
+    markdown = run("--db", demo_url, "--to", "2026-10-31", "--segment", "Consumer", "--owner-team", "Key accounts",
+                   "--format", "markdown")
+    assert markdown.returncode == 3, markdown.stderr
     assert "| SLA compliance | no data |" in markdown.stdout
-    assert "Region: Nowhere" in markdown.stdout
+    assert "Overall score: **no data**" in markdown.stdout
+    assert "Segment: Consumer" in markdown.stdout
 
 
 def test_errors_are_one_clear_line(tmp_path):

@@ -224,3 +224,8 @@ def test_unknown_recipient_and_missing_smtp_are_clear_errors(setup):
     (tmp_path / "secrets.toml").write_text("")
     done = run_digest(tmp_path, db_url, store_url, "--send")
     assert done.returncode == 2 and "no [smtp] section" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_example_configuration_is_valid():
+    config = digest.parse_config((ROOT / "digests.example.toml").read_text(), "digests.example.toml")
+    assert [r.email for r in config.recipients] == ["ceo@example.com", "ana@example.com"]

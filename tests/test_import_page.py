@@ -44,7 +44,7 @@ def open_import_page() -> AppTest:
 def test_upload_check_import_then_the_dashboard_reads_it(workspace, tmp_path):
     at = open_import_page()
     assert [t.value for t in at.title] == ["Import data"]
-    at.file_uploader(key="import_files").set_value(uploads(exports.tiny_csv(tmp_path / "tiny"))).run()
+    at.file_uploader[0].set_value(uploads(exports.tiny_csv(tmp_path / "tiny"))).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key="import_profile").value == "crm"
     assert not at.error
@@ -55,7 +55,7 @@ def test_upload_check_import_then_the_dashboard_reads_it(workspace, tmp_path):
     assert any("Imported (import 2)" in s.value for s in at.success), [s.value for s in at.success]
     at.switch_page("pages/data_source.py").run()
     assert not at.exception
-    tables = at.dataframe[0].value.set_index("table")
+    tables = next(d.value for d in at.dataframe if "date_column" in d.value.columns).set_index("table")
     assert tables.loc["customers", "rows"] == len(ROWS["customers"])
     assert tables.loc["orders", "rows"] == len(ROWS["orders"])
     at.switch_page("pages/overview.py").run()
@@ -72,7 +72,7 @@ def test_a_bad_file_shows_every_problem_and_changes_nothing(workspace, tmp_path)
     first[header.index("amount")] = "doce"
     orders.write_text("\n".join([lines[0], ",".join(first), *lines[2:]]) + "\n")
     at = open_import_page()
-    at.file_uploader(key="import_files").set_value(uploads(folder)).run()
+    at.file_uploader[0].set_value(uploads(folder)).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.error and "must be fixed" in at.error[0].value
     assert any("orders.csv:2: amount: 'doce' is not a number" in c.value for c in at.code)

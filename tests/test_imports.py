@@ -267,3 +267,93 @@ def test_map_overrides_a_column(small_demo, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "data", "import", "--into", str(target), "--map", "customers.colour=X",
                           str(folder)], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and "customers.colour is not a column of the data model" in bad.stderr
+
+
+def assert_carried_kpis_equal(url: str, demo_url: str, allowed_missing: set[str], at_least: int) -> None:
+    """KPIs with data after the import equal the demo's; only ``allowed_missing`` lose their data."""
+    meta = {"kpi_coverage", "kpis_on_target"}
+    got, expected = scorecard(url), scorecard(demo_url)
+    carried = {name for name, value in got.items() if value is not None} - meta
+    missing = {name for name, value in expected.items() if value is not None} - meta - carried
+    assert missing <= allowed_missing, missing
+    assert len(carried) >= at_least
+    assert_same_kpis({n: got[n] for n in carried}, {n: expected[n] for n in carried})
+
+
+@pytest.mark.parametrize("internal", [False, True], ids=["labels", "internal_names"])
+def test_hubspot_round_trip_gives_the_demo_kpis_it_carries(internal, small_demo, tmp_path):
+    folder = exports.hubspot_csv(small_demo, tmp_path / "hs", internal=internal)
+    target = tmp_path / "ws.duckdb"
+    result = run_import([folder], "hubspot", str(target))
+    assert result.errors == []
+    demo_url, url = f"duckdb:///{small_demo}", f"duckdb:///{target}"
+    got_sums, demo_sums = checksums(url), checksums(demo_url)
+    for table in ("customers", "opportunities", "tickets", "surveys"):
+        assert got_sums[table] == demo_sums[table], table
+    assert got_sums["interactions"][0] == demo_sums["interactions"][0]
+    # no orders, campaigns or survey invitations in a HubSpot CRM export
+    assert_carried_kpis_equal(url, demo_url, {"campaign_response_rate", "survey_response_rate", "clv_cac",
+                                              "active_customers_growth", "customer_equity_growth",
+                                              "complaints_per_1000"}, 15)
+
+
+def test_zendesk_round_trip_gives_the_demo_service_kpis(small_demo, tmp_path):
+    import duckdb
+
+    folder = exports.zendesk_csv(small_demo, tmp_path / "zd")
+    target = tmp_path / "ws.duckdb"
+    result = run_import([folder], "zendesk", str(target))
+    assert result.errors == []
+    demo_url, url = f"duckdb:///{small_demo}", f"duckdb:///{target}"
+    got_sums, demo_sums = checksums(url), checksums(demo_url)
+    assert got_sums["customers"] == demo_sums["customers"] and got_sums["tickets"] == demo_sums["tickets"]
+    # each satisfaction rating became one CSAT answer, dated when the ticket was solved
+    con = duckdb.connect(str(small_demo), read_only=True)
+    rated, total = con.execute("SELECT count(csat), sum(csat) FROM tickets").fetchone()
+    con.close()
+    con = duckdb.connect(str(target), read_only=True)
+    answers, kinds, score_sum = con.execute("SELECT count(*), list(DISTINCT kind), sum(score) FROM surveys").fetchone()
+    con.close()
+    assert (answers, kinds, score_sum) == (rated, ["csat"], total)
+    service = {"sla_compliance", "resolution_hours", "escalated_within_sla", "first_contact_resolution"}
+    got, expected = scorecard(url), scorecard(demo_url)
+    compared = [n for n in service if n in expected]
+    assert len(compared) >= 3
+    assert_same_kpis({n: got[n] for n in compared}, {n: expected[n] for n in compared})
+
+
+def test_cli_errors_are_one_clear_line(tmp_path):
+    folder = exports.tiny_csv(tmp_path / "tiny")
+    (tmp_path / "a_folder").mkdir()
+    cases = [
+        (["import", "--into", str(tmp_path / "a_folder"), str(folder)], 1, "cannot use the target database"),
+        (["imports", "--into", "postgresql+psycopg://nobody@127.0.0.1:1/x"], 1, "cannot use the target database"),
+        (["undo-import", "5", "--into", str(tmp_path / "none.duckdb")], 2, "no imports to undo"),
+        (["import", "--into", str(tmp_path / "x.duckdb"), str(tmp_path / "missing.csv")], 2, "no such file"),
+    ]
+    for args, code, message in cases:
+        done = subprocess.run([sys.executable, "-m", "data", *args], cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == code, (args, done.stderr)
+        assert message in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_salesforce_leads_not_converted_are_prospects(tmp_path):
+    folder = tmp_path / "sf"
+    folder.mkdir()
+    (folder / "Account.csv").write_text(
+        "Id,Name,CreatedDate,LastModifiedDate,AccountSource\n"
+        "001A,Acme,2026-01-05T09:00:00.000+0000,2026-01-06T09:00:00.000+0000,Web\n")
+    (folder / "Lead.csv").write_text(
+        "Id,Company,LeadSource,CreatedDate,LastModifiedDate,IsConverted,Email\n"
+        "00QA,Acme,Web,2026-01-01T09:00:00.000+0000,2026-01-05T09:00:00.000+0000,true,a@acme.test\n"
+        "00QB,Beta SL,Partner Referral,2026-01-02T10:30:00.000+0000,2026-01-02T10:30:00.000+0000,false,b@beta.test\n")
+    target = tmp_path / "ws.duckdb"
+    result = run_import([folder], "salesforce", str(target))
+    assert result.rows["customers"] == 2 and result.errors == []
+    import duckdb
+
+    con = duckdb.connect(str(target), read_only=True)
+    rows = con.execute("SELECT customer_id, name, acquisition_channel, segment, acquired_at FROM customers "
+                       "ORDER BY 1").fetchall()
+    con.close()
+    assert rows == [("001A", "Acme", "web", "Unassigned", None), ("00QB", "Beta SL", "partner", "Unassigned", None)]

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from data.sources import connect
-from data.schema import customers
+from data.schema import customers, opportunities
 from metrics import catalogue, churn, clv, cohorts, drilldown, engagement, funnel, maturity, quality, rfm, sla, survival
 from metrics.filters import Filters
 from metrics.scope import AccessError, parse_access, restrict
@@ -151,6 +151,7 @@ def _records(f: Filters) -> dict[str, object]:
     from metrics import pipeline
 
     found["pipeline.deals"] = pipeline.opportunity_records(f)
+    found["pipeline.open"] = pipeline.open_deal_records(f)
     return found
 
 
@@ -162,6 +163,10 @@ def test_every_drill_down_and_csv_holds_only_rows_in_scope(conn, access, email):
     non_empty = 0
     for name, query in _records(user.apply(F)).items():
         rows = drilldown.all_rows(conn, query)
+        if "customer_id" not in rows and "opportunity_id" in rows:  # open deals name the customer, not its id
+            owner = dict(conn.execute(select(opportunities.c.opportunity_id, opportunities.c.customer_id).where(
+                opportunities.c.opportunity_id.in_(list(rows.opportunity_id)))).all())
+            rows["customer_id"] = [owner[o] for o in rows.opportunity_id]
         assert "customer_id" in rows, name
         assert rows.customer_id.notna().all(), f"{name}: a row without a customer reached a scoped user"
         assert set(rows.customer_id.astype(str)) <= allowed, name
@@ -233,3 +238,9 @@ def test_cli_user_scope_equals_the_report_with_their_dimensions(demo_url, tmp_pa
                              text=True, timeout=120)
     assert unknown.returncode == 2 and "nobody@example.com has no access" in unknown.stderr
     assert "Traceback" not in unknown.stderr
+
+
+def test_the_example_access_file_is_valid():
+    example = parse_access((ROOT / "access.example.toml").read_text(), "access.example.toml")
+    assert example.resolve("ana@example.com").scope == (("region", ("North",)),)
+    assert example.resolve("someone@example.com", ["sales-south"]).role == "manager"

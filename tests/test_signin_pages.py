@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from data.imports import run_import
 from data.store import AppStore, Forbidden
 from tests.conftest import ROOT
 
@@ -35,7 +36,7 @@ AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret":
         "client_secret": "secret", "server_metadata_url": "http://127.0.0.1:1/.well-known/openid-configuration"}
 SCOPES = {"ana@example.com": {"region": ["North"]},
           "sam@example.com": {"segment": ["SMB", "Enterprise"], "industry": ["Retail", "Finance"]}}
-READ_PAGES = ["overview", "rules", "funnel", "service", "retention", "engagement", "segments", "value",
+READ_PAGES = ["overview", "rules", "funnel", "service", "retention", "engagement", "segments", "value", "pipeline",
               "data_source"]
 PERIOD = ["2026-05-01", "2026-10-31"]
 
@@ -146,7 +147,7 @@ def test_executives_and_managers_cannot_write(env, email):
     _ok(at)
     with pytest.raises(ValueError, match="Could not find a navigation page"):  # not in their menu: unreachable
         at.switch_page("pages/maturity.py").run()
-    for page in ("alerts", "access_admin"):  # nor the alert rules and the access pages
+    for page in ("alerts", "access_admin", "import_data"):  # nor alert rules, access, imports
         with pytest.raises(ValueError, match="Could not find a navigation page"):
             at.switch_page(f"pages/{page}.py").run()
     assert not at.get("form_submit_button") and "Save target" not in [b.label for b in at.button]
@@ -157,7 +158,8 @@ def test_executives_and_managers_cannot_write(env, email):
                   lambda: store.set_risk_answer("no_strategy", "yes", who=email, role=role),
                   lambda: store.save_assessment({"s1": 3}, who=email, role=role),
                   lambda: store.add_alert_rule("nps", "below", 10, who=email, role=role),
-                  lambda: store.save_access('[users."x@y.z"]\nrole = "admin"', who=email, role=role)):
+                  lambda: store.save_access('[users."x@y.z"]\nrole = "admin"', who=email, role=role),
+                  lambda: run_import([], "crm", f"duckdb:///{env}/mine.duckdb", who=email, role=role)):
         with pytest.raises(Forbidden):
             write()
     assert store.target_overrides() == {} and store.items().empty and store.alert_rules().empty
@@ -168,6 +170,10 @@ def test_crm_lead_writes_and_admin_edits_access(env):
     lead = run_as("lead@example.com", "maturity")
     _ok(lead)
     assert [t.value for t in lead.title] == ["CRM maturity"]
+    lead.switch_page("pages/import_data.py").run()  # the CRM lead imports
+    _ok(lead)
+    assert [t.value for t in lead.title] == ["Import data"]
+    lead.switch_page("pages/maturity.py").run()
     assert any(b.label == "Save target" for b in lead.get("form_submit_button"))
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         lead.switch_page("pages/access_admin.py").run()

@@ -12,6 +12,7 @@ import pytest
 import statsmodels.duration.tests as sm_duration_tests
 from scipy.stats import norm
 
+from metrics import survival as survival_module
 from metrics.drilldown import page
 from metrics.filters import Filters
 from metrics.survival import DATA_COLUMNS, kaplan_meier, logrank, median_survival, survival_data, survival_records
@@ -402,3 +403,21 @@ def test_a_million_customers_within_a_memory_bound():
     assert result["peak"] < 400 * 2**20
     assert result["groups"] == 4 and result["points"] > 100_000
     assert result["expected"] == pytest.approx(result["observed"]) and result["statistic"] > 0
+
+
+def test_curve_by_day_keeps_the_end_of_every_day():
+    data = pd.DataFrame({"group": ["A"] * 6 + ["B"] * 3,
+                         "duration_days": [1.2, 1.5, 1.7, 3.0, 4.0, 4.5, 2.0, 2.5, 9.0],
+                         "churned": [1, 1, 0, 1, 0, 1, 1, 1, 0]})
+    curves = kaplan_meier(data)
+    thin = survival_module.curve_by_day(curves)
+    a, full_a = thin[thin["group"] == "A"], curves[curves["group"] == "A"]
+    # A: churns at 1.2 (6 at risk) and 1.5 (5) on day 1: one point, the later; 3.0 (3 at risk); 4.5 (1)
+    assert a["time"].tolist() == [0, 1.5, 3.0, 4.5]
+    assert a["survival"].tolist() == pytest.approx([1, 5 / 6 * 4 / 5, 4 / 6 * 2 / 3, 0])
+    assert a["at_risk"].tolist() == [6, 5, 3, 1]
+    assert a["events"].tolist() == [0, 2, 1, 1]
+    assert a["survival"].iloc[-1] == full_a["survival"].iloc[-1]
+    b = thin[thin["group"] == "B"]
+    assert b["time"].tolist() == [0, 2.5, 9.0]             # 2.0 and 2.5 share day 2; 9.0 the longest follow-up
+    assert survival_module.curve_by_day(curves.iloc[:0]).empty

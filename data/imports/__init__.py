@@ -9,6 +9,7 @@ import never opens the target for writing: it stays byte-for-byte as it was.
 from __future__ import annotations
 
 import getpass
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -82,7 +83,8 @@ def _existing_keys(con: duckdb.DuckDBPyConnection, into: str) -> set[str]:
         path = _duckdb_path(into)
         if not Path(path).exists():
             return made
-        con.execute(f"ATTACH '{path}' AS target (READ_ONLY)")
+        quoted = path.replace("'", "''")
+        con.execute(f"ATTACH '{quoted}' AS target (READ_ONLY)")
         try:
             present = {r[0] for r in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 'target'").fetchall()}
@@ -123,7 +125,8 @@ def _row_problems(raws: list[RawFile], rows: dict[str, int], mappings: list[File
                 out.append(Problem(raw.label, "has a header but no rows; the customers table is required"))
             else:
                 out.append(Problem(raw.label, "has a header but no rows; its table will be empty", severity="warning"))
-    if mode == "replace" and "customers" not in by_file.values() and not any(p.severity == "error" for p in out):
+    unreadable = any(raw.table is None for raw in raws)  # already reported: it may be the customers file
+    if mode == "replace" and "customers" not in by_file.values() and not out and not unreadable:
         out.append(Problem("(import)", "no customers file found; every other table refers to customers"))
     return out
 
@@ -137,8 +140,10 @@ def check_files(paths: list[Path], profile_name: str, *, workdir: Path, into: st
     profile = load_profile(profile_name).with_overrides(overrides or {})
     con = duckdb.connect(str(workdir / "stage.duckdb"))
     try:
+        # row numbers come from insertion order; memory beyond the limit spills to the work folder
+        memory = os.environ.get("CRM_IMPORT_MEMORY_LIMIT", "4GB")
         con.execute(f"SET TimeZone = 'UTC'; SET temp_directory = '{workdir / 'spill'}'; "
-                    "SET preserve_insertion_order = true")
+                    f"SET preserve_insertion_order = true; SET memory_limit = '{memory}'")
         progress(0.05, "Reading the files")
         raws, problems = read_files(con, paths, workdir, names)
         progress(0.45, "Mapping the columns")
@@ -166,11 +171,16 @@ def check_files(paths: list[Path], profile_name: str, *, workdir: Path, into: st
 def run_import(paths: list[Path], profile_name: str, into: str, *, mode: str = "replace",
                dry_run: bool = False, overrides: dict[str, str] | None = None, who: str | None = None,
                names: dict[Path, str] | None = None, progress: Progress | None = None,
-               preview_rows: int = 0) -> ImportResult:
+               preview_rows: int = 0, role: str | None = None) -> ImportResult:
     """Validate the files and, when no error remains and not ``dry_run``, load them into ``into``.
 
     Raises ImportRejected (with every problem) when any error is found: nothing is written.
+    ``role``: the signed-in user's role; only crm_lead and admin may import (None = local).
     """
+    if not dry_run:
+        from data.store import WRITER_ROLES, check_role
+
+        check_role(role, WRITER_ROLES, "import")
     if mode not in ("replace", "upsert"):
         raise ValueError(f"unknown mode {mode!r}: use replace or upsert")
     progress = progress or (lambda fraction, text: None)

@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+import duckdb
 from sqlalchemy.exc import SQLAlchemyError
 
 from data import schema
@@ -102,7 +103,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        print(f"error: cannot write to the target database: {reason}", file=err)
+        print(f"error: cannot use the target database: {reason}", file=err)
+        return 1
+    except (duckdb.Error, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"error: cannot use the target database: {reason}", file=err)
         return 1
 
 

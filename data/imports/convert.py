@@ -51,7 +51,7 @@ def number_sql(x: str) -> str:
         f"WHEN regexp_matches({x}, '^[-+]?\\d{{1,3}}(,\\d{{3}})+(\\.\\d+)?$') THEN replace({x}, ',', '') "
         f"ELSE {x} END"
     )
-    return f"TRY_CAST({normalised} AS DOUBLE)"
+    return f"COALESCE(TRY_CAST({x} AS DOUBLE), TRY_CAST({normalised} AS DOUBLE))"  # plain numbers first
 
 
 def integer_sql(x: str) -> str:
@@ -68,12 +68,16 @@ def timestamp_sql(x: str) -> str:
     """TIMESTAMP (UTC, no time zone); the staging session's TimeZone must be UTC."""
     formats = "[" + _quoted(DAY_FIRST_FORMATS) + "]"
     low, high = EXCEL_SERIAL_RANGE
+    # fast path: ISO without an offset (the cast would ignore an offset, so those go below)
+    no_offset = (f"NOT (right({x}, 1) = 'Z' OR contains(substr({x}, 11), '+') "
+                 f"OR contains(substr({x}, 11), '-'))")
     return (
+        f"COALESCE(CASE WHEN {no_offset} THEN TRY_CAST({x} AS TIMESTAMP) END, "
         f"CASE WHEN regexp_matches({x}, '^\\d{{4}}-\\d{{2}}-\\d{{2}}') "
-        f"  THEN timezone('UTC', TRY_CAST(regexp_replace({x}, '([+-]\\d{{2}})(\\d{{2}})$', '\\1:\\2') AS TIMESTAMPTZ)) "
+        f"  THEN timezone('UTC', TRY_CAST({x} AS TIMESTAMPTZ)) "
         f"WHEN regexp_matches({x}, '^\\d+(\\.\\d+)?$') AND TRY_CAST({x} AS DOUBLE) BETWEEN {low} AND {high} "
         f"  THEN TIMESTAMP '1899-12-30' + to_microseconds(CAST(round(CAST({x} AS DOUBLE) * 86400000000) AS BIGINT)) "
-        f"ELSE try_strptime({x}, {formats}) END"
+        f"ELSE try_strptime({x}, {formats}) END)"
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from data import schema
-from data.imports.convert import kind_of, typed_sql
+from data.imports.convert import kind_of, timestamp_sql, typed_sql
 from data.imports.problems import Problem
 from data.imports.profiles import ColumnRule, Profile, SourceSpec
 from data.imports.reader import RawFile
@@ -49,7 +49,10 @@ def recognise(raw: RawFile, profile: Profile) -> SourceSpec | None:
         return named
     header = {h.strip().lower() for h in raw.header}
     best, best_share = None, 0.0
+    companions = {name for s in profile.sources for name in s.also}  # read only beside their main source
     for source in profile.sources:
+        if source.name in companions:
+            continue
         known = source.known_source_columns()
         share = len(header & known) / max(len(known), 1) if known else 0.0
         if share > best_share:
@@ -60,6 +63,24 @@ def recognise(raw: RawFile, profile: Profile) -> SourceSpec | None:
 def _text(raw: RawFile, name: str) -> str | None:
     column = raw.column(name)
     return None if column is None else f"NULLIF(trim({column}), '')"
+
+
+PLACEHOLDER = re.compile(r"\{(ts:)?([^{}:]+)\}")
+
+
+def substitute(raw: RawFile, sql: str) -> tuple[str, list[str]]:
+    """``sql`` with each ``{Source column}`` replaced by its text (NULL when absent) and each
+    ``{ts:Source column}`` by its value as a timestamp; the source columns present."""
+    used: list[str] = []
+
+    def sub(match: re.Match) -> str:
+        expr = _text(raw, match.group(2))
+        if expr is None:
+            return "NULL"
+        used.append(match.group(2))
+        return timestamp_sql(expr) if match.group(1) else expr
+
+    return PLACEHOLDER.sub(sub, sql), sorted(set(used))
 
 
 def _rule_sql(raw: RawFile, rule: ColumnRule) -> tuple[str | None, str]:
@@ -77,19 +98,9 @@ def _rule_sql(raw: RawFile, rule: ColumnRule) -> tuple[str | None, str]:
             header_name = raw.header[int(raw.column(name)[1:])].strip()
             return expr, header_name
     if rule.sql:
-        missing = []
-
-        def sub(match: re.Match) -> str:
-            expr = _text(raw, match.group(1))
-            if expr is None:
-                missing.append(match.group(1))
-                return "NULL"
-            return expr
-
-        expr = re.sub(r"\{([^{}]+)\}", sub, rule.sql)
-        used = sorted(set(re.findall(r"\{([^{}]+)\}", rule.sql)) - set(missing))
-        if used:
-            return f"CAST(({expr}) AS VARCHAR)", ", ".join(used)
+        expr, used = substitute(raw, rule.sql)
+        if used or not PLACEHOLDER.search(rule.sql):  # a constant needs no column
+            return f"CAST(({expr}) AS VARCHAR)", ", ".join(used) or "(fixed value)"
     return None, ""
 
 
@@ -109,7 +120,7 @@ def map_file(raw: RawFile, source: SourceSpec) -> tuple[FileMapping, dict[str, s
             mapping.columns[column.name] = described
             used.update(d.strip().lower() for d in described.split(","))
             if rule and rule.sql:
-                used.update(p.strip().lower() for p in re.findall(r"\{([^{}]+)\}", rule.sql))
+                used.update(name.strip().lower() for _, name in PLACEHOLDER.findall(rule.sql))
             continue
         if rule and rule.default is not None:
             mapping.columns[column.name] = f"(not in the file: {rule.default})"
@@ -146,7 +157,10 @@ def stage_table(con: duckdb.DuckDBPyConnection, table_name: str,
             if _enum_column(table_name, column.name) and expr != "NULL":
                 expr = f"lower({expr})"
             items.append(f"CAST({expr} AS VARCHAR) AS \"{column.name}__raw\"")
-        selects.append(f"SELECT {', '.join(items)} FROM {mapping.raw.table}")
+        where = ""
+        if mapping.source.where:
+            where = f" WHERE coalesce(({substitute(mapping.raw, mapping.source.where)[0]}), false)"
+        selects.append(f"SELECT {', '.join(items)} FROM {mapping.raw.table}{where}")
     if not selects:
         items = ["NULL::VARCHAR AS _file", "NULL::BIGINT AS _row"]
         items += [f"NULL::VARCHAR AS \"{c.name}__raw\"" for c in table.columns]
@@ -184,11 +198,15 @@ def stage(con: duckdb.DuckDBPyConnection, raws: list[RawFile], profile: Profile
             problems.append(Problem(raw.label, f"not recognised as a table of the {profile.name} profile "
                                                f"(name the file after one of: {names})"))
             continue
-        mapping, exprs, found = map_file(raw, source)
-        problems.extend(found)
-        mappings.append(mapping)
-        if not any(p.severity == "error" for p in found) and not raw.unreadable_rows:
-            parts[source.table].append((mapping, exprs))
+        for spec in (source, *(profile.source(name) for name in source.also)):
+            mapping, exprs, found = map_file(raw, spec)
+            if spec is not source:  # columns of the file that the main source ignores are reported once
+                found = [p for p in found if not (p.severity == "warning" and "not used by the import" in p.message)]
+                mapping.unmapped = []
+            problems.extend(found)
+            mappings.append(mapping)
+            if not any(p.severity == "error" for p in found) and not raw.unreadable_rows:
+                parts[spec.table].append((mapping, exprs))
     for table in schema.TABLES:
         stage_table(con, table.name, parts[table.name])
     for statement in profile.derive:

@@ -50,6 +50,8 @@ class SourceSpec:
     match: tuple[str, ...]
     columns: dict[str, ColumnRule]
     identity: bool = False
+    where: str | None = None  # SQL over {Source column}: only matching rows are this source
+    also: tuple[str, ...] = ()  # other sources read from the same file (tickets -> surveys)
 
     def rule(self, target: str) -> ColumnRule | None:
         if target in self.columns:
@@ -75,12 +77,16 @@ class Profile:
     sources: tuple[SourceSpec, ...]
     derive: tuple[str, ...] = ()
 
+    def source(self, name: str) -> SourceSpec:
+        return next(s for s in self.sources if s.name == name)
+
     def source_named(self, name: str) -> SourceSpec | None:
         key = _norm_name(name)
         for source in self.sources:
             if key in source.match:
                 return source
         return None
+
 
     def with_overrides(self, overrides: dict[str, str]) -> "Profile":
         """The profile with ``table.column -> source column`` overrides (``--map``)."""
@@ -91,14 +97,15 @@ class Profile:
                 table, _, column = key.partition(".")
                 if table == source.table:
                     columns[column] = ColumnRule(column, (source_column,))
-            sources.append(SourceSpec(source.name, source.table, source.match, columns, source.identity))
+            sources.append(SourceSpec(source.name, source.table, source.match, columns, source.identity,
+                                      source.where, source.also))
         return Profile(self.name, self.title, tuple(sources), self.derive)
 
 
 def _placeholders(sql: str) -> list[str]:
     import re
 
-    return re.findall(r"\{([^{}]+)\}", sql)
+    return [name for _, name in re.findall(r"\{(ts:)?([^{}:]+)\}", sql)]
 
 
 def _norm_name(name: str) -> str:
@@ -130,7 +137,8 @@ def parse_profile(data: dict) -> Profile:
         if unknown:
             raise ValueError(f"profile {data['name']}: {table} has no column(s) {', '.join(sorted(unknown))}")
         match = tuple(_norm_name(m) for m in entry.get("match", [entry["name"]]))
-        sources.append(SourceSpec(entry["name"], table, match, rules, bool(entry.get("identity"))))
+        sources.append(SourceSpec(entry["name"], table, match, rules, bool(entry.get("identity")),
+                                  entry.get("where"), tuple(entry.get("also", ()))))
     return Profile(data["name"], data.get("title", data["name"]), tuple(sources),
                    tuple(d["sql"] for d in data.get("derive", [])))
 

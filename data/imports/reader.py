@@ -131,10 +131,12 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Pa
     readable = path if encoding == "utf-8" else _transcode(path, encoding, workdir)
     with open(readable, encoding="utf-8-sig", newline="") as fh:
         first = fh.readline()
-        sample = first + "".join(fh.readline() for _ in range(20))
+        sample = first + "".join(fh.readline() for _ in range(50))
     if not first.strip():
         return raw, [Problem(raw.label, "the first line is empty; it should hold the column names", row=1)]
-    delimiter = _delimiter(con, readable, first, sample)
+    sample_path = workdir / f"{table}.sample.csv"  # the sniffer reads a sample, not the whole file
+    sample_path.write_text(sample, encoding="utf-8")
+    delimiter = _delimiter(con, sample_path, first, sample)
     raw.header = next(csv.reader(io.StringIO(first), delimiter=delimiter, quotechar='"'))
     problems = _header_problems(raw)
     if problems:
@@ -148,8 +150,9 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Pa
             f" null_padding = false, store_rejects = true, rejects_table = '{rejects}',"
             f" rejects_scan = '{scan}', max_line_size = 4000000)",
             [str(readable), delimiter])
-    except duckdb.Error as exc:
-        return raw, [Problem(raw.label, f"cannot be read as CSV: {str(exc).splitlines()[0]}")]
+    except duckdb.Error:
+        return raw, [Problem(raw.label, "cannot be read as CSV: its lines or quotes are inconsistent (for "
+                                        "example mixed line endings); save it again as CSV from the spreadsheet")]
     raw.table = table
     raw.rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     for line, column, kind, message in con.execute(
@@ -164,7 +167,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Pa
 def _delimiter(con: duckdb.DuckDBPyConnection, path: Path, first: str, sample: str) -> str:
     """The delimiter DuckDB's sniffer finds; the header's most frequent candidate otherwise."""
     try:
-        found = con.execute("SELECT Delimiter FROM sniff_csv(?, sample_size = 1000)", [str(path)]).fetchall()[0][0]
+        found = con.execute("SELECT Delimiter FROM sniff_csv(?)", [str(path)]).fetchall()[0][0]
         if found in (",", ";", "\t", "|") and found in first:
             return found
     except duckdb.Error:
