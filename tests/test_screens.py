@@ -56,7 +56,8 @@ def test_every_page_without_clipped_text(app_server, browser, artifacts, size, l
             # Streamlit scrolls inside stMain: a window as tall as the page shows all of it
             tall = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
             page.set_viewport_size({"width": width, "height": min(max(int(tall), height), 9000)})
-            page.wait_for_timeout(800)
+            wait_idle(page, 180_000)
+            page.wait_for_timeout(2500)  # elements drawn again for the taller window
             page.screenshot(path=str(folder / f"{path or 'overview'}_{size}_{lang}.png"))
             page.close()
     finally:
