@@ -41,8 +41,39 @@ pio.templates["crm_dark"].layout.update(
 )
 
 
+def _wrapped(text: str | None, width: int) -> str | None:
+    """``text`` broken onto lines of at most ``width`` characters (plotly's <br>)."""
+    if not text or len(text) <= width or "<br>" in text:
+        return text
+    lines, line = [], ""
+    for word in text.split(" "):
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return "<br>".join(lines)
+
+
+def fitted(fig: go.Figure, title_chars: int = 46, axis_chars: int = 28) -> go.Figure:
+    """Long chart and axis titles wrapped onto two lines, so that no language cuts them."""
+    title = fig.layout.title.text if fig.layout.title else None
+    wrapped = _wrapped(title, title_chars)
+    if wrapped != title:  # above the plot (and its legend), the top margin grown to fit
+        fig.update_layout(title=dict(text=wrapped, yref="paper", y=1, yanchor="bottom", automargin=True,
+                                     pad=dict(b=52)))
+    for name in [n for n in fig.layout if n.startswith(("xaxis", "yaxis"))]:
+        axis = fig.layout[name]
+        if axis.title and axis.title.text:
+            axis.title.text = _wrapped(axis.title.text, axis_chars)
+    return fig
+
+
 def themed(fig: go.Figure, dark: bool) -> go.Figure:
-    """The figure in the light or dark variant of the project's template (Streamlit's theme)."""
+    """The figure in the light or dark variant of the project's template (Streamlit's theme),
+    its long titles wrapped."""
+    fitted(fig)
     if dark:
         fig.update_layout(template="plotly_dark+crm_dark")
         # reference lines and labels drawn in black would vanish on a dark background
@@ -108,7 +139,7 @@ def rule_bars(rules: pd.DataFrame) -> go.Figure:
                            hovertemplate="%{y}: %{x:.0f}/100<extra></extra>"))
     fig.update_xaxes(title=_("Score (0-100)"), range=[0, 115])
     fig.update_yaxes(title=None)
-    return _finish(fig, _("Rules sorted by score (weakest first)"), 430)
+    return _finish(fig, _("Rules by score, weakest first"), 430)
 
 
 def monthly_line(frame: pd.DataFrame, x: str, y: str, title: str, y_title: str, target: float | None = None,

@@ -82,6 +82,8 @@ PAGE_CSS = """<style>
 [data-testid="stMetricLabel"] p, [data-testid="stMetricValue"] p {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
 [data-testid="stMetricValue"] { font-size: clamp(1.5rem, 2.2vw, 2.25rem); }
+[data-testid="stMetricDelta"], [data-testid="stMetricDelta"] * { white-space: normal !important;
+  overflow: visible !important; text-overflow: clip !important; height: auto !important; }
 .stMarkdownBadge { white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
   max-width: 100% !important; height: auto !important; }
 [data-testid="stPageLink-NavLink"] p, [data-testid="stPageLink-NavLink"] span {
