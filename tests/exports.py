@@ -2,32 +2,44 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from data import schema
 from data.imports.convert import kind_of
+from data.sources import open_engine
+
+
+@contextlib.contextmanager
+def _demo(demo_path: Path) -> Iterator:
+    """The demo opened read-only the way the app opens it (data.sources), as a DuckDB connection.
+
+    DuckDB refuses a second connection to a file from the same process with another
+    configuration, and the app's engine (AppTest runs it in the test process) may hold one.
+    """
+    engine = open_engine(f"duckdb:///{demo_path}")
+    raw = engine.raw_connection()
+    try:
+        yield raw.driver_connection
+    finally:
+        raw.close()
+        engine.dispose()
 
 
 def frames(demo_path: Path) -> dict[str, pd.DataFrame]:
-    con = duckdb.connect(str(demo_path), read_only=True)
-    try:
+    with _demo(demo_path) as con:
         return {t.name: con.execute(f"SELECT * FROM {t.name}").df() for t in schema.TABLES}
-    finally:
-        con.close()
 
 
 def crm_csv(demo_path: Path, folder: Path) -> Path:
     """One UTF-8 CSV per table, as DuckDB writes them (ISO timestamps, decimal point)."""
     folder.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(demo_path), read_only=True)
-    try:
+    with _demo(demo_path) as con:
         for table in schema.TABLES:
             con.execute(f"COPY {table.name} TO '{folder / (table.name + '.csv')}' (HEADER)")
-    finally:
-        con.close()
     return folder
 
 
