@@ -20,6 +20,7 @@ from pathlib import Path
 
 POSTGRES_HINT = "PostgreSQL server binaries not found: install Debian's 'postgresql' (apt-get install postgresql)"
 CHROMIUM_HINT = "Chromium not found at /usr/bin/chromium: install Debian's 'chromium' (apt-get install chromium)"
+POPPLER_HINT = "pdftotext not found: install Debian's 'poppler-utils' (apt-get install poppler-utils) for the PDF checks"
 
 
 def postgres_bin() -> Path | None:
@@ -150,6 +151,8 @@ def missing() -> list[str]:
         out.append(POSTGRES_HINT)
     if chromium_path() is None:
         out.append(CHROMIUM_HINT)
+    if shutil.which("pdftotext") is None:
+        out.append(POPPLER_HINT)
     if shutil.which("runuser") is None and os.geteuid() == 0:
         out.append("runuser not found (util-linux): needed to run PostgreSQL as a non-root user")
     from tests import spark  # Java and pyspark for the Spark Thrift server
