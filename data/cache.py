@@ -1,0 +1,43 @@
+"""Where the app keeps what it derives from a source, and how it knows the source changed.
+
+Derived data (the health report, pre-aggregated rollups, fitted value models) is kept in a
+local folder next to the app, never in the source, which stays read-only:
+
+- ``CRM_CACHE_DIR`` names the folder (default: ``.cache/`` beside ``app.py``);
+- a *data refresh* is detected by the source's fingerprint: per table, the row count and
+  the first and last value of its date column (``data.sources.table_summaries``). Anything
+  derived is stored under the fingerprint it was computed from, so a changed source is
+  never answered from stale results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from sqlalchemy.engine import Connection
+
+APP_DIR = Path(__file__).resolve().parents[1]
+
+
+def cache_dir(environ: dict[str, str] | None = None) -> Path:
+    """The folder for derived data (created when missing)."""
+    env = os.environ if environ is None else environ
+    folder = Path(env.get("CRM_CACHE_DIR") or APP_DIR / ".cache")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def fingerprint_of(summaries: list[dict], url: str = "") -> str:
+    """A short hash of the source's identity and of what its tables hold (rows and date span)."""
+    payload = json.dumps({"url": url, "tables": summaries}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def source_fingerprint(conn: Connection, url: str = "") -> str:
+    """The fingerprint of the source behind ``conn`` (one aggregate query per table)."""
+    from data.sources import table_summaries  # local: sources imports the schema and engines
+
+    return fingerprint_of(table_summaries(conn), url)
