@@ -16,7 +16,7 @@ st.markdown("A cohort is the calendar month in which customers were acquired; mo
             "cells after its end are left empty, not zero.")
 
 
-@st.fragment  # its controls rerun this section only, not the cohort matrix above
+@ui.section  # its controls rerun this section only, not the cohort matrix above
 def survival_section() -> None:
     st.subheader("How long customers stay")
     st.markdown("A customer churns when no order follows their last one for the chosen number of days; customers "

@@ -61,7 +61,7 @@ else:
             for note in notes:
                 st.caption(f"{group}: {note}")
 
-@st.fragment
+@ui.section
 def rfm_section() -> None:
     """RFM grid, segments and the Pareto share (no control: computed once per filter set)."""
     st.subheader("RFM: recency, frequency, monetary value")
@@ -86,7 +86,7 @@ def rfm_section() -> None:
                 "revenue": st.column_config.NumberColumn("Revenue", format="€%.0f")})
 
 
-@st.fragment  # the horizon slider reruns this section only
+@ui.section  # the horizon slider reruns this section only
 def churn_section() -> None:
     """Churn model, CLV at risk and the customers most at risk."""
     st.subheader("Churn risk and CLV at risk")
@@ -124,7 +124,7 @@ def churn_section() -> None:
         ui.download(risk["top"], "customers_at_risk", key="risk_csv")
 
 
-@st.fragment  # its controls rerun this section only
+@ui.section  # its controls rerun this section only
 def npv_section() -> None:
     """NPV lifetime value per group from margin and retention."""
     st.subheader("NPV lifetime value by group")
