@@ -214,13 +214,72 @@ def test_salesforce_round_trip_gives_the_demo_kpis_it_carries(small_demo, tmp_pa
     for table in ("customers", "campaigns", "orders", "opportunities", "interactions", "tickets"):
         assert got_sums[table] == demo_sums[table], table
     assert got_sums["surveys"][0] == 0
+    members = next(m for m in result.mappings if m.source.name == "CampaignMember")
+    assert members.raw.rows == demo_sums["interactions"][0] - _rows(folder / "Task.csv")
+    assert members.columns["channel"] == "Channel__c" and members.columns["campaign_id"] == "CampaignId"
     got, expected = scorecard(url), scorecard(demo_url)
+    assert got["campaign_response_rate"] is not None  # campaign members carry the responses
     carried = {name for name, value in got.items() if value is not None}
     assert {name for name, value in expected.items() if value is not None} - carried <= SURVEY_KPIS | {
         "kpi_coverage", "kpis_on_target"}
     assert len(carried) >= 15
     assert_same_kpis({n: got[n] for n in carried - {"kpi_coverage", "kpis_on_target"}},
                      {n: expected[n] for n in carried - {"kpi_coverage", "kpis_on_target"}})
+
+
+def _rows(path: Path) -> int:
+    return len(path.read_text().splitlines()) - 1
+
+
+def test_salesforce_campaign_members_are_campaign_contacts(tmp_path):
+    """Each CampaignMember row is one outbound marketing contact of its campaign: the customer is
+    the member's account, else its lead, else its contact; the channel is the org's Channel__c,
+    else the campaign's (sms -> mobile); responded = HasResponded."""
+    folder = tmp_path / "sf"
+    exports.write_csv(folder / "Account.csv", "Id,Name,CreatedDate,LastModifiedDate\n"
+                      "001A,Acme,2026-01-05T09:00:00.000+0000,2026-01-05T09:00:00.000+0000\n"
+                      "003C,Person Account,2026-01-05T09:00:00.000+0000,2026-01-05T09:00:00.000+0000\n")
+    exports.write_csv(folder / "Lead.csv", "Id,Company,CreatedDate,LastModifiedDate,IsConverted\n"
+                      "00QB,Beta SL,2026-01-02T10:30:00.000+0000,2026-01-02T10:30:00.000+0000,false\n")
+    exports.write_csv(folder / "Campaign.csv", "Id,Name,Type,StartDate,ActualCost\n"
+                      "701X,Spring SMS,SMS,2026-02-01,120.5\n701Y,Fair,Trade Show,2026-03-01,900\n")
+    exports.write_csv(folder / "CampaignMember.csv",
+                      "Id,CampaignId,AccountId,LeadId,ContactId,Status,HasResponded,CreatedDate,Channel__c\n"
+                      "00v1,701X,001A,,,Responded,true,2026-02-02T08:00:00.000+0000,\n"
+                      "00v2,701X,,00QB,,Sent,false,2026-02-02T08:00:00.000+0000,email\n"
+                      "00v3,701Y,,,003C,Sent,false,2026-03-01T12:00:00.000+0000,\n")
+    target = tmp_path / "ws.duckdb"
+    result = run_import([folder], "salesforce", str(target))
+    assert result.errors == [] and result.rows["interactions"] == 3
+    members = next(m for m in result.mappings if m.source.name == "CampaignMember")
+    assert members.columns["channel"] == "Channel__c"
+    import duckdb
+
+    con = duckdb.connect(str(target), read_only=True)
+    rows = con.execute("SELECT interaction_id, customer_id, campaign_id, channel, direction, department, responded "
+                       "FROM interactions ORDER BY 1").fetchall()
+    con.close()
+    assert rows == [("00v1", "001A", "701X", "mobile", "outbound", "marketing", True),
+                    ("00v2", "00QB", "701X", "email", "outbound", "marketing", False),
+                    ("00v3", "003C", "701Y", "in_person", "outbound", "marketing", False)]
+
+
+def test_salesforce_campaign_member_of_an_unknown_campaign_is_named(tmp_path):
+    folder = tmp_path / "sf"
+    exports.write_csv(folder / "Account.csv", "Id,Name,CreatedDate,LastModifiedDate\n"
+                      "001A,Acme,2026-01-05T09:00:00.000+0000,2026-01-05T09:00:00.000+0000\n")
+    exports.write_csv(folder / "Campaign.csv", "Id,Name,Type,StartDate,ActualCost\n701X,Mail,Direct Mail,2026-02-01,10\n")
+    exports.write_csv(folder / "CampaignMember.csv", "Id,CampaignId,AccountId,HasResponded,CreatedDate\n"
+                      "00v1,701X,001A,true,2026-02-02T08:00:00.000+0000\n"
+                      "00v2,701Z,001A,false,2026-02-02T08:00:00.000+0000\n")
+    target = tmp_path / "ws.duckdb"
+    with pytest.raises(ImportRejected) as caught:
+        run_import([folder], "salesforce", str(target))
+    messages = [str(p) for p in caught.value.problems if p.severity == "error"]
+    assert "CampaignMember.csv:3: CampaignId (interactions.campaign_id): '701Z' is not a known campaign_id " \
+           "(no such row in campaigns)" in messages
+    assert "CampaignMember.csv:3: channel: is empty; a value is required" in messages
+    assert len(messages) == 2 and not target.exists()
 
 
 def test_filled_templates_import(tmp_path):
@@ -288,13 +347,40 @@ def test_hubspot_round_trip_gives_the_demo_kpis_it_carries(internal, small_demo,
     assert result.errors == []
     demo_url, url = f"duckdb:///{small_demo}", f"duckdb:///{target}"
     got_sums, demo_sums = checksums(url), checksums(demo_url)
-    for table in ("customers", "opportunities", "tickets", "surveys"):
+    for table in ("customers", "campaigns", "opportunities", "tickets", "surveys"):
         assert got_sums[table] == demo_sums[table], table
     assert got_sums["interactions"][0] == demo_sums["interactions"][0]
-    # no orders, campaigns or survey invitations in a HubSpot CRM export
-    assert_carried_kpis_equal(url, demo_url, {"campaign_response_rate", "survey_response_rate", "clv_cac",
+    assert scorecard(url)["campaign_response_rate"] is not None  # activities carry their campaign
+    # no orders or survey invitations in a HubSpot CRM export
+    assert_carried_kpis_equal(url, demo_url, {"survey_response_rate", "clv_cac",
                                               "active_customers_growth", "customer_equity_growth",
-                                              "complaints_per_1000"}, 15)
+                                              "complaints_per_1000"}, 16)
+
+
+def test_hubspot_campaigns_without_channel_or_spend(tmp_path):
+    """A HubSpot campaigns export has no channel and may have no spend: "Unassigned" and 0,
+    each said once as a warning; the activity's hs_campaign_id links it to its campaign."""
+    folder = tmp_path / "hs"
+    exports.write_csv(folder / "contacts.csv", "hs_object_id,firstname,createdate,lastmodifieddate\n"
+                      "51,Ana,2026-01-05T09:00:00.000Z,2026-01-05T09:00:00.000Z\n")
+    exports.write_csv(folder / "campaigns.csv", "hs_campaign_id,hs_name,hs_start_date,hs_end_date\n"
+                      "c-1,Spring launch,2026-02-01,2026-02-28\n")
+    exports.write_csv(folder / "emails.csv", "hs_object_id,associatedcontactid,hs_timestamp,hs_activity_type,"
+                      "hs_email_direction,hs_campaign_id\n9001,51,2026-02-03T10:00:00.000Z,EMAIL,EMAIL,c-1\n")
+    target = tmp_path / "ws.duckdb"
+    result = run_import([folder], "hubspot", str(target))
+    assert result.errors == [] and result.rows["campaigns"] == 1
+    warnings = [str(p) for p in result.warnings]
+    assert "campaigns.csv: channel: not in the file; every row gets 'Unassigned'" in warnings
+    assert "campaigns.csv: cost: not in the file; every row gets '0'" in warnings
+    import duckdb
+
+    con = duckdb.connect(str(target), read_only=True)
+    campaign = con.execute("SELECT campaign_id, name, channel, cost, started_at::DATE::VARCHAR FROM campaigns").fetchall()
+    contact = con.execute("SELECT campaign_id, direction, customer_id FROM interactions").fetchall()
+    con.close()
+    assert campaign == [("c-1", "Spring launch", "Unassigned", 0, "2026-02-01")]
+    assert contact == [("c-1", "outbound", "51")]
 
 
 def test_zendesk_round_trip_gives_the_demo_service_kpis(small_demo, tmp_path):

@@ -100,7 +100,7 @@ def _rule_sql(raw: RawFile, rule: ColumnRule) -> tuple[str | None, str]:
     if rule.sql:
         expr, used = substitute(raw, rule.sql)
         if used or not PLACEHOLDER.search(rule.sql):  # a constant needs no column
-            return f"CAST(({expr}) AS VARCHAR)", ", ".join(used) or "(fixed value)"
+            return f"CAST(({expr}) AS VARCHAR)", (f"({rule.note})" if rule.note else ", ".join(used) or "(fixed value)")
     return None, ""
 
 
