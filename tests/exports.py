@@ -74,6 +74,19 @@ def crm_xlsx(demo_path: Path, path: Path) -> Path:
     return path
 
 
+def crm_xlsx_files(demo_path: Path, folder: Path) -> Path:
+    """One workbook per table (``orders.xlsx``...), the data on a sheet Excel called "Sheet1";
+    the customers workbook also has Excel's empty "Sheet2" and "Sheet3"."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in frames(demo_path).items():
+        with pd.ExcelWriter(folder / f"{name}.xlsx", engine="openpyxl") as writer:
+            frame.to_excel(writer, sheet_name="Sheet1", index=False)
+            if name == "customers":
+                for empty in ("Sheet2", "Sheet3"):
+                    writer.book.create_sheet(empty)
+    return folder
+
+
 def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode(encoding))

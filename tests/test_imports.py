@@ -65,22 +65,60 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize("shape", ["csv", "spanish_excel_csv", "xlsx"])
+@pytest.mark.parametrize("shape", ["csv", "spanish_excel_csv", "xlsx", "xlsx_file_per_table"])
 def test_crm_round_trip_gives_the_demo_kpis(shape, small_demo, tmp_path):
     if shape == "csv":
         files = [exports.crm_csv(small_demo, tmp_path / "csv")]
     elif shape == "spanish_excel_csv":
         files = [exports.spanish_excel_csv(small_demo, tmp_path / "es")]
-    else:
+    elif shape == "xlsx":
         files = [exports.crm_xlsx(small_demo, tmp_path / "crm.xlsx")]
+    else:
+        files = [exports.crm_xlsx_files(small_demo, tmp_path / "xlsx")]
     target = tmp_path / "workspace.duckdb"
     result = run_import(files, "crm", str(target))
     assert result.errors == []
+    if shape == "xlsx_file_per_table":  # each workbook is its table, whatever its sheet is called
+        assert sorted(m.raw.label for m in result.mappings) == sorted(f"{t.name}.xlsx" for t in schema.TABLES)
+        assert all(m.table == m.raw.hint for m in result.mappings)
     demo_url, url = f"duckdb:///{small_demo}", f"duckdb:///{target}"
     assert checksums(url) == checksums(demo_url)
     expected = scorecard(demo_url)
     assert sum(v is not None for v in expected.values()) >= 20  # the comparison is not vacuous
     assert_same_kpis(scorecard(url), expected)
+
+
+def test_xlsx_file_per_table_problems_name_the_workbook_and_row(tmp_path):
+    """A bad cell in orders.xlsx (one file per table) is reported as orders.xlsx:ROW: COLUMN,
+    and nothing is written."""
+    import openpyxl
+
+    from tests.tiny import ROWS
+
+    folder = tmp_path / "xlsx"
+    folder.mkdir()
+    for table in schema.TABLES:
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.title = "Hoja1"  # a Spanish Excel's first sheet
+        header = [c.name for c in table.columns]
+        sheet.append(header)
+        for row in ROWS.get(table.name, []):
+            sheet.append([row.get(name) for name in header])
+        book.create_sheet("Hoja2")
+        book.save(folder / f"{table.name}.xlsx")
+    good = run_import([folder], "crm", str(tmp_path / "good.duckdb"))
+    assert good.errors == [] and good.rows["orders"] == len(ROWS["orders"])
+    book = openpyxl.load_workbook(folder / "orders.xlsx")
+    book["Hoja1"]["D3"] = "doce"  # amount of the second order
+    assert book["Hoja1"]["D1"].value == "amount"
+    book.save(folder / "orders.xlsx")
+    target = tmp_path / "bad.duckdb"
+    with pytest.raises(ImportRejected) as caught:
+        run_import([folder], "crm", str(target))
+    assert [str(p) for p in caught.value.problems if p.severity == "error"] == [
+        "orders.xlsx:3: amount: 'doce' is not a number"]
+    assert not target.exists()
 
 
 def test_cli_import_lists_tables_and_logs_the_batch(small_demo, tmp_path):
