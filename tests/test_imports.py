@@ -446,6 +446,71 @@ def test_zendesk_round_trip_gives_the_demo_service_kpis(small_demo, tmp_path):
     assert_same_kpis({n: got[n] for n in compared}, {n: expected[n] for n in compared})
 
 
+ZENDESK_USERS = "ID,Name,Created at,Updated at\n7,Ana,2026-03-01T08:00:00Z,2026-03-01T08:00:00Z\n"
+ZENDESK_TICKETS = "ID,Requester ID,Via,Type,Priority,Created at,First reply time in minutes,Solved at\n"
+
+
+def test_zendesk_first_reply_from_minutes_when_the_export_has_no_first_reply_time(tmp_path):
+    """Without "First reply at", the first reply is "Created at" plus "First reply time in
+    minutes" (fractions of a minute kept); a ticket without minutes has no first reply; a tickets
+    export without satisfaction ratings gives no survey answers and no error."""
+    folder = tmp_path / "zd"
+    exports.write_csv(folder / "users.csv", ZENDESK_USERS)
+    exports.write_csv(folder / "tickets.csv", ZENDESK_TICKETS +
+                      "101,7,Mail,question,normal,2026-03-02T09:15:00Z,90,2026-03-02T12:00:00Z\n"
+                      "102,7,Chat,incident,high,2026-03-02T09:15:00Z,2.5,\n"
+                      "103,7,Web Form,question,low,2026-03-02T09:15:00Z,,\n"
+                      "104,7,Mail,question,low,2026-03-02T23:30:00Z,1440,2026-03-04T08:00:00Z\n")
+    target = tmp_path / "ws.duckdb"
+    result = run_import([folder], "zendesk", str(target))
+    assert result.errors == [] and result.rows["tickets"] == 4 and result.rows["surveys"] == 0
+    tickets = next(m for m in result.mappings if m.table == "tickets")
+    assert tickets.columns["first_response_at"] == "Created at, First reply time in minutes"
+    import duckdb
+
+    con = duckdb.connect(str(target), read_only=True)
+    rows = con.execute("SELECT ticket_id, strftime(first_response_at, '%Y-%m-%d %H:%M:%S') FROM tickets "
+                       "ORDER BY 1").fetchall()
+    con.close()
+    assert rows == [("101", "2026-03-02 10:45:00"), ("102", "2026-03-02 09:17:30"), ("103", None),
+                    ("104", "2026-03-03 23:30:00")]
+
+
+def test_zendesk_first_reply_at_wins_over_minutes(tmp_path):
+    folder = tmp_path / "zd"
+    exports.write_csv(folder / "users.csv", ZENDESK_USERS)
+    exports.write_csv(folder / "tickets.csv",
+                      "ID,Requester ID,Via,Type,Created at,First reply at,First reply time in minutes\n"
+                      "101,7,Mail,question,2026-03-02T09:15:00Z,2026-03-02T09:20:00Z,90\n")
+    target = tmp_path / "ws.duckdb"
+    run_import([folder], "zendesk", str(target))
+    import duckdb
+
+    con = duckdb.connect(str(target), read_only=True)
+    assert con.execute("SELECT first_response_at::VARCHAR FROM tickets").fetchall() == [("2026-03-02 09:20:00",)]
+    con.close()
+
+
+def test_zendesk_minutes_that_are_not_a_number_are_named(tmp_path):
+    folder = tmp_path / "zd"
+    exports.write_csv(folder / "users.csv", ZENDESK_USERS)
+    exports.write_csv(folder / "tickets.csv", ZENDESK_TICKETS +
+                      "101,7,Mail,question,normal,2026-03-02T09:15:00Z,n/a,\n"
+                      "102,7,Mail,question,normal,2026-03-02T09:15:00Z,99999999999999,\n"
+                      "103,7,Mail,question,normal,2026-03-02T09:15:00Z,-30,\n")
+    target = tmp_path / "ws.duckdb"
+    with pytest.raises(ImportRejected) as caught:
+        run_import([folder], "zendesk", str(target))
+    errors = [str(p) for p in caught.value.problems if p.severity == "error"]
+    label = "Created at, First reply time in minutes (tickets.first_response_at)"
+    assert errors[:2] == [f"tickets.csv:2: {label}: 'n/a' is not a date (YYYY-MM-DD, dd/mm/yyyy or ISO 8601 date-time)",
+                          f"tickets.csv:3: {label}: '99999999999999' is not a date (YYYY-MM-DD, dd/mm/yyyy or ISO 8601 "
+                          "date-time)"]
+    assert errors[2:] == [f"tickets.csv:4: {label}: first_response_at (2026-03-02 08:45:00) is before opened_at "
+                          "(2026-03-02 09:15:00)"]
+    assert not target.exists()
+
+
 def test_cli_errors_are_one_clear_line(tmp_path):
     folder = exports.tiny_csv(tmp_path / "tiny")
     (tmp_path / "a_folder").mkdir()

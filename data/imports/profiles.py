@@ -10,7 +10,7 @@ file (a Salesforce ``Account`` export, the ``customers`` sheet...) and says
   (the first present wins: UI labels or internal names), or a table with ``from``,
   ``values`` (a value map, case-insensitive), ``sql`` (a derived value: an SQL
   expression over ``{Source column}`` placeholders, for fields a CRM spreads over
-  several columns), ``default`` (used when the source lacks the column, with a warning) and
+  several columns; ``{ts:Column}`` and ``{num:Column}`` read it as a timestamp or a number), ``default`` (used when the source lacks the column, with a warning) and
   ``note`` (what the mapping view shows for a derived value, e.g. "the campaign's channel");
 - ``identity = true``: every column not listed is read from the source column of the same
   name (the ``crm`` profile);
@@ -107,7 +107,7 @@ class Profile:
 def _placeholders(sql: str) -> list[str]:
     import re
 
-    return [name for _, name in re.findall(r"\{(ts:)?([^{}:]+)\}", sql)]
+    return [name for _, name in re.findall(r"\{(ts:|num:)?([^{}:]+)\}", sql)]
 
 
 def _norm_name(name: str) -> str:
