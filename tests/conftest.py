@@ -22,6 +22,15 @@ END = date(2026, 11, 23)
 DEMO_CUSTOMERS = 2_000
 
 
+@pytest.fixture(scope="session", autouse=True)
+def derived_data_folder(tmp_path_factory) -> Path:
+    """What the app derives from a source (health reports, rollups) goes to a folder of this
+    test session, never to the checkout's .cache/ (data/cache.py)."""
+    folder = tmp_path_factory.mktemp("derived")
+    os.environ["CRM_CACHE_DIR"] = str(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def demo_spec() -> DemoSpec:
     return DemoSpec(customers=DEMO_CUSTOMERS, seed=7, end=END)
