@@ -7,6 +7,7 @@ Everything that computes lives in ``metrics``; results are cached per filter set
 
 from __future__ import annotations
 
+import html
 import os
 import threading
 from collections.abc import Callable
@@ -811,8 +812,9 @@ def _points(state) -> list[str]:
         value = data[0] if isinstance(data, (list, tuple)) and data else data
         if value is None:
             value = point.get("label") or point.get("x") or point.get("y")
-        if value is not None and str(value) not in picked:
-            picked.append(str(value))
+        value = None if value is None else html.unescape(str(value))  # charts draw escaped values
+        if value is not None and value not in picked:
+            picked.append(value)
     return picked
 
 
