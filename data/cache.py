@@ -149,3 +149,24 @@ class ResultStore:
 
     def close(self) -> None:
         self._disk.close()
+
+
+def file_stamp(url) -> str:
+    """For a database file (DuckDB, SQLite), a short hash of its size and time of change, and
+    of its write-ahead log's: a file changed in place without a new row or date still gets a
+    new stamp. Empty for a server (PostgreSQL, Spark), whose fingerprint is what it holds."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url) if isinstance(url, str) else url
+    database = parsed.database or ""
+    if parsed.get_backend_name() not in ("duckdb", "sqlite") or database in ("", ":memory:"):
+        return ""
+    path = Path(database.removeprefix("file:").split("?")[0])
+    stats = []
+    for part in (path, Path(f"{path}.wal"), Path(f"{path}-wal")):
+        try:
+            found = part.stat()
+        except OSError:
+            continue
+        stats.append([part.name, found.st_size, found.st_mtime_ns])
+    return "-" + hashlib.sha256(json.dumps(stats).encode()).hexdigest()[:8] if stats else ""

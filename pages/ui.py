@@ -7,6 +7,7 @@ Everything that computes lives in ``metrics``; results are cached per filter set
 
 from __future__ import annotations
 
+import html
 import os
 import threading
 from collections.abc import Callable
@@ -264,7 +265,11 @@ def sidebar_filters() -> None:
 
     bar = st.sidebar
     bar.header(_("Filters"))
-    corrected = _link_period(raw["period"], first, max(last, date.today()), (default_start, default_end))
+    fix = st.session_state.pop("_period_fix", None)  # a link's range corrected by the run before
+    if fix is not None:
+        raw["period"], corrected = fix["link"], fix["range"]
+    else:
+        corrected = _link_period(raw["period"], first, max(last, date.today()), (default_start, default_end))
     if corrected is not None:  # a reversed or surplus range in the link: fix the link itself
         if "period" in st.session_state:  # the widget is bound already: set its value instead
             st.session_state["period"] = corrected
@@ -273,6 +278,13 @@ def sidebar_filters() -> None:
     period = bar.date_input(_("Date range"), value=(default_start, default_end), min_value=first,
                             max_value=max(last, date.today()), key="period", bind="query-params",
                             format="YYYY-MM-DD", help=_("Both days included. KPIs are computed as of the end."))
+    shown = tuple(period) if isinstance(period, (tuple, list)) else (period,)
+    if corrected is not None and fix is None and shown != tuple(corrected):
+        # on a session's first run Streamlit fills a bound widget from the link as it came:
+        # run once more, the corrected range set on the widget, so the widget, the caption
+        # and the figures show the same dates
+        st.session_state["_period_fix"] = {"link": raw["period"], "range": corrected}
+        st.rerun()
     # bound widgets write their displayed label to the URL, so the labels are the options
     compare_label = bar.selectbox(_("Compare with"), list(COMPARE_LABELS.values()), key="compare",
                                   bind="query-params", format_func=_)
@@ -883,8 +895,9 @@ def _points(state) -> list[str]:
         value = data[0] if isinstance(data, (list, tuple)) and data else data
         if value is None:
             value = point.get("label") or point.get("x") or point.get("y")
-        if value is not None and str(value) not in picked:
-            picked.append(str(value))
+        value = None if value is None else html.unescape(str(value))  # charts draw escaped values
+        if value is not None and value not in picked:
+            picked.append(value)
     return picked
 
 
