@@ -283,7 +283,7 @@ def _by_class(frame: pd.DataFrame, category: str, title: str, x_title: str, y_ti
 
 
 def time_histogram(frame: pd.DataFrame, title: str) -> go.Figure:
-    return _by_class(frame, "bucket", _(title), _("Time from opening"), _("Tickets"))
+    return _by_class(frame, "bucket", title, _("Time from opening"), _("Tickets"))
 
 
 def backlog_bars(frame: pd.DataFrame) -> go.Figure:
@@ -291,12 +291,20 @@ def backlog_bars(frame: pd.DataFrame) -> go.Figure:
                      _("Open tickets"))
 
 
+#: Contact channels (data/schema.py ENUMS) as people name them.
+CHANNEL_NAMES = {"phone": N_("phone"), "chat": N_("chat"), "email": N_("email"), "web": N_("web"),
+                 "mobile": N_("mobile app"), "ivr": N_("IVR"), "in_person": N_("in person"), "mail": N_("post"),
+                 "social": N_("social media"), "sms": N_("SMS"), "none": N_("none")}
+
+
 def channel_mix(frame: pd.DataFrame, in_person_target: float) -> go.Figure:
     colours = [VERMILION if c == "in_person" else BLUE for c in frame.channel]
+    names = [_(CHANNEL_NAMES.get(c, c)) for c in frame.channel]
     fig = go.Figure(go.Bar(x=frame.channel, y=frame.share, marker_color=colours, customdata=frame[["channel"]],
                            text=[percent(s, 0) for s in frame.share], textposition="outside", cliponaxis=False,
-                           hovertemplate=_("%{x}: %{y:.1%} of tickets") + "<extra></extra>"))
+                           hovertext=names, hovertemplate=_("%{hovertext}: %{y:.1%} of tickets") + "<extra></extra>"))
     target_line(fig, in_person_target, _("in-person target ≤ {target}").format(target=percent(in_person_target, 0)))
+    fig.update_xaxes(tickvals=list(frame.channel), ticktext=names)
     fig.update_yaxes(title=_("Share of tickets"), tickformat=".0%")
     fig.update_xaxes(title=_("Channel"))
     return _finish(fig, _("Channel mix (click a channel to filter the page)"), 320)
@@ -491,7 +499,7 @@ def rfm_heatmap(grid: pd.DataFrame) -> go.Figure:
     """Customers per (recency, frequency) score, labelled with the named segment."""
     pivot = grid.pivot_table(index="f_score", columns="r_score", values="customers", aggfunc="sum").sort_index()
     names = grid.pivot_table(index="f_score", columns="r_score", values="rfm_segment", aggfunc="first").sort_index()
-    text = [[f"{names.iat[i, j]}<br>{int(pivot.iat[i, j]):,}" for j in range(pivot.shape[1])]
+    text = [[f"{names.iat[i, j]}<br>{number(int(pivot.iat[i, j]))}" for j in range(pivot.shape[1])]
             for i in range(pivot.shape[0])]
     fig = go.Figure(go.Heatmap(z=pivot.to_numpy(), x=[str(c) for c in pivot.columns], y=[str(i) for i in pivot.index],
                                text=text, texttemplate="%{text}", textfont_size=10, colorscale="Blues",

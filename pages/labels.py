@@ -114,10 +114,11 @@ def readable(frame: pd.DataFrame) -> pd.DataFrame:
     (``in_person``, ``breached``) as words."""
     out = frame.copy()
     for column in out.columns:
-        if str(column) in CODED and out[column].dtype == object:
+        texts = out[column].dtype == object or pd.api.types.is_string_dtype(out[column])
+        if str(column) in CODED and texts:
             out[column] = [v if v is None or v != v else value_label(v) for v in out[column]]
-        if out[column].dtype == object:
-            out[column] = out[column].where(out[column].notna(), "")
+        if texts:
+            out[column] = out[column].astype(object).where(out[column].notna(), "")
     return out
 
 
