@@ -499,7 +499,7 @@ def rfm_heatmap(grid: pd.DataFrame) -> go.Figure:
     """Customers per (recency, frequency) score, labelled with the named segment."""
     pivot = grid.pivot_table(index="f_score", columns="r_score", values="customers", aggfunc="sum").sort_index()
     names = grid.pivot_table(index="f_score", columns="r_score", values="rfm_segment", aggfunc="first").sort_index()
-    text = [[f"{names.iat[i, j]}<br>{number(int(pivot.iat[i, j]))}" for j in range(pivot.shape[1])]
+    text = [[f"{_(names.iat[i, j])}<br>{number(int(pivot.iat[i, j]))}" for j in range(pivot.shape[1])]
             for i in range(pivot.shape[0])]
     fig = go.Figure(go.Heatmap(z=pivot.to_numpy(), x=[str(c) for c in pivot.columns], y=[str(i) for i in pivot.index],
                                text=text, texttemplate="%{text}", textfont_size=10, colorscale="Blues",
@@ -514,7 +514,8 @@ def odds_ratio_forest(table: pd.DataFrame) -> go.Figure:
     """Odds ratios of churn drivers with 95 % intervals, on a log axis (1 = no effect)."""
     rows = table.iloc[::-1]
     colours = [VERMILION if lo > 1 else GREEN if hi < 1 else GREY for lo, hi in zip(rows.ci_low, rows.ci_high)]
-    fig = go.Figure(go.Scatter(x=rows.odds_ratio, y=rows.label, mode="markers", marker=dict(color=colours, size=10),
+    fig = go.Figure(go.Scatter(x=rows.odds_ratio, y=[_(label) for label in rows.label], mode="markers",
+                               marker=dict(color=colours, size=10),
                                error_x=dict(type="data", symmetric=False, array=rows.ci_high - rows.odds_ratio,
                                             arrayminus=rows.odds_ratio - rows.ci_low, color=BLACK),
                                hovertemplate=_("%{y}: odds ratio %{x:.2f}") + "<extra></extra>"))

@@ -107,8 +107,9 @@ else:
     roi["target_segment"] = roi["target_segment"].fillna(_("all segments"))
     ui.chart(charts.campaign_roi(roi), key="roi_chart")
     money_columns = ["cost", "attributed_margin", "cost_per_acquisition"]
-    st.dataframe(ui.money_table(roi, money_columns), hide_index=True, column_config={
-        **labels.column_config(roi), "name": _("Campaign"),
+    st.dataframe(ui.money_table(labels.readable(roi), money_columns), hide_index=True, column_config={
+        **labels.column_config(roi), "campaign_id": _("Code"), "name": _("Campaign"),
+        "acquired": st.column_config.NumberColumn(_("Customers acquired"), format="%d"),
         "cost": st.column_config.NumberColumn(_("Cost")),
         "attributed_margin": st.column_config.NumberColumn(_("Attributed margin")),
         "cost_per_acquisition": st.column_config.NumberColumn(_("Cost per acquisition")),

@@ -85,10 +85,13 @@ st.subheader(_("Conversion table"))
 CONVERSION_COLUMNS = {"step_conversion": N_("Step conversion"), "step_low": N_("Step: 95 % low"),
                       "step_high": N_("Step: 95 % high"), "cumulative_conversion": N_("Cumulative conversion"),
                       "cumulative_low": N_("Cumulative: 95 % low"), "cumulative_high": N_("Cumulative: 95 % high")}
-st.dataframe(table.drop(columns=["stage"]), hide_index=True, column_config={
-    "label": _("Stage"), "customers": st.column_config.NumberColumn(_("Customers"), format="localized"),
-    **{c: ui.percent_column(_(CONVERSION_COLUMNS.get(c, c))) for c in table.columns if c not in
-       ("stage", "label", "customers")}})
+shares = [c for c in table.columns if c not in ("stage", "label", "customers")]
+# percentages by locale, and a dash where a share does not apply (the prospects' step conversion)
+st.dataframe(table.drop(columns=["stage"]).style.format(
+    {"customers": ui.i18n.number, **{c: lambda v: ui.i18n.percent(v, 1) for c in shares}}, na_rep="—"),
+    hide_index=True, column_config={
+        "label": _("Stage"), "customers": st.column_config.NumberColumn(_("Customers")),
+        **{c: st.column_config.NumberColumn(_(CONVERSION_COLUMNS.get(c, c))) for c in shares}})
 ui.download(table, "funnel", key="funnel_csv")
 
 st.subheader(_("By {dimension}").format(dimension=dimension_label.lower()))

@@ -58,6 +58,10 @@ VALUES: dict[str, str] = {
     "partner": N_("partner"), "in_person": N_("in person"),
     "complaint": N_("complaint"), "support": N_("support"), "question": N_("question"), "request": N_("request"),
     "low": N_("low"), "normal": N_("normal"), "high": N_("high"), "urgent": N_("urgent"),
+    # channels and departments
+    "phone": N_("phone"), "chat": N_("chat"), "email": N_("email"), "web": N_("web"), "mobile": N_("mobile app"),
+    "ivr": N_("IVR"), "mail": N_("post"), "social": N_("social media"), "sms": N_("SMS"), "none": N_("none"),
+    "event": N_("event"), "sales": N_("sales"), "service": N_("service"), "marketing": N_("marketing"),
 }
 #: Columns whose values are codes of :data:`VALUES`.
 CODED = {"status", "sla_status", "sla_class", "direction", "resolved_by", "category", "priority", "channel",

@@ -25,7 +25,7 @@ def survival_section() -> None:
     st.markdown(_("A customer churns when no order follows their last one for the chosen number of days; "
                   "customers still buying are followed up to the end of the range (censored). The curves are "
                   "Kaplan-Meier estimates with 95 % bands; the log-rank test says whether the groups differ."))
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3 = st.columns([1, 1, 1.4])
     dimension = c1.selectbox(_("Compare by"), [None, *CUSTOMER_DIMENSIONS], key="surv_dim", index=1,
                              format_func=lambda d: _("Everyone") if d is None else _(DIMENSION_LABELS[d]))
     churn_days = int(c2.number_input(_("Churn after days without an order"), 30, 730, 180, step=30, key="surv_days"))

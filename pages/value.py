@@ -59,13 +59,13 @@ else:
                  "first."))
     st.subheader(_("Top customers by predicted CLV"))
     top = result["top"]
-    st.dataframe(ui.money_table(labels.readable(top), ["clv", "monetary_value", "expected_spend"]), hide_index=True,
-                 height=300, column_config={
+    st.dataframe(ui.money_table(labels.readable(top), ["clv", "monetary_value", "expected_spend"]).format(
+        {"expected_purchases": lambda v: number(v, 1)}), hide_index=True, height=300, column_config={
         **labels.column_config(top), "frequency": st.column_config.NumberColumn(_("Repeat purchases"), format="%d"),
         "p_alive": ui.percent_column(_("P(alive)")), "clv": st.column_config.NumberColumn(_("CLV")),
         "monetary_value": st.column_config.NumberColumn(_("Mean repeat spend")),
         "expected_spend": st.column_config.NumberColumn(_("Expected spend / purchase")),
-        "expected_purchases": st.column_config.NumberColumn(_("Expected purchases"), format="%.1f")})
+        "expected_purchases": st.column_config.NumberColumn(_("Expected purchases"))})
     ui.download(top, "top_customers_clv", key="clv_top_csv")
     with st.expander(_("Model parameters (maximum likelihood, with standard errors)")):
         parameters = result["parameters"]
@@ -95,7 +95,8 @@ def rfm_section() -> None:
                       _("no data") if pareto is None else percent(pareto, 0),
                       help=_("The Pareto share: revenue in the range from the fifth of customers who spent the "
                              "most."), border=True)
-            segments = rfm_result["segments"]
+            segments = rfm_result["segments"].assign(
+                rfm_segment=lambda t: [_(s) for s in t.rfm_segment], description=lambda t: [_(d) for d in t.description])
             numbers_first = [c for c in segments.columns if c != "description"] + ["description"]
             st.dataframe(ui.money_table(segments, ["revenue"]), hide_index=True, column_order=numbers_first,
                          column_config={
@@ -146,7 +147,12 @@ def churn_section() -> None:
             **labels.column_config(top), "churn_probability": ui.percent_column(_("P(churn)")),
             "clv": st.column_config.NumberColumn(_("CLV")),
             "clv_at_risk": st.column_config.NumberColumn(_("CLV at risk")),
-            "recency_days": st.column_config.NumberColumn(_("Days since last order"), format="%.0f")})
+            "recency_days": st.column_config.NumberColumn(_("Days since last order"), format="%.0f"),
+            "frequency": st.column_config.NumberColumn(_("Orders in the year before"), format="%d"),
+            "tickets": st.column_config.NumberColumn(_("Tickets"), format="%d"),
+            "sla_breaches": st.column_config.NumberColumn(_("SLA breaches"), format="%d"),
+            "last_nps": st.column_config.NumberColumn(_("Last NPS score"), format="%.0f"),
+            "contact_pressure": st.column_config.NumberColumn(_("Contacts in the busiest week"), format="%d")})
         ui.download(top, "customers_at_risk", key="risk_csv")
 
 
