@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gettext
 import io
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
 from functools import lru_cache
@@ -55,6 +56,16 @@ def set_language(code: str | None) -> str:
     chosen = code if code in LANGUAGES else DEFAULT
     _language.set(chosen)
     return chosen
+
+
+@contextmanager
+def using(code: str | None):
+    """Within the block, ``code`` is the current language; the one before comes back after."""
+    token = _language.set(code if code in LANGUAGES else DEFAULT)
+    try:
+        yield
+    finally:
+        _language.reset(token)
 
 
 def language() -> str:
