@@ -50,7 +50,7 @@ clean:
 
 ## i18n: extract the messages of the code and update the catalogues (then translate i18n/locales/*/LC_MESSAGES/messages.po)
 i18n: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 -k lazy -k lazy_plural:1,2 --no-location --sort-output \
 		--ignore-dirs=".venv tests bench __pycache__ .git test-artifacts" -o i18n/messages.pot .
 	$(BIN)/pybabel update -i i18n/messages.pot -d i18n/locales -D messages --no-wrap --ignore-obsolete
 	rm i18n/messages.pot

@@ -47,27 +47,39 @@ from sqlalchemy.types import Boolean
 from data import schema
 from data.cache import cache_dir, file_stamp, source_fingerprint
 from data.schema import SURVEY_SCALES, campaigns, customers, interactions, opportunities, orders, tickets
+from i18n import N_, _, lazy, number
 
-#: What the rows of each table are called in messages (plural).
+#: What the rows of each table are called in messages (plural; English, shown with ``_(...)``).
 ROW_NOUNS: dict[str, str] = {
-    "customers": "customers",
-    "orders": "orders",
-    "opportunities": "opportunities",
-    "campaigns": "campaigns",
-    "interactions": "interactions",
-    "tickets": "tickets",
-    "surveys": "survey answers",
-    "survey_invitations": "survey invitations",
+    "customers": N_("customers"),
+    "orders": N_("orders"),
+    "opportunities": N_("opportunities"),
+    "campaigns": N_("campaigns"),
+    "interactions": N_("interactions"),
+    "tickets": N_("tickets"),
+    "surveys": N_("survey answers"),
+    "survey_invitations": N_("survey invitations"),
+}
+#: What one row of a table is called (a foreign key "refers to a customer that does not exist").
+ROW_NOUN: dict[str, str] = {
+    "customers": N_("customer"),
+    "orders": N_("order"),
+    "opportunities": N_("opportunity"),
+    "campaigns": N_("campaign"),
+    "interactions": N_("interaction"),
+    "tickets": N_("ticket"),
+    "surveys": N_("survey answer"),
+    "survey_invitations": N_("survey invitation"),
 }
 
-#: Kinds of check, in the order the Data page lists them.
+#: Kinds of check, in the order the Data page lists them (English, shown with ``_(...)``).
 KINDS: dict[str, str] = {
-    "empty": "Required values missing",
-    "duplicate": "Duplicate identifiers",
-    "link": "Links that do not resolve",
-    "timeline": "Impossible timelines",
-    "future": "Dates in the future",
-    "range": "Values out of range",
+    "empty": N_("Required values missing"),
+    "duplicate": N_("Duplicate identifiers"),
+    "link": N_("Links that do not resolve"),
+    "timeline": N_("Impossible timelines"),
+    "future": N_("Dates in the future"),
+    "range": N_("Values out of range"),
 }
 
 
@@ -103,7 +115,7 @@ def _not_null_checks() -> list[Check]:
             if column.nullable and not column.primary_key:
                 continue
             out.append(Check(table.name, f"{column.name}_missing", "empty",
-                             f"{column.name} is empty although it is required",
+                             lazy("{column} is empty although it is required", column=column.name),
                              lambda _cutoff, c=column: c.is_(None), column=column.name))
     return out
 
@@ -113,7 +125,7 @@ def _duplicate_checks() -> list[Check]:
     for table in schema.TABLES:
         (pk,) = table.primary_key.columns
         out.append(Check(table.name, "duplicate_id", "duplicate",
-                         f"the same {pk.name} appears on more than one row",
+                         lazy("the same {column} appears on more than one row", column=pk.name),
                          lambda _cutoff, t=table, c=pk: c.in_(_duplicate_ids(t, c)), scan=True,
                          column=pk.name))
     return out
@@ -131,9 +143,11 @@ def _link_checks() -> list[Check]:
         for fk in table.foreign_keys:
             child, parent = fk.parent, fk.column
             required = not child.nullable
-            reason = (f"{child.name} refers to a {parent.table.name[:-1]} that does not exist"
+            reason = (lazy("{column} refers to a {parent} that does not exist", column=child.name,
+                           parent=lazy(ROW_NOUN[parent.table.name]))
                       if required else
-                      f"{child.name} refers to a {parent.table.name[:-1]} that does not exist (kept, as not linked)")
+                      lazy("{column} refers to a {parent} that does not exist (kept, as not linked)",
+                           column=child.name, parent=lazy(ROW_NOUN[parent.table.name])))
             out.append(Check(table.name, f"{child.name}_unknown", "link", reason,
                              lambda _cutoff, c=child, p=parent: and_(
                                  c.is_not(None), c.not_in(select(p).where(p.is_not(None)))),
@@ -143,17 +157,17 @@ def _link_checks() -> list[Check]:
 
 #: Pairs (earlier, later) that cannot be reversed: later happened before earlier.
 TIMELINES: tuple[tuple[Table, str, str, str], ...] = (
-    (tickets, "opened_at", "first_response_at", "first answered before they were opened"),
-    (tickets, "opened_at", "resolved_at", "resolved before they were opened"),
-    (opportunities, "created_at", "closed_at", "closed before they were created"),
-    (customers, "created_at", "engaged_at", "engaged before the record was created"),
-    (customers, "created_at", "acquired_at", "acquired before the record was created"),
-    (campaigns, "started_at", "ended_at", "ended before they started"),
+    (tickets, "opened_at", "first_response_at", N_("first answered before they were opened")),
+    (tickets, "opened_at", "resolved_at", N_("resolved before they were opened")),
+    (opportunities, "created_at", "closed_at", N_("closed before they were created")),
+    (customers, "created_at", "engaged_at", N_("engaged before the record was created")),
+    (customers, "created_at", "acquired_at", N_("acquired before the record was created")),
+    (campaigns, "started_at", "ended_at", N_("ended before they started")),
 )
 
 
 def _timeline_checks() -> list[Check]:
-    return [Check(t.name, f"{later}_before_{earlier}", "timeline", reason,
+    return [Check(t.name, f"{later}_before_{earlier}", "timeline", lazy(reason),
                   lambda _cutoff, a=t.c[earlier], b=t.c[later]: b < a)
             for t, earlier, later, reason in TIMELINES]
 
@@ -168,9 +182,9 @@ def _future_checks() -> list[Check]:
         for column in table.columns:
             if column.name.endswith("_at") and (table.name, column.name) not in MAY_BE_FUTURE:
                 if column.name == "updated_at":
-                    reason = f"{column.name} is after today"
+                    reason = lazy("{column} is after today", column=column.name)
                 else:
-                    reason = f"{column.name} is after today (an event that has not happened yet)"
+                    reason = lazy("{column} is after today (an event that has not happened yet)", column=column.name)
                 out.append(Check(table.name, f"{column.name}_future", "future", reason,
                                  lambda cutoff, c=column: c >= cutoff))
     return out
@@ -184,12 +198,12 @@ def _survey_score_out_of_scale(_cutoff) -> ColumnElement[bool]:
 
 RANGE_CHECKS: tuple[Check, ...] = (
     Check("surveys", "score_out_of_scale", "range",
-          "score outside the scale of its survey (NPS 0-10, CSAT 1-5, CES 1-7)", _survey_score_out_of_scale),
-    Check("tickets", "csat_out_of_scale", "range", "csat outside 1-5",
+          lazy("score outside the scale of its survey (NPS 0-10, CSAT 1-5, CES 1-7)"), _survey_score_out_of_scale),
+    Check("tickets", "csat_out_of_scale", "range", lazy("csat outside 1-5"),
           lambda _cutoff: or_(tickets.c.csat < 1, tickets.c.csat > 5)),
-    Check("tickets", "contacts_below_one", "range", "contacts_to_resolve below 1",
+    Check("tickets", "contacts_below_one", "range", lazy("contacts_to_resolve below 1"),
           lambda _cutoff: tickets.c.contacts_to_resolve < 1),
-    Check("campaigns", "cost_negative", "range", "cost is negative",
+    Check("campaigns", "cost_negative", "range", lazy("cost is negative"),
           lambda _cutoff: campaigns.c.cost < 0),
 )
 
@@ -220,11 +234,11 @@ class Finding:
         return f"{self.table}.{self.check}"
 
     def sentence(self) -> str:
-        """"12 tickets left out: resolved before they were opened"."""
-        noun = ROW_NOUNS[self.table]
+        """"12 tickets left out: resolved before they were opened" (in the current language)."""
+        noun = _(ROW_NOUNS[self.table])
         if self.excluded:
-            return f"{self.rows:,} {noun} left out: {self.reason}"
-        return f"{self.rows:,} {noun}: {self.reason}"
+            return _("{rows} {noun} left out: {reason}").format(rows=number(self.rows), noun=noun, reason=self.reason)
+        return _("{rows} {noun}: {reason}").format(rows=number(self.rows), noun=noun, reason=self.reason)
 
     def as_dict(self) -> dict:
         return {"table": self.table, "check": self.check, "rows": self.rows, "excluded": self.excluded}

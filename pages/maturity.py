@@ -96,7 +96,7 @@ with tabs[0]:
         with st.expander(_("Phase {phase} · {name}: {held} of {n} criteria hold").format(
                 phase=phase, name=_(name), held=held, n=len(mine)), expanded=phase == nxt):
             st.caption(_(maturity.PHASE_TEXT[phase]))
-            st.dataframe(pd.DataFrame([{"criterion": _(c.label), "value": c.shown, "line": c.threshold,
+            st.dataframe(pd.DataFrame([{"criterion": _(c.label), "value": str(c.shown), "line": str(c.threshold),
                                         "holds": c.holds} for c in mine]), hide_index=True, column_config={
                 "criterion": _("Criterion"), "value": _("Value"), "line": _("Line"),
                 "holds": st.column_config.CheckboxColumn(_("Holds"))})
@@ -261,7 +261,7 @@ with tabs[4]:
         with st.container(border=True):
             colour = {"risk": "red", "ok": "green", "unknown": "gray"}[risk.status]
             source = _(SOURCES[risk.source]) if risk.source in SOURCES else _("from {source}").format(
-                source=risk.source)
+                source=_(risk.source))
             st.markdown(f"**{_(risk.title)}** :{colour}-badge[{_(RISK_STATUS.get(risk.status, risk.status))}] · "
                         f"{source}")
             st.caption(_(risk.evidence))
