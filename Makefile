@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DEMO   := data/crm_demo.duckdb
 PORT   ?= 8501
 
-.PHONY: run test demo bench clean i18n i18n-compile
+.PHONY: run warm test demo bench clean i18n i18n-compile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,14 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 $(DEMO): | $(VENV)/.installed
 	$(BIN)/python -m data demo --out $(DEMO)
 
-## run: install into .venv, build the demo database if missing, serve the app
+## run: install into .venv, build the demo database if missing, serve the app (the default view is
+## computed in the background meanwhile, into the results kept per data refresh in .cache/)
 run: $(VENV)/.installed $(DEMO)
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/python -m pages.ui warm & CRM_WARM=0 $(BIN)/streamlit run app.py --server.port $(PORT)
+
+## warm: compute the default view into .cache/ (run it after each data refresh, e.g. from cron)
+warm: $(VENV)/.installed
+	$(BIN)/python -m pages.ui warm
 
 ## test: install the dev requirements, check the machine has what it cannot provide, run every test
 test: $(VENV)/.installed-dev

@@ -5,6 +5,9 @@ figures out (no Streamlit), so they can be tested and reused in exports.
 
 from __future__ import annotations
 
+import html
+
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -72,6 +75,48 @@ def fitted(fig: go.Figure, title_chars: int = 46, axis_chars: int = 28) -> go.Fi
     return fig
 
 
+#: Trace properties that carry data values plotly draws as text (labels, hover, legend);
+#: plotly reads <a>, <b>, <br>, <span style> in them, so each string in them is HTML-escaped.
+ESCAPED_TRACE_PROPERTIES = ("x", "y", "theta", "text", "hovertext", "labels", "ids", "parents", "customdata",
+                            "name")
+#: Axis properties that repeat data values (the order of categories, their tick labels).
+ESCAPED_AXIS_PROPERTIES = ("categoryarray", "ticktext")
+
+
+def _escape_values(value):
+    """``value`` with every string in it HTML-escaped (lists, tuples and arrays, at any depth)."""
+    if isinstance(value, str):
+        return html.escape(value, quote=False)
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "OUS":
+            return np.vectorize(_escape_values, otypes=[object])(value) if value.size else value
+        return value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_escape_values(v) for v in value)
+    return value
+
+
+def escaped(fig: go.Figure) -> go.Figure:
+    """The figure with every data value it draws shown as text, never as markup: a segment
+    called ``<a href="...">x</a>`` reads as typed. Applied once per figure (by ``themed``);
+    chart clicks read the values back with ``html.unescape``. The figure's own markup
+    (templates, titles, annotations) is left as it is."""
+    if getattr(fig, "_crm_escaped", False):
+        return fig
+    for trace in fig.data:
+        for name in ESCAPED_TRACE_PROPERTIES:
+            if name in trace and trace[name] is not None:
+                trace[name] = _escape_values(trace[name])
+    for name in [n for n in fig.layout if n.startswith(("xaxis", "yaxis"))]:
+        axis = fig.layout[name]
+        for prop in ESCAPED_AXIS_PROPERTIES:
+            if axis[prop] is not None:
+                axis[prop] = _escape_values(axis[prop])
+    fig._crm_escaped = True
+    return fig
+
+
+
 #: Decimal and thousands separators of plotly's number formats, per language (1,234.5 / 1.234,5).
 SEPARATORS = {"en": ".,", "es": ",."}
 #: The currency sign the figures are written with; :func:`localised` puts the settings' currency
@@ -104,7 +149,8 @@ def localised(fig: go.Figure, symbol: str = MONEY_SIGN) -> go.Figure:
 
 def themed(fig: go.Figure, dark: bool, symbol: str = MONEY_SIGN) -> go.Figure:
     """The figure in the light or dark variant of the project's template (Streamlit's theme),
-    its long titles wrapped, numbers and money in the page's language."""
+    its long titles wrapped, its data values escaped, numbers and money in the page's language."""
+    escaped(fig)
     fitted(fig)
     localised(fig, symbol)
     if dark:
@@ -421,8 +467,8 @@ def survival_curves(curves: pd.DataFrame, churn_days: int) -> go.Figure:
         fig.add_trace(go.Scatter(x=rows.time, y=rows.survival, name=str(group), line=dict(color=colour, width=2.5,
                                                                                            shape="hv"),
                                  customdata=rows[["at_risk"]],
-                                 hovertemplate=_("day %{x:.0f}: %{y:.1%} still active (%{customdata[0]:,} at risk)")
-                                 + "<extra>" + str(group) + "</extra>"))
+                                 # no <extra>: plotly shows the trace's name there, escaped with the data
+                                 hovertemplate=_("day %{x:.0f}: %{y:.1%} still active (%{customdata[0]:,} at risk)")))
     target_line(fig, 0.5, _("median"))
     fig.update_yaxes(title=_("Share of customers still active"), tickformat=".0%", range=[0, 1.02])
     fig.update_xaxes(title=_("Days since acquisition (churn = no order for {days} days)").format(days=churn_days),
@@ -499,12 +545,11 @@ def rfm_heatmap(grid: pd.DataFrame) -> go.Figure:
     """Customers per (recency, frequency) score, labelled with the named segment."""
     pivot = grid.pivot_table(index="f_score", columns="r_score", values="customers", aggfunc="sum").sort_index()
     names = grid.pivot_table(index="f_score", columns="r_score", values="rfm_segment", aggfunc="first").sort_index()
-    text = [[f"{_(names.iat[i, j])}<br>{number(int(pivot.iat[i, j]))}" for j in range(pivot.shape[1])]
-            for i in range(pivot.shape[0])]
+    text = [[_(str(names.iat[i, j])) for j in range(pivot.shape[1])] for i in range(pivot.shape[0])]
     fig = go.Figure(go.Heatmap(z=pivot.to_numpy(), x=[str(c) for c in pivot.columns], y=[str(i) for i in pivot.index],
-                               text=text, texttemplate="%{text}", textfont_size=10, colorscale="Blues",
+                               text=text, texttemplate="%{text}<br>%{z:,.0f}", textfont_size=10, colorscale="Blues",
                                colorbar=dict(title=_("Customers")),
-                               hovertemplate="R %{x}, F %{y}: %{text}<extra></extra>"))
+                               hovertemplate="R %{x}, F %{y}: %{text}<br>%{z:,.0f}<extra></extra>"))
     fig.update_xaxes(title=_("Recency score (5 = bought most recently)"), type="category")
     fig.update_yaxes(title=_("Frequency score (5 = buys most often)"), type="category")
     return _finish(fig, _("RFM grid: customers by recency and frequency"), 460)

@@ -19,7 +19,7 @@ st.markdown(_("A cohort is the calendar month in which customers were acquired; 
 SURVIVAL_COHORTS = {"all": N_("All acquired so far"), "range": N_("Acquired in the range")}
 
 
-@st.fragment  # its controls rerun this section only, not the cohort matrix above
+@ui.section  # its controls rerun this section only, not the cohort matrix above
 def survival_section() -> None:
     st.subheader(_("How long customers stay"))
     st.markdown(_("A customer churns when no order follows their last one for the chosen number of days; "

@@ -7,6 +7,7 @@ Everything that computes lives in ``metrics``; results are cached per filter set
 
 from __future__ import annotations
 
+import html
 import os
 import threading
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from data.schema import customers, interactions, orders, tickets
 from data.budget import over_budget
+from data.cache import ResultStore, source_fingerprint
 from data.sources import Source, SourceError, connect, mask_url, resolve_url
 from data.store import AppStore
 from data.store import resolve_url as resolve_store_url
@@ -31,9 +33,12 @@ from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS, Filters
 from metrics.units import format_value
 from metrics import escape, health
 import i18n
-from i18n import _
+from i18n import N_, _
 
-TTL = 600  # seconds a cached result lives
+TTL = 600  # seconds a cached lookup (dimension values, data span, settings) lives
+#: Seconds between two looks at the source's fingerprint: a data refresh is seen within them,
+#: and results are kept per fingerprint (in memory and on disk, data/cache.py), not per time.
+REFRESH_SECONDS = int(os.environ.get("CRM_REFRESH_SECONDS", "60"))
 #: Bytes each cache of results may hold (least recently used entries go first), so that
 #: many sessions and filter sets cannot grow the server without bound.
 CACHE_BUDGET = {"compute": "400MB", "clv": "600MB", "records": "100MB", "csv": "200MB"}
@@ -156,7 +161,9 @@ def _warm_default_view(url: str, store_url: str) -> None:
                                    ("value.new_customers", year, ()), ("value.revenue", year, ()),
                                    ("trend", f, (6,)), ("scorecard", f, (tuple(sorted(merged.items())),)),
                                    ("clv", f, (12, "segment")), ("rfm", f, ())):
-            _compute(url, name, window, args)
+            for lang in (i18n.LANGUAGES if name in TEXT_RESULTS else (i18n.DEFAULT,)):
+                i18n.set_language(lang)
+                _compute(url, name, window, args)
     except Exception:  # noqa: BLE001 - best effort, see the docstring
         return
 
@@ -260,7 +267,11 @@ def sidebar_filters() -> None:
 
     bar = st.sidebar
     bar.header(_("Filters"))
-    corrected = _link_period(raw["period"], first, max(last, date.today()), (default_start, default_end))
+    fix = st.session_state.pop("_period_fix", None)  # a link's range corrected by the run before
+    if fix is not None:
+        raw["period"], corrected = fix["link"], fix["range"]
+    else:
+        corrected = _link_period(raw["period"], first, max(last, date.today()), (default_start, default_end))
     if corrected is not None:  # a reversed or surplus range in the link: fix the link itself
         if "period" in st.session_state:  # the widget is bound already: set its value instead
             st.session_state["period"] = corrected
@@ -269,6 +280,13 @@ def sidebar_filters() -> None:
     period = bar.date_input(_("Date range"), value=(default_start, default_end), min_value=first,
                             max_value=max(last, date.today()), key="period", bind="query-params",
                             format="YYYY-MM-DD", help=_("Both days included. KPIs are computed as of the end."))
+    shown = tuple(period) if isinstance(period, (tuple, list)) else (period,)
+    if corrected is not None and fix is None and shown != tuple(corrected):
+        # on a session's first run Streamlit fills a bound widget from the link as it came:
+        # run once more, the corrected range set on the widget, so the widget, the caption
+        # and the figures show the same dates
+        st.session_state["_period_fix"] = {"link": raw["period"], "range": corrected}
+        st.rerun()
     # bound widgets write their displayed label to the URL, so the labels are the options
     compare_label = bar.selectbox(_("Compare with"), list(COMPARE_LABELS.values()), key="compare",
                                   bind="query-params", format_func=_)
@@ -397,16 +415,25 @@ VALUE_COLUMNS = ["customer_id", "name", "segment", "region", "frequency", "monet
                  "expected_purchases", "expected_spend", "clv"]
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=8, max_size=CACHE_BUDGET["clv"])
 def _clv_fit(url: str, f: Filters, horizon_months: int, by: str | None) -> dict:
-    """The value models fitted once per selection, shared by the value and churn sections."""
-    with _open(url).engine.connect() as conn:
-        try:
-            models, values = clv.customer_values(conn, f, clv.ClvSettings(horizon_months=horizon_months), by=by)
-        except clv.NotEnoughHistory as exc:
-            return {"error": str(exc)}
-    return {"error": None, "parameters": models.parameters(), "notes": {g: p.notes for g, p in models.strata.items()},
-            "customers": models.customers, "repeat_buyers": models.repeat_buyers, "values": values[VALUE_COLUMNS]}
+    return _clv_fit_for(url, fingerprint(url), i18n.language(), f, horizon_months, by)
+
+
+@st.cache_data(show_spinner=False, max_entries=8, max_size=CACHE_BUDGET["clv"])
+def _clv_fit_for(url: str, version: str, lang: str, f: Filters, horizon_months: int, by: str | None) -> dict:
+    """The value models fitted once per selection, data refresh and language (their notes are
+    sentences), shared by the value and churn sections, by every session and across restarts."""
+    def fit() -> dict:
+        i18n.set_language(lang)
+        with _open(url).engine.connect() as conn:
+            try:
+                models, values = clv.customer_values(conn, f, clv.ClvSettings(horizon_months=horizon_months), by=by)
+            except clv.NotEnoughHistory as exc:
+                return {"error": str(exc)}
+        return {"error": None, "parameters": models.parameters(),
+                "notes": {g: p.notes for g, p in models.strata.items()}, "customers": models.customers,
+                "repeat_buyers": models.repeat_buyers, "values": values[VALUE_COLUMNS]}
+    return results().get_or_compute(version, ("clv", url, lang, f, horizon_months, by), fit)
 
 
 def _customer_value(_conn, f: Filters, horizon_months: int, by: str | None) -> dict:
@@ -500,14 +527,43 @@ COMPUTATIONS: dict[str, Callable[..., Any]] = {
 }
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=512, max_size=CACHE_BUDGET["compute"])
-def _compute(url: str, name: str, f: Filters, args: tuple) -> Any:
+@st.cache_data(ttl=REFRESH_SECONDS, show_spinner=False)
+def fingerprint(url: str) -> str:
+    """The source's fingerprint (data/cache.py), looked at once per REFRESH_SECONDS."""
     with _open(url).engine.connect() as conn:
-        return COMPUTATIONS[name](conn, f, *args)
+        return source_fingerprint(conn, url)
 
 
-OVER_BUDGET_MESSAGE = i18n.N_("This section needs more memory or time than the server allows for one computation, "
-                              "so it was stopped. Narrow the date range or add a filter, then try again.")
+@st.cache_resource(show_spinner=False)
+def results() -> ResultStore:
+    """Results kept on disk per data refresh: shared by sessions, kept across restarts."""
+    return ResultStore()
+
+
+#: Computations whose results hold sentences for people (notes, explanations): kept per
+#: language; every other result is numbers and labels translated where shown, kept once.
+TEXT_RESULTS = frozenset({"forecast", "survival", "churn", "clv", "rfm", "funnel.stages", "segments.compare",
+                          "cohorts.matrix", "engagement.personalised", "pipeline.forecast"})
+
+
+def _compute(url: str, name: str, f: Filters, args: tuple) -> Any:
+    lang = i18n.language() if name in TEXT_RESULTS else i18n.DEFAULT
+    return _compute_for(url, fingerprint(url), lang, name, f, args)
+
+
+@st.cache_data(show_spinner=False, max_entries=512, max_size=CACHE_BUDGET["compute"])
+def _compute_for(url: str, version: str, lang: str, name: str, f: Filters, args: tuple) -> Any:
+    """``name`` computed for the filters, once per data refresh (``version``, the fingerprint)
+    and language (results may hold sentences)."""
+    def run() -> Any:
+        i18n.set_language(lang)
+        with _open(url).engine.connect() as conn:
+            return COMPUTATIONS[name](conn, f, *args)
+    return results().get_or_compute(version, ("compute", url, lang, name, f, args), run)
+
+
+OVER_BUDGET_MESSAGE = N_("This section needs more memory or time than the server allows for one computation, "
+                      "so it was stopped. Narrow the date range or add a filter, then try again.")
 
 
 def compute(name: str, f: Filters, *args) -> Any:
@@ -521,15 +577,43 @@ def compute(name: str, f: Filters, *args) -> Any:
         return within_budget(_compute, url, name, f, args)
 
 
+class _SectionStopped(Exception):
+    """Ends the current :func:`section` (and only it) after its message was shown."""
+
+
+_SECTIONS = threading.local()
+
+
+def section(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A page section drawn as an ``st.fragment`` (its controls rerun it alone) whose
+    computation, when it goes over the engine's budget, ends this section with a message
+    while the rest of the page is drawn."""
+    import functools
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        depth = getattr(_SECTIONS, "depth", 0)
+        _SECTIONS.depth = depth + 1
+        try:
+            return function(*args, **kwargs)
+        except _SectionStopped:
+            return None
+        finally:
+            _SECTIONS.depth = depth
+    return st.fragment(run)
+
+
 def within_budget(function: Callable[..., Any], *args) -> Any:
     """``function(*args)``; when it goes over the engine's budget, a message in its place
-    and the rest of the section (or fragment, or dialog) stopped."""
+    and the rest of its section (a :func:`section`) or, outside one, of the page stopped."""
     try:
         return function(*args)
     except Exception as exc:
         if not over_budget(exc):
             raise
         st.error(_(OVER_BUDGET_MESSAGE), icon=":material/memory:")
+        if getattr(_SECTIONS, "depth", 0):
+            raise _SectionStopped() from None
         st.stop()
 
 
@@ -828,8 +912,9 @@ def _points(state) -> list[str]:
         value = data[0] if isinstance(data, (list, tuple)) and data else data
         if value is None:
             value = point.get("label") or point.get("x") or point.get("y")
-        if value is not None and str(value) not in picked:
-            picked.append(str(value))
+        value = None if value is None else html.unescape(str(value))  # charts draw escaped values
+        if value is not None and value not in picked:
+            picked.append(value)
     return picked
 
 
@@ -1028,3 +1113,34 @@ def run_guarded(body: Callable[[], None]) -> None:
         logging.getLogger("crm.app").error("page failed", exc_info=exc)
         st.error(_("This page could not be drawn. The details were written to the server log."),
                  icon=":material/error:")
+
+
+# --------------------------------------------------------------------------- warming from the shell
+def warm_main(argv: list[str] | None = None) -> int:
+    """``python -m pages.ui warm``: compute the default view into the results kept on disk
+    (data/cache.py), e.g. after each data refresh (cron) or before the server starts, so that
+    the first visitor reads results instead of waiting for them."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(prog="python -m pages.ui", description=warm_main.__doc__.split("\n")[0])
+    parser.add_argument("command", choices=["warm"])
+    parser.parse_args(argv)
+    try:
+        url = resolve_url()
+        connect(url)
+    except SourceError as exc:
+        print(f"error: {exc}", file=__import__("sys").stderr)
+        return 1
+    started = time.perf_counter()
+    _warm_default_view(url, resolve_store_url())
+    print(f"Warmed the default view of {mask_url(url)} in {time.perf_counter() - started:.1f} s "
+          f"(results in {results().folder}).")
+    return 0
+
+
+if __name__ == "__main__":
+    from streamlit import runtime
+
+    if not runtime.exists():
+        raise SystemExit(warm_main())

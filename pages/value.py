@@ -76,7 +76,7 @@ else:
                 st.caption(f"{group}: {note}")
 
 
-@st.fragment
+@ui.section
 def rfm_section() -> None:
     """RFM grid, segments and the Pareto share (no control: computed once per filter set)."""
     st.subheader(_("RFM: recency, frequency, monetary value"))
@@ -107,7 +107,7 @@ def rfm_section() -> None:
                 "revenue": st.column_config.NumberColumn(_("Revenue"))})
 
 
-@st.fragment  # the horizon slider reruns this section only
+@ui.section  # the horizon slider reruns this section only
 def churn_section() -> None:
     """Churn model, CLV at risk and the customers most at risk."""
     st.subheader(_("Churn risk and CLV at risk"))
@@ -156,7 +156,7 @@ def churn_section() -> None:
         ui.download(top, "customers_at_risk", key="risk_csv")
 
 
-@st.fragment  # its controls rerun this section only
+@ui.section  # its controls rerun this section only
 def npv_section() -> None:
     """NPV lifetime value per group from margin and retention."""
     st.subheader(_("NPV lifetime value by group"))
