@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gettext
 import io
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
 from functools import lru_cache
@@ -55,6 +56,17 @@ def set_language(code: str | None) -> str:
     chosen = code if code in LANGUAGES else DEFAULT
     _language.set(chosen)
     return chosen
+
+
+@contextmanager
+def using(code: str | None):
+    """``code`` as the current language inside the block, the caller's language restored after
+    (a computation cached per language must not change the language of the page that ran it)."""
+    token = _language.set(code if code in LANGUAGES else DEFAULT)
+    try:
+        yield
+    finally:
+        _language.reset(token)
 
 
 def language() -> str:
