@@ -86,12 +86,13 @@ CONVERSION_COLUMNS = {"step_conversion": N_("Step conversion"), "step_low": N_("
                       "step_high": N_("Step: 95 % high"), "cumulative_conversion": N_("Cumulative conversion"),
                       "cumulative_low": N_("Cumulative: 95 % low"), "cumulative_high": N_("Cumulative: 95 % high")}
 shares = [c for c in table.columns if c not in ("stage", "label", "customers")]
-# percentages by locale, and a dash where a share does not apply (the prospects' step conversion)
-st.dataframe(table.drop(columns=["stage"]).style.format(
-    {"customers": ui.i18n.number, **{c: lambda v: ui.i18n.percent(v, 1) for c in shares}}, na_rep="—"),
-    hide_index=True, column_config={
-        "label": _("Stage"), "customers": st.column_config.NumberColumn(_("Customers")),
-        **{c: st.column_config.NumberColumn(_(CONVERSION_COLUMNS.get(c, c))) for c in shares}})
+# five rows in funnel order: the shares as text, by locale, with a dash where one does not apply
+# (the prospects' step conversion; a table would show an empty number as "None")
+shown = table.drop(columns=["stage"]).assign(**{c: [ui.i18n.percent(v, 1) if v == v else "—" for v in table[c]]
+                                                for c in shares})
+st.dataframe(shown, hide_index=True, column_config={
+    "label": _("Stage"), "customers": st.column_config.NumberColumn(_("Customers"), format="%d"),
+    **{c: st.column_config.TextColumn(_(CONVERSION_COLUMNS.get(c, c))) for c in shares}})
 ui.download(table, "funnel", key="funnel_csv")
 
 st.subheader(_("By {dimension}").format(dimension=dimension_label.lower()))

@@ -50,7 +50,7 @@ def test_chart_words_follow_the_language(spanish):
                           "customers": [2000, 1234], "cumulative_conversion": [float("nan"), 0.617]})
     fig = charts.funnel_stages(table)
     assert list(fig.data[0].text) == ["2.000", "1.234 (61,7 %)"]
-    assert fig.layout.title.text == "Clientes que alcanzan cada etapa (proporción de prospectos)"
+    assert fig.layout.title.text == "Clientes por etapa (% de los prospectos)"
     mix = charts.channel_mix(pd.DataFrame({"channel": ["phone", "in_person"], "share": [0.8, 0.2]}), 0.15)
     assert list(mix.layout.xaxis.ticktext) == ["teléfono", "presencial"]
     assert list(mix.data[0].customdata[:, 0]) == ["phone", "in_person"]   # a click still filters by the code
