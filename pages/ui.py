@@ -424,8 +424,7 @@ def _clv_fit_for(url: str, version: str, lang: str, f: Filters, horizon_months: 
     """The value models fitted once per selection, data refresh and language (their notes are
     sentences), shared by the value and churn sections, by every session and across restarts."""
     def fit() -> dict:
-        i18n.set_language(lang)
-        with _open(url).engine.connect() as conn:
+        with i18n.using(lang), _open(url).engine.connect() as conn:  # the page's language comes back after
             try:
                 models, values = clv.customer_values(conn, f, clv.ClvSettings(horizon_months=horizon_months), by=by)
             except clv.NotEnoughHistory as exc:
@@ -556,8 +555,7 @@ def _compute_for(url: str, version: str, lang: str, name: str, f: Filters, args:
     """``name`` computed for the filters, once per data refresh (``version``, the fingerprint)
     and language (results may hold sentences)."""
     def run() -> Any:
-        i18n.set_language(lang)
-        with _open(url).engine.connect() as conn:
+        with i18n.using(lang), _open(url).engine.connect() as conn:  # the page's language comes back after
             return COMPUTATIONS[name](conn, f, *args)
     return results().get_or_compute(version, ("compute", url, lang, name, f, args), run)
 
