@@ -1,8 +1,10 @@
 """The KPI catalogue: every KPI of metrics.md §1 declared once, and its evaluation.
 
-A KPI's ``query`` reads a :class:`Facts` accessor, which runs each metric family's
-aggregate query at most once per period, so the whole scorecard costs a handful of
-queries per period. Attainment is value/target (target/value when lower is better),
+A KPI's ``query`` reads a :class:`Facts` accessor; the Facts of one scorecard (the range,
+its comparison and the comparison's comparison) or of one trend (its months and their
+comparisons) share a :class:`PeriodFacts`, which runs each metric family's aggregate in
+one statement for all those periods (:mod:`metrics.periods`), so the whole scorecard
+costs one statement per family. Attainment is value/target (target/value when lower is better),
 capped to [0, 1]; for a change KPI (a ``tolerance`` declared) attainment falls linearly
 from 1 at the target to 0 at ``tolerance`` short of it, so a small miss costs little.
 A KPI measured on a sample (answers, tickets, deals) carries its base n and a 95 %

@@ -61,42 +61,47 @@ INTERACTION_COUNTS = ("interactions", "linked", "campaign_contacts", "campaign_r
 def interaction_facts_by_period(conn: Connection, periods: Periods | Sequence[Filters]) -> list[dict[str, float | None]]:
     """:func:`interaction_facts` of several periods in one statement.
 
-    The table is read once: rows are counted per period and customer (unlinked rows in one
-    group), keeping the first and last department in alphabetical order, so "served by at
-    least two departments" is ``min(department) <> max(department)`` (the same as
-    ``count(DISTINCT department) >= 2``, NULLs ignored), then summed per period.
+    The counts come from a small cube (rows counted per period, direction, channel group,
+    campaign, response and link); the customers served per period from a group-by of the
+    linked rows per period and customer keeping only the first and last department in
+    alphabetical order: "served by at least two departments" is ``min(department) <>
+    max(department)``, the same as ``count(DISTINCT department) >= 2`` (NULLs ignored).
     """
     periods = as_periods(periods)
     i = interactions.c
+    clauses = periods.selection.fact_clauses(interactions, "channel")
     r = periods.rows(interactions, i.occurred_at,
-                     [i.customer_id, i.direction, i.campaign_id, i.responded, i.channel, i.department],
-                     periods.selection.fact_clauses(interactions, "channel")).c
+                     [i.customer_id, i.direction, i.campaign_id, i.responded, i.channel], clauses).c
     campaign = and_(r.direction == "outbound", r.campaign_id.is_not(None))
     inbound = r.direction == "inbound"
-    per_customer = (
-        select(
-            r.p, r.customer_id,
-            func.count().label("interactions"),
-            count_if(campaign).label("campaign_contacts"),
-            count_if(and_(campaign, r.responded)).label("campaign_responses"),
-            count_if(inbound).label("inbound"),
-            count_if(and_(inbound, r.channel.in_(DIGITAL_CHANNELS))).label("digital_inbound"),
-            func.min(r.department).label("first_department"),
-            func.max(r.department).label("last_department"),
-        ).group_by(r.p, r.customer_id).subquery("per_customer")
-    ).c
-    linked = per_customer.customer_id.is_not(None)
-    query = select(
-        per_customer.p,
-        *[func.sum(per_customer[name]).label(name) for name in INTERACTION_COUNTS if name != "linked"],
-        func.sum(case((linked, per_customer.interactions), else_=0)).label("linked"),
-        count_if(linked).label("served_customers"),
-        count_if(and_(linked, per_customer.first_department != per_customer.last_department))
-        .label("multi_department_customers"),
-    ).group_by(per_customer.p)
-    empty = {name: 0 for name in (*INTERACTION_COUNTS, "served_customers", "multi_department_customers")}
+    keys = [r.p, r.customer_id.is_not(None).label("linked"), campaign.label("campaign"),
+            and_(campaign, r.responded).label("responded"), inbound.label("inbound"),
+            and_(inbound, r.channel.in_(DIGITAL_CHANNELS)).label("digital")]
+    cube = select(*keys, func.count().label("n")).group_by(*keys[:1], *[k.element for k in keys[1:]]).subquery("cube").c
+    counts = select(
+        cube.p,
+        func.sum(cube.n).label("interactions"),
+        func.sum(case((cube.linked, cube.n), else_=0)).label("linked"),
+        func.sum(case((cube.campaign, cube.n), else_=0)).label("campaign_contacts"),
+        func.sum(case((cube.responded, cube.n), else_=0)).label("campaign_responses"),
+        func.sum(case((cube.inbound, cube.n), else_=0)).label("inbound"),
+        func.sum(case((cube.digital, cube.n), else_=0)).label("digital_inbound"),
+    ).group_by(cube.p).subquery("counts")
+    d = periods.rows(interactions, i.occurred_at, [i.customer_id, i.department],
+                     [i.customer_id.is_not(None), *clauses]).c
+    per_customer = (select(d.p, func.min(d.department).label("first_department"),
+                           func.max(d.department).label("last_department"))
+                    .group_by(d.p, d.customer_id).subquery("per_customer").c)
+    served = select(
+        per_customer.p, func.count().label("served_customers"),
+        count_if(per_customer.first_department != per_customer.last_department).label("multi_department_customers"),
+    ).group_by(per_customer.p).subquery("served")
+    t = periods.table()
+    query = (select(t.c.p, *[counts.c[name] for name in INTERACTION_COUNTS], served.c.served_customers,
+                    served.c.multi_department_customers)
+             .select_from(t.outerjoin(counts, counts.c.p == t.c.p).outerjoin(served, served.c.p == t.c.p)))
     facts = []
-    for row in by_period(periods, conn.execute(query).mappings().all(), empty):
+    for row in by_period(periods, conn.execute(query).mappings().all(), {}):
         row = {name: int(row[name] or 0) for name in (*INTERACTION_COUNTS, "served_customers",
                                                       "multi_department_customers")}
         facts.append({

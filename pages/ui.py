@@ -162,8 +162,8 @@ def _warm_default_view(url: str, store_url: str) -> None:
                                    ("trend", f, (6,)), ("scorecard", f, (tuple(sorted(merged.items())),)),
                                    ("clv", f, (12, "segment")), ("rfm", f, ())):
             for lang in (i18n.LANGUAGES if name in TEXT_RESULTS else (i18n.DEFAULT,)):
-                i18n.set_language(lang)
-                _compute(url, name, window, args)
+                with i18n.using(lang):
+                    _compute(url, name, window, args)
     except Exception:  # noqa: BLE001 - best effort, see the docstring
         return
 
@@ -424,7 +424,7 @@ def _clv_fit_for(url: str, version: str, lang: str, f: Filters, horizon_months: 
     """The value models fitted once per selection, data refresh and language (their notes are
     sentences), shared by the value and churn sections, by every session and across restarts."""
     def fit() -> dict:
-        with i18n.using(lang), _open(url).engine.connect() as conn:  # the page's language comes back after
+        with i18n.using(lang), _open(url).engine.connect() as conn:
             try:
                 models, values = clv.customer_values(conn, f, clv.ClvSettings(horizon_months=horizon_months), by=by)
             except clv.NotEnoughHistory as exc:
@@ -555,7 +555,7 @@ def _compute_for(url: str, version: str, lang: str, name: str, f: Filters, args:
     """``name`` computed for the filters, once per data refresh (``version``, the fingerprint)
     and language (results may hold sentences)."""
     def run() -> Any:
-        with i18n.using(lang), _open(url).engine.connect() as conn:  # the page's language comes back after
+        with i18n.using(lang), _open(url).engine.connect() as conn:
             return COMPUTATIONS[name](conn, f, *args)
     return results().get_or_compute(version, ("compute", url, lang, name, f, args), run)
 

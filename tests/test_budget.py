@@ -100,10 +100,14 @@ def _page_with_a_heavy_section():
     st.write("never reached")
 
 
-def test_an_over_budget_section_shows_a_message(monkeypatch, demo_url, tmp_path):
+def test_an_over_budget_section_shows_a_message(monkeypatch, demo_path, tmp_path):
+    import shutil
+
     import streamlit as st
 
-    monkeypatch.setenv("CRM_DB_URL", demo_url)
+    own = tmp_path / "crm.duckdb"   # a file of its own: DuckDB keeps one temp directory per open file
+    shutil.copy(demo_path, own)
+    monkeypatch.setenv("CRM_DB_URL", f"duckdb:///{own}")
     monkeypatch.setenv("CRM_DB_MEMORY", "64MB")
     monkeypatch.setenv("CRM_DB_TEMP", str(tmp_path))
     st.cache_resource.clear()            # the source is opened again, with this budget
@@ -139,10 +143,14 @@ def _page_with_a_heavy_section_among_others():
     st.write("the next section is drawn")
 
 
-def test_an_over_budget_section_stops_only_itself(monkeypatch, demo_url, tmp_path):
+def test_an_over_budget_section_stops_only_itself(monkeypatch, demo_path, tmp_path):
+    import shutil
+
     import streamlit as st
 
-    monkeypatch.setenv("CRM_DB_URL", demo_url)
+    own = tmp_path / "crm.duckdb"   # a file of its own: DuckDB keeps one temp directory per open file
+    shutil.copy(demo_path, own)
+    monkeypatch.setenv("CRM_DB_URL", f"duckdb:///{own}")
     monkeypatch.setenv("CRM_DB_MEMORY", "64MB")
     monkeypatch.setenv("CRM_DB_TEMP", str(tmp_path))
     st.cache_resource.clear()
