@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
+import i18n
 from tests.test_signin_pages import env, run_as  # noqa: F401 — env is a fixture used by name
+
+
+def run_in_spanish(*args, **kwargs):
+    """``run_as`` with ``?lang=es``; the test thread speaks Spanish too, since AppTest formats the
+    widgets' options (e.g. the sidebar's comparison) in it when it reruns the script."""
+    kwargs["query"] = {**kwargs.get("query", {}), "lang": "es"}
+    with i18n.using("es"):
+        return run_as(*args, **kwargs)
 
 #: page -> (who sees it, Spanish texts that must be shown, English texts that must not)
 PAGES = {
@@ -38,7 +47,7 @@ def _texts(at) -> list[str]:
 @pytest.mark.parametrize("page", list(PAGES))
 def test_page_in_spanish_has_no_english_heading(env, page):  # noqa: F811
     who, spanish, english = PAGES[page]
-    at = run_as(who, page, {"lang": "es"})
+    at = run_in_spanish(who, page)
     assert not at.exception, [e.value for e in at.exception]
     texts = _texts(at)
     joined = "\n".join(texts)
@@ -49,14 +58,14 @@ def test_page_in_spanish_has_no_english_heading(env, page):  # noqa: F811
 
 
 def test_sign_in_and_no_access_pages_in_spanish(env):  # noqa: F811
-    signed_out = run_as(None, signed_in=False, query={"lang": "es"})
+    signed_out = run_in_spanish(None, signed_in=False)
     assert not signed_out.exception
     assert [t.value for t in signed_out.title] == ["Analítica CRM"]
     assert [b.label for b in signed_out.button] == ["Iniciar sesión"]
-    stranger = run_as("stranger@example.com", query={"lang": "es"})
+    stranger = run_in_spanish("stranger@example.com")
     assert [t.value for t in stranger.title] == ["Sin acceso"]
     assert "Ha iniciado sesión como stranger@example.com" in stranger.warning[0].value
     assert [b.label for b in stranger.button] == ["Cerrar sesión"]
-    manager = run_as("ana@example.com", query={"lang": "es"})
+    manager = run_in_spanish("ana@example.com")
     sidebar = " ".join(m.value for m in manager.sidebar.markdown)
     assert "Responsable de área · ve Región: North" in sidebar, sidebar
