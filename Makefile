@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DEMO   := data/crm_demo.duckdb
 PORT   ?= 8501
 
-.PHONY: run test demo bench clean i18n i18n-compile
+.PHONY: run warm test demo bench clean i18n i18n-compile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,14 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 $(DEMO): | $(VENV)/.installed
 	$(BIN)/python -m data demo --out $(DEMO)
 
-## run: install into .venv, build the demo database if missing, serve the app
+## run: install into .venv, build the demo database if missing, serve the app (the default view is
+## computed in the background meanwhile, into the results kept per data refresh in .cache/)
 run: $(VENV)/.installed $(DEMO)
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/python -m pages.ui warm & CRM_WARM=0 $(BIN)/streamlit run app.py --server.port $(PORT)
+
+## warm: compute the default view into .cache/ (run it after each data refresh, e.g. from cron)
+warm: $(VENV)/.installed
+	$(BIN)/python -m pages.ui warm
 
 ## test: install the dev requirements, check the machine has what it cannot provide, run every test
 test: $(VENV)/.installed-dev
@@ -45,7 +50,7 @@ clean:
 
 ## i18n: extract the messages of the code and update the catalogues (then translate i18n/locales/*/LC_MESSAGES/messages.po)
 i18n: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 -k lazy -k lazy_plural:1,2 --no-location --sort-output \
 		--ignore-dirs=".venv tests bench __pycache__ .git test-artifacts" -o i18n/messages.pot .
 	$(BIN)/pybabel update -i i18n/messages.pot -d i18n/locales -D messages --no-wrap --ignore-obsolete
 	rm i18n/messages.pot

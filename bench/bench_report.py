@@ -176,7 +176,7 @@ def profile(db: Path, start: date, end: date, out: Path, repeats: int = 5) -> No
 
     from bench import report_sql
     from data.sources import open_engine
-    from metrics.catalogue import Facts, evaluate
+    from metrics.catalogue import Facts, evaluate, month_windows, trend
     from metrics.filters import Filters
 
     filters = Filters(start, end, compare="previous")
@@ -239,6 +239,16 @@ def profile(db: Path, start: date, end: date, out: Path, repeats: int = 5) -> No
         key = _category(filename, function)
         categories[key] = categories.get(key, 0.0) + tottime
     statement_cache = bool(engine.dialect.supports_statement_cache)
+    trend_runs, one_month = [], []
+    with engine.connect() as conn:
+        months = month_windows(filters, 6)
+        for _unused in range(3):  # the Overview's sparklines: six months and their comparisons
+            t = time.perf_counter()
+            trend(conn, filters, 6)
+            trend_runs.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            evaluate(conn, months[-2], targets={})
+            one_month.append(time.perf_counter() - t)
     engine.dispose()
 
     con = duckdb.connect(str(db), read_only=True)
@@ -260,7 +270,8 @@ def profile(db: Path, start: date, end: date, out: Path, repeats: int = 5) -> No
         "wall_by_family": wall, "execute_by_family": execute, "replay_by_family": _per_family(replay, "seconds"),
         "evaluate_seconds": statistics.median(totals), "compile_seconds": statistics.median(compile_runs),
         "statement_cache": statement_cache, "profile_seconds_by_category": categories,
-        "hand_written_seconds": statistics.median(hand)}))
+        "hand_written_seconds": statistics.median(hand), "trend_seconds": statistics.median(trend_runs),
+        "month_evaluate_seconds": statistics.median(one_month)}))
 
 
 # ---- the parent: processes, timings, checks
@@ -575,23 +586,24 @@ def _analysis(size: dict) -> list[str]:
         f"Warm, ours spends {_f(total_wall, 3)} s in the families: {_f(total_execute, 3)} s is DuckDB executing "
         f"its SQL and {_f(python, 3)} s ({100 * python / total_wall:.0f} %) is Python around it. The hand-written "
         f"statement takes {_f(hand, 3)} s: {split}.", "",
-        f"**Round trips and scans.** Ours sends {prof['queries']} statements (one or two per family and period, "
-        "NPS and value for a third period) where the hand-written SQL sends one. Each statement scans its "
-        "table again: the interactions table (the largest) is read four times by ours (a counting aggregate "
-        "and a per-customer `count(DISTINCT department)` group-by, for each of two periods), three times by "
-        "the hand-written statement (one count for both periods, reduced to a small cube, and the "
-        "per-customer department sets); duplicate emails are normalised (`lower(trim(email))`, costly: trim "
-        "and lower on every email) and counted distinct once per period instead of once; orders are scanned "
-        "once per as_of date (three) instead of once, and joined back to customers although the foreign key "
-        "already guarantees the match. The heaviest families in DuckDB time are "
+        f"**Round trips and scans.** Ours sends {prof['queries']} statements, one per metric family for all "
+        "the periods the scorecard reads (the range, its comparison and, for NPS and value, the comparison's "
+        "comparison: rows given their period by a CASE over the bounds, or joined to the period rows when "
+        "periods overlap; metrics/periods.py), where the hand-written SQL sends one. What is left is the "
+        "shape: each family's statement reads its table on its own (the hand-written statement shares one "
+        "plan), interactions are read twice (a small cube for the counts, a per-period, per-customer "
+        "group-by for the departments); emails are normalised once; orders are still joined back to "
+        "customers after the per-customer activity, because a customer row can be invalid (data health) and "
+        "its orders then leave every figure. The heaviest families in DuckDB time are "
         + ", ".join(f"{f} ({_f(execute[f], 3)} s)" for f in heaviest) + ". A statement also has a fixed cost "
         f"(parse, bind, plan, schedule): about {1000 * floor:.1f} ms for the trivial campaign-cost query "
         "(122 rows).", "",
         f"**SQLAlchemy compilation.** duckdb_engine declares `supports_statement_cache = False` (statement "
-        f"cache {cache}), so SQLAlchemy compiles all {prof['queries']} statements on every call: "
-        f"{_f(compiled, 3)} s, measured by compiling the captured statements alone. The rest of the Python "
-        "part is building the statements, SQLAlchemy's execution context and result rows, and one-row pandas "
-        "DataFrames in sla.summary and value.value_by_group.", "",
+        f"cache {cache}), and the data-health placeholder of metrics/health.py (resolved per connection at "
+        "execution) is not cacheable either, so SQLAlchemy compiles all "
+        f"{prof['queries']} statements on every call: {_f(compiled, 3)} s, measured by compiling the captured "
+        "statements alone. The rest of the Python part is building the statements and SQLAlchemy's execution "
+        "context and result rows.", "",
         f"**Cold.** The first call in a process also opens the source: for ours, creating the engine (importing "
         f"duckdb_engine and the SQLAlchemy PostgreSQL dialect it derives from) and the first connection, "
         f"{_f(_split(size, 'ours', 'open'))} s, against {_f(_split(size, 'sql', 'open'))} s for `duckdb.connect`; "
@@ -603,11 +615,14 @@ def _analysis(size: dict) -> list[str]:
         f"{_f(imports.get('metrics.catalogue'))} s, of which statsmodels.stats.proportion (imported at module "
         "level by metrics.engagement for one z-test outside the scorecard) "
         f"{_f(imports.get('statsmodels.stats.proportion'))} s and pandas {_f(imports.get('pandas'))} s.", "",
-        "**What would close it** (changes to metrics/, for their owners): compute all periods of a family in "
-        "one statement (period index by CASE, as the hand-written SQL does, interactions first reduced to a "
-        "small cube); normalise emails once; avoid recompiling on every call (cache the compiled SQL per "
-        "family, or a dialect subclass with the statement cache on, once checked safe for duckdb_engine); "
-        "return plain rows instead of one-row DataFrames.",
+        "**What would close it**: one statement for the whole scorecard (the families as CTEs of one "
+        "SELECT, so DuckDB plans and schedules once); compiling once (a compiled-SQL cache keyed by the "
+        "period count and the filters' shape, the health clause resolved into the cached text); and reading "
+        "interactions once for both the counts and the departments.",
+        "",
+        f"**Trend.** `catalogue.trend(conn, f, 6)` (six months, each with its comparison, one statement per "
+        f"family for all twelve periods): {_f(prof.get('trend_seconds'), 3)} s warm, against "
+        f"{_f(prof.get('month_evaluate_seconds'), 3)} s for the scorecard of one month alone.",
     ]
 
 

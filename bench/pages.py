@@ -10,7 +10,9 @@ first use by bench/bench_report.py's ``database``, seed 42) and each run, a fres
 - **filter change**: a segment added in the sidebar's Segment filter, on the Overview;
 - **drill-down**: the first "Records" button of the Overview, until its dialog shows the table;
 
-then ten sessions (ten browser contexts, each with its own region filter in the URL, so the
+then the server is restarted on the same results folder (``CRM_CACHE_DIR``: what was computed
+is kept on disk per data refresh) and the first load and every page are timed again
+(**after a restart**); then ten sessions (ten browser contexts, each with its own region filter in the URL, so the
 server computes for each) open the Overview and the Retention page, and the server's peak
 resident memory (``VmHWM`` of its process) is read.
 
@@ -255,9 +257,10 @@ def floor(browser, runs: int, work: Path) -> dict:
 def app_run(browser, db: Path, work: Path, sessions: bool) -> dict:
     app_db = work / f"app_{db.stem}.sqlite"
     app_db.unlink(missing_ok=True)
-    env = {"CRM_DB_URL": f"duckdb:///{db}", "CRM_APP_DB_URL": f"sqlite:///{app_db}"}
+    cache = Path(tempfile.mkdtemp(prefix=f"cache_{db.stem}_", dir=work))    # nothing computed yet
+    env = {"CRM_DB_URL": f"duckdb:///{db}", "CRM_APP_DB_URL": f"sqlite:///{app_db}", "CRM_CACHE_DIR": str(cache)}
     proc, base = start_server(ROOT / "app.py", env, work / f"server_{db.stem}.log")
-    result: dict = {"cold": {}, "warm": {}, "errors": {}}
+    result: dict = {"cold": {}, "warm": {}, "errors": {}, "restart": {}}
     try:
         context = browser.new_context(viewport={"width": 1440, "height": 1000})
         page, result["first"] = first_load(context, base, "Overview")
@@ -272,6 +275,13 @@ def app_run(browser, db: Path, work: Path, sessions: bool) -> dict:
         result["filter"] = add_segment(page)
         result["drilldown"] = open_drilldown(page)
         result["peak_one_session_mb"] = peak_rss_mb(proc)
+        context.close()
+        stop_server(proc)                 # a restart: memory caches gone, results kept on disk
+        proc, base = start_server(ROOT / "app.py", env, work / f"server_{db.stem}_restart.log")
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        page, result["restart"]["Overview"] = first_load(context, base, "Overview")
+        for label, title in PAGES[1:]:
+            result["restart"][title] = open_from_sidebar(page, label, title)
         context.close()
         if sessions:
             contexts = []
@@ -436,13 +446,15 @@ def report(raw: dict) -> str:
                      f"{_aim(_median(flt), aims.get('filter'))} |")
         dd = [r["drilldown"] for r in runs]
         lines.append(f"| drill-down dialog (Overview, first Records) | {_cell(dd, floor_rerun)} | | |")
-        lines += ["", "| page | cold s (x floor) | warm s (x floor) | aim cold / warm | within |",
-                  "|---|---:|---:|---:|---|"]
-        for _, title in PAGES:
+        lines += ["", "| page | cold s (x floor) | warm s (x floor) | after a restart s (x floor) "
+                  "| aim cold / warm | within |", "|---|---:|---:|---:|---:|---|"]
+        for _unused, title in PAGES:
             cold = [r["cold"][title] for r in runs]
             warm = [r["warm"][title] for r in runs]
+            again = [r["restart"][title] for r in runs if title in r.get("restart", {})]
             ok = [_aim(_median(cold), aims.get("cold")), _aim(_median(warm), aims.get("warm"))]
             lines.append(f"| {title} | {_cell(cold, floor_load)} | {_cell(warm, floor_load)} | "
+                         f"{_cell(again, floor_load) if again else '–'} | "
                          f"{aims.get('cold', '')} / {aims.get('warm', '')} | {' / '.join(x for x in ok if x)} |")
         one = max(r["peak_one_session_mb"] for r in runs)
         ten = [r["peak_ten_sessions_mb"] for r in runs if "peak_ten_sessions_mb" in r]

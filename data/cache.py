@@ -1,13 +1,17 @@
 """Where the app keeps what it derives from a source, and how it knows the source changed.
 
-Derived data (the health report, pre-aggregated rollups, fitted value models) is kept in a
+Derived data (the health report, computed results, fitted value models) is kept in a
 local folder next to the app, never in the source, which stays read-only:
 
 - ``CRM_CACHE_DIR`` names the folder (default: ``.cache/`` beside ``app.py``);
+- ``CRM_CACHE_SIZE`` bounds the results kept on disk (default ``1GB``; the least recently
+  used go first);
 - a *data refresh* is detected by the source's fingerprint: per table, the row count and
-  the first and last value of its date column (``data.sources.table_summaries``). Anything
-  derived is stored under the fingerprint it was computed from, so a changed source is
-  never answered from stale results.
+  the first and last value of its date column (``data.sources.table_summaries``), plus a
+  change marker where the engine offers a cheap one (a DuckDB file's size and modification
+  time; PostgreSQL's counts of inserted, updated and deleted rows per table), so that an
+  update that keeps the row counts is seen too. Anything derived is stored under the
+  fingerprint it was computed from: a changed source is never answered from stale results.
 """
 
 from __future__ import annotations
@@ -15,11 +19,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 APP_DIR = Path(__file__).resolve().parents[1]
+DEFAULT_RESULTS_SIZE = "1GB"
+T = TypeVar("T")
 
 
 def cache_dir(environ: dict[str, str] | None = None) -> Path:
@@ -30,14 +40,133 @@ def cache_dir(environ: dict[str, str] | None = None) -> Path:
     return folder
 
 
-def fingerprint_of(summaries: list[dict], url: str = "") -> str:
+def fingerprint_of(summaries: list[dict], url: str = "", marker: Any = None) -> str:
     """A short hash of the source's identity and of what its tables hold (rows and date span)."""
-    payload = json.dumps({"url": url, "tables": summaries}, sort_keys=True, default=str)
+    payload = json.dumps({"url": url, "tables": summaries, "marker": marker}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _duckdb_marker(conn: Connection) -> Any:
+    database = conn.engine.url.database
+    if not database or database == ":memory:":
+        return None
+    stats = [Path(p).stat() for p in (database, database + ".wal") if Path(p).exists()]
+    return [(s.st_size, s.st_mtime_ns) for s in stats]
+
+
+def _postgresql_marker(conn: Connection) -> Any:
+    rows = conn.execute(text(
+        "SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables "
+        "WHERE schemaname = ANY (current_schemas(false)) ORDER BY relname")).all()
+    return [list(r) for r in rows]
+
+
+#: A cheap "something was written" marker per engine (None where there is none: Spark).
+CHANGE_MARKERS: dict[str, Callable[[Connection], Any]] = {
+    "duckdb": _duckdb_marker,
+    "postgresql": _postgresql_marker,
+}
+
+
+def change_marker(conn: Connection) -> Any:
+    """The engine's change marker for the source behind ``conn`` (None when it has none)."""
+    marker = CHANGE_MARKERS.get(conn.engine.url.get_backend_name())
+    return marker(conn) if marker else None
 
 
 def source_fingerprint(conn: Connection, url: str = "") -> str:
     """The fingerprint of the source behind ``conn`` (one aggregate query per table)."""
     from data.sources import table_summaries  # local: sources imports the schema and engines
 
-    return fingerprint_of(table_summaries(conn), url)
+    return fingerprint_of(table_summaries(conn), url, change_marker(conn))
+
+
+# --------------------------------------------------------------------------- results on disk
+class CacheSettingError(ValueError):
+    """CRM_CACHE_SIZE cannot be understood; the message says how to write it."""
+
+
+def _size_bytes(setting: str) -> int:
+    from data.budget import BudgetError, memory_bytes  # amounts as DuckDB writes them ("1GB", "512MB")
+
+    if setting.strip().endswith("%"):
+        raise CacheSettingError(f"CRM_CACHE_SIZE={setting!r}: write an amount such as \"1GB\" or \"500MB\"")
+    try:
+        return memory_bytes(setting, 0)
+    except BudgetError:
+        raise CacheSettingError(f"CRM_CACHE_SIZE={setting!r}: write an amount such as \"1GB\" or \"500MB\"") from None
+
+
+class ResultStore:
+    """Results computed from a source, kept on disk under the source's fingerprint.
+
+    A result is computed once per (fingerprint, key) by any session or process and read
+    back afterwards, across server restarts, until the source changes (a new fingerprint)
+    or the size bound evicts it. Concurrent callers of the same key wait for the first one
+    instead of computing it twice.
+    """
+
+    def __init__(self, folder: Path | None = None, size: str | None = None):
+        import diskcache
+
+        limit = _size_bytes(size or os.environ.get("CRM_CACHE_SIZE") or DEFAULT_RESULTS_SIZE)
+        self.folder = folder or cache_dir() / "results"
+        self._disk = diskcache.Cache(str(self.folder), size_limit=limit, eviction_policy="least-recently-used")
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    @staticmethod
+    def key(fingerprint: str, parts: tuple) -> str:
+        """The entry's key: the fingerprint and a hash of what was computed (its repr)."""
+        return f"{fingerprint}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
+
+    def get_or_compute(self, fingerprint: str, parts: tuple, compute: Callable[[], T]) -> T:
+        key = self.key(fingerprint, parts)
+        missing = object()
+        found = self._disk.get(key, default=missing)
+        if found is not missing:
+            return found
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            found = self._disk.get(key, default=missing)
+            if found is missing:
+                found = compute()
+                self._disk.set(key, found, tag=fingerprint)
+        with self._guard:
+            self._locks.pop(key, None)
+        return found
+
+    def __contains__(self, item: tuple[str, tuple]) -> bool:
+        return self.key(*item) in self._disk
+
+    def forget(self, fingerprint: str | None = None) -> None:
+        """Drop the results of one fingerprint (every result when None)."""
+        if fingerprint is None:
+            self._disk.clear()
+        else:
+            self._disk.evict(fingerprint)
+
+    def close(self) -> None:
+        self._disk.close()
+
+
+def file_stamp(url) -> str:
+    """For a database file (DuckDB, SQLite), a short hash of its size and time of change, and
+    of its write-ahead log's: a file changed in place without a new row or date still gets a
+    new stamp. Empty for a server (PostgreSQL, Spark), whose fingerprint is what it holds."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url) if isinstance(url, str) else url
+    database = parsed.database or ""
+    if parsed.get_backend_name() not in ("duckdb", "sqlite") or database in ("", ":memory:"):
+        return ""
+    path = Path(database.removeprefix("file:").split("?")[0])
+    stats = []
+    for part in (path, Path(f"{path}.wal"), Path(f"{path}-wal")):
+        try:
+            found = part.stat()
+        except OSError:
+            continue
+        stats.append([part.name, found.st_size, found.st_mtime_ns])
+    return "-" + hashlib.sha256(json.dumps(stats).encode()).hexdigest()[:8] if stats else ""

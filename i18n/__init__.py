@@ -9,6 +9,9 @@ never import streamlit; ``data`` never imports ``metrics``):
   English, the source language, elsewhere — the CLI, tests);
 - ``N_("...")`` marks a message defined at import time (KPI labels, rule texts) for
   extraction; it is translated where it is shown, with ``_(kpi.label)``;
+- ``lazy("...", **values)`` / ``lazy_plural(...)`` make a :class:`Text`: a message kept in
+  a computed result (a forecast's reason, a health check's reason) that is put into the
+  language of whoever shows it, since results are cached and shared between sessions;
 - ``number``, ``percent``, ``money``, ``day`` format by the current locale (Babel).
 
 Catalogues: ``i18n/locales/<lang>/LC_MESSAGES/messages.po``, extracted and updated with
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import gettext
 import io
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
 from functools import lru_cache
@@ -55,6 +59,17 @@ def set_language(code: str | None) -> str:
     chosen = code if code in LANGUAGES else DEFAULT
     _language.set(chosen)
     return chosen
+
+
+@contextmanager
+def using(code: str | None):
+    """Within the block, the current language is ``code`` (unknown: English); the one before
+    comes back after it (a digest in each recipient's language, a CLI run inside a test)."""
+    token = _language.set(code if code in LANGUAGES else DEFAULT)
+    try:
+        yield
+    finally:
+        _language.reset(token)
 
 
 def language() -> str:
@@ -123,6 +138,63 @@ def N_(message: str) -> str:
     return message
 
 
+def _render(message: str, plural: str | None, n: int | None, values: dict, code: str) -> str:
+    """``message`` (or its plural for ``n``) in language ``code``, with ``values`` filled in:
+    a callable value is called (e.g. ``partial(number, x)``, formatted by that language's
+    locale), a :class:`Text` is rendered in that language."""
+    token = _language.set(code)
+    try:
+        catalogue = translations(code)
+        template = catalogue.ngettext(message, plural, n) if plural is not None else catalogue.gettext(message)
+        if not values:
+            return template
+        return template.format(**{key: value() if callable(value) else str(value) for key, value in values.items()})
+    finally:
+        _language.reset(token)
+
+
+class Text(str):
+    """A message that is translated when shown.
+
+    Its value as a string is the English text, so comparisons, logs and JSON stay English;
+    ``str()``, ``format()`` and f-strings give it in the current language. It survives
+    pickling (Streamlit's cache), so a result computed for one session reads in the
+    language of another. Joining with ``"".join`` or ``+`` uses the English value: call
+    ``str()`` first.
+    """
+
+    message: str
+    plural: str | None
+    n: int | None
+    values: dict
+
+    def __new__(cls, message: str, plural: str | None = None, n: int | None = None, values: dict | None = None):
+        values = dict(values or {})
+        self = super().__new__(cls, _render(message, plural, n, values, DEFAULT))
+        self.message, self.plural, self.n, self.values = message, plural, n, values
+        return self
+
+    def __str__(self) -> str:
+        return _render(self.message, self.plural, self.n, self.values, language())
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __reduce__(self):
+        return (Text, (self.message, self.plural, self.n, self.values))
+
+
+def lazy(message: str, **values) -> Text:
+    """``message`` with ``values``, translated when shown (see :class:`Text`)."""
+    return Text(message, values=values)
+
+
+def lazy_plural(singular: str, plural: str, n: int, **values) -> Text:
+    """The singular or plural of a message for ``n``, translated when shown; ``n`` is also
+    available to the message as ``{n}`` unless ``values`` sets it."""
+    return Text(singular, plural, n, {"n": n, **values})
+
+
 # ---- formatting by locale
 def number(value: float, decimals: int = 0) -> str:
     """1,234.5 (en) / 1.234,5 (es)."""
@@ -157,5 +229,34 @@ def month(value: date | datetime) -> str:
     return format_date(value, format="MMM y", locale=locale())
 
 
+def month_name(value: date | datetime) -> str:
+    """A month in full: November 2026 / noviembre de 2026."""
+    from babel.dates import format_skeleton
+
+    return format_skeleton("yMMMM", value, locale=locale())
+
+
 def moment(value: datetime) -> str:
     return format_datetime(value, format="medium", locale=locale())
+
+
+def significant(value: float, digits: int = 3) -> str:
+    """A value to ``digits`` significant digits (``%g``: 0.0123, 2.18e-75) with the locale's
+    decimal sign: 0.0123 (en) / 0,0123 (es)."""
+    from babel.numbers import get_decimal_symbol
+
+    return f"{value:.{digits}g}".replace(".", get_decimal_symbol(locale()))
+
+
+def environment_language(environ=None) -> str:
+    """The language of a command line: the first of ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` that
+    is set, if it is one of ours (``es_ES.UTF-8`` -> es); English otherwise (``C``, ``POSIX``)."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name)
+        if value:
+            code = value.split(".")[0].split("@")[0].split("_")[0].lower()
+            return code if code in LANGUAGES else DEFAULT
+    return DEFAULT

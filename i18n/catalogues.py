@@ -1,7 +1,8 @@
 """The message catalogues against the code: what the code asks to translate, what each
 catalogue holds, and what is missing or left over (used by the tests and ``make i18n``).
 
-Extraction follows babel.cfg: ``_("...")``, ``N_("...")`` and ``ngettext("...", "...", n)``
+Extraction follows babel.cfg: ``_("...")``, ``N_("...")``, ``ngettext("...", "...", n)``,
+``lazy("...")`` and ``lazy_plural("...", "...", n)``.
 in the application's Python files (tests, benchmarks and the virtualenv left out).
 """
 
@@ -14,7 +15,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[1]
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "lazy": None, "lazy_plural": (1, 2)}
 SKIP_DIRS = {".venv", "tests", "bench", "__pycache__", ".git", "test-artifacts"}
 
 

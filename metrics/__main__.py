@@ -9,6 +9,10 @@
 - ``python -m metrics value --db URL [--calibration-end DATE --unit week] --format json``:
   the fitted BG/NBD and Gamma-Gamma parameters with standard errors, and customer equity.
 
+``--lang es|en`` chooses the language of the text formats (Markdown, the PDF, the lines on
+the screen); the default is the language of ``LC_ALL``/``LANG`` when it is Spanish or English,
+else English. JSON keys, CSV headers and the ``name``/``status`` codes stay English.
+
 Every argument is checked before anything is computed: dates between 2000-01-01 and
 2100-12-31, known dimensions, filter values that exist in the data (the error names the
 valid ones), positive horizons. Exit codes: 0 done, 2 bad argument or unusable source,
@@ -33,6 +37,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from data.schema import customers, interactions, tickets
 from data.sources import SourceError, connect
+from i18n import day as i18n_day
+from i18n import LANGUAGES, N_, _, environment_language, number, percent, set_language, significant, using
 from metrics import escape, health
 from metrics.catalogue import Scorecard, evaluate, load_targets
 from metrics.filters import CUSTOMER_DIMENSIONS
@@ -107,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, metavar="FILE", help="write the report to FILE instead of the screen "
                                                                   "(required for pdf)")
     _user_arguments(report)
+    _language_argument(report)
 
     value = commands.add_parser("value", help="fit BG/NBD + Gamma-Gamma: parameters, errors, customer equity")
     value.add_argument("--db", help="database URL (default: CRM_DB_URL, secrets.toml, then the demo)")
@@ -119,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         value.add_argument(f"--{name.replace('_', '-')}", dest=name, action="append", default=[], metavar="VALUE")
     value.add_argument("--format", choices=["json", "markdown"], default="json")
     _user_arguments(value)
+    _language_argument(value)
 
     digest = commands.add_parser("digest", help="the e-mail digests with alerts, one per recipient of the config")
     digest.add_argument("--config", type=Path, required=True, metavar="FILE", help="digests.toml: the recipients")
@@ -131,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "else access.toml next to the app)")
     digest.add_argument("--secrets", type=Path, default=Path(".streamlit/secrets.toml"), metavar="FILE",
                         help="where the [smtp] settings are (default: .streamlit/secrets.toml)")
+    _language_argument(digest)
     return parser
 
 
@@ -174,6 +183,11 @@ def digest_command(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 1 if problems else 0
+
+
+def _language_argument(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--lang", choices=sorted(LANGUAGES), default=None,
+                         help="language of the text formats (default: from LC_ALL/LANG, else English)")
 
 
 def _user_arguments(command: argparse.ArgumentParser) -> None:
@@ -234,20 +248,21 @@ def value_report(args: argparse.Namespace) -> int:
         }
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     else:
-        lines = [f"# Customer value — history to {end:%Y-%m-%d}, {args.horizon_months}-month CLV", "",
-                 f"{models.customers:,} customers, {models.repeat_buyers:,} with a repeat purchase. "
-                 f"Customer equity: **{overall.equity:,.0f}**; mean CLV {overall.mean_clv:,.2f}; "
-                 f"mean P(alive) {overall.p_alive:.1%}.", "", "| group | model | parameter | estimate | std. error |",
-                 "|---|---|---|---:|---:|"]
-        lines[-2] = "| group | model (fitted on) | parameter | estimate | std. error |"
-        lines += [f"| {r.group} | {r.model} ({r.fitted_on}) | {r.parameter} | {r.coef:.4g} | {r.se:.3g} |"
-                  for r in parameters.itertuples()]
+        lines = [_("# Customer value — history to {day}, {months}-month CLV").format(
+                     day=i18n_day(end), months=args.horizon_months), "",
+                 _("{customers} customers, {repeat} with a repeat purchase. Customer equity: **{equity}**; mean CLV "
+                   "{clv}; mean P(alive) {alive}.").format(
+                     customers=number(models.customers), repeat=number(models.repeat_buyers),
+                     equity=number(overall.equity), clv=number(overall.mean_clv, 2), alive=percent(overall.p_alive)),
+                 "", _("| group | model (fitted on) | parameter | estimate | std. error |"), "|---|---|---|---:|---:|"]
+        lines += [f"| {r.group} | {r.model} ({r.fitted_on}) | {r.parameter} | {significant(r.coef, 4)} | "
+                  f"{significant(r.se)} |" for r in parameters.itertuples()]
         notes = [f"- {group}: {note}" for group, pair in models.strata.items() for note in pair.notes]
         if notes:
-            lines += ["", "Notes:", *notes]
-        lines += ["", "| group | customers | equity | mean CLV | P(alive) |", "|---|---:|---:|---:|---:|"]
-        lines += [f"| {r.group} | {r.customers:,} | {r.equity:,.0f} | {r.mean_clv:,.2f} | {r.p_alive:.1%} |"
-                  for r in groups.itertuples()]
+            lines += ["", _("Notes:"), *notes]
+        lines += ["", _("| group | customers | equity | mean CLV | P(alive) |"), "|---|---:|---:|---:|---:|"]
+        lines += [f"| {r.group} | {number(r.customers)} | {number(r.equity)} | {number(r.mean_clv, 2)} | "
+                  f"{percent(r.p_alive)} |" for r in groups.itertuples()]
         sys.stdout.write("\n".join(lines) + "\n")
     return 0
 
@@ -297,22 +312,30 @@ def to_csv(card: Scorecard, issues: list[dict] | None = None) -> str:
     return out.getvalue()
 
 
+#: How a KPI's status reads (English; shown with ``_(...)``).
+STATUS_WORDS = {"on target": N_("on target"), "near target": N_("near target"), "off target": N_("off target"),
+                "too few answers": N_("too few answers"), "no data": N_("no data")}
+
+
 def to_markdown(card: Scorecard, issues: list[dict] | None = None) -> str:
+    """The scorecard as Markdown, in the current language."""
     f = card.filters
-    lines = [f"# CRM scorecard — {f.describe(escape.markdown)}", "",
-             f"Overall score: **{_score(card.overall)}**"
-             + (f" (comparison period: {_score(card.comparison_overall)})" if f.compare != "none" else ""), "",
-             "| rule | score | KPIs with data |", "|---|---:|---:|"]
-    lines += [f"| {r.rule.value} {r.rule.title} | {_score(r.score)} | {r.with_data}/{r.kpis} |" for r in card.rules]
-    lines += ["", "| KPI | value | comparison | delta | target | status |", "|---|---:|---:|---:|---:|---|"]
+    overall = _("Overall score: **{score}**").format(score=_score(card.overall))
+    if f.compare != "none":
+        overall += " " + _("(comparison period: {score})").format(score=_score(card.comparison_overall))
+    lines = [_("# CRM scorecard — {filters}").format(filters=f.describe(escape.markdown)), "", overall, "",
+             _("| rule | score | KPIs with data |"), "|---|---:|---:|"]
+    lines += [f"| {r.rule.value} {_(r.rule.title)} | {_score(r.score)} | {r.with_data}/{r.kpis} |" for r in card.rules]
+    lines += ["", _("| KPI | value | comparison | delta | target | status |"), "|---|---:|---:|---:|---:|---|"]
     for r in card.results:
         u = r.kpi.unit
         direction = ">=" if r.kpi.direction.value == "higher" else "<="
-        lines.append(f"| {r.kpi.label} | {format_value(r.value, u)} | {format_value(r.comparison, u)} | "
+        lines.append(f"| {_(r.kpi.label)} | {format_value(r.value, u)} | {format_value(r.comparison, u)} | "
                      f"{format_value(r.delta, u, signed=True) if r.delta is not None else '–'} | "
-                     f"{direction} {format_value(r.target, u)} | {r.status.value} |")
+                     f"{direction} {format_value(r.target, u)} | {_(STATUS_WORDS.get(r.status.value, r.status.value))} |")
     if issues:
-        lines += ["", "## Data issues", "", "Rows that break the data model; those left out are in no figure above.", ""]
+        lines += ["", _("## Data issues"), "", _("Rows that break the data model; those left out are in no figure above."),
+                  ""]
         lines += [f"- {_issue_sentence(i)}" for i in issues]
     return "\n".join(lines) + "\n"
 
@@ -323,13 +346,14 @@ def _issue_sentence(issue: dict) -> str:
 
 
 def _score(score: float | None) -> str:
-    return "no data" if score is None else f"{score:.0f}/100"
+    return _("no data") if score is None else f"{number(score)}/100"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run a command; an unexpected failure is one line on stderr (exit 1), never a traceback."""
     try:
-        return _main(argv)
+        with using(None):  # the language of this run ends with it (set from --lang or LANG)
+            return _main(argv)
     except Exception as exc:  # noqa: BLE001 — the user gets a sentence, not 24 frames
         print(f"error: unexpected failure ({type(exc).__name__}): {exc}", file=sys.stderr)
         return 1
@@ -338,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    set_language(args.lang or environment_language())
     if args.command == "value":
         return value_report(args)
     if args.command == "digest":
@@ -374,9 +399,9 @@ def _main(argv: list[str] | None = None) -> int:
         sys.stdout.write(text)
     if args.format == "csv":
         for issue in issues:
-            print(f"note: {_issue_sentence(issue)}", file=sys.stderr)
+            print(_("note: {issue}").format(issue=_issue_sentence(issue)), file=sys.stderr)
     if all(r.value is None for r in card.results if not r.kpi.meta):
-        print("note: no KPI has data for this selection (no data, not a score of 0)", file=sys.stderr)
+        print(_("note: no KPI has data for this selection (no data, not a score of 0)"), file=sys.stderr)
         return NO_DATA
     return 0
 

@@ -1,8 +1,10 @@
 """The KPI catalogue: every KPI of metrics.md §1 declared once, and its evaluation.
 
-A KPI's ``query`` reads a :class:`Facts` accessor, which runs each metric family's
-aggregate query at most once per period, so the whole scorecard costs a handful of
-queries per period. Attainment is value/target (target/value when lower is better),
+A KPI's ``query`` reads a :class:`Facts` accessor; the Facts of one scorecard (the range,
+its comparison and the comparison's comparison) or of one trend (its months and their
+comparisons) share a :class:`PeriodFacts`, which runs each metric family's aggregate in
+one statement for all those periods (:mod:`metrics.periods`), so the whole scorecard
+costs one statement per family. Attainment is value/target (target/value when lower is better),
 capped to [0, 1]; for a change KPI (a ``tolerance`` declared) attainment falls linearly
 from 1 at the target to 0 at ``tolerance`` short of it, so a small miss costs little.
 A KPI measured on a sample (answers, tickets, deals) carries its base n and a 95 %
@@ -30,6 +32,7 @@ from data.schema import customers, interactions, orders, survey_invitations, sur
 from metrics import engagement, intervals, pipeline, quality, sla, value, voice
 from metrics.health import valid_clause
 from metrics.filters import Filters
+from metrics.periods import same_selection
 from metrics.sql import ratio
 from i18n import N_
 
@@ -130,11 +133,65 @@ def load_settings(path: Path | None = None) -> Settings:
     return Settings(**chosen)
 
 
-class Facts:
-    """Lazy access to the metric families for one period; each runs once when first read."""
+#: Metric family -> its facts for several periods in one statement: (conn, periods, settings) -> [facts].
+FAMILIES: dict[str, Callable[[Connection, list[Filters], Settings], list]] = {
+    "surveys": lambda conn, periods, settings: voice.survey_facts_by_period(conn, periods),
+    "tickets": lambda conn, periods, settings: sla.overall_by_period(conn, periods, settings.sla),
+    "pipeline": lambda conn, periods, settings: pipeline.pipeline_facts_by_period(conn, periods),
+    "interactions": lambda conn, periods, settings: engagement.interaction_facts_by_period(conn, periods),
+    "quality": lambda conn, periods, settings: quality.quality_facts_by_period(conn, periods),
+    "value": lambda conn, periods, settings: value.value_facts_by_period(conn, periods, settings.npv),
+    "campaign_cost": lambda conn, periods, settings: engagement.campaign_cost_by_period(conn, periods),
+}
+#: The families the change and growth KPIs read of a comparison's own comparison (NPS
+#: change, customer equity and active customers growth): read for those periods too.
+COMPARED_FAMILIES = ("surveys", "value")
 
-    def __init__(self, conn: Connection, filters: Filters, settings: Settings = Settings(), depth: int = 0):
+
+class PeriodFacts:
+    """The periods one scorecard reads, shared by its :class:`Facts`: each metric family
+    runs one statement for all of them when any of them first reads it.
+
+    ``periods`` need every family; ``compared`` (comparisons of comparisons, a trend's
+    comparisons) only :data:`COMPARED_FAMILIES`. A family read for a period of neither
+    is computed for that period alone.
+    """
+
+    def __init__(self, conn: Connection, settings: Settings, periods: list[Filters],
+                 compared: list[Filters] | None = None):
+        self.conn, self.settings = conn, settings
+        self.periods = list(dict.fromkeys(periods))
+        self.compared = [f for f in dict.fromkeys(compared or []) if f not in self.periods]
+        self._facts: dict[tuple[str, Filters], object] = {}
+
+    @classmethod
+    def scorecard(cls, conn: Connection, filters: Filters, settings: Settings) -> PeriodFacts:
+        """The range, its comparison and the comparison's comparison (change and growth KPIs)."""
+        before = filters.comparison()
+        periods = [filters] if before is None else [filters, before]
+        compared = [] if before is None or before.comparison() is None else [before.comparison()]
+        return cls(conn, settings, periods, compared)
+
+    def get(self, family: str, filters: Filters):
+        key = (family, filters)
+        if key not in self._facts:
+            wanted = self.periods + (self.compared if family in COMPARED_FAMILIES else [])
+            wanted = [f for f in dict.fromkeys([*wanted, filters]) if (family, f) not in self._facts]
+            if not all(same_selection(filters, f) for f in wanted):
+                wanted = [filters]
+            for period, facts in zip(wanted, FAMILIES[family](self.conn, wanted, self.settings)):
+                self._facts[(family, period)] = facts
+        return self._facts[key]
+
+
+class Facts:
+    """Lazy access to the metric families for one period; each runs once when first read,
+    in one statement for every period of the scorecard (:class:`PeriodFacts`)."""
+
+    def __init__(self, conn: Connection, filters: Filters, settings: Settings = Settings(), depth: int = 0,
+                 periods: PeriodFacts | None = None):
         self.conn, self.filters, self.settings, self._depth = conn, filters, settings, depth
+        self._periods = periods if periods is not None else PeriodFacts.scorecard(conn, filters, settings)
 
     @cached_property
     def comparison(self) -> Facts | None:
@@ -142,35 +199,35 @@ class Facts:
         other = self.filters.comparison()
         if other is None or self._depth >= 2:
             return None
-        return Facts(self.conn, other, self.settings, self._depth + 1)
+        return Facts(self.conn, other, self.settings, self._depth + 1, self._periods)
 
     @cached_property
     def surveys(self) -> dict:
-        return voice.survey_facts(self.conn, self.filters)
+        return self._periods.get("surveys", self.filters)
 
     @cached_property
     def tickets(self) -> dict:
-        return sla.overall(self.conn, self.filters, self.settings.sla)
+        return self._periods.get("tickets", self.filters)
 
     @cached_property
     def pipeline(self) -> dict:
-        return pipeline.pipeline_facts(self.conn, self.filters)
+        return self._periods.get("pipeline", self.filters)
 
     @cached_property
     def interactions(self) -> dict:
-        return engagement.interaction_facts(self.conn, self.filters)
+        return self._periods.get("interactions", self.filters)
 
     @cached_property
     def quality(self) -> dict:
-        return quality.quality_facts(self.conn, self.filters)
+        return self._periods.get("quality", self.filters)
 
     @cached_property
     def value(self) -> dict:
-        return value.value_facts(self.conn, self.filters, self.settings.npv)
+        return self._periods.get("value", self.filters)
 
     @cached_property
     def campaign_cost(self) -> float:
-        return engagement.campaign_cost(self.conn, self.filters)
+        return self._periods.get("campaign_cost", self.filters)
 
 
 Query = Callable[[Facts], "float | None"]
@@ -667,9 +724,11 @@ def month_windows(filters: Filters, months: int) -> list[Filters]:
 def trend(conn: Connection, filters: Filters, months: int = 6, settings: Settings = Settings()) -> pd.DataFrame:
     """Every KPI month by month (rows: month start; columns: KPI names), for sparklines."""
 
+    windows = month_windows(filters, months)
+    periods = PeriodFacts(conn, settings, windows, [w.comparison() for w in windows])
     rows = {}
-    for window in month_windows(filters, months):
-        facts = Facts(conn, window, settings)
+    for window in windows:
+        facts = Facts(conn, window, settings, periods=periods)
         rows[pd.Timestamp(window.start)] = {k.name: k.query(facts) for k in CATALOGUE if not k.meta}
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "month"

@@ -72,6 +72,7 @@ import math
 import warnings
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -87,6 +88,7 @@ from statsmodels.tools.sm_exceptions import (
 )
 
 from data.schema import customers, orders, surveys, tickets
+from i18n import N_, _, day, lazy, number
 from metrics.engagement import weekly_contacts
 from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
@@ -104,8 +106,8 @@ class NotEnoughData(ValueError):
     """The data cannot support the churn model (the message says why and what to change)."""
 
 
-SEPARATED = ("The churn model cannot be fitted: the features separate churned from retained customers "
-             "perfectly, so the odds ratios are infinite. Widen the selection.")
+SEPARATED = lazy("The churn model cannot be fitted: the features separate churned from retained customers "
+                 "perfectly, so the odds ratios are infinite. Widen the selection.")
 
 
 @dataclass(frozen=True)
@@ -120,22 +122,22 @@ class Feature:
 
 
 FEATURES: tuple[Feature, ...] = (
-    Feature("recency_days", "Recency", 30.0, "Every 30 days since the last order",
-            "days from the last order to the cutoff"),
-    Feature("frequency", "Frequency", 1.0, "Each order in the year before",
-            "orders (amount > 0) in the year before the cutoff"),
-    Feature("monetary", "Revenue (log)", math.log(2), "Doubling the year's revenue",
-            "ln(1 + revenue of the year before, refunds included, floored at 0)"),
-    Feature("tickets", "Tickets", 1.0, "Each ticket opened",
-            "tickets opened in the year before the cutoff"),
-    Feature("sla_breaches", "SLA breaches", 1.0, "Each SLA breach suffered",
-            "tickets of the year before that breached their SLA, seen from the cutoff"),
-    Feature("last_nps", "Last NPS score", 1.0, "Each point of the last NPS score",
-            "most recent NPS answer (0..10) before the cutoff; filled with the mean when missing"),
-    Feature("has_nps", "Answered NPS", 1.0, "Having answered an NPS survey",
-            "1 when the customer answered an NPS survey before the cutoff"),
-    Feature("contact_pressure", "Contact pressure", 1.0, "Each outbound contact in the busiest week",
-            "most outbound contacts in one week of the 90 days before the cutoff"),
+    Feature("recency_days", N_("Recency"), 30.0, N_("Every 30 days since the last order"),
+            N_("days from the last order to the cutoff")),
+    Feature("frequency", N_("Frequency"), 1.0, N_("Each order in the year before"),
+            N_("orders (amount > 0) in the year before the cutoff")),
+    Feature("monetary", N_("Revenue (log)"), math.log(2), N_("Doubling the year's revenue"),
+            N_("ln(1 + revenue of the year before, refunds included, floored at 0)")),
+    Feature("tickets", N_("Tickets"), 1.0, N_("Each ticket opened"),
+            N_("tickets opened in the year before the cutoff")),
+    Feature("sla_breaches", N_("SLA breaches"), 1.0, N_("Each SLA breach suffered"),
+            N_("tickets of the year before that breached their SLA, seen from the cutoff")),
+    Feature("last_nps", N_("Last NPS score"), 1.0, N_("Each point of the last NPS score"),
+            N_("most recent NPS answer (0..10) before the cutoff; filled with the mean when missing")),
+    Feature("has_nps", N_("Answered NPS"), 1.0, N_("Having answered an NPS survey"),
+            N_("1 when the customer answered an NPS survey before the cutoff")),
+    Feature("contact_pressure", N_("Contact pressure"), 1.0, N_("Each outbound contact in the busiest week"),
+            N_("most outbound contacts in one week of the 90 days before the cutoff")),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 FEATURE_COLUMNS = ["customer_id", *CUSTOMER_DIMENSIONS, "name", "last_order_at", "recency_days", "frequency",
@@ -255,12 +257,14 @@ def auc(labels, scores) -> float | None:
 
 
 def _odds_sentence(feature: Feature, odds: float, low: float, high: float, p_value: float) -> str:
-    p_text = "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
-    text = (f"{feature.per_step} multiplies the odds of churning by {odds:.2f} "
-            f"(95 % CI {low:.2f}–{high:.2f}, {p_text})")
+    """The odds ratio of one feature in words (in the current language)."""
+    p_text = _("p < {p}").format(p=number(0.001, 3)) if p_value < 0.001 else _("p = {p}").format(p=number(p_value, 3))
+    values = {"subject": _(feature.per_step), "odds": number(odds, 2), "low": number(low, 2), "high": number(high, 2),
+              "p": p_text}
     if p_value >= 0.05:
-        text += "; not distinguishable from no effect"
-    return text + "."
+        return _("{subject} multiplies the odds of churning by {odds} (95 % CI {low}–{high}, {p}); not "
+                 "distinguishable from no effect.").format(**values)
+    return _("{subject} multiplies the odds of churning by {odds} (95 % CI {low}–{high}, {p}).").format(**values)
 
 
 def _fit_logit(y: np.ndarray, design: pd.DataFrame):
@@ -344,12 +348,13 @@ class ChurnModel:
         customers_n, churned = len(y), int(y.sum())
         retained = customers_n - churned
         if min(churned, retained) < self.min_per_class:
-            which = ("no customers" if customers_n == 0 else "nobody churned" if churned == 0
-                     else "every customer churned" if retained == 0 else "too few churned or retained customers")
-            raise NotEnoughData(
-                f"Not enough data for the churn model ({which}): {customers_n:,} customers, {churned:,} "
-                f"churned and {retained:,} retained; at least {self.min_per_class} of each are needed. "
-                "Widen the selection or choose another horizon.")
+            which = (N_("no customers") if customers_n == 0 else N_("nobody churned") if churned == 0
+                     else N_("every customer churned") if retained == 0 else N_("too few churned or retained customers"))
+            raise NotEnoughData(lazy(
+                "Not enough data for the churn model ({which}): {customers} customers, {churned} churned and "
+                "{retained} retained; at least {minimum} of each are needed. Widen the selection or choose "
+                "another horizon.", which=lazy(which), customers=partial(number, customers_n),
+                churned=partial(number, churned), retained=partial(number, retained), minimum=self.min_per_class))
 
     def fit(self, training: pd.DataFrame, label: str = "churned") -> ChurnModel:
         y = training[label].astype(int)
@@ -447,9 +452,10 @@ def churn_risk(conn: Connection, filters: Filters, horizon_days: int = DEFAULT_H
     options = {"window_days": window_days, "pressure_days": pressure_days, "limits": limits}
     training = customer_features(conn, filters, train_at, horizon_days=horizon_days, **options)
     if training.empty:
-        raise NotEnoughData(f"No customer of this selection ordered in the {window_days} days before "
-                            f"{train_at:%Y-%m-%d} (the training cutoff, {horizon_days} days before the end "
-                            "of the range): the churn model has nobody to learn from.")
+        raise NotEnoughData(lazy("No customer of this selection ordered in the {window} days before {cutoff} (the "
+                                 "training cutoff, {horizon} days before the end of the range): the churn model "
+                                 "has nobody to learn from.", window=window_days, cutoff=partial(day, train_at),
+                                 horizon=horizon_days))
     model = ChurnModel().fit(training)
     training["churn_probability"] = model.predict_proba(training)
     notes = list(model.notes_)

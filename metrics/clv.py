@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ from sqlalchemy import case, func, literal, select
 from sqlalchemy.engine import Connection
 
 from data.schema import customers, orders
+from i18n import Text, lazy, number, percent
 from metrics.bgnbd import BetaGeoFitter, ConvergenceError, summary_table
 from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
@@ -164,13 +166,16 @@ MIN_CUSTOMERS, MIN_REPEAT = 20, 10
 def _fit_purchases(summary: pd.DataFrame, label: str) -> BetaGeoFitter:
     repeat = summary[summary.frequency > 0]
     if len(summary) < MIN_CUSTOMERS or len(repeat) < MIN_REPEAT:
-        raise NotEnoughHistory(f"Not enough purchase history for the value models ({label}): {len(summary):,} "
-                               f"customers, {len(repeat):,} with a repeat purchase (at least {MIN_CUSTOMERS} and "
-                               f"{MIN_REPEAT} are needed).")
+        raise NotEnoughHistory(lazy(
+            "Not enough purchase history for the value models ({group}): {customers} customers, {repeat} with a "
+            "repeat purchase (at least {min_customers} and {min_repeat} are needed).", group=label,
+            customers=partial(number, len(summary)), repeat=partial(number, len(repeat)),
+            min_customers=MIN_CUSTOMERS, min_repeat=MIN_REPEAT))
     try:
         return BetaGeoFitter().fit(summary.frequency, summary.recency, summary["T"])
     except (ConvergenceError, ValueError) as exc:
-        raise NotEnoughHistory(f"The purchase model cannot be fitted ({label}): {exc}") from exc
+        raise NotEnoughHistory(lazy("The purchase model cannot be fitted ({group}): {reason}", group=label,
+                                    reason=_reason(exc))) from exc
 
 
 class ObservedSpend(GammaGammaFitter):
@@ -217,20 +222,32 @@ def _positive_spenders(repeat: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
     if not left_out:
         return positive, None
     share = left_out / len(repeat)
-    return positive, (f"{left_out:,} of {len(repeat):,} repeat buyers ({share:.1%}) left out of the spend fit: "
-                      "their repeat purchases add up to nothing or less (free orders, refunds); they are "
-                      "predicted with a spend of 0 shrunk towards the mean")
+    return positive, lazy("{left_out} of {repeat} repeat buyers ({share}) left out of the spend fit: their repeat "
+                          "purchases add up to nothing or less (free orders, refunds); they are predicted with a "
+                          "spend of 0 shrunk towards the mean", left_out=partial(number, left_out),
+                          repeat=partial(number, len(repeat)), share=partial(_share, share))
+
+
+def _share(value: float) -> str:
+    return percent(value, 1).replace("\u00a0", "").replace(" ", "")
+
+
+def _reason(exc: Exception) -> str:
+    """An exception's message, still translatable when it is a :class:`i18n.Text`."""
+    first = exc.args[0] if exc.args else None
+    return first if isinstance(first, Text) else str(exc)
 
 
 def _fit_spend(summary: pd.DataFrame, label: str) -> GammaGammaFitter:
-    repeat, _ = _positive_spenders(summary[summary.frequency > 0])
+    repeat, _note = _positive_spenders(summary[summary.frequency > 0])
     try:
         spend = GammaGammaFitter().fit(repeat.frequency, repeat.monetary_value)
     except (ConvergenceError, ValueError) as exc:
-        raise NotEnoughHistory(f"The spend model cannot be fitted ({label}): {exc}") from exc
+        raise NotEnoughHistory(lazy("The spend model cannot be fitted ({group}): {reason}", group=label,
+                                    reason=_reason(exc))) from exc
     if spend.params_["q"] <= 1:
-        raise NotEnoughHistory(f"The spend model has no finite mean ({label}: q = {spend.params_['q']:.2f} <= 1): "
-                               "spends are too heavy-tailed")
+        raise NotEnoughHistory(lazy("The spend model has no finite mean ({group}: q = {q} <= 1): spends are too "
+                                    "heavy-tailed", group=label, q=partial(number, spend.params_["q"], 2)))
     return spend
 
 
@@ -240,14 +257,15 @@ def _observed_spend(summary: pd.DataFrame, label: str) -> ObservedSpend:
     try:
         return ObservedSpend().fit(repeat.frequency, repeat.monetary_value)
     except ValueError as exc:
-        raise NotEnoughHistory(f"No spend to learn from ({label}): {exc}.") from exc
+        raise NotEnoughHistory(lazy("No spend to learn from ({group}): {reason}.", group=label,
+                                    reason=_reason(exc))) from exc
 
 
 def _fit_pair(summary: pd.DataFrame, label: str, pooled: tuple | None = None) -> FittedPair:
     """Both models for one stratum; a model the stratum cannot identify is borrowed from
     ``pooled`` (fitted on every customer) when given, and the note says so."""
     notes = []
-    _, spend_note = _positive_spenders(summary[summary.frequency > 0])
+    _positive, spend_note = _positive_spenders(summary[summary.frequency > 0])
     if spend_note:
         notes.append(spend_note)
     fitted = []
@@ -257,10 +275,12 @@ def _fit_pair(summary: pd.DataFrame, label: str, pooled: tuple | None = None) ->
         except NotEnoughHistory as exc:
             if pooled is not None and pooled[index] is not None:
                 fitted.append(pooled[index])
-                notes.append(f"{kind} model pooled over all customers ({exc})")
+                notes.append(lazy("purchase model pooled over all customers ({reason})", reason=_reason(exc))
+                             if kind == "purchase" else
+                             lazy("spend model pooled over all customers ({reason})", reason=_reason(exc)))
             elif kind == "spend":  # Gamma-Gamma unusable here and overall: the observed spend
                 fitted.append(_observed_spend(summary, label))
-                notes.append(f"spend taken as observed, per customer ({exc})")
+                notes.append(lazy("spend taken as observed, per customer ({reason})", reason=_reason(exc)))
             else:
                 raise
     return FittedPair(fitted[0], fitted[1], len(summary), int((summary.frequency > 0).sum()), tuple(notes))
@@ -277,7 +297,7 @@ def fit_models(summary: pd.DataFrame, settings: ClvSettings, calibration_end: da
                by: str | None = "segment") -> ValueModels:
     """Fit BG/NBD on everyone and Gamma-Gamma on the repeat buyers, per stratum of ``by``."""
     if summary.empty:
-        raise NotEnoughHistory("No purchases before the calibration end in this selection.")
+        raise NotEnoughHistory(lazy("No purchases before the calibration end in this selection."))
     strata = _stratum(summary, by)
     if by is None or strata.nunique() == 1:
         return ValueModels({str(strata.iloc[0]): _fit_pair(summary, by or "all customers")}, by, settings,

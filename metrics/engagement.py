@@ -7,6 +7,7 @@ Monday (``date_trunc('week', ...)``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Connection
 from data.schema import campaigns, customers, interactions, orders
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.health import valid_clause
+from metrics.periods import Periods, as_periods, by_period
 from metrics.sql import as_float, count_if, epoch, ratio
 
 DIGITAL_CHANNELS = ("web", "chat", "email", "mobile", "social")
@@ -49,36 +51,69 @@ def interaction_facts(conn: Connection, filters: Filters) -> dict[str, float | N
     - multi_department_share = customers with interactions from >= 2 departments /
       customers with interactions.
     """
+    return interaction_facts_by_period(conn, [filters])[0]
+
+
+INTERACTION_COUNTS = ("interactions", "linked", "campaign_contacts", "campaign_responses", "inbound",
+                      "digital_inbound")
+
+
+def interaction_facts_by_period(conn: Connection, periods: Periods | Sequence[Filters]) -> list[dict[str, float | None]]:
+    """:func:`interaction_facts` of several periods in one statement.
+
+    The counts come from a small cube (rows counted per period, direction, channel group,
+    campaign, response and link); the customers served per period from a group-by of the
+    linked rows per period and customer keeping only the first and last department in
+    alphabetical order: "served by at least two departments" is ``min(department) <>
+    max(department)``, the same as ``count(DISTINCT department) >= 2`` (NULLs ignored).
+    """
+    periods = as_periods(periods)
     i = interactions.c
-    campaign = and_(i.direction == "outbound", i.campaign_id.is_not(None))
-    inbound = i.direction == "inbound"
-    row = conn.execute(
-        select(
-            func.count().label("interactions"),
-            count_if(i.customer_id.is_not(None)).label("linked"),
-            count_if(campaign).label("campaign_contacts"),
-            count_if(and_(campaign, i.responded)).label("campaign_responses"),
-            count_if(inbound).label("inbound"),
-            count_if(and_(inbound, i.channel.in_(DIGITAL_CHANNELS))).label("digital_inbound"),
-        ).where(*_interaction_clauses(filters))
-    ).mappings().one()
-    per_customer = (
-        select(i.customer_id, func.count(func.distinct(i.department)).label("departments"))
-        .where(i.customer_id.is_not(None), *_interaction_clauses(filters))
-        .group_by(i.customer_id).subquery()
-    )
-    served, multi = conn.execute(
-        select(func.count(), count_if(per_customer.c.departments >= 2))
-    ).one()
-    return {
-        **row,
-        "served_customers": served,
-        "multi_department_customers": multi,
-        "campaign_response_rate": ratio(row["campaign_responses"], row["campaign_contacts"]),
-        "digital_inbound_share": ratio(row["digital_inbound"], row["inbound"]),
-        "linked_share": ratio(row["linked"], row["interactions"]),
-        "multi_department_share": ratio(multi, served),
-    }
+    clauses = periods.selection.fact_clauses(interactions, "channel")
+    r = periods.rows(interactions, i.occurred_at,
+                     [i.customer_id, i.direction, i.campaign_id, i.responded, i.channel], clauses).c
+    campaign = and_(r.direction == "outbound", r.campaign_id.is_not(None))
+    inbound = r.direction == "inbound"
+    keys = [r.p, r.customer_id.is_not(None).label("linked"), campaign.label("campaign"),
+            and_(campaign, r.responded).label("responded"), inbound.label("inbound"),
+            and_(inbound, r.channel.in_(DIGITAL_CHANNELS)).label("digital")]
+    cube = select(*keys, func.count().label("n")).group_by(*keys[:1], *[k.element for k in keys[1:]]).subquery("cube").c
+    counts = select(
+        cube.p,
+        func.sum(cube.n).label("interactions"),
+        func.sum(case((cube.linked, cube.n), else_=0)).label("linked"),
+        func.sum(case((cube.campaign, cube.n), else_=0)).label("campaign_contacts"),
+        func.sum(case((cube.responded, cube.n), else_=0)).label("campaign_responses"),
+        func.sum(case((cube.inbound, cube.n), else_=0)).label("inbound"),
+        func.sum(case((cube.digital, cube.n), else_=0)).label("digital_inbound"),
+    ).group_by(cube.p).subquery("counts")
+    d = periods.rows(interactions, i.occurred_at, [i.customer_id, i.department],
+                     [i.customer_id.is_not(None), *clauses]).c
+    per_customer = (select(d.p, func.min(d.department).label("first_department"),
+                           func.max(d.department).label("last_department"))
+                    .group_by(d.p, d.customer_id).subquery("per_customer").c)
+    served = select(
+        per_customer.p, func.count().label("served_customers"),
+        count_if(per_customer.first_department != per_customer.last_department).label("multi_department_customers"),
+    ).group_by(per_customer.p).subquery("served")
+    t = periods.table()
+    query = (select(t.c.p, *[counts.c[name] for name in INTERACTION_COUNTS], served.c.served_customers,
+                    served.c.multi_department_customers)
+             .select_from(t.outerjoin(counts, counts.c.p == t.c.p).outerjoin(served, served.c.p == t.c.p)))
+    facts = []
+    for row in by_period(periods, conn.execute(query).mappings().all(), {}):
+        row = {name: int(row[name] or 0) for name in (*INTERACTION_COUNTS, "served_customers",
+                                                      "multi_department_customers")}
+        facts.append({
+            **{name: row[name] for name in INTERACTION_COUNTS},
+            "served_customers": row["served_customers"],
+            "multi_department_customers": row["multi_department_customers"],
+            "campaign_response_rate": ratio(row["campaign_responses"], row["campaign_contacts"]),
+            "digital_inbound_share": ratio(row["digital_inbound"], row["inbound"]),
+            "linked_share": ratio(row["linked"], row["interactions"]),
+            "multi_department_share": ratio(row["multi_department_customers"], row["served_customers"]),
+        })
+    return facts
 
 
 def _campaign_clauses(filters: Filters) -> list:
@@ -88,7 +123,12 @@ def _campaign_clauses(filters: Filters) -> list:
     scope on any other customer dimension (region, industry, ...) has no campaigns at all,
     rather than every campaign's cost set against part of the customers.
     """
-    clauses = [valid_clause(campaigns), filters.in_period(campaigns.c.started_at)]
+    return [*_campaign_selection(filters), filters.in_period(campaigns.c.started_at)]
+
+
+def _campaign_selection(filters: Filters) -> list:
+    """The campaign clauses of :func:`_campaign_clauses` but the dates."""
+    clauses = [valid_clause(campaigns)]
     segments = filters.allowed("segment")
     if segments is not None:
         clauses.append(campaigns.c.target_segment.in_(segments))
@@ -99,9 +139,17 @@ def _campaign_clauses(filters: Filters) -> list:
 
 def campaign_cost(conn: Connection, filters: Filters) -> float:
     """Total cost of the campaigns started in the range."""
-    return float(conn.execute(
-        select(func.coalesce(as_float(func.sum(campaigns.c.cost)), 0.0)).where(*_campaign_clauses(filters))
-    ).scalar())
+    return campaign_cost_by_period(conn, [filters])[0]
+
+
+def campaign_cost_by_period(conn: Connection, periods: Periods | Sequence[Filters]) -> list[float]:
+    """:func:`campaign_cost` of several periods in one statement."""
+    periods = as_periods(periods)
+    k = campaigns.c
+    r = periods.rows(campaigns, k.started_at, [k.cost], _campaign_selection(periods.selection)).c
+    query = select(r.p, as_float(func.sum(r.cost)).label("cost")).group_by(r.p)
+    return [float(row["cost"] or 0.0) for row in by_period(periods, conn.execute(query).mappings().all(),
+                                                           {"cost": 0.0})]
 
 
 # ---- contact pressure

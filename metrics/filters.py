@@ -23,6 +23,7 @@ from sqlalchemy import Select, and_, select
 from sqlalchemy.sql import ColumnElement
 
 from data.schema import customers
+from i18n import N_, _, day
 from metrics.health import valid_clause
 
 Comparison = Literal["previous", "last_year", "none"]
@@ -35,14 +36,14 @@ CUSTOMER_DIMENSIONS: dict[str, str] = {
     "acquisition_channel": "acquisition_channel",
     "owner_team": "owner_team",
 }
-#: Labels of every filter dimension, for widgets and messages.
+#: Labels of every filter dimension, for widgets and messages (English; shown with ``_(label)``).
 DIMENSION_LABELS: dict[str, str] = {
-    "segment": "Segment",
-    "region": "Region",
-    "industry": "Industry",
-    "acquisition_channel": "Acquisition channel",
-    "owner_team": "Team",
-    "channel": "Channel",
+    "segment": N_("Segment"),
+    "region": N_("Region"),
+    "industry": N_("Industry"),
+    "acquisition_channel": N_("Acquisition channel"),
+    "owner_team": N_("Team"),
+    "channel": N_("Channel"),
 }
 
 
@@ -77,7 +78,7 @@ class Filters:
                 raise TypeError(f"{name} takes a tuple of values, not a string")
             object.__setattr__(self, name, tuple(str(v) for v in value))
         scope = self.scope.items() if isinstance(self.scope, dict) else self.scope
-        for dim, _ in scope:
+        for dim, _values in scope:
             if dim not in CUSTOMER_DIMENSIONS:
                 raise ValueError(f"scope: unknown customer dimension {dim!r}")
         object.__setattr__(self, "scope", tuple(sorted((d, tuple(str(v) for v in vs)) for d, vs in scope)))
@@ -157,15 +158,17 @@ class Filters:
         return clauses
 
     def describe(self, quote: Callable[[str], str] = str) -> str:
-        """The filters in words, for captions, exports and the CLI (each value passed through
-        ``quote``, e.g. a Markdown escape)."""
-        parts = [f"{self.start:%Y-%m-%d} to {self.end:%Y-%m-%d}"]
+        """The filters in words, in the current language with dates by its locale, for captions,
+        exports and the CLI (each value passed through ``quote``, e.g. a Markdown escape)."""
+        parts = [_("{start} to {end}").format(start=day(self.start), end=day(self.end))]
         for dim, label in DIMENSION_LABELS.items():
             values = getattr(self, dim)
             if values:
-                parts.append(f"{label}: {', '.join(quote(v) for v in values)}")
+                parts.append(_("{dimension}: {values}").format(
+                    dimension=_(label), values=", ".join(quote(v) for v in values)))
         for dim, values in self.scope:
-            parts.append(f"within your access, {DIMENSION_LABELS[dim]}: {', '.join(quote(v) for v in values) or 'none'}")
+            parts.append(_("within your access, {dimension}: {values}").format(
+                dimension=_(DIMENSION_LABELS[dim]), values=", ".join(quote(v) for v in values) or _("none")))
         return "; ".join(parts)
 
 

@@ -57,6 +57,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,11 @@ import pandas as pd
 from statsmodels.tools.eval_measures import meanabs
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+from i18n import _, lazy, lazy_plural, locale, ngettext, percent
 
 __all__ = [
     "BACKTEST_MAX_MONTHS",
@@ -108,12 +114,12 @@ class EtsSpec:
         return f"ETS(A,{trend},{seasonal})"
 
     def describe(self, seasonal_periods: int) -> str:
-        """The components in plain words."""
-        trend = ("no trend" if self.trend is None
-                 else "a trend that levels off" if self.damped else "a steady trend")
-        seasonal = ("no seasonal pattern" if self.seasonal is None
-                    else f"a repeating {seasonal_periods}-month pattern")
-        return f"{trend} and {seasonal}"
+        """The components in plain words (in the current language)."""
+        trend = (_("no trend") if self.trend is None
+                 else _("a trend that levels off") if self.damped else _("a steady trend"))
+        seasonal = (_("no seasonal pattern") if self.seasonal is None
+                    else _("a repeating {months}-month pattern").format(months=seasonal_periods))
+        return _("{trend} and {seasonal}").format(trend=trend, seasonal=seasonal)
 
 
 #: The models compared by AICc, simplest first (a tie keeps the simpler model).
@@ -134,15 +140,19 @@ def band_columns(level: float) -> tuple[str, str]:
 
 
 def _percent(level: float) -> str:
-    return f"{level * 100:.10g} %"
+    return _("{value} %").format(value=format_decimal(float(f"{level * 100:.10g}"), format="#,##0.##########",
+                                                       locale=locale()))
 
 
 def _month(period: pd.Timestamp) -> str:
-    return f"{period.month_name()} {period.year}"
+    return format_date(period, format="MMMM y", locale=locale())
 
 
 def _number(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    """A value by the current locale: whole above 100, else three significant digits."""
+    if abs(value) >= 100:
+        return format_decimal(round(value), format="#,##0", locale=locale())
+    return format_decimal(float(f"{value:.3g}"), format="#,##0.##########", locale=locale())
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,25 +191,26 @@ class Backtest:
         (most months outside a 95 % band: the bands cannot be trusted)."""
         if not self.available or not self.months or not self.inside:
             return False
-        widest = max(level for level, _ in self.inside)
+        widest = max(level for level, _count in self.inside)
         return self.inside_share(widest) < min_inside
 
     def sentence(self) -> str:
         """The test in plain words, for a caption beside the forecast."""
         if not self.available:
             return str(self.reason)
-        tested = f"Tested on the last {self.months} months"
-        if self.mape is not None:
-            error = f"typical error {self.mape * 100:.1f} % (MAPE)"
-            if self.mape_months < self.months:
-                error += f", over the {self.mape_months} months that were not 0"
+        if self.mape is not None and self.mape_months < self.months:
+            error = _("typical error {mape} (MAPE), over the {n} months that were not 0").format(
+                mape=percent(self.mape, 1), n=self.mape_months)
+        elif self.mape is not None:
+            error = _("typical error {mape} (MAPE)").format(mape=percent(self.mape, 1))
         else:
-            error = f"typical error {_number(self.mae)} per month (MAE; every actual was 0)"
-        bands = [f"{count} of {self.months} months fell inside the {_percent(level)} band"
-                 for level, count in self.inside[:1]]
-        bands += [f"{count} of {self.months} inside the {_percent(level)} band"
-                  for level, count in self.inside[1:]]
-        return f"{tested}: {error}; {', '.join(bands)}."
+            error = _("typical error {mae} per month (MAE; every actual was 0)").format(mae=_number(self.mae))
+        bands = [_("{count} of {months} months fell inside the {level} band").format(
+                     count=count, months=self.months, level=_percent(level)) for level, count in self.inside[:1]]
+        bands += [_("{count} of {months} inside the {level} band").format(
+                      count=count, months=self.months, level=_percent(level)) for level, count in self.inside[1:]]
+        return _("Tested on the last {months} months: {error}; {bands}.").format(
+            months=self.months, error=error, bands=", ".join(bands))
 
 
 @dataclass(frozen=True, eq=False)
@@ -229,22 +240,28 @@ class Forecast:
     spec: EtsSpec | None = None
 
     def sentence(self) -> str:
-        """The forecast in plain words, for a chart caption."""
+        """The forecast in plain words (in the current language), for a chart caption."""
         left_out = ""
         if len(self.unfinished):
-            months = " and ".join(_month(p) for p in self.unfinished.index)
-            left_out = f" {months} {'is' if len(self.unfinished) == 1 else 'are'} unfinished and left out."
+            names = [_month(p) for p in self.unfinished.index]
+            months = names[0] if len(names) == 1 else _("{first} and {second}").format(first=names[0], second=names[1])
+            left_out = " " + ngettext("{months} is unfinished and left out.", "{months} are unfinished and left out.",
+                                      len(names)).format(months=months)
         if self.model is None or self.spec is None:
             return f"{self.reason}{left_out}"
         fitted = sum(note == "" for note in self.candidates.note)
-        bands = " and ".join(_percent(level) for level in self.levels)
-        return (
-            f"Forecast of the next {self.horizon} months by exponential smoothing, "
-            f"{self.model}: {self.spec.describe(self.seasonal_periods)}, the best by AICc of "
-            f"{fitted} model{'s' if fitted != 1 else ''} fitted on {len(self.history)} months. "
-            f"The bands show where each month should land with {bands} probability "
-            f"if the past pattern goes on.{left_out}"
-        )
+        levels = [_percent(level) for level in self.levels]
+        bands = levels[0] if len(levels) == 1 else _("{first} and {second}").format(
+            first=", ".join(levels[:-1]), second=levels[-1])
+        return ngettext(
+            "Forecast of the next {horizon} months by exponential smoothing, {model}: {components}, the best by "
+            "AICc of {n} model fitted on {months} months. The bands show where each month should land with "
+            "{bands} probability if the past pattern goes on.",
+            "Forecast of the next {horizon} months by exponential smoothing, {model}: {components}, the best by "
+            "AICc of {n} models fitted on {months} months. The bands show where each month should land with "
+            "{bands} probability if the past pattern goes on.", fitted).format(
+            horizon=self.horizon, model=self.model, components=self.spec.describe(self.seasonal_periods), n=fitted,
+            months=len(self.history), bands=bands) + left_out
 
 
 def _empty_predictions(levels: tuple[float, ...], extra: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -370,11 +387,11 @@ def _fit(y: pd.Series, spec: EtsSpec, seasonal_periods: int) -> tuple[_Fit | Non
             results = model.fit(disp=False)
             aicc = float(results.aicc)
         except Exception as error:  # statsmodels' own failures become a fallback, not a crash
-            return None, f"could not be fitted ({type(error).__name__})"
+            return None, lazy("could not be fitted ({error})", error=type(error).__name__)
     if any(issubclass(w.category, ConvergenceWarning) for w in caught):
-        return None, "did not converge"
+        return None, lazy("did not converge")
     if not np.isfinite(aicc):
-        return None, "too many parameters for the history (AICc undefined)"
+        return None, lazy("too many parameters for the history (AICc undefined)")
     return _Fit(results, center, scale), ""
 
 
@@ -415,16 +432,16 @@ def _backtest(y: pd.Series, spec: EtsSpec, seasonal_periods: int, levels: tuple[
     needed = SEASONS_NEEDED * seasonal_periods if spec.seasonal else MIN_HISTORY_MONTHS
     k = min(BACKTEST_MAX_MONTHS, n // 4, n - needed)
     if k < MIN_BACKTEST_MONTHS:
-        return _unavailable_backtest(
-            f"Not tested: a backtest holds out at least {MIN_BACKTEST_MONTHS} months and still "
-            f"needs {needed} months to fit {spec.name}; there are {n}.", levels)
+        return _unavailable_backtest(lazy(
+            "Not tested: a backtest holds out at least {minimum} months and still needs {needed} months to fit "
+            "{model}; there are {n}.", minimum=MIN_BACKTEST_MONTHS, needed=needed, model=spec.name, n=n), levels)
     train, test = y.iloc[:-k], y.iloc[-k:]
     fit, problem = _fit(train, spec, seasonal_periods)
     predicted = None if fit is None else _predict(fit, test.index[0], k, levels, non_negative)
     if predicted is None:
-        return _unavailable_backtest(
-            f"Not tested: {spec.name} refitted without the last {k} months "
-            f"{problem or 'gave no finite forecast'}.", levels)
+        return _unavailable_backtest(lazy(
+            "Not tested: {model} refitted without the last {k} months {problem}.", model=spec.name, k=k,
+            problem=problem or lazy("gave no finite forecast")), levels)
     actual = test.to_numpy(dtype=float)
     mean = predicted["mean"].to_numpy(dtype=float)
     predicted.insert(1, "actual", actual)
@@ -503,35 +520,37 @@ def forecast(series: pd.Series, horizon: int = 6, seasonal_periods: int = 12,
 
     n = len(y)
     if n < MIN_HISTORY_MONTHS:
-        return without_model(f"Not enough history to forecast: {n} month{'s' if n != 1 else ''}; "
-                             f"at least {MIN_HISTORY_MONTHS} are needed.")
+        return without_model(lazy_plural(
+            "Not enough history to forecast: {n} month; at least {minimum} are needed.",
+            "Not enough history to forecast: {n} months; at least {minimum} are needed.", n,
+            minimum=MIN_HISTORY_MONTHS))
     if np.ptp(y.to_numpy()) == 0:
-        return without_model(f"All {n} months have the same value ({_number(float(y.iloc[0]))}); "
-                             "there is no variation to forecast from.")
+        return without_model(lazy("All {n} months have the same value ({value}); there is no variation to "
+                                  "forecast from.", n=n, value=partial(_number, float(y.iloc[0]))))
 
     seasonal_allowed = n >= SEASONS_NEEDED * seasonal_periods
     rows, fitted = [], []
     for spec in CANDIDATES:
         if spec.seasonal and not seasonal_allowed:
             rows.append((spec.name, float("nan"),
-                         f"not tried: seasonality needs {SEASONS_NEEDED * seasonal_periods} months, "
-                         f"there are {n}"))
+                         lazy("not tried: seasonality needs {needed} months, there are {n}",
+                              needed=SEASONS_NEEDED * seasonal_periods, n=n)))
             continue
         fit, problem = _fit(y, spec, seasonal_periods)
         predicted = None
         if fit is not None:
             predicted = _predict(fit, y.index[-1] + pd.offsets.MonthBegin(1), horizon, levels, non_negative)
-            problem = "" if predicted is not None else "gave no finite forecast"
+            problem = "" if predicted is not None else lazy("gave no finite forecast")
         aicc = float(fit.results.aicc) if fit is not None else float("nan")
         rows.append((spec.name, aicc, problem))
         if predicted is not None:
             fitted.append((aicc, len(fitted), spec, predicted))
     candidates = pd.DataFrame(rows, columns=["model", "aicc", "note"])
     if not fitted:
-        return without_model(f"No exponential smoothing model could be fitted to these {n} months "
-                             "(none converged), so no forecast is shown.", candidates)
+        return without_model(lazy("No exponential smoothing model could be fitted to these {n} months (none "
+                                  "converged), so no forecast is shown.", n=n), candidates)
 
-    _, _, spec, predicted = min(fitted, key=lambda item: item[:2])
+    _aicc, _order, spec, predicted = min(fitted, key=lambda item: item[:2])
     return Forecast(history=y, unfinished=unfinished, predictions=predicted, model=spec.name, reason=None,
                     backtest=_backtest(y, spec, seasonal_periods, levels, non_negative),
                     candidates=candidates, horizon=horizon, levels=levels,

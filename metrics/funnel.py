@@ -30,13 +30,14 @@ from sqlalchemy.engine import Connection
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from data.schema import customers, orders
+from i18n import N_, _, percent, significant
 from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.sql import DAY, count_if, percentile, ratio, seconds_between
 
 STAGES = ("prospect", "attracted", "acquired", "retained", "lifetime")
-STAGE_LABELS = {"prospect": "Prospect", "attracted": "Attracted", "acquired": "Acquired",
-                "retained": "Retained", "lifetime": "Lifetime customer"}
+STAGE_LABELS = {"prospect": N_("Prospect"), "attracted": N_("Attracted"), "acquired": N_("Acquired"),
+                "retained": N_("Retained"), "lifetime": N_("Lifetime customer")}
 
 
 @dataclass(frozen=True)
@@ -172,18 +173,27 @@ class GroupComparison:
         return self.p_value is not None and self.p_value < self.alpha
 
     def sentence(self) -> str:
-        """The result in words."""
+        """The result in words (in the current language)."""
         a, b = self.rates
-        label = STAGE_LABELS[self.stage].lower()
+        label = _(STAGE_LABELS[self.stage]).lower()
         if a is None or b is None or self.p_value is None:
-            return f"Not enough data to compare {self.group_a} and {self.group_b} at the {label} stage."
+            return _("Not enough data to compare {a} and {b} at the {stage} stage.").format(
+                a=self.group_a, b=self.group_b, stage=label)
         higher, lower = (self.group_a, self.group_b) if a >= b else (self.group_b, self.group_a)
         if self.significant:
-            return (f"{higher} converts to {label} more often than {lower} "
-                    f"({max(a, b):.1%} vs {min(a, b):.1%}); the difference is statistically significant "
-                    f"(two-proportion z-test, p = {self.p_value:.3g}).")
-        return (f"{self.group_a} ({a:.1%}) and {self.group_b} ({b:.1%}) convert to {label} at rates that are "
-                f"not significantly different (two-proportion z-test, p = {self.p_value:.3g}).")
+            return _("{higher} converts to {stage} more often than {lower} ({high} vs {low}); the difference is "
+                     "statistically significant (two-proportion z-test, p = {p}).").format(
+                higher=higher, lower=lower, stage=label, high=_share(max(a, b)), low=_share(min(a, b)),
+                p=significant(self.p_value))
+        return _("{a} ({rate_a}) and {b} ({rate_b}) convert to {stage} at rates that are not significantly "
+                 "different (two-proportion z-test, p = {p}).").format(
+            a=self.group_a, b=self.group_b, rate_a=_share(a), rate_b=_share(b), stage=label,
+            p=significant(self.p_value))
+
+
+def _share(value: float) -> str:
+    """12.3% (the sentence's own style, no space before the sign) by the current locale."""
+    return percent(value, 1).replace("\u00a0", "").replace(" ", "")
 
 
 def compare_groups(by_group: pd.DataFrame, group_a: str, group_b: str, stage: str = "acquired",

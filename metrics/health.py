@@ -25,14 +25,19 @@ placeholder stands for every check.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
 import threading
 import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import Table, and_, event, false, func, not_, or_, select, true
+from sqlalchemy import Table, and_, event, false, func, literal, not_, or_, select, text, true
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement, Select, visitors
@@ -40,31 +45,41 @@ from sqlalchemy.sql.elements import ColumnElement as _ColumnElement
 from sqlalchemy.types import Boolean
 
 from data import schema
+from data.cache import cache_dir, file_stamp, source_fingerprint
 from data.schema import SURVEY_SCALES, campaigns, customers, interactions, opportunities, orders, tickets
+from i18n import N_, _, lazy, number
 
-#: How long a health report is reused for one engine (seconds).
-REPORT_TTL = 600
-
-#: What the rows of each table are called in messages (plural).
+#: What the rows of each table are called in messages (plural; English, shown with ``_(...)``).
 ROW_NOUNS: dict[str, str] = {
-    "customers": "customers",
-    "orders": "orders",
-    "opportunities": "opportunities",
-    "campaigns": "campaigns",
-    "interactions": "interactions",
-    "tickets": "tickets",
-    "surveys": "survey answers",
-    "survey_invitations": "survey invitations",
+    "customers": N_("customers"),
+    "orders": N_("orders"),
+    "opportunities": N_("opportunities"),
+    "campaigns": N_("campaigns"),
+    "interactions": N_("interactions"),
+    "tickets": N_("tickets"),
+    "surveys": N_("survey answers"),
+    "survey_invitations": N_("survey invitations"),
+}
+#: What one row of a table is called (a foreign key "refers to a customer that does not exist").
+ROW_NOUN: dict[str, str] = {
+    "customers": N_("customer"),
+    "orders": N_("order"),
+    "opportunities": N_("opportunity"),
+    "campaigns": N_("campaign"),
+    "interactions": N_("interaction"),
+    "tickets": N_("ticket"),
+    "surveys": N_("survey answer"),
+    "survey_invitations": N_("survey invitation"),
 }
 
-#: Kinds of check, in the order the Data page lists them.
+#: Kinds of check, in the order the Data page lists them (English, shown with ``_(...)``).
 KINDS: dict[str, str] = {
-    "empty": "Required values missing",
-    "duplicate": "Duplicate identifiers",
-    "link": "Links that do not resolve",
-    "timeline": "Impossible timelines",
-    "future": "Dates in the future",
-    "range": "Values out of range",
+    "empty": N_("Required values missing"),
+    "duplicate": N_("Duplicate identifiers"),
+    "link": N_("Links that do not resolve"),
+    "timeline": N_("Impossible timelines"),
+    "future": N_("Dates in the future"),
+    "range": N_("Values out of range"),
 }
 
 
@@ -75,7 +90,8 @@ class Check:
     ``broken(cutoff)`` is the SQL condition true on the rows that break it (``cutoff`` is
     the end of the current day, for the checks on future dates); ``excluded`` says whether
     those rows are left out of every figure; ``scan`` is True for the checks that need a
-    query of their own (duplicate keys, foreign keys) rather than a filter on the row.
+    query of their own (duplicate keys, foreign keys) rather than a filter on the row;
+    ``column`` is the column a missing-value, duplicate or link check is about.
     """
 
     table: str
@@ -85,6 +101,7 @@ class Check:
     broken: Callable[[datetime], ColumnElement[bool]]
     excluded: bool = True
     scan: bool = False
+    column: str = ""
 
     @property
     def key(self) -> str:
@@ -98,8 +115,8 @@ def _not_null_checks() -> list[Check]:
             if column.nullable and not column.primary_key:
                 continue
             out.append(Check(table.name, f"{column.name}_missing", "empty",
-                             f"{column.name} is empty although it is required",
-                             lambda _cutoff, c=column: c.is_(None)))
+                             lazy("{column} is empty although it is required", column=column.name),
+                             lambda _cutoff, c=column: c.is_(None), column=column.name))
     return out
 
 
@@ -108,8 +125,9 @@ def _duplicate_checks() -> list[Check]:
     for table in schema.TABLES:
         (pk,) = table.primary_key.columns
         out.append(Check(table.name, "duplicate_id", "duplicate",
-                         f"the same {pk.name} appears on more than one row",
-                         lambda _cutoff, t=table, c=pk: c.in_(_duplicate_ids(t, c)), scan=True))
+                         lazy("the same {column} appears on more than one row", column=pk.name),
+                         lambda _cutoff, t=table, c=pk: c.in_(_duplicate_ids(t, c)), scan=True,
+                         column=pk.name))
     return out
 
 
@@ -125,29 +143,31 @@ def _link_checks() -> list[Check]:
         for fk in table.foreign_keys:
             child, parent = fk.parent, fk.column
             required = not child.nullable
-            reason = (f"{child.name} refers to a {parent.table.name[:-1]} that does not exist"
+            reason = (lazy("{column} refers to a {parent} that does not exist", column=child.name,
+                           parent=lazy(ROW_NOUN[parent.table.name]))
                       if required else
-                      f"{child.name} refers to a {parent.table.name[:-1]} that does not exist (kept, as not linked)")
+                      lazy("{column} refers to a {parent} that does not exist (kept, as not linked)",
+                           column=child.name, parent=lazy(ROW_NOUN[parent.table.name])))
             out.append(Check(table.name, f"{child.name}_unknown", "link", reason,
                              lambda _cutoff, c=child, p=parent: and_(
                                  c.is_not(None), c.not_in(select(p).where(p.is_not(None)))),
-                             excluded=required, scan=True))
+                             excluded=required, scan=True, column=child.name))
     return out
 
 
 #: Pairs (earlier, later) that cannot be reversed: later happened before earlier.
 TIMELINES: tuple[tuple[Table, str, str, str], ...] = (
-    (tickets, "opened_at", "first_response_at", "first answered before they were opened"),
-    (tickets, "opened_at", "resolved_at", "resolved before they were opened"),
-    (opportunities, "created_at", "closed_at", "closed before they were created"),
-    (customers, "created_at", "engaged_at", "engaged before the record was created"),
-    (customers, "created_at", "acquired_at", "acquired before the record was created"),
-    (campaigns, "started_at", "ended_at", "ended before they started"),
+    (tickets, "opened_at", "first_response_at", N_("first answered before they were opened")),
+    (tickets, "opened_at", "resolved_at", N_("resolved before they were opened")),
+    (opportunities, "created_at", "closed_at", N_("closed before they were created")),
+    (customers, "created_at", "engaged_at", N_("engaged before the record was created")),
+    (customers, "created_at", "acquired_at", N_("acquired before the record was created")),
+    (campaigns, "started_at", "ended_at", N_("ended before they started")),
 )
 
 
 def _timeline_checks() -> list[Check]:
-    return [Check(t.name, f"{later}_before_{earlier}", "timeline", reason,
+    return [Check(t.name, f"{later}_before_{earlier}", "timeline", lazy(reason),
                   lambda _cutoff, a=t.c[earlier], b=t.c[later]: b < a)
             for t, earlier, later, reason in TIMELINES]
 
@@ -162,9 +182,9 @@ def _future_checks() -> list[Check]:
         for column in table.columns:
             if column.name.endswith("_at") and (table.name, column.name) not in MAY_BE_FUTURE:
                 if column.name == "updated_at":
-                    reason = f"{column.name} is after today"
+                    reason = lazy("{column} is after today", column=column.name)
                 else:
-                    reason = f"{column.name} is after today (an event that has not happened yet)"
+                    reason = lazy("{column} is after today (an event that has not happened yet)", column=column.name)
                 out.append(Check(table.name, f"{column.name}_future", "future", reason,
                                  lambda cutoff, c=column: c >= cutoff))
     return out
@@ -178,12 +198,12 @@ def _survey_score_out_of_scale(_cutoff) -> ColumnElement[bool]:
 
 RANGE_CHECKS: tuple[Check, ...] = (
     Check("surveys", "score_out_of_scale", "range",
-          "score outside the scale of its survey (NPS 0-10, CSAT 1-5, CES 1-7)", _survey_score_out_of_scale),
-    Check("tickets", "csat_out_of_scale", "range", "csat outside 1-5",
+          lazy("score outside the scale of its survey (NPS 0-10, CSAT 1-5, CES 1-7)"), _survey_score_out_of_scale),
+    Check("tickets", "csat_out_of_scale", "range", lazy("csat outside 1-5"),
           lambda _cutoff: or_(tickets.c.csat < 1, tickets.c.csat > 5)),
-    Check("tickets", "contacts_below_one", "range", "contacts_to_resolve below 1",
+    Check("tickets", "contacts_below_one", "range", lazy("contacts_to_resolve below 1"),
           lambda _cutoff: tickets.c.contacts_to_resolve < 1),
-    Check("campaigns", "cost_negative", "range", "cost is negative",
+    Check("campaigns", "cost_negative", "range", lazy("cost is negative"),
           lambda _cutoff: campaigns.c.cost < 0),
 )
 
@@ -214,11 +234,11 @@ class Finding:
         return f"{self.table}.{self.check}"
 
     def sentence(self) -> str:
-        """"12 tickets left out: resolved before they were opened"."""
-        noun = ROW_NOUNS[self.table]
+        """"12 tickets left out: resolved before they were opened" (in the current language)."""
+        noun = _(ROW_NOUNS[self.table])
         if self.excluded:
-            return f"{self.rows:,} {noun} left out: {self.reason}"
-        return f"{self.rows:,} {noun}: {self.reason}"
+            return _("{rows} {noun} left out: {reason}").format(rows=number(self.rows), noun=noun, reason=self.reason)
+        return _("{rows} {noun}: {reason}").format(rows=number(self.rows), noun=noun, reason=self.reason)
 
     def as_dict(self) -> dict:
         return {"table": self.table, "check": self.check, "rows": self.rows, "excluded": self.excluded}
@@ -263,60 +283,240 @@ def cutoff_for(today: date) -> datetime:
     return datetime(today.year, today.month, today.day) + timedelta(days=1)
 
 
-def count_checks(conn: Connection, today: date | None = None) -> HealthReport:
-    """Run every check on the source (one aggregate scan per table, one query per key check)."""
+#: Constraints each kind of source enforces on every write: a check they make impossible is not
+#: run (its count is 0 by construction). A declared PRIMARY KEY or UNIQUE column cannot hold
+#: duplicates, a NOT NULL column no NULLs. Foreign keys are trusted on DuckDB only: PostgreSQL
+#: can load rows with its triggers disabled (``pg_restore --disable-triggers``), SQLite checks
+#: them only when asked to, and Spark never does.
+ENFORCED: dict[str, frozenset[str]] = {
+    "duckdb": frozenset({"not_null", "unique", "foreign"}),
+    "postgresql": frozenset({"not_null", "unique"}),
+}
+
+_DUCKDB_CONSTRAINTS = text(
+    "SELECT table_name, constraint_type, constraint_column_names, referenced_table, referenced_column_names "
+    "FROM duckdb_constraints() WHERE schema_name = current_schema()")
+_POSTGRESQL_CONSTRAINTS = text(
+    "SELECT c.relname, a.attname, a.attnotnull, EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid "
+    "AND k.contype IN ('p', 'u') AND k.conkey = ARRAY[a.attnum]) FROM pg_class c "
+    "JOIN pg_attribute a ON a.attrelid = c.oid WHERE c.relname = ANY(:names) AND c.relkind IN ('r', 'p') "
+    "AND pg_table_is_visible(c.oid) AND a.attnum > 0 AND NOT a.attisdropped")
+
+
+def enforced_constraints(conn: Connection) -> frozenset[tuple[str, str, str]]:
+    """(table, column, kind) of the single-column constraints the source enforces, kind one of
+    "not_null", "unique", "foreign" (a foreign key to the parent the data model declares)."""
+    kinds = ENFORCED.get(conn.dialect.name, frozenset())
+    found: set[tuple[str, str, str]] = set()
+    if conn.dialect.name == "duckdb":
+        parents = {(t.name, fk.parent.name): (fk.column.table.name, fk.column.name)
+                   for t in schema.TABLES for fk in t.foreign_keys}
+        for table, kind, columns, referenced, referenced_columns in conn.execute(_DUCKDB_CONSTRAINTS):
+            if len(columns or ()) != 1:
+                continue
+            column = columns[0]
+            if kind in ("PRIMARY KEY", "UNIQUE"):
+                found.add((table, column, "unique"))
+            if kind in ("PRIMARY KEY", "NOT NULL"):
+                found.add((table, column, "not_null"))
+            if kind == "FOREIGN KEY" and parents.get((table, column)) == (referenced, *(referenced_columns or [""])[:1]):
+                found.add((table, column, "foreign"))
+    elif conn.dialect.name == "postgresql":
+        names = [t.name for t in schema.TABLES]
+        for table, column, not_null, unique in conn.execute(_POSTGRESQL_CONSTRAINTS, {"names": names}):
+            if not_null:
+                found.add((table, column, "not_null"))
+            if unique:
+                found.add((table, column, "unique"))
+    return frozenset(f for f in found if f[2] in kinds)
+
+
+def _guaranteed(check: Check, enforced: frozenset[tuple[str, str, str]]) -> bool:
+    """True when the source's own constraints make ``check`` impossible to break."""
+    kind = {"empty": "not_null", "duplicate": "unique", "link": "foreign"}.get(check.kind)
+    return kind is not None and (check.table, check.column, kind) in enforced
+
+
+def _scan_count(conn: Connection, table: Table, check: Check) -> int:
+    """The rows breaking a key check, in one aggregate: duplicate identifiers as the rows of the
+    groups of an identifier seen more than once, unknown references as an anti-join."""
+    if check.kind == "duplicate":
+        (pk,) = table.primary_key.columns
+        groups = (select(func.count().label("n")).select_from(table).where(pk.is_not(None))
+                  .group_by(pk).having(func.count() > 1).subquery())
+        return int(conn.execute(select(func.coalesce(func.sum(groups.c.n), 0))).scalar() or 0)
+    child = table.c[check.column]
+    (fk,) = child.foreign_keys
+    parent = fk.column
+    statement = (select(func.count()).select_from(table.outerjoin(parent.table, child == parent))
+                 .where(child.is_not(None), parent.is_(None)))
+    return int(conn.execute(statement).scalar() or 0)
+
+
+def _count_table(conn: Connection, table: Table, cutoff: datetime, enforced: frozenset[tuple[str, str, str]],
+                 known: dict[str, int] | None = None) -> tuple[dict[str, int], int]:
+    """The counts of every check of ``table`` and the rows it leaves out: the row checks in
+    one aggregate scan, each key check in one query (taken from ``known`` when given)."""
     from metrics.sql import count_if  # local: metrics.sql imports nothing of ours, but keep health standalone
 
+    checks = checks_of(table.name)
+    counts = {c.key: 0 for c in checks if _guaranteed(c, enforced)}
+    row_checks = [c for c in checks if not c.scan and c.key not in counts]
+    excluding_rows = [c.broken(cutoff) for c in row_checks if c.excluded]
+    columns = [count_if(c.broken(cutoff)) for c in row_checks]
+    columns.append(count_if(or_(*excluding_rows)) if excluding_rows else literal(0))
+    *values, row_excluded = conn.execute(select(*columns).select_from(table)).one()
+    counts.update({c.key: int(n or 0) for c, n in zip(row_checks, values)})
+    for check in (c for c in checks if c.scan and c.key not in counts):
+        counts[check.key] = known[check.key] if known is not None else _scan_count(conn, table, check)
+    failing_scans = [c for c in checks if c.scan and c.excluded and counts[c.key]]
+    if not failing_scans:
+        return counts, int(row_excluded or 0)
+    failing = [c.broken(cutoff) for c in checks if c.excluded and counts[c.key]]
+    excluded = conn.execute(select(func.count()).select_from(table).where(or_(*failing))).scalar()
+    return counts, int(excluded or 0)
+
+
+def count_checks(conn: Connection, today: date | None = None) -> HealthReport:
+    """Run every check on the source: per table one aggregate scan for the row checks and one
+    query per key check, skipping what the source's own constraints already guarantee."""
     cutoff = cutoff_for(today or date.today())
+    enforced = enforced_constraints(conn)
     counts: dict[str, int] = {}
     excluded_rows: dict[str, int] = {}
     for table in schema.TABLES:
-        checks = checks_of(table.name)
-        row_checks = [c for c in checks if not c.scan]
-        row_values = conn.execute(select(*[count_if(c.broken(cutoff)).label(c.name) for c in row_checks],
-                                         func.count().label("__rows"))
-                                  .select_from(table)).one()
-        for check, n in zip(row_checks, row_values):
-            counts[check.key] = int(n or 0)
-        for check in (c for c in checks if c.scan):
-            n = conn.execute(select(func.count()).select_from(table).where(check.broken(cutoff))).scalar()
-            counts[check.key] = int(n or 0)
-        failing = [c for c in checks if c.excluded and counts[c.key]]
-        if failing:
-            n = conn.execute(select(func.count()).select_from(table)
-                             .where(or_(*[c.broken(cutoff) for c in failing]))).scalar()
-            excluded_rows[table.name] = int(n or 0)
+        table_counts, excluded = _count_table(conn, table, cutoff, enforced)
+        counts.update(table_counts)
+        if excluded:
+            excluded_rows[table.name] = excluded
     return HealthReport(checked_at=datetime.now().replace(microsecond=0), cutoff=cutoff, counts=counts,
                         excluded_rows=excluded_rows)
 
 
-_REPORTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Engine -> (monotonic time, report)
+def rolled_over(conn: Connection, report: HealthReport, today: date | None = None) -> HealthReport:
+    """``report`` on a later day of the same data: only the tables whose future-date checks
+    found rows are counted again (a row in the future may have become the past; a row
+    that was not in the future cannot become so), their key checks reused."""
+    cutoff = cutoff_for(today or date.today())
+    tables = {CHECKS_BY_KEY[k].table for k in report.failing if k in CHECKS_BY_KEY
+              and CHECKS_BY_KEY[k].kind == "future"}
+    counts, excluded_rows = dict(report.counts), dict(report.excluded_rows)
+    enforced = enforced_constraints(conn) if tables else frozenset()
+    for name in sorted(tables):
+        table_counts, excluded = _count_table(conn, schema.table(name), cutoff, enforced, known=report.counts)
+        counts.update(table_counts)
+        excluded_rows.pop(name, None)
+        if excluded:
+            excluded_rows[name] = excluded
+    return HealthReport(checked_at=datetime.now().replace(microsecond=0), cutoff=cutoff, counts=counts,
+                        excluded_rows=excluded_rows)
+
+
+# --------------------------------------------------------------------------- kept on disk
+#: Bumped when a check's definition changes, so that reports counted by older code are not reused.
+REPORT_FORMAT = 1
+#: How long a report is used without asking the source whether it changed (seconds): within
+#: it a page pays nothing for the checks, beyond it one fingerprint query per table.
+VERIFY_SECONDS = 60
+
+
+def _checks_version() -> str:
+    payload = json.dumps([REPORT_FORMAT, sorted(CHECKS_BY_KEY)])
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def report_key(conn: Connection) -> str:
+    """What a report is kept under: the source's fingerprint (its URL, rows and date span per
+    table) and, for a database file, the file's size and time of change."""
+    url = conn.engine.url.render_as_string(hide_password=True)
+    return f"{source_fingerprint(conn, url)}{file_stamp(conn.engine.url)}"
+
+
+def report_path(key: str) -> Path:
+    return cache_dir() / f"health-{key}.json"
+
+
+def save_report(key: str, report: HealthReport) -> Path | None:
+    """Write ``report`` under ``key`` (atomically); None when the folder cannot be written."""
+    payload = {"format": REPORT_FORMAT, "checks": _checks_version(), "key": key,
+               "checked_at": report.checked_at.isoformat(), "cutoff": report.cutoff.isoformat(),
+               "counts": report.counts, "excluded_rows": report.excluded_rows}
+    try:
+        path = report_path(key)
+        partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        partial.write_text(json.dumps(payload, sort_keys=True))
+        os.replace(partial, path)
+        return path
+    except OSError as exc:
+        logging.getLogger("crm.health").warning("health report not kept on disk: %s", exc)
+        return None
+
+
+def load_report(key: str) -> HealthReport | None:
+    """The report kept under ``key``, or None (none kept, unreadable, or from other checks)."""
+    try:
+        payload = json.loads(report_path(key).read_text())
+        if payload.get("format") != REPORT_FORMAT or payload.get("checks") != _checks_version() \
+                or payload.get("key") != key:
+            return None
+        return HealthReport(checked_at=datetime.fromisoformat(payload["checked_at"]),
+                            cutoff=datetime.fromisoformat(payload["cutoff"]),
+                            counts={str(k): int(v) for k, v in payload["counts"].items()},
+                            excluded_rows={str(k): int(v) for k, v in payload["excluded_rows"].items()})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+@dataclass
+class _Known:
+    verified: float  # time.monotonic() when the fingerprint was last read
+    key: str
+    report: HealthReport
+
+
+_REPORTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Engine -> _Known
 _LOCK = threading.Lock()
 _ENGINE_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _RESOLVING = threading.local()
 
 
 def health_report(conn: Connection, refresh: bool = False) -> HealthReport:
-    """The source's health report, computed once per engine and reused for REPORT_TTL seconds."""
+    """The source's health report, counted once per data refresh.
+
+    Within VERIFY_SECONDS of the last look the report in memory is used as it is; after that
+    the source's fingerprint is read (``report_key``): unchanged, the report is kept; changed,
+    the report kept on disk for the new fingerprint is used, or the checks are counted and
+    kept there (so a restarted server or the command line reuses them). After midnight the
+    future-date checks are brought to the new day (``rolled_over``). ``refresh`` counts again.
+    """
     engine = conn.engine
     with _LOCK:
         engine_lock = _ENGINE_LOCKS.setdefault(engine, threading.Lock())
     with engine_lock:
-        cached = _REPORTS.get(engine)
-        if cached and not refresh and time.monotonic() - cached[0] < REPORT_TTL \
-                and cached[1].cutoff > datetime.now():
-            return cached[1]
+        known = _REPORTS.get(engine)
+        now = datetime.now()
+        if known and not refresh and time.monotonic() - known.verified < VERIFY_SECONDS and known.report.cutoff > now:
+            return known.report
         _RESOLVING.active = True
         try:
-            report = count_checks(conn)
+            key = report_key(conn)
+            report = None
+            if not refresh:
+                report = known.report if known and known.key == key else load_report(key)
+            if report is None:
+                report = count_checks(conn)
+                save_report(key, report)
+            elif report.cutoff <= now:
+                report = rolled_over(conn, report)
+                save_report(key, report)
         finally:
             _RESOLVING.active = False
-        _REPORTS[engine] = (time.monotonic(), report)
+        _REPORTS[engine] = _Known(time.monotonic(), key, report)
         return report
 
 
 def forget(engine: Engine) -> None:
-    """Drop the cached report of ``engine`` (the next query checks the source again)."""
+    """Drop the report of ``engine`` kept in memory (the next query looks at the source again)."""
     _REPORTS.pop(engine, None)
 
 

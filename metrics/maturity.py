@@ -19,6 +19,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, fields, replace
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from data.schema import interactions, orders
+from i18n import N_, Text, _, day, lazy, number
 from metrics import engagement
 from metrics.catalogue import KPIS, TARGETS_PATH, Rule, Scorecard, evaluate, meets
 from metrics.filters import Filters
@@ -34,12 +36,13 @@ from metrics.sql import count_if, ratio
 from metrics.units import format_value
 from metrics.voice import survey_facts
 
-PHASES = {1: "Technology", 2: "Integration", 3: "Process", 4: "Customer-centric"}
+#: The phases and what each means (English; shown with ``_(...)``).
+PHASES = {1: N_("Technology"), 2: N_("Integration"), 3: N_("Process"), 4: N_("Customer-centric")}
 PHASE_TEXT = {
-    1: "Customer database and communications automated.",
-    2: "Departments linked, sharing one customer record.",
-    3: "The organisation measured by customer satisfaction.",
-    4: "Knows what, when, why and how much customers will buy, and acts on it.",
+    1: N_("Customer database and communications automated."),
+    2: N_("Departments linked, sharing one customer record."),
+    3: N_("The organisation measured by customer satisfaction."),
+    4: N_("Knows what, when, why and how much customers will buy, and acts on it."),
 }
 
 
@@ -127,9 +130,6 @@ def evidence(conn: Connection, filters: Filters, card: Scorecard | None = None,
     repeat = _repeat_buyers(conn, filters)
     personal = _personalized_share(conn, filters)
 
-    def pct(v):
-        return format_value(v, KPIS["sla_compliance"].unit)
-
     def at_least(v, line):
         return v is not None and v >= line
 
@@ -139,62 +139,75 @@ def evidence(conn: Connection, filters: Filters, card: Scorecard | None = None,
     def on_target(name):
         return value[name] is not None and meets(value[name], target[name], KPIS[name].direction)
 
+    def n(v):
+        return partial(number, v)
+
+    def shown_pct(v):
+        return partial(format_value, v, KPIS["sla_compliance"].unit)
+
     return [
-        Criterion(1, "customer_records", "Customer database in place", records,
-                  f">= {t.min_customers:,} records", at_least(records, t.min_customers), "completeness",
-                  f"{records:,} records"),
-        Criterion(1, "completeness", "Customer records complete", value["completeness"],
-                  f">= {pct(t.min_completeness)}", at_least(value["completeness"], t.min_completeness),
-                  "completeness", pct(value["completeness"])),
-        Criterion(1, "automated_communications", "Communications automated (campaign contacts recorded)",
-                  interactions_facts["campaign_contacts"], f">= {t.min_campaign_contacts:,} campaign contacts",
+        Criterion(1, "customer_records", N_("Customer database in place"), records,
+                  lazy(">= {n} records", n=n(t.min_customers)), at_least(records, t.min_customers), "completeness",
+                  lazy("{n} records", n=n(records))),
+        Criterion(1, "completeness", N_("Customer records complete"), value["completeness"],
+                  lazy(">= {value}", value=shown_pct(t.min_completeness)),
+                  at_least(value["completeness"], t.min_completeness),
+                  "completeness", lazy("{value}", value=shown_pct(value["completeness"]))),
+        Criterion(1, "automated_communications", N_("Communications automated (campaign contacts recorded)"),
+                  interactions_facts["campaign_contacts"],
+                  lazy(">= {n} campaign contacts", n=n(t.min_campaign_contacts)),
                   at_least(interactions_facts["campaign_contacts"], t.min_campaign_contacts),
-                  "campaign_response_rate", f"{interactions_facts['campaign_contacts']:,} contacts"),
-        Criterion(1, "channels", "Contacts recorded on several channels", channels, f">= {t.min_channels} channels",
-                  at_least(channels, t.min_channels), "digital_share", f"{channels} channels"),
-        Criterion(2, "linked_interactions", "Interactions linked to one customer record",
-                  value["linked_interactions"], f">= {pct(t.min_linked_share)}",
+                  "campaign_response_rate", lazy("{n} contacts", n=n(interactions_facts["campaign_contacts"]))),
+        Criterion(1, "channels", N_("Contacts recorded on several channels"), channels,
+                  lazy(">= {n} channels", n=t.min_channels),
+                  at_least(channels, t.min_channels), "digital_share", lazy("{n} channels", n=channels)),
+        Criterion(2, "linked_interactions", N_("Interactions linked to one customer record"),
+                  value["linked_interactions"], lazy(">= {value}", value=shown_pct(t.min_linked_share)),
                   at_least(value["linked_interactions"], t.min_linked_share), "linked_interactions",
-                  pct(value["linked_interactions"])),
-        Criterion(2, "departments", "Departments recording contacts", departments,
-                  f">= {t.min_departments} departments", at_least(departments, t.min_departments),
-                  "multi_department_share", f"{departments} departments"),
-        Criterion(2, "shared_record", "Customers served by two or more departments under one id",
-                  value["multi_department_share"], f">= {pct(t.min_multi_department_share)}",
+                  lazy("{value}", value=shown_pct(value["linked_interactions"]))),
+        Criterion(2, "departments", N_("Departments recording contacts"), departments,
+                  lazy(">= {n} departments", n=t.min_departments), at_least(departments, t.min_departments),
+                  "multi_department_share", lazy("{n} departments", n=departments)),
+        Criterion(2, "shared_record", N_("Customers served by two or more departments under one id"),
+                  value["multi_department_share"], lazy(">= {value}", value=shown_pct(t.min_multi_department_share)),
                   at_least(value["multi_department_share"], t.min_multi_department_share),
-                  "multi_department_share", pct(value["multi_department_share"])),
-        Criterion(2, "duplicates", "One record per customer (few duplicates)", value["duplicate_rate"],
-                  f"<= {pct(t.max_duplicate_rate)}", at_most(value["duplicate_rate"], t.max_duplicate_rate),
-                  "duplicate_rate", pct(value["duplicate_rate"])),
-        Criterion(3, "sla_on_target", "Service level measured and on target", value["sla_compliance"],
-                  f">= target {pct(target['sla_compliance'])}", on_target("sla_compliance"), "sla_compliance",
-                  pct(value["sla_compliance"])),
-        Criterion(3, "csat_on_target", "Satisfaction (CSAT) measured and on target", value["csat"],
-                  f">= target {pct(target['csat'])}", on_target("csat"), "csat", pct(value["csat"])),
-        Criterion(3, "nps_measured", "NPS measured", nps_answers, f">= {t.min_nps_answers} answers",
-                  at_least(nps_answers, t.min_nps_answers), "nps", f"{nps_answers:,} answers"),
-        Criterion(3, "survey_response", "Customers answer the surveys", value["survey_response_rate"],
-                  f">= {pct(t.min_survey_response_rate)}",
+                  "multi_department_share", lazy("{value}", value=shown_pct(value["multi_department_share"]))),
+        Criterion(2, "duplicates", N_("One record per customer (few duplicates)"), value["duplicate_rate"],
+                  lazy("<= {value}", value=shown_pct(t.max_duplicate_rate)),
+                  at_most(value["duplicate_rate"], t.max_duplicate_rate),
+                  "duplicate_rate", lazy("{value}", value=shown_pct(value["duplicate_rate"]))),
+        Criterion(3, "sla_on_target", N_("Service level measured and on target"), value["sla_compliance"],
+                  lazy(">= target {value}", value=shown_pct(target["sla_compliance"])), on_target("sla_compliance"),
+                  "sla_compliance", lazy("{value}", value=shown_pct(value["sla_compliance"]))),
+        Criterion(3, "csat_on_target", N_("Satisfaction (CSAT) measured and on target"), value["csat"],
+                  lazy(">= target {value}", value=shown_pct(target["csat"])), on_target("csat"), "csat",
+                  lazy("{value}", value=shown_pct(value["csat"]))),
+        Criterion(3, "nps_measured", N_("NPS measured"), nps_answers, lazy(">= {n} answers", n=t.min_nps_answers),
+                  at_least(nps_answers, t.min_nps_answers), "nps", lazy("{n} answers", n=n(nps_answers))),
+        Criterion(3, "survey_response", N_("Customers answer the surveys"), value["survey_response_rate"],
+                  lazy(">= {value}", value=shown_pct(t.min_survey_response_rate)),
                   at_least(value["survey_response_rate"], t.min_survey_response_rate), "survey_response_rate",
-                  pct(value["survey_response_rate"])),
-        Criterion(4, "predictive", "Enough purchase history for predictive CLV and churn (BG/NBD)", repeat,
-                  f">= {t.min_repeat_buyers:,} repeat buyers", at_least(repeat, t.min_repeat_buyers),
-                  "active_customers_growth", f"{repeat:,} repeat buyers"),
-        Criterion(4, "preferred_channel", "Contacts on the customer's preferred channel",
-                  consent["off_preferred_share"], f"<= {pct(t.max_off_preferred_share)} off channel",
+                  lazy("{value}", value=shown_pct(value["survey_response_rate"]))),
+        Criterion(4, "predictive", N_("Enough purchase history for predictive CLV and churn (BG/NBD)"), repeat,
+                  lazy(">= {n} repeat buyers", n=n(t.min_repeat_buyers)), at_least(repeat, t.min_repeat_buyers),
+                  "active_customers_growth", lazy("{n} repeat buyers", n=n(repeat))),
+        Criterion(4, "preferred_channel", N_("Contacts on the customer's preferred channel"),
+                  consent["off_preferred_share"],
+                  lazy("<= {value} off channel", value=shown_pct(t.max_off_preferred_share)),
                   at_most(consent["off_preferred_share"], t.max_off_preferred_share), "campaign_response_rate",
-                  pct(consent["off_preferred_share"]) + " off channel"),
-        Criterion(4, "consent", "Marketing only with consent", consent["against_consent_share"],
-                  f"<= {pct(t.max_against_consent_share)} against consent",
+                  lazy("{value} off channel", value=shown_pct(consent["off_preferred_share"]))),
+        Criterion(4, "consent", N_("Marketing only with consent"), consent["against_consent_share"],
+                  lazy("<= {value} against consent", value=shown_pct(t.max_against_consent_share)),
                   at_most(consent["against_consent_share"], t.max_against_consent_share), "campaign_response_rate",
-                  pct(consent["against_consent_share"]) + " against consent"),
-        Criterion(4, "no_saturation", "Customers not saturated with contacts", pressure["over_contacted_share"],
-                  f"<= {pct(t.max_over_contacted_share)} over-contacted",
+                  lazy("{value} against consent", value=shown_pct(consent["against_consent_share"]))),
+        Criterion(4, "no_saturation", N_("Customers not saturated with contacts"), pressure["over_contacted_share"],
+                  lazy("<= {value} over-contacted", value=shown_pct(t.max_over_contacted_share)),
                   at_most(pressure["over_contacted_share"], t.max_over_contacted_share), "campaign_response_rate",
-                  pct(pressure["over_contacted_share"]) + " over-contacted"),
-        Criterion(4, "personalized", "One-to-one (personalised) contacts", personal,
-                  f">= {pct(t.min_personalized_share)}", at_least(personal, t.min_personalized_share),
-                  "campaign_response_rate", pct(personal)),
+                  lazy("{value} over-contacted", value=shown_pct(pressure["over_contacted_share"]))),
+        Criterion(4, "personalized", N_("One-to-one (personalised) contacts"), personal,
+                  lazy(">= {value}", value=shown_pct(t.min_personalized_share)),
+                  at_least(personal, t.min_personalized_share),
+                  "campaign_response_rate", lazy("{value}", value=shown_pct(personal))),
     ]
 
 
@@ -225,30 +238,30 @@ class Statement:
 
 
 QUESTIONNAIRE: tuple[Statement, ...] = (
-    Statement("vision_1", Rule.VISION, "We have a written picture of the customer-centred company we want to be."),
-    Statement("vision_2", Rule.VISION, "Our brand promise is known and lived by customer-facing staff."),
-    Statement("vision_3", Rule.VISION, "Leadership talks about customers before products."),
-    Statement("strategy_1", Rule.STRATEGY, "Customer segments are defined and have objectives."),
-    Statement("strategy_2", Rule.STRATEGY, "We manage the customer base as an asset (value, retention, acquisition cost)."),
-    Statement("strategy_3", Rule.STRATEGY, "We decide how to interact with each segment."),
-    Statement("experiences_1", Rule.EXPERIENCES, "Every interaction is designed to give the customer value."),
-    Statement("experiences_2", Rule.EXPERIENCES, "Customers get the same answer on every channel."),
-    Statement("experiences_3", Rule.EXPERIENCES, "Complaints are rare and solved fast."),
-    Statement("collaboration_1", Rule.COLLABORATION, "Sales, service and marketing share one view of the customer."),
-    Statement("collaboration_2", Rule.COLLABORATION, "Partners and suppliers work to our customer standards."),
-    Statement("collaboration_3", Rule.COLLABORATION, "Incentives reward customer outcomes, not only sales."),
-    Statement("processes_1", Rule.PROCESSES, "Service levels are agreed and met."),
-    Statement("processes_2", Rule.PROCESSES, "Complaints, support and promotions follow defined processes."),
-    Statement("processes_3", Rule.PROCESSES, "We plan with what the customer data tells us."),
-    Statement("information_1", Rule.INFORMATION, "Customer records are complete and up to date."),
-    Statement("information_2", Rule.INFORMATION, "Each customer has exactly one record."),
-    Statement("information_3", Rule.INFORMATION, "The right information reaches the person who needs it."),
-    Statement("technology_1", Rule.TECHNOLOGY, "Customers can serve themselves on digital channels."),
-    Statement("technology_2", Rule.TECHNOLOGY, "Our systems are integrated rather than islands."),
-    Statement("technology_3", Rule.TECHNOLOGY, "Technology follows the strategy, not the other way round."),
-    Statement("metrics_1", Rule.METRICS, "We measure CRM results inside and outside the company."),
-    Statement("metrics_2", Rule.METRICS, "Every key figure has a target and an owner."),
-    Statement("metrics_3", Rule.METRICS, "We act when a figure is off target."),
+    Statement("vision_1", Rule.VISION, N_("We have a written picture of the customer-centred company we want to be.")),
+    Statement("vision_2", Rule.VISION, N_("Our brand promise is known and lived by customer-facing staff.")),
+    Statement("vision_3", Rule.VISION, N_("Leadership talks about customers before products.")),
+    Statement("strategy_1", Rule.STRATEGY, N_("Customer segments are defined and have objectives.")),
+    Statement("strategy_2", Rule.STRATEGY, N_("We manage the customer base as an asset (value, retention, acquisition cost).")),
+    Statement("strategy_3", Rule.STRATEGY, N_("We decide how to interact with each segment.")),
+    Statement("experiences_1", Rule.EXPERIENCES, N_("Every interaction is designed to give the customer value.")),
+    Statement("experiences_2", Rule.EXPERIENCES, N_("Customers get the same answer on every channel.")),
+    Statement("experiences_3", Rule.EXPERIENCES, N_("Complaints are rare and solved fast.")),
+    Statement("collaboration_1", Rule.COLLABORATION, N_("Sales, service and marketing share one view of the customer.")),
+    Statement("collaboration_2", Rule.COLLABORATION, N_("Partners and suppliers work to our customer standards.")),
+    Statement("collaboration_3", Rule.COLLABORATION, N_("Incentives reward customer outcomes, not only sales.")),
+    Statement("processes_1", Rule.PROCESSES, N_("Service levels are agreed and met.")),
+    Statement("processes_2", Rule.PROCESSES, N_("Complaints, support and promotions follow defined processes.")),
+    Statement("processes_3", Rule.PROCESSES, N_("We plan with what the customer data tells us.")),
+    Statement("information_1", Rule.INFORMATION, N_("Customer records are complete and up to date.")),
+    Statement("information_2", Rule.INFORMATION, N_("Each customer has exactly one record.")),
+    Statement("information_3", Rule.INFORMATION, N_("The right information reaches the person who needs it.")),
+    Statement("technology_1", Rule.TECHNOLOGY, N_("Customers can serve themselves on digital channels.")),
+    Statement("technology_2", Rule.TECHNOLOGY, N_("Our systems are integrated rather than islands.")),
+    Statement("technology_3", Rule.TECHNOLOGY, N_("Technology follows the strategy, not the other way round.")),
+    Statement("metrics_1", Rule.METRICS, N_("We measure CRM results inside and outside the company.")),
+    Statement("metrics_2", Rule.METRICS, N_("Every key figure has a target and an owner.")),
+    Statement("metrics_3", Rule.METRICS, N_("We act when a figure is off target.")),
 )
 STATEMENTS = {s.id: s for s in QUESTIONNAIRE}
 CLAIMED_PHASE = "claimed_phase"  # the lead's own view of the phase reached (1..4)
@@ -275,9 +288,14 @@ class Disagreement:
         return self.self_score - self.data_score
 
     def sentence(self) -> str:
-        direction = "higher" if self.gap > 0 else "lower"
-        return (f"{self.rule.title}: the self-assessment is {abs(self.gap):.0f} points {direction} than the data "
-                f"({self.self_score:.0f} vs {self.data_score:.0f}). {self.worst}")
+        """The disagreement in words, in the current language."""
+        if self.gap > 0:
+            text = _("{rule}: the self-assessment is {gap} points higher than the data ({own} vs {data}).")
+        else:
+            text = _("{rule}: the self-assessment is {gap} points lower than the data ({own} vs {data}).")
+        text = text.format(rule=_(self.rule.title), gap=number(abs(self.gap)), own=number(self.self_score),
+                           data=number(self.data_score))
+        return f"{text} {self.worst}" if self.worst else text + " "
 
 
 def disagreements(answers: dict[str, int], card: Scorecard, gap: float = 25.0) -> list[Disagreement]:
@@ -291,10 +309,11 @@ def disagreements(answers: dict[str, int], card: Scorecard, gap: float = 25.0) -
             continue
         results = [r for r in card.results if r.kpi.rule is rule and r.attainment is not None]
         worst = min(results, key=lambda r: r.attainment) if results else None
-        words = "" if worst is None else (
-            f"Weakest figure: {worst.kpi.label} {format_value(worst.value, worst.kpi.unit)} "
-            f"(target {'≥' if worst.kpi.direction.value == 'higher' else '≤'} "
-            f"{format_value(worst.target, worst.kpi.unit)}).")
+        words = "" if worst is None else lazy(
+            "Weakest figure: {kpi} {value} (target {comparator} {target}).", kpi=lazy(worst.kpi.label),
+            value=partial(format_value, worst.value, worst.kpi.unit),
+            comparator="≥" if worst.kpi.direction.value == "higher" else "≤",
+            target=partial(format_value, worst.target, worst.kpi.unit))
         out.append(Disagreement(rule, mine, measured, words))
     return out
 
@@ -316,14 +335,17 @@ class Risk:
 
 
 RISK_QUESTIONS = {
-    "technology_before_strategy": ("Technology before strategy",
-                                   "Was the CRM software chosen before the customer strategy and its objectives?"),
-    "no_organisational_change": ("No organisational change",
-                                 "Are roles, incentives and processes still organised around products, not customers?"),
-    "big_bang": ("Big-bang rollout", "Is the rollout planned in one go rather than in stages?"),
-    "saturating_the_customer": ("Saturating the customer",
-                                "Do campaigns decide contact frequency without regard to customer preferences?"),
+    "technology_before_strategy": (N_("Technology before strategy"),
+                                   N_("Was the CRM software chosen before the customer strategy and its objectives?")),
+    "no_organisational_change": (N_("No organisational change"),
+                                 N_("Are roles, incentives and processes still organised around products, not customers?")),
+    "big_bang": (N_("Big-bang rollout"), N_("Is the rollout planned in one go rather than in stages?")),
+    "saturating_the_customer": (N_("Saturating the customer"),
+                                N_("Do campaigns decide contact frequency without regard to customer preferences?")),
 }
+#: How a risk's status and the source of its evidence read (English; shown with ``_(...)``).
+RISK_STATUS = {"risk": N_("risk"), "ok": N_("ok"), "unknown": N_("unknown")}
+RISK_SOURCES = (N_("data"), N_("lead"), N_("data and lead"), N_("nobody yet"))
 
 
 def risks(card: Scorecard, criteria: list[Criterion], answers: dict[str, str], roadmap: pd.DataFrame | None,
@@ -344,24 +366,43 @@ def risks(card: Scorecard, criteria: list[Criterion], answers: dict[str, str], r
 
     strategy_defined = segments >= 2 and targets_defined
     out.append(combine("technology_before_strategy", not strategy_defined,
-                       f"{segments} segments in the data; targets {'defined' if targets_defined else 'not defined'}."))
+                       lazy("{n} segments in the data; targets defined.", n=segments) if targets_defined else
+                       lazy("{n} segments in the data; targets not defined.", n=segments)))
     multi = value["multi_department_share"]
     silo = None if multi.value is None else multi.status.value == "off target"
     out.append(combine("no_organisational_change", silo,
-                       f"Customers served across departments: {format_value(multi.value, multi.kpi.unit)} "
-                       f"(target ≥ {format_value(multi.target, multi.kpi.unit)})."))
+                       lazy("Customers served across departments: {value} (target ≥ {target}).",
+                            value=partial(format_value, multi.value, multi.kpi.unit),
+                            target=partial(format_value, multi.target, multi.kpi.unit))))
     # the data can tell only once implementation is planned: one go-live date for all of it is a big bang
     implementation = None if roadmap is None or roadmap.empty else roadmap[roadmap.stage == "Implementation"]
     dates = 0 if implementation is None else implementation.due_date.dropna().nunique()
     big_bang = None if implementation is None or implementation.empty else dates < 2
     out.append(combine("big_bang", big_bang,
-                       "No implementation items on the roadmap yet." if big_bang is None else
-                       f"{len(implementation)} implementation item(s) planned on {dates} distinct date(s)."))
+                       lazy("No implementation items on the roadmap yet.") if big_bang is None else
+                       lazy("{items} implementation item(s) planned on {dates} distinct date(s).",
+                            items=len(implementation), dates=dates)))
     saturated = [by_name[n] for n in ("no_saturation", "consent", "preferred_channel") if n in by_name]
     bad = [c for c in saturated if c.value is not None and not c.holds]
     out.append(combine("saturating_the_customer", None if all(c.value is None for c in saturated) else bool(bad),
-                       "; ".join(f"{c.label}: {c.shown} (limit {c.threshold})" for c in saturated)))
+                       _Joined(tuple(lazy("{criterion}: {value} (limit {line})", criterion=lazy(c.label), value=c.shown,
+                                          line=c.threshold) for c in saturated))))
     return out
+
+
+class _Joined(Text):
+    """Texts joined by "; ", each in the language of whoever shows them."""
+
+    def __new__(cls, parts: tuple):
+        self = str.__new__(cls, "; ".join(parts))
+        self.parts = parts
+        return self
+
+    def __str__(self) -> str:
+        return "; ".join(str(part) for part in self.parts)
+
+    def __reduce__(self):
+        return (_Joined, (self.parts,))
 
 
 # ---- roadmap
@@ -376,42 +417,47 @@ def overdue(roadmap: pd.DataFrame, today: date) -> pd.DataFrame:
 # ---- report
 def report_markdown(filters: Filters, criteria: list[Criterion], card: Scorecard, claimed: int | None,
                     answers: dict[str, int], risk_list: list[Risk], roadmap: pd.DataFrame, today: date) -> str:
-    """The maturity report for the steering committee, in Markdown."""
+    """The maturity report for the steering committee, in Markdown, in the current language."""
     reached = phase_reached(criteria)
-    lines = [f"# CRM maturity report — {today:%Y-%m-%d}", "", f"Data: {filters.describe()}", "",
-             f"**Phase reached on the evidence: {reached} {PHASES.get(reached, 'none')}**"
-             + (f"; the CRM lead's view: {claimed} {PHASES[claimed]}" if claimed else ""), ""]
+    headline = _("**Phase reached on the evidence: {phase} {name}**").format(
+        phase=reached, name=_(PHASES[reached]) if reached in PHASES else _("none"))
+    if claimed:
+        headline += _("; the CRM lead's view: {phase} {name}").format(phase=claimed, name=_(PHASES[claimed]))
+    lines = [_("# CRM maturity report — {day}").format(day=day(today)), "",
+             _("Data: {filters}").format(filters=filters.describe()), "", headline, ""]
     for phase, name in PHASES.items():
-        lines += [f"## Phase {phase}: {name}", PHASE_TEXT[phase], "", "| criterion | value | line | holds |",
-                  "|---|---|---|---|"]
-        lines += [f"| {c.label} | {c.shown} | {c.threshold} | {'yes' if c.holds else 'no'} |"
+        lines += [_("## Phase {phase}: {name}").format(phase=phase, name=_(name)), _(PHASE_TEXT[phase]), "",
+                  _("| criterion | value | line | holds |"), "|---|---|---|---|"]
+        lines += [f"| {_(c.label)} | {c.shown} | {c.threshold} | {_('yes') if c.holds else _('no')} |"
                   for c in criteria if c.phase == phase]
         lines.append("")
-    lines += ["## Gartner's eight rules: data and self-assessment", "", "| rule | data | self-assessment |",
+    lines += [_("## Gartner's eight rules: data and self-assessment"), "", _("| rule | data | self-assessment |"),
               "|---|---:|---:|"]
     own = self_scores(answers)
     for r in card.rules:
-        data_score = "no data" if r.score is None else f"{r.score:.0f}"
-        mine = "—" if own.get(r.rule.value) is None else f"{own[r.rule.value]:.0f}"
-        lines.append(f"| {r.rule.value} {r.rule.title} | {data_score} | {mine} |")
+        data_score = _("no data") if r.score is None else number(r.score)
+        mine = "—" if own.get(r.rule.value) is None else number(own[r.rule.value])
+        lines.append(f"| {r.rule.value} {_(r.rule.title)} | {data_score} | {mine} |")
     gaps = disagreements(answers, card)
     if gaps:
-        lines += ["", "Where they disagree:", *[f"- {g.sentence()}" for g in gaps]]
-    lines += ["", "## Implementation risks", "", "| risk | status | from | evidence |", "|---|---|---|---|"]
-    lines += [f"| {r.title} | {r.status} | {r.source} | {r.evidence} |" for r in risk_list]
-    lines += ["", "## Transformation roadmap", ""]
+        lines += ["", _("Where they disagree:"), *[f"- {g.sentence().strip()}" for g in gaps]]
+    lines += ["", _("## Implementation risks"), "", _("| risk | status | from | evidence |"), "|---|---|---|---|"]
+    lines += [f"| {_(r.title)} | {_(RISK_STATUS.get(r.status, r.status))} | {_(r.source)} | {r.evidence} |"
+              for r in risk_list]
+    lines += ["", _("## Transformation roadmap"), ""]
     if roadmap.empty:
-        lines.append("No roadmap items yet.")
+        lines.append(_("No roadmap items yet."))
     else:
         late = set(overdue(roadmap, today).item_id)
-        lines += ["| stage | item | owner | due | status |", "|---|---|---|---|---|"]
+        lines += [_("| stage | item | owner | due | status |"), "|---|---|---|---|---|"]
         for item in roadmap.itertuples():
-            due = "" if item.due_date is None or pd.isna(item.due_date) else f"{pd.Timestamp(item.due_date):%Y-%m-%d}"
-            flag = " **(overdue)**" if item.item_id in late else ""
+            due = "" if item.due_date is None or pd.isna(item.due_date) else day(pd.Timestamp(item.due_date))
+            flag = " " + _("**(overdue)**") if item.item_id in late else ""
             owner = "" if item.owner is None or pd.isna(item.owner) else item.owner
             lines.append(f"| {item.stage} | {item.title} | {owner} | {due} | {item.status}{flag} |")
     off = [r for r in card.results if r.status.value == "off target"]
-    lines += ["", "## KPIs off target", ""]
-    lines += [f"- {r.kpi.label}: {format_value(r.value, r.kpi.unit)} (target {format_value(r.target, r.kpi.unit)})"
-              for r in off] or ["None."]
+    lines += ["", _("## KPIs off target"), ""]
+    lines += [_("- {kpi}: {value} (target {target})").format(kpi=_(r.kpi.label), value=format_value(r.value, r.kpi.unit),
+                                                           target=format_value(r.target, r.kpi.unit))
+              for r in off] or [_("None.")]
     return "\n".join(lines) + "\n"

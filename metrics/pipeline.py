@@ -9,6 +9,7 @@ was created, in the bands of :data:`AGE_BANDS`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pandas as pd
@@ -19,6 +20,7 @@ from data.schema import customers, opportunities
 from i18n import N_
 from metrics.filters import Filters
 from metrics.intervals import wilson
+from metrics.periods import Periods, as_periods, by_period
 from metrics.sql import DAY, as_float, count_if, epoch, percentile, ratio, seconds_between
 
 #: Age bands of open deals: (label, first day, last day or None).
@@ -43,26 +45,37 @@ def pipeline_facts(conn: Connection, filters: Filters) -> dict[str, float | None
     - sales_cycle_days = median days from created_at to closed_at of the won deals;
     - partner_won_share = won amount with source 'partner' / all won amount.
     """
+    return pipeline_facts_by_period(conn, [filters])[0]
+
+
+def pipeline_facts_by_period(conn: Connection, periods: Periods | Sequence[Filters]) -> list[dict[str, float | None]]:
+    """:func:`pipeline_facts` of several periods in one statement (deals read once)."""
+    periods = as_periods(periods)
     o = opportunities.c
-    won = o.status == "won"
-    row = conn.execute(
+    d = periods.rows(opportunities, o.closed_at, [o.status, o.source, o.amount, o.created_at, o.closed_at],
+                     [o.status.in_(("won", "lost")), o.closed_at.is_not(None),
+                      *periods.selection.fact_clauses(opportunities)]).c
+    won = d.status == "won"
+    query = (
         select(
+            d.p,
             count_if(won).label("won"),
-            count_if(o.status == "lost").label("lost"),
-            percentile(0.5, case((won, seconds_between(o.created_at, o.closed_at) / DAY)))
+            count_if(d.status == "lost").label("lost"),
+            percentile(0.5, case((won, seconds_between(d.created_at, d.closed_at) / DAY)))
             .label("sales_cycle_days"),
-            as_float(func.sum(case((won, o.amount), else_=0))).label("won_amount"),
-            as_float(func.sum(case((and_(won, o.source == "partner"), o.amount), else_=0)))
+            as_float(func.sum(case((won, d.amount), else_=0))).label("won_amount"),
+            as_float(func.sum(case((and_(won, d.source == "partner"), d.amount), else_=0)))
             .label("partner_won_amount"),
-        ).where(*_closed_in_period(filters))
-    ).mappings().one()
-    return {
-        "won": row["won"],
-        "lost": row["lost"],
+        ).group_by(d.p)
+    )
+    empty = {"won": 0, "lost": 0, "sales_cycle_days": None, "won_amount": None, "partner_won_amount": None}
+    return [{
+        "won": int(row["won"]),
+        "lost": int(row["lost"]),
         "win_rate": ratio(row["won"], row["won"] + row["lost"]),
         "sales_cycle_days": row["sales_cycle_days"],
         "partner_won_share": ratio(row["partner_won_amount"], row["won_amount"]),
-    }
+    } for row in by_period(periods, conn.execute(query).mappings().all(), empty)]
 
 
 def opportunity_records(filters: Filters) -> Select:

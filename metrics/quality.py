@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import Select, case, func, literal, select
 from sqlalchemy.engine import Connection
 
 from data.schema import customers
 from metrics.filters import Filters
+from metrics.periods import Periods, as_periods, by_period
 from metrics.sql import DAY, as_float, count_if, epoch, percentile, ratio
 
 #: The fields whose presence makes a record complete.
@@ -28,27 +31,55 @@ def quality_facts(conn: Connection, filters: Filters) -> dict[str, float | None]
       since; a source keeps only the last edit, so when more than 5 % of the records were
       edited after as_of the past state is unknown and the figure is None (no data).
     """
+    return quality_facts_by_period(conn, [filters])[0]
+
+
+def quality_facts_by_period(conn: Connection, periods: Periods | Sequence[Filters]) -> list[dict[str, float | None]]:
+    """:func:`quality_facts` at the end of several periods in one statement.
+
+    Emails are normalised once: each normalised email is kept with the creation of its
+    first record, and counted in every period that ends after it (the distinct emails
+    among the records created before as_of).
+    """
+    periods = as_periods(periods)
     c = customers.c
-    edited_before = c.updated_at < filters.as_of
-    age_days = case((edited_before, (epoch(filters.as_of) - epoch(c.updated_at)) / DAY))
-    row = conn.execute(
+    clauses = periods.selection.customer_clauses()
+    last = max(f.as_of for f in periods.filters)
+    r = periods.joined(customers, lambda t: c.created_at < t.c.as_of,
+                       [c.updated_at, *[c[name] for name in COMPLETENESS_FIELDS]], [c.created_at < last, *clauses]).c
+    edited_before = r.updated_at < r.as_of
+    age_days = case((edited_before, (epoch(r.as_of) - epoch(r.updated_at)) / DAY))
+    records = (
         select(
+            r.p,
             func.count().label("records"),
-            sum((func.count(c[name]) for name in COMPLETENESS_FIELDS), literal(0)).label("filled"),
-            func.count(c.email).label("with_email"),
-            func.count(func.distinct(normalised_email())).label("distinct_emails"),
+            sum((func.count(r[name]) for name in COMPLETENESS_FIELDS), literal(0)).label("filled"),
+            func.count(r.email).label("with_email"),
             percentile(0.5, age_days).label("days_since_update"),
             count_if(~edited_before).label("edited_later"),
-        ).where(c.created_at < filters.as_of, *filters.customer_clauses())
-    ).mappings().one()
-    distinct_share = ratio(row["distinct_emails"], row["with_email"])
-    return {
-        "records": row["records"],
-        "completeness": ratio(row["filled"], row["records"] * len(COMPLETENESS_FIELDS)),
-        "duplicate_rate": None if distinct_share is None else 1.0 - distinct_share,
-        "days_since_update": (row["days_since_update"]
-                              if row["edited_later"] <= 0.05 * row["records"] else None),
-    }
+        ).group_by(r.p).subquery("records")
+    )
+    first_seen = (select(normalised_email().label("email"), func.min(c.created_at).label("created_at"))
+                  .where(c.email.is_not(None), c.created_at < last, *clauses)
+                  .group_by(normalised_email()).subquery("emails"))
+    e = periods.joined(first_seen, lambda t: first_seen.c.created_at < t.c.as_of, []).c
+    emails = select(e.p, func.count().label("distinct_emails")).group_by(e.p).subquery("distinct_emails")
+    t = periods.table()
+    query = (select(t.c.p, records.c.records, records.c.filled, records.c.with_email, records.c.days_since_update,
+                    records.c.edited_later, emails.c.distinct_emails)
+             .select_from(t.outerjoin(records, records.c.p == t.c.p).outerjoin(emails, emails.c.p == t.c.p)))
+    facts = []
+    for row in by_period(periods, conn.execute(query).mappings().all(), {}):
+        n = int(row["records"] or 0)
+        distinct_share = ratio(int(row["distinct_emails"] or 0), int(row["with_email"] or 0))
+        facts.append({
+            "records": n,
+            "completeness": ratio(row["filled"], n * len(COMPLETENESS_FIELDS)),
+            "duplicate_rate": None if distinct_share is None else 1.0 - distinct_share,
+            "days_since_update": (row["days_since_update"]
+                                  if int(row["edited_later"] or 0) <= 0.05 * n else None),
+        })
+    return facts
 
 
 def field_completeness(conn: Connection, filters: Filters) -> dict[str, float | None]:

@@ -59,6 +59,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.engine import Connection
 
 from data.schema import customers, orders
+from i18n import N_
 from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.sql import DAY, as_float, count_if, epoch, fetch_frame, ratio
@@ -73,19 +74,19 @@ class RfmSegment:
     description: str
 
 
-#: The named segments, best first (the order of tables and legends).
+#: The named segments, best first (the order of tables and legends); English, shown with ``_(...)``.
 SEGMENTS: tuple[RfmSegment, ...] = (
-    RfmSegment("Champions", "Bought recently and often: reward them, ask for referrals."),
-    RfmSegment("Loyal", "Buy often and fairly recently: upsell, loyalty programme."),
-    RfmSegment("Potential loyalists", "Recent, a few orders: build the habit."),
-    RfmSegment("New", "Bought very recently, few orders so far: onboard them well."),
-    RfmSegment("Promising", "Recent, one order: make the second purchase easy."),
-    RfmSegment("Needs attention", "Average recency and frequency: reactivate before they slip."),
-    RfmSegment("About to sleep", "Average recency, few orders: a timely offer."),
-    RfmSegment("Cannot lose them", "Used to buy the most, silent for long: win them back personally."),
-    RfmSegment("At risk", "Used to buy often, silent for a while: reach out now."),
-    RfmSegment("Hibernating", "Few orders, long ago: low-cost reactivation only."),
-    RfmSegment("Lost", "Fewest orders, longest silence: do not spend on them."),
+    RfmSegment(N_("Champions"), N_("Bought recently and often: reward them, ask for referrals.")),
+    RfmSegment(N_("Loyal"), N_("Buy often and fairly recently: upsell, loyalty programme.")),
+    RfmSegment(N_("Potential loyalists"), N_("Recent, a few orders: build the habit.")),
+    RfmSegment(N_("New"), N_("Bought very recently, few orders so far: onboard them well.")),
+    RfmSegment(N_("Promising"), N_("Recent, one order: make the second purchase easy.")),
+    RfmSegment(N_("Needs attention"), N_("Average recency and frequency: reactivate before they slip.")),
+    RfmSegment(N_("About to sleep"), N_("Average recency, few orders: a timely offer.")),
+    RfmSegment(N_("Cannot lose them"), N_("Used to buy the most, silent for long: win them back personally.")),
+    RfmSegment(N_("At risk"), N_("Used to buy often, silent for a while: reach out now.")),
+    RfmSegment(N_("Hibernating"), N_("Few orders, long ago: low-cost reactivation only.")),
+    RfmSegment(N_("Lost"), N_("Fewest orders, longest silence: do not spend on them.")),
 )
 SEGMENT_ORDER: tuple[str, ...] = tuple(s.name for s in SEGMENTS)
 

@@ -36,11 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from data.store import ADMIN_ROLES, WRITER_ROLES
+from i18n import N_, _
 from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS, Filters
 
 ROLES: tuple[str, ...] = ("executive", "manager", "crm_lead", "admin")
-ROLE_LABELS: dict[str, str] = {"executive": "Executive", "manager": "Manager", "crm_lead": "CRM lead",
-                               "admin": "Administrator"}
+ROLE_LABELS: dict[str, str] = {"executive": N_("Executive"), "manager": N_("Manager"), "crm_lead": N_("CRM lead"),
+                               "admin": N_("Administrator")}
 # WRITER_ROLES (targets, assessments, roadmap, risks, imports, alert rules) and ADMIN_ROLES
 # (the access definition) live in data/store.py, which enforces them on every write.
 
@@ -221,5 +222,6 @@ def restrict(filters: Filters, scope: Scope) -> Filters:
 def describe_scope(scope: Scope) -> str:
     """The scope in words: 'the whole company' or 'Region: North; Segment: SMB'."""
     if not scope:
-        return "the whole company"
-    return "; ".join(f"{DIMENSION_LABELS[dim]}: {', '.join(values)}" for dim, values in scope)
+        return _("the whole company")
+    return "; ".join(_("{dimension}: {values}").format(dimension=_(DIMENSION_LABELS[dim]), values=", ".join(values))
+                     for dim, values in scope)

@@ -14,6 +14,7 @@ SLA compliance = met / (met + breached); pending tickets are left out and counte
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -22,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from data.schema import customers, tickets
 from metrics.filters import Filters
+from metrics.periods import Periods, as_periods, by_period
 from metrics.sql import HOUR, count_if, epoch, percentile, ratio, seconds_between
 
 DIGITAL_TICKET_CHANNELS = ("web", "chat", "email", "mobile", "social")
@@ -53,12 +55,19 @@ def limit_seconds(limits: SlaLimits = DEFAULT_LIMITS):
 
 def status_expr(filters: Filters, limits: SlaLimits = DEFAULT_LIMITS):
     """'met' | 'breached' | 'pending' of a ticket, seen from as_of."""
-    limit = limit_seconds(limits)
-    resolved = and_(tickets.c.resolved_at.is_not(None), tickets.c.resolved_at < filters.as_of)
+    t = tickets.c
+    return _status(filters.as_of, t.opened_at, t.resolved_at, t.sla_class, limits)
+
+
+def _status(as_of, opened_at, resolved_at, sla_class, limits: SlaLimits = DEFAULT_LIMITS):
+    """:func:`status_expr` with ``as_of`` a datetime or a column (a period's end, per row)."""
+    limit = case((sla_class == "immediate", literal(limits.immediate_seconds)),
+                 else_=literal(limits.deferred_seconds))
+    resolved = and_(resolved_at.is_not(None), resolved_at < as_of)
     return case(
-        (and_(resolved, seconds_between(tickets.c.opened_at, tickets.c.resolved_at) <= limit), "met"),
+        (and_(resolved, seconds_between(opened_at, resolved_at) <= limit), "met"),
         (resolved, "breached"),
-        (epoch(filters.as_of) - epoch(tickets.c.opened_at) > limit, "breached"),
+        (epoch(as_of) - epoch(opened_at) > limit, "breached"),
         else_="pending",
     )
 
@@ -147,7 +156,68 @@ def summary(conn: Connection, filters: Filters, limits: SlaLimits = DEFAULT_LIMI
 
 def overall(conn: Connection, filters: Filters, limits: SlaLimits = DEFAULT_LIMITS) -> dict:
     """The 'all' row of :func:`summary` as a dict."""
-    return summary(conn, filters, limits).loc["all"].to_dict()
+    return overall_by_period(conn, [filters], limits)[0]
+
+
+#: The counts of :func:`summary`, in its column order.
+SUMMARY_COUNTS = ("tickets", "met", "breached", "pending", "escalated", "escalated_met", "escalated_breached",
+                  "first_contact", "contacts_known", "resolved", "self_service", "in_person", "complaints")
+SUMMARY_TIMES = ("first_response_p50_seconds", "first_response_p90_seconds", "resolution_p50_seconds",
+                 "resolution_p90_seconds")
+
+
+def overall_by_period(conn: Connection, periods: Periods | Sequence[Filters],
+                      limits: SlaLimits = DEFAULT_LIMITS) -> list[dict]:
+    """:func:`overall` of several periods in one statement: tickets read once, each seen
+    from the end of its own period."""
+    periods = as_periods(periods)
+    tk = tickets.c
+    r = periods.rows(tickets, tk.opened_at,
+                     [tk.sla_class, tk.channel, tk.category, tk.escalated, tk.resolved_by, tk.contacts_to_resolve,
+                      tk.opened_at, tk.resolved_at, tk.first_response_at],
+                     periods.selection.fact_clauses(tickets, "channel")).c
+    resolved = and_(r.resolved_at.is_not(None), r.resolved_at < r.as_of)
+    status = _status(r.as_of, r.opened_at, r.resolved_at, r.sla_class, limits)
+    resolution = case((resolved, seconds_between(r.opened_at, r.resolved_at)))
+    first_response = case((and_(r.first_response_at.is_not(None), r.first_response_at < r.as_of),
+                           seconds_between(r.opened_at, r.first_response_at)))
+    met, breached = status == "met", status == "breached"
+    query = (
+        select(
+            r.p,
+            func.count().label("tickets"),
+            count_if(met).label("met"),
+            count_if(breached).label("breached"),
+            count_if(status == "pending").label("pending"),
+            count_if(r.escalated).label("escalated"),
+            count_if(and_(r.escalated, met)).label("escalated_met"),
+            count_if(and_(r.escalated, breached)).label("escalated_breached"),
+            count_if(and_(resolved, r.contacts_to_resolve == 1)).label("first_contact"),
+            count_if(and_(resolved, r.contacts_to_resolve.is_not(None))).label("contacts_known"),
+            count_if(resolved).label("resolved"),
+            count_if(and_(resolved, r.resolved_by == "self_service")).label("self_service"),
+            count_if(r.channel == "in_person").label("in_person"),
+            count_if(r.category == "complaint").label("complaints"),
+            percentile(0.5, first_response).label("first_response_p50_seconds"),
+            percentile(0.9, first_response).label("first_response_p90_seconds"),
+            percentile(0.5, resolution).label("resolution_p50_seconds"),
+            percentile(0.9, resolution).label("resolution_p90_seconds"),
+        )
+        .group_by(r.p)
+    )
+    empty = {"tickets": 0, **{name: 0 for name in SUMMARY_COUNTS}, **{name: None for name in SUMMARY_TIMES}}
+    facts = []
+    for row in by_period(periods, conn.execute(query).mappings().all(), empty):
+        row = {"sla_class": "all", **{name: int(row[name]) for name in SUMMARY_COUNTS},
+               **{name: row[name] for name in SUMMARY_TIMES}}
+        row["compliance"] = ratio(row["met"], row["met"] + row["breached"])
+        row["escalated_compliance"] = ratio(row["escalated_met"], row["escalated_met"] + row["escalated_breached"])
+        row["escalation_rate"] = ratio(row["escalated"], row["tickets"])
+        row["fcr"] = ratio(row["first_contact"], row["contacts_known"])
+        row["in_person_share"] = ratio(row["in_person"], row["tickets"])
+        row["self_service_share"] = ratio(row["self_service"], row["resolved"])
+        facts.append(row)
+    return facts
 
 
 def compliance_over_time(conn: Connection, filters: Filters, grain: str = "week",

@@ -57,6 +57,7 @@ from sqlalchemy.engine import Connection
 from statsmodels.duration.survfunc import SurvfuncRight
 
 from data.schema import customers, orders
+from i18n import _, lazy, number, significant
 from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.sql import DAY, epoch, fetch_frame
@@ -277,17 +278,31 @@ class MedianSurvival:
         return self.median_days is not None
 
     def sentence(self) -> str:
-        """The median in plain words."""
-        who = "the customers" if self.group == "all" else f"{self.group} customers"
-        days = f"{self.followed_days:,.0f} days"
+        """The median in plain words (in the current language)."""
+        everyone = self.group == "all"
+        values = {"group": self.group, "days": number(self.followed_days), "churned": self.churned,
+                  "customers": self.customers}
         if self.reached:
-            return (f"Half of {who} have churned by day {self.median_days:,.0f} after their start "
-                    f"(median survival; {self.churned} of {self.customers} churned).")
-        if self.churned == 0:
-            return (f"None of the {self.customers} {who.removeprefix('the ')} has churned in up to {days}: "
-                    "the median is not reached.")
-        share = "More than half" if self.final_survival > 0.5 else "Half"
-        return f"{share} of {who} are still active after {days}: the median is not reached."
+            values["days"] = number(self.median_days)
+            text = (_("Half of the customers have churned by day {days} after their start (median survival; "
+                      "{churned} of {customers} churned).") if everyone else
+                    _("Half of {group} customers have churned by day {days} after their start (median survival; "
+                      "{churned} of {customers} churned)."))
+        elif self.churned == 0:
+            text = (_("None of the {customers} customers has churned in up to {days} days: the median is not "
+                      "reached.") if everyone else
+                    _("None of the {customers} {group} customers has churned in up to {days} days: the median is "
+                      "not reached."))
+        elif self.final_survival > 0.5:
+            text = (_("More than half of the customers are still active after {days} days: the median is not "
+                      "reached.") if everyone else
+                    _("More than half of {group} customers are still active after {days} days: the median is not "
+                      "reached."))
+        else:
+            text = (_("Half of the customers are still active after {days} days: the median is not reached.")
+                    if everyone else
+                    _("Half of {group} customers are still active after {days} days: the median is not reached."))
+        return text.format(**values)
 
 
 def median_survival(data: pd.DataFrame) -> dict[str, MedianSurvival]:
@@ -342,20 +357,27 @@ class LogRank:
                       for g, o, e in zip(self.groups, self.observed, self.expected))
 
     def sentence(self) -> str:
-        """The result in plain words: significant or not, and which group survives longer."""
+        """The result in plain words (in the current language): significant or not, and which
+        group survives longer."""
         if self.p_value is None:
-            return self.reason
+            return str(self.reason)
         ratios = self._ratios()
-        (_, longest), (_, shortest) = ratios[0], ratios[-1]
-        detail = "; ".join(f"{g}: {o} churned, {e:.1f} expected"
+        (_first, longest), (_last, shortest) = ratios[0], ratios[-1]
+        detail = "; ".join(_("{group}: {observed} churned, {expected} expected").format(
+                               group=g, observed=o, expected=number(e, 1))
                            for g, o, e in zip(self.groups, self.observed, self.expected))
-        test = f"log-rank test, chi-square = {self.statistic:.2f}, df = {self.df}, p = {self.p_value:.3g}"
+        test = _("log-rank test, chi-square = {statistic}, df = {df}, p = {p}").format(
+            statistic=number(self.statistic, 2), df=self.df, p=significant(self.p_value))
         if self.significant:
-            leader = (f"{longest} customers stay longer than {shortest} customers" if len(self.groups) == 2 else
-                      f"{longest} customers stay longest and {shortest} customers leave soonest")
-            return f"{leader}; the difference is statistically significant ({test}; {detail})."
-        names = " and ".join(self.groups) if len(self.groups) == 2 else ", ".join(self.groups)
-        return f"The survival of {names} customers is not significantly different ({test}; {detail})."
+            text = (_("{longest} customers stay longer than {shortest} customers; the difference is statistically "
+                      "significant ({test}; {detail}).") if len(self.groups) == 2 else
+                    _("{longest} customers stay longest and {shortest} customers leave soonest; the difference is "
+                      "statistically significant ({test}; {detail})."))
+            return text.format(longest=longest, shortest=shortest, test=test, detail=detail)
+        names = (_("{first} and {second}").format(first=self.groups[0], second=self.groups[1])
+                 if len(self.groups) == 2 else ", ".join(self.groups))
+        return _("The survival of {names} customers is not significantly different ({test}; {detail}).").format(
+            names=names, test=test, detail=detail)
 
 
 def logrank(data: pd.DataFrame, alpha: float = 0.05) -> LogRank:
@@ -379,19 +401,20 @@ def logrank(data: pd.DataFrame, alpha: float = 0.05) -> LogRank:
         return LogRank(names, sizes, observed, expected, None, None, None, alpha, reason)
 
     if frame.empty:
-        return untested("No customers in the selection: there is nothing to compare.")
+        return untested(lazy("No customers in the selection: there is nothing to compare."))
     if len(names) < 2:
-        return untested(f"Only one group ({names[0]}): a log-rank test needs at least two groups to compare.")
+        return untested(lazy("Only one group ({group}): a log-rank test needs at least two groups to compare.",
+                             group=names[0]))
     if sum(observed) == 0:
-        return untested("No customer has churned yet in any group, so the groups cannot be compared "
-                        "(log-rank test not computed).")
+        return untested(lazy("No customer has churned yet in any group, so the groups cannot be compared "
+                             "(log-rank test not computed)."))
     try:
         statistic, p_value = _logrank_statistic(time, churned, codes, len(names))   # O(n log n)
     except np.linalg.LinAlgError:
         statistic = p_value = float("nan")
     if not (np.isfinite(statistic) and np.isfinite(p_value)):
-        return untested("The log-rank test cannot be computed for these groups: too few churns at times "
-                        "when more than one group still has customers at risk.")
+        return untested(lazy("The log-rank test cannot be computed for these groups: too few churns at times "
+                             "when more than one group still has customers at risk."))
     return LogRank(names, sizes, observed, expected, float(statistic), float(p_value), len(names) - 1, alpha)
 
 
@@ -422,8 +445,8 @@ def _expected(time: np.ndarray, churned: np.ndarray, codes: np.ndarray, groups: 
     """Churns expected per group under the pooled hazard: sum over churn times t of
     d_t n_gt / n_t (d_t churns at t, n_gt customers of group g at risk at t, n_t of all)."""
     if not len(time) or not churned.any():
-        return tuple(0.0 for _ in range(groups))
-    _, at_risk, churns = at_risk_and_churns(time, churned, codes, groups)
+        return tuple(0.0 for _group in range(groups))
+    _times, at_risk, churns = at_risk_and_churns(time, churned, codes, groups)
     hazard = churns.sum(axis=0) / at_risk.sum(axis=0)
     return tuple(float(x) for x in at_risk @ hazard)
 
@@ -435,7 +458,7 @@ def _logrank_statistic(time: np.ndarray, churned: np.ndarray, codes: np.ndarray,
     V_gh = sum d_t (n_t - d_t) / (n_t - 1) * n_gt / n_t * (1[g = h] - n_ht / n_t);
     chi-square = U' V^-1 U over every group but the first.
     """
-    _, at_risk, churns = at_risk_and_churns(time, churned, codes, groups)
+    _times, at_risk, churns = at_risk_and_churns(time, churned, codes, groups)
     n, d = at_risk.sum(axis=0), churns.sum(axis=0)
     use = n > 1
     at_risk, churns, n, d = at_risk[:, use], churns[:, use], n[use], d[use]

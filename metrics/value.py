@@ -17,6 +17,7 @@ Customer equity = active customers x CLV.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -27,6 +28,7 @@ from sqlalchemy.engine import Connection
 from data.schema import customers, orders
 from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
+from metrics.periods import Periods, as_periods, by_period
 from metrics.sql import as_float, ratio
 
 
@@ -110,14 +112,63 @@ def value_by_group(conn: Connection, filters: Filters, dimension: str | None = N
 
 def value_facts(conn: Connection, filters: Filters, params: NpvParams = DEFAULT_NPV) -> dict[str, float | None]:
     """The selection's active customers, NPV CLV, customer equity and new customers."""
-    row = {k: (None if pd.isna(v) else v)
-           for k, v in value_by_group(conn, filters, None, params).iloc[0].to_dict().items()}
-    c = customers.c
-    acquired = conn.execute(
-        select(func.count()).where(filters.in_period(c.acquired_at), *filters.customer_clauses())
-    ).scalar()
-    row["new_customers"] = acquired
-    return row
+    return value_facts_by_period(conn, [filters], params)[0]
+
+
+VALUE_COUNTS = ("active_customers", "previous_active", "retained", "new_customers")
+
+
+def value_facts_by_period(conn: Connection, periods: Periods | Sequence[Filters],
+                          params: NpvParams = DEFAULT_NPV) -> list[dict[str, float | None]]:
+    """:func:`value_facts` of several periods in one statement: the orders of the two years
+    before each period's end read once, each order in every period whose window holds it."""
+    periods = as_periods(periods)
+    o, c = orders.c, customers.c
+    first = min(f.as_of for f in periods.filters) - timedelta(days=730)
+    last = max(f.as_of for f in periods.filters)
+    r = periods.joined(orders, lambda t: and_(o.ordered_at >= t.c.two_years_ago, o.ordered_at < t.c.as_of),
+                       [o.customer_id, o.amount, o.margin, o.ordered_at],
+                       [o.ordered_at >= first, o.ordered_at < last, *periods.selection.fact_clauses(orders)]).c
+    bought = r.amount > 0
+    activity = (
+        select(
+            r.p, r.customer_id,
+            func.max(case((and_(bought, r.ordered_at >= r.year_ago), 1), else_=0)).label("current"),
+            func.max(case((and_(bought, r.ordered_at < r.year_ago), 1), else_=0)).label("previous"),
+            func.sum(case((r.ordered_at >= r.year_ago, func.coalesce(r.margin, r.amount)), else_=0)).label("margin"),
+        ).group_by(r.p, r.customer_id).subquery("activity")
+    )
+    a = activity.c
+    active = (
+        select(
+            a.p,
+            func.coalesce(func.sum(a.current), 0).label("active_customers"),
+            func.coalesce(func.sum(a.previous), 0).label("previous_active"),
+            func.coalesce(func.sum(a.current * a.previous), 0).label("retained"),
+            as_float(func.coalesce(func.sum(a.margin), 0)).label("margin"),
+        ).select_from(activity.join(customers, c.customer_id == a.customer_id)).where(valid_clause(customers))
+        .group_by(a.p).subquery("active")
+    )
+    n = periods.rows(customers, c.acquired_at, [], periods.selection.customer_clauses()).c
+    acquired = select(n.p, func.count().label("new_customers")).group_by(n.p).subquery("acquired")
+    t = periods.table()
+    query = (select(t.c.p, active.c.active_customers, active.c.previous_active, active.c.retained, active.c.margin,
+                    acquired.c.new_customers)
+             .select_from(t.outerjoin(active, active.c.p == t.c.p).outerjoin(acquired, acquired.c.p == t.c.p)))
+    facts = []
+    for row in by_period(periods, conn.execute(query).mappings().all(), {}):
+        counts = {name: int(row[name] or 0) for name in VALUE_COUNTS}
+        margin = float(row["margin"] or 0.0)
+        per_customer = ratio(margin, counts["active_customers"])
+        retention = ratio(counts["retained"], counts["previous_active"])
+        clv = (None if per_customer is None or retention is None
+               else npv_clv(per_customer, retention, params.discount_rate, params.horizon_years))
+        facts.append({"group": "all", "active_customers": counts["active_customers"],
+                      "previous_active": counts["previous_active"], "retained": counts["retained"],
+                      "margin": margin, "margin_per_customer": per_customer, "retention": retention, "clv": clv,
+                      "equity": None if clv is None else clv * counts["active_customers"],
+                      "new_customers": counts["new_customers"]})
+    return facts
 
 
 def revenue_by_period(conn: Connection, filters: Filters, grain: str = "month") -> pd.DataFrame:

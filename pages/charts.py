@@ -5,11 +5,16 @@ figures out (no Streamlit), so they can be tested and reused in exports.
 
 from __future__ import annotations
 
+import html
+
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from i18n import N_, _, ngettext, number
+import re
+
+from i18n import N_, _, language, month, ngettext, number, percent
 
 # Okabe & Ito (2008), safe for the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -100,10 +105,84 @@ def fitted(fig: go.Figure, title_chars: int = 36, axis_chars: int = 28) -> go.Fi
     return fig
 
 
-def themed(fig: go.Figure, dark: bool) -> go.Figure:
+#: Trace properties that carry data values plotly draws as text (labels, hover, legend);
+#: plotly reads <a>, <b>, <br>, <span style> in them, so each string in them is HTML-escaped.
+ESCAPED_TRACE_PROPERTIES = ("x", "y", "theta", "text", "hovertext", "labels", "ids", "parents", "customdata",
+                            "name")
+#: Axis properties that repeat data values (the order of categories, their tick labels).
+ESCAPED_AXIS_PROPERTIES = ("categoryarray", "ticktext")
+
+
+def _escape_values(value):
+    """``value`` with every string in it HTML-escaped (lists, tuples and arrays, at any depth)."""
+    if isinstance(value, str):
+        return html.escape(value, quote=False)
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "OUS":
+            return np.vectorize(_escape_values, otypes=[object])(value) if value.size else value
+        return value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_escape_values(v) for v in value)
+    return value
+
+
+def escaped(fig: go.Figure) -> go.Figure:
+    """The figure with every data value it draws shown as text, never as markup: a segment
+    called ``<a href="...">x</a>`` reads as typed. Applied once per figure (by ``themed``);
+    chart clicks read the values back with ``html.unescape``. The figure's own markup
+    (templates, titles, annotations) is left as it is."""
+    if getattr(fig, "_crm_escaped", False):
+        return fig
+    for trace in fig.data:
+        for name in ESCAPED_TRACE_PROPERTIES:
+            if name in trace and trace[name] is not None:
+                trace[name] = _escape_values(trace[name])
+    for name in [n for n in fig.layout if n.startswith(("xaxis", "yaxis"))]:
+        axis = fig.layout[name]
+        for prop in ESCAPED_AXIS_PROPERTIES:
+            if axis[prop] is not None:
+                axis[prop] = _escape_values(axis[prop])
+    fig._crm_escaped = True
+    return fig
+
+
+
+#: Decimal and thousands separators of plotly's number formats, per language (1,234.5 / 1.234,5).
+SEPARATORS = {"en": ".,", "es": ",."}
+#: The currency sign the figures are written with; :func:`localised` puts the settings' currency
+#: where the page's language wants it (€1,234 / 1.234 €).
+MONEY_SIGN = "€"
+_MONEY_FIELD = re.compile(re.escape(MONEY_SIGN) + r"(%\{[^}]*\})")
+
+
+def localised(fig: go.Figure, symbol: str = MONEY_SIGN) -> go.Figure:
+    """Numbers with the page's language separators and money with ``symbol`` on the side that
+    language puts it: axis tick prefixes and hover/text templates written as ``€%{...}``."""
+    suffix = language() == "es"
+    fig.update_layout(separators=SEPARATORS.get(language(), ".,"))
+    for name in [n for n in fig.layout if n.startswith(("xaxis", "yaxis"))]:
+        axis = fig.layout[name]
+        if axis.tickprefix == MONEY_SIGN:
+            if suffix:
+                axis.tickprefix, axis.ticksuffix = None, f" {symbol}"
+            else:
+                axis.tickprefix = symbol
+    for trace in fig.data:
+        for attribute in ("hovertemplate", "texttemplate"):
+            template = getattr(trace, attribute, None)
+            if isinstance(template, str) and MONEY_SIGN in template:
+                setattr(trace, attribute, _MONEY_FIELD.sub(
+                    (lambda m: f"{m.group(1)} {symbol}") if suffix else (lambda m: f"{symbol}{m.group(1)}"),
+                    template))
+    return fig
+
+
+def themed(fig: go.Figure, dark: bool, symbol: str = MONEY_SIGN) -> go.Figure:
     """The figure in the light or dark variant of the project's template (Streamlit's theme),
-    its long titles wrapped."""
+    its long titles wrapped, its data values escaped, numbers and money in the page's language."""
+    escaped(fig)
     fitted(fig)
+    localised(fig, symbol)
     if dark:
         fig.update_layout(template="plotly_dark+crm_dark")
         # reference lines and labels drawn in black would vanish on a dark background
@@ -207,10 +286,12 @@ def monthly_line(frame: pd.DataFrame, x: str, y: str, title: str, y_title: str, 
 # ---- funnel
 def funnel_stages(table: pd.DataFrame) -> go.Figure:
     """Customers per stage with the cumulative conversion."""
-    text = [f"{n:,} ({c:.1%})" if c == c else f"{n:,}" for n, c in zip(table.customers, table.cumulative_conversion)]
+    text = [f"{number(n)} ({percent(c, 1)})" if c == c else number(n)
+            for n, c in zip(table.customers, table.cumulative_conversion)]
     fig = go.Figure(go.Funnel(y=table.label, x=table.customers, text=text, textinfo="text",
                               marker=dict(color=[BLUE, SKY, GREEN, ORANGE, PURPLE][: len(table)]),
-                              customdata=table.stage, hovertemplate="%{y}: %{x:,} customers<extra></extra>"))
+                              customdata=table.stage,
+                              hovertemplate=_("%{y}: %{x:,} customers") + "<extra></extra>"))
     fig.update_yaxes(title=None)
     return _finish(fig, _("Customers reaching each stage (share of prospects)"), 360)
 
@@ -223,12 +304,14 @@ def conversion_bars(table: pd.DataFrame, which: str = "step") -> go.Figure:
         x=rows.label, y=value, marker_color=BLUE,
         error_y=dict(type="data", symmetric=False, array=(high - value), arrayminus=(value - low), color=BLACK,
                      thickness=1.3, width=6),
-        text=[f"{v:.1%}" if v == v else "n/a" for v in value], textposition="inside", insidetextanchor="start",
-        textfont=dict(color="white"), hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
-    label = "from the previous stage" if which == "step" else "from prospect"
-    fig.update_yaxes(title=f"Conversion {label}", tickformat=".0%", range=[0, 1.1])
+        text=[percent(v, 1) if v == v else _("n/a") for v in value], textposition="inside",
+        insidetextanchor="start", textfont=dict(color="white"), hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
+    step = which == "step"
+    fig.update_yaxes(title=_("Conversion from the previous stage") if step else _("Conversion from prospect"),
+                     tickformat=".0%", range=[0, 1.1])
     fig.update_xaxes(title=_("Stage"))
-    return _finish(fig, f"Conversion {label}, with 95 % Wilson intervals", 340)
+    return _finish(fig, _("Conversion from the previous stage, with 95 % Wilson intervals") if step else
+                   _("Conversion from prospect, with 95 % Wilson intervals"), 340)
 
 
 def breakdown_bars(by_group: pd.DataFrame, dimension_label: str, stage_labels: dict[str, str]) -> go.Figure:
@@ -243,18 +326,24 @@ def breakdown_bars(by_group: pd.DataFrame, dimension_label: str, stage_labels: d
     fig.update_layout(barmode="group")
     fig.update_yaxes(title=_("Share of prospects"), tickformat=".0%")
     fig.update_xaxes(title=dimension_label)
-    return _finish(fig, f"Conversion from prospect by {dimension_label.lower()} (click a group to filter)", 380)
+    return _finish(fig, _("Conversion from prospect by {dimension} (click a group to filter)").format(
+        dimension=dimension_label.lower()), 380)
 
 
 # ---- service
+#: SLA classes as the seeds name them: immediate solution (front office) and deferred solution (back office).
+SLA_CLASSES = {"immediate": N_("Immediate solution"), "deferred": N_("Deferred solution")}
+
+
 def compliance_over_time(frame: pd.DataFrame, target: float) -> go.Figure:
     fig = go.Figure()
     for colour, cls in ((BLUE, "immediate"), (ORANGE, "deferred")):
         rows = frame[frame.sla_class == cls]
-        fig.add_trace(go.Scatter(x=rows.period, y=rows.compliance, mode="lines+markers", name=cls.capitalize(),
+        name = _(SLA_CLASSES[cls])
+        fig.add_trace(go.Scatter(x=rows.period, y=rows.compliance, mode="lines+markers", name=name,
                                  line=dict(color=colour, width=2.5),
-                                 hovertemplate="%{x|%d %b %Y}: %{y:.1%}<extra>" + cls + "</extra>"))
-    target_line(fig, target, f"target {target:.0%}")
+                                 hovertemplate="%{x|%d/%m/%Y}: %{y:.1%}<extra>" + name + "</extra>"))
+    target_line(fig, target, _("target {target}").format(target=percent(target, 0)))
     fig.update_yaxes(title=_("SLA compliance (met / met + breached)"), tickformat=".0%")
     fig.update_xaxes(title=_("Week opened"))
     return _finish(fig, _("SLA compliance per class, week by week"), 340)
@@ -265,7 +354,8 @@ def _by_class(frame: pd.DataFrame, category: str, title: str, x_title: str, y_ti
     fig = go.Figure()
     for colour, cls in ((BLUE, "immediate"), (ORANGE, "deferred")):
         rows = frame[frame.sla_class == cls]
-        fig.add_trace(go.Bar(x=rows[category].astype(str), y=rows.tickets, name=cls.capitalize(), marker_color=colour))
+        fig.add_trace(go.Bar(x=rows[category].astype(str), y=rows.tickets, name=_(SLA_CLASSES[cls]),
+                             marker_color=colour))
     fig.update_layout(barmode="stack")
     order = list(frame[category].cat.categories) if hasattr(frame[category], "cat") else None
     fig.update_xaxes(title=x_title, categoryorder="array", categoryarray=order)
@@ -274,34 +364,51 @@ def _by_class(frame: pd.DataFrame, category: str, title: str, x_title: str, y_ti
 
 
 def time_histogram(frame: pd.DataFrame, title: str) -> go.Figure:
-    return _by_class(frame, "bucket", title, "Time from opening", "Tickets")
+    return _by_class(frame, "bucket", title, _("Time from opening"), _("Tickets"))
 
 
 def backlog_bars(frame: pd.DataFrame) -> go.Figure:
-    return _by_class(frame, "age", "Backlog: tickets still open, by age", "Age at the end of the range", "Open tickets")
+    return _by_class(frame, "age", _("Backlog: tickets still open, by age"), _("Age at the end of the range"),
+                     _("Open tickets"))
+
+
+#: Contact channels (data/schema.py ENUMS) as people name them.
+CHANNEL_NAMES = {"phone": N_("phone"), "chat": N_("chat"), "email": N_("email"), "web": N_("web"),
+                 "mobile": N_("mobile app"), "ivr": N_("IVR"), "in_person": N_("in person"), "mail": N_("post"),
+                 "social": N_("social media"), "sms": N_("SMS"), "none": N_("none")}
 
 
 def channel_mix(frame: pd.DataFrame, in_person_target: float) -> go.Figure:
     colours = [VERMILION if c == "in_person" else BLUE for c in frame.channel]
+    names = [_(CHANNEL_NAMES.get(c, c)) for c in frame.channel]
     fig = go.Figure(go.Bar(x=frame.channel, y=frame.share, marker_color=colours, customdata=frame[["channel"]],
-                           text=[f"{s:.0%}" for s in frame.share], textposition="outside", cliponaxis=False,
-                           hovertemplate="%{x}: %{y:.1%} of tickets<extra></extra>"))
-    target_line(fig, in_person_target, f"in-person target ≤ {in_person_target:.0%}")
+                           text=[percent(s, 0) for s in frame.share], textposition="outside", cliponaxis=False,
+                           hovertext=names, hovertemplate=_("%{hovertext}: %{y:.1%} of tickets") + "<extra></extra>"))
+    target_line(fig, in_person_target, _("in-person target ≤ {target}").format(target=percent(in_person_target, 0)))
+    fig.update_xaxes(tickvals=list(frame.channel), ticktext=names)
     fig.update_yaxes(title=_("Share of tickets"), tickformat=".0%")
     fig.update_xaxes(title=_("Channel"))
     return _finish(fig, _("Channel mix (click a channel to filter the page)"), 320)
 
 
 # ---- cohorts
-def cohort_heatmap(matrix: pd.DataFrame, percent: bool, title: str, colorbar: str) -> go.Figure:
+def cohort_heatmap(matrix: pd.DataFrame, percent: bool, title: str, colorbar: str,
+                   bounded: bool | None = None) -> go.Figure:
+    """Cohorts (rows) by months since acquisition; ``bounded`` pins the colour scale to 0-100 %
+    (customer retention; by default when a percent title starts with "Customer")."""
+    from i18n import percent as as_percent
+
+    if bounded is None:
+        bounded = percent and title.startswith("Customer")
     z = matrix.to_numpy(dtype=float)
-    labels = [pd.Timestamp(i).strftime("%b %Y") for i in matrix.index]
-    text = [["" if v != v else (f"{v:.0%}" if percent else f"{v:,.0f}") for v in row] for row in z]
+    labels = [month(pd.Timestamp(i)) for i in matrix.index]
+    text = [["" if v != v else (as_percent(v, 0) if percent else number(v)) for v in row] for row in z]
     fig = go.Figure(go.Heatmap(z=z, x=[str(k) for k in matrix.columns], y=labels, text=text,
                                texttemplate="%{text}", textfont_size=10, colorscale="Blues",
-                               zmin=0, zmax=1 if percent and title.startswith("Customer") else None,
+                               zmin=0, zmax=1 if percent and bounded else None,
                                colorbar=dict(title=colorbar, tickformat=".0%" if percent else ",.0f"),
-                               hovertemplate="cohort %{y}, month %{x}: %{text}<extra></extra>", hoverongaps=False))
+                               hovertemplate=_("cohort %{y}, month %{x}: %{text}") + "<extra></extra>",
+                               hoverongaps=False))
     fig.update_yaxes(title=_("Acquisition month (cohort)"), autorange="reversed", type="category")
     fig.update_xaxes(title=_("Months since acquisition"), type="category")
     return _finish(fig, title, max(360, 26 * len(labels) + 120))
@@ -311,8 +418,8 @@ def cohort_heatmap(matrix: pd.DataFrame, percent: bool, title: str, colorbar: st
 def pressure_histogram(frame: pd.DataFrame, limit: int) -> go.Figure:
     colours = [VERMILION if c > limit else BLUE for c in frame.contacts]
     fig = go.Figure(go.Bar(x=frame.contacts, y=frame.customer_weeks, marker_color=colours,
-                           hovertemplate="%{x} contacts in a week: %{y:,} customer-weeks<extra></extra>"))
-    target_line(fig, limit + 0.5, f"alert above {limit} per week", horizontal=False)
+                           hovertemplate=_("%{x} contacts in a week: %{y:,} customer-weeks") + "<extra></extra>"))
+    target_line(fig, limit + 0.5, _("alert above {limit} per week").format(limit=limit), horizontal=False)
     fig.update_xaxes(title=_("Outbound contacts to one customer in one week"),
                      dtick=1 if frame.contacts.max() <= 20 else None)
     fig.update_yaxes(title=_("Customer-weeks"), type="log")
@@ -322,14 +429,14 @@ def pressure_histogram(frame: pd.DataFrame, limit: int) -> go.Figure:
 def response_bars(personalized: tuple[float | None, float, float], generic: tuple[float | None, float, float]
                   ) -> go.Figure:
     labels, values, lows, highs = [], [], [], []
-    for label, (rate, low, high) in (("Personalised", personalized), ("Generic", generic)):
+    for label, (rate, low, high) in ((_("Personalised"), personalized), (_("Generic"), generic)):
         labels.append(label)
         values.append(rate)
         lows.append(rate - low if rate is not None else 0)
         highs.append(high - rate if rate is not None else 0)
     fig = go.Figure(go.Bar(x=labels, y=values, marker_color=[GREEN, GREY],
                            error_y=dict(type="data", symmetric=False, array=highs, arrayminus=lows, color=BLACK),
-                           text=[f"{v:.1%}" if v is not None else "n/a" for v in values], textposition="inside",
+                           text=[percent(v, 1) if v is not None else _("n/a") for v in values], textposition="inside",
                            insidetextanchor="start", textfont=dict(color="white")))
     fig.update_yaxes(title=_("Response rate"), tickformat=".1%", rangemode="tozero")
     fig.update_xaxes(title=_("Marketing contact"))
@@ -342,8 +449,8 @@ def campaign_roi(frame: pd.DataFrame) -> go.Figure:
     repeated = rows["name"].duplicated(keep=False)  # campaigns may share a name: one bar each
     labels = [f"{n} ({i})" if r else n for n, i, r in zip(rows["name"], rows.campaign_id, repeated)]
     fig = go.Figure(go.Bar(x=labels, y=rows.roi, marker_color=colours, customdata=rows[["campaign_id"]],
-                           hovertemplate="%{x}: ROI %{y:.0%}<extra></extra>"))
-    target_line(fig, 0.0, "break-even")
+                           hovertemplate=_("%{x}: ROI %{y:.0%}") + "<extra></extra>"))
+    target_line(fig, 0.0, _("break-even"))
     fig.update_yaxes(title=_("ROI"), tickformat=".0%")
     fig.update_xaxes(title=_("Campaign"), tickangle=-35)
     return _finish(fig, _("Campaign ROI (last-touch attribution, first-year margin)"), 380)
@@ -365,7 +472,7 @@ def revenue_treemap(frame: pd.DataFrame, first: str, second: str, measure: str) 
             parents.append(str(top))
             values.append(float(getattr(r, measure)))
             custom.append([str(top), str(getattr(r, second))])
-    fmt = "€%{value:,.0f}" if measure == "revenue" else "%{value:,} customers"
+    fmt = "€%{value:,.0f}" if measure == "revenue" else _("%{value:,} customers")
     tops = {top: PALETTE[i % 6] for i, top in enumerate(dict.fromkeys(c[0] for c in custom))}
     fig = go.Figure(go.Treemap(ids=ids, labels=labels, parents=parents, values=values, branchvalues="total",
                                customdata=custom, texttemplate="<b>%{label}</b><br>" + fmt,
@@ -373,8 +480,11 @@ def revenue_treemap(frame: pd.DataFrame, first: str, second: str, measure: str) 
                                marker=dict(colors=[tops[c[0]] for c in custom], line=dict(color="white", width=2)),
                                textfont=dict(color="white")))
     fig.update_layout(margin=dict(t=60))
-    return _finish(fig, f"{measure.capitalize()} by {first} and {second} (click a {first} to filter the table)",
-                   440)
+    titles = {("revenue", "segment", "region"): N_("Revenue by segment and region (click a segment to filter the table)"),
+              ("customers", "segment", "region"): N_("Buying customers by segment and region (click a segment to filter "
+                                                     "the table)")}
+    title = titles.get((measure, first, second))
+    return _finish(fig, _(title) if title else f"{measure.capitalize()} by {first} and {second}", 440)
 
 
 # ---- survival
@@ -392,11 +502,12 @@ def survival_curves(curves: pd.DataFrame, churn_days: int) -> go.Figure:
         fig.add_trace(go.Scatter(x=rows.time, y=rows.survival, name=str(group), line=dict(color=colour, width=2.5,
                                                                                            shape="hv"),
                                  customdata=rows[["at_risk"]],
-                                 hovertemplate="day %{x:.0f}: %{y:.1%} still active (%{customdata[0]:,} at risk)"
-                                               "<extra>" + str(group) + "</extra>"))
-    target_line(fig, 0.5, "median")
+                                 # no <extra>: plotly shows the trace's name there, escaped with the data
+                                 hovertemplate=_("day %{x:.0f}: %{y:.1%} still active (%{customdata[0]:,} at risk)")))
+    target_line(fig, 0.5, _("median"))
     fig.update_yaxes(title=_("Share of customers still active"), tickformat=".0%", range=[0, 1.02])
-    fig.update_xaxes(title=f"Days since acquisition (churn = no order for {churn_days} days)", rangemode="tozero")
+    fig.update_xaxes(title=_("Days since acquisition (churn = no order for {days} days)").format(days=churn_days),
+                     rangemode="tozero")
     return _finish(fig, _("Customer survival (Kaplan-Meier, 95 % bands)"), 420)
 
 
@@ -405,9 +516,9 @@ def clv_histogram(bins: pd.DataFrame) -> go.Figure:
     centres = (bins.low * bins.high) ** 0.5
     fig = go.Figure(go.Bar(x=centres, y=bins.customers, width=(bins.high - bins.low), marker_color=BLUE,
                            customdata=bins[["low", "high"]],
-                           hovertemplate="€%{customdata[0]:,.0f} to €%{customdata[1]:,.0f}: %{y:,} customers"
-                                         "<extra></extra>"))
-    fig.update_xaxes(title=_("Predicted CLV (€, log scale)"), type="log", tickprefix="€")
+                           hovertemplate=_("€%{customdata[0]:,.0f} to €%{customdata[1]:,.0f}: %{y:,} customers")
+                           + "<extra></extra>"))
+    fig.update_xaxes(title=_("Predicted CLV (log scale)"), type="log", tickprefix="€")
     fig.update_yaxes(title=_("Customers"))
     return _finish(fig, _("How predicted customer value is spread"), 340)
 
@@ -418,16 +529,19 @@ def alive_vs_clv(sample: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Scattergl(x=rows.p_alive, y=rows.clv.clip(lower=0.01), mode="markers", name=str(segment),
                                    marker=dict(color=PALETTE[i % 8], size=5, opacity=0.55),
                                    customdata=rows[["customer_id", "frequency"]],
-                                   hovertemplate="%{customdata[0]}: P(alive) %{x:.0%}, CLV €%{y:,.0f}, "
-                                                 "%{customdata[1]} repeat purchases<extra></extra>"))
+                                   hovertemplate=_("%{customdata[0]}: P(alive) %{x:.0%}, CLV €%{y:,.0f}, "
+                                                   "%{customdata[1]} repeat purchases") + "<extra></extra>"))
     fig.update_xaxes(title=_("Probability the customer is still alive"), tickformat=".0%", range=[0, 1.02])
-    fig.update_yaxes(title=_("Predicted CLV (€, log scale)"), type="log", tickprefix="€")
+    fig.update_yaxes(title=_("Predicted CLV (log scale)"), type="log", tickprefix="€")
     return _finish(fig, _("Still a customer? Probability alive against predicted value"), 400)
 
 
-def equity_bars(by: pd.DataFrame, column: str, title: str, x_title: str) -> go.Figure:
+def equity_bars(by: pd.DataFrame, column: str, title: str, x_title: str, money=None) -> go.Figure:
+    """Money per group as bars, each labelled with ``money(amount)`` (the page's currency and locale)."""
+    label = money or (lambda v: f"€{v:,.0f}")
     fig = go.Figure(go.Bar(x=by.group.astype(str), y=by[column], marker_color=BLUE,
-                           text=[f"€{v:,.0f}" for v in by[column]], textposition="outside", cliponaxis=False))
+                           text=[label(v) for v in by[column]], textposition="outside", cliponaxis=False,
+                           hovertemplate="%{x}: €%{y:,.0f}<extra></extra>"))
     fig.update_yaxes(title=x_title, tickprefix="€", rangemode="tozero")
     fig.update_xaxes(title=None)
     return _finish(fig, title, 330)
@@ -455,7 +569,8 @@ def forecast_chart(result, title: str, y_title: str, money: bool = False) -> go.
     if unfinished is not None and len(unfinished):
         fig.add_trace(go.Scatter(x=unfinished.index, y=unfinished.values, mode="markers", name=_("Month so far"),
                                  marker=dict(color=BLUE, size=9, symbol="circle-open", line=dict(width=2)),
-                                 hovertemplate="%{x|%b %Y} so far (unfinished, not used): %{y:,.0f}<extra></extra>"))
+                                 hovertemplate=_("%{x|%m/%Y} so far (unfinished, not used): %{y:,.0f}")
+                                 + "<extra></extra>"))
     fig.update_xaxes(title=_("Month"), tickformat="%b %Y")
     fig.update_yaxes(title=y_title, tickprefix="€" if money else "", rangemode="tozero", tickformat=",.0f")
     return _finish(fig, title, 330)
@@ -465,12 +580,11 @@ def rfm_heatmap(grid: pd.DataFrame) -> go.Figure:
     """Customers per (recency, frequency) score, labelled with the named segment."""
     pivot = grid.pivot_table(index="f_score", columns="r_score", values="customers", aggfunc="sum").sort_index()
     names = grid.pivot_table(index="f_score", columns="r_score", values="rfm_segment", aggfunc="first").sort_index()
-    text = [[f"{names.iat[i, j]}<br>{int(pivot.iat[i, j]):,}" for j in range(pivot.shape[1])]
-            for i in range(pivot.shape[0])]
+    text = [[_(str(names.iat[i, j])) for j in range(pivot.shape[1])] for i in range(pivot.shape[0])]
     fig = go.Figure(go.Heatmap(z=pivot.to_numpy(), x=[str(c) for c in pivot.columns], y=[str(i) for i in pivot.index],
-                               text=text, texttemplate="%{text}", textfont_size=10, colorscale="Blues",
+                               text=text, texttemplate="%{text}<br>%{z:,.0f}", textfont_size=10, colorscale="Blues",
                                colorbar=dict(title=_("Customers")),
-                               hovertemplate="R %{x}, F %{y}: %{text}<extra></extra>"))
+                               hovertemplate="R %{x}, F %{y}: %{text}<br>%{z:,.0f}<extra></extra>"))
     fig.update_xaxes(title=_("Recency score (5 = bought most recently)"), type="category")
     fig.update_yaxes(title=_("Frequency score (5 = buys most often)"), type="category")
     return _finish(fig, _("RFM grid: customers by recency and frequency"), 460)
@@ -480,24 +594,26 @@ def odds_ratio_forest(table: pd.DataFrame) -> go.Figure:
     """Odds ratios of churn drivers with 95 % intervals, on a log axis (1 = no effect)."""
     rows = table.iloc[::-1]
     colours = [VERMILION if lo > 1 else GREEN if hi < 1 else GREY for lo, hi in zip(rows.ci_low, rows.ci_high)]
-    fig = go.Figure(go.Scatter(x=rows.odds_ratio, y=rows.label, mode="markers", marker=dict(color=colours, size=10),
+    fig = go.Figure(go.Scatter(x=rows.odds_ratio, y=[_(label) for label in rows.label], mode="markers",
+                               marker=dict(color=colours, size=10),
                                error_x=dict(type="data", symmetric=False, array=rows.ci_high - rows.odds_ratio,
                                             arrayminus=rows.odds_ratio - rows.ci_low, color=BLACK),
-                               hovertemplate="%{y}: odds ratio %{x:.2f}<extra></extra>"))
+                               hovertemplate=_("%{y}: odds ratio %{x:.2f}") + "<extra></extra>"))
     fig.add_vline(x=1, line_dash="dash", line_color=BLACK)
     fig.update_xaxes(title=_("Odds ratio of churning (log scale; 1 = no effect)"), type="log")
     fig.update_yaxes(title=None)
     return _finish(fig, _("What drives churn (red: raises it, green: lowers it, grey: unclear)"), 380)
 
 
-def at_risk_bars(table: pd.DataFrame) -> go.Figure:
+def at_risk_bars(table: pd.DataFrame, y_title: str | None = None) -> go.Figure:
     rows = table[table.group != "all"]
-    fig = go.Figure([go.Bar(x=rows.group.astype(str), y=rows.clv, name=_("CLV"), marker_color=BLUE),
+    fig = go.Figure([go.Bar(x=rows.group.astype(str), y=rows.clv, name=_("CLV"), marker_color=BLUE,
+                            hovertemplate="%{x}: €%{y:,.0f}<extra></extra>"),
                      go.Bar(x=rows.group.astype(str), y=rows.clv_at_risk, name=_("CLV at risk"), marker_color=VERMILION,
-                            text=[f"{s:.0%} at risk" for s in rows.share_at_risk], textposition="outside",
-                            cliponaxis=False)])
+                            text=[_("{share} at risk").format(share=percent(s, 0)) for s in rows.share_at_risk],
+                            textposition="outside", cliponaxis=False, hovertemplate="%{x}: €%{y:,.0f}<extra></extra>")])
     fig.update_layout(barmode="group")
-    fig.update_yaxes(title=_("Predicted CLV (€)"), tickprefix="€", rangemode="tozero")
+    fig.update_yaxes(title=y_title or _("Predicted CLV"), tickprefix="€", rangemode="tozero")
     return _finish(fig, _("CLV at risk: predicted value × probability of churning"), 360)
 
 
@@ -519,9 +635,11 @@ def close_forecast_bars(frame: pd.DataFrame, money_prefix: str = "€") -> go.Fi
     """Open amount expected to close per month, and the same weighted by the chance of winning."""
     fig = go.Figure([
         go.Bar(x=frame["month"], y=frame["amount"], name=_("Open amount"), marker_color=SKY,
-               hovertemplate=f"%{{x|%b %Y}}: {money_prefix}%{{y:,.0f}} open<extra></extra>"),
+               hovertemplate=_("%{x|%m/%Y}: {amount} open").replace("{amount}", money_prefix + "%{y:,.0f}")
+               + "<extra></extra>"),
         go.Bar(x=frame["month"], y=frame["weighted"], name=_("Weighted by chance of winning"), marker_color=BLUE,
-               hovertemplate=f"%{{x|%b %Y}}: {money_prefix}%{{y:,.0f}} expected<extra></extra>"),
+               hovertemplate=_("%{x|%m/%Y}: {amount} expected").replace("{amount}", money_prefix + "%{y:,.0f}")
+               + "<extra></extra>"),
     ])
     fig.update_layout(barmode="overlay")
     fig.update_xaxes(title=_("Expected month of close"), tickformat="%b %Y", dtick="M1")
@@ -536,9 +654,9 @@ def win_rate_dots(frame: pd.DataFrame, title: str, y_title: str, target: float |
         error_x=dict(type="data", symmetric=False, array=frame["high"] - frame["win_rate"],
                      arrayminus=frame["win_rate"] - frame["low"], color=BLACK, thickness=1.3, width=6),
         customdata=frame[["won", "closed"]].to_numpy(),
-        hovertemplate="%{y}: %{x:.1%} (%{customdata[0]} won of %{customdata[1]} closed)<extra></extra>"))
+        hovertemplate=_("%{y}: %{x:.1%} (%{customdata[0]} won of %{customdata[1]} closed)") + "<extra></extra>"))
     if target is not None:
-        target_line(fig, target, _("target {target}").format(target=f"{target:.0%}"), horizontal=False)
+        target_line(fig, target, _("target {target}").format(target=percent(target, 0)), horizontal=False)
     fig.update_xaxes(title=_("Win rate (95 % interval)"), tickformat=".0%", range=[0, 1.02])
     fig.update_yaxes(title=y_title, autorange="reversed")
     return _finish(fig, title, 300)
@@ -547,7 +665,7 @@ def win_rate_dots(frame: pd.DataFrame, title: str, y_title: str, target: float |
 def cycle_histogram(days: pd.Series, median: float | None) -> go.Figure:
     """Sales-cycle days of the deals won in the range, with the median marked."""
     fig = go.Figure(go.Histogram(x=days, marker_color=BLUE, xbins=dict(size=7),
-                                 hovertemplate="%{x} days: %{y} deals<extra></extra>"))
+                                 hovertemplate=_("%{x} days: %{y} deals") + "<extra></extra>"))
     if median is not None:
         target_line(fig, median, _("median {days} days").format(days=f"{median:.0f}"), horizontal=False)
     fig.update_xaxes(title=_("Days to close"), rangemode="tozero")

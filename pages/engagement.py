@@ -1,68 +1,72 @@
-"""Engagement and contact pressure (seed 004): the customer decides when, where and how."""
+"""Engagement and contact pressure: the customer decides when, where and how."""
 
 import streamlit as st
 from statsmodels.stats.proportion import proportion_confint
 
+from i18n import _
 from metrics.engagement import PressureSettings
 from pages import charts, labels, ui
 
 ui.frame()  # first: a page opened alone runs inside app.py's frame
-st.title("Engagement")
+st.title(_("Engagement"))
 f = ui.filters()
 ui.caption_filters(f, ("interactions", "campaigns", "customers", "orders"))
-st.markdown("People receive 25 to 300 commercial messages a day; the customer decides when, where and how to be "
-            "contacted. This page shows how hard we push (outbound contacts per customer per week), where we "
-            "contact people against their consent or off their preferred channel, whether personal messages "
-            "work better, and what campaigns return.")
+st.markdown(_("People receive 25 to 300 commercial messages a day; the customer decides when, where and how to be "
+              "contacted. This page shows how hard we push (outbound contacts per customer per week), where we "
+              "contact people against their consent or off their preferred channel, whether personal messages "
+              "work better, and what campaigns return."))
 
-limit = st.number_input("Alert above this many outbound contacts per customer in a week", 1, 20, 3,
+limit = st.number_input(_("Alert above this many outbound contacts per customer in a week"), 1, 20, 3,
                         key="pressure_limit")
 settings = PressureSettings(max_per_week=int(limit))
 pressure = ui.compute("engagement.pressure", f, settings)
 facts = ui.compute("engagement.interactions", f)
 if not pressure["contacted_customers"] and not facts["interactions"]:
-    ui.empty_state("No interactions in this range for this selection.")
+    ui.empty_state(_("No interactions in this range for this selection."))
     st.stop()
 consent = ui.compute("engagement.consent", f)
+number = ui.i18n.number
 
 tiles = st.columns(4)
-tiles[0].metric("Customers over the limit", f"{pressure['over_contacted']:,}",
-                delta=f"{ui.fmt(pressure['over_contacted_share'], 'percent')} of those contacted", delta_color="off", delta_arrow="off",
-                border=True)
-tiles[1].metric("Outbound contacts per customer per week", ui.fmt(pressure["contacts_per_customer_week"], "score"),
-                border=True, help="Outbound contacts / (customers contacted x weeks in the range)")
-tiles[2].metric("Contacts against marketing consent", f"{consent['against_consent']:,}",
-                delta=f"{consent['customers_against_consent']:,} customers", delta_color="off", delta_arrow="off", border=True)
-tiles[3].metric("Contacts off the preferred channel", f"{consent['off_preferred_channel']:,}",
-                delta=f"{ui.fmt(consent['off_preferred_share'], 'percent')} of outbound", delta_color="off", delta_arrow="off",
-                border=True)
+tiles[0].metric(_("Customers over the limit"), number(pressure["over_contacted"]),
+                delta=_("{share} of those contacted").format(share=ui.fmt(pressure["over_contacted_share"], "percent")),
+                delta_color="off", delta_arrow="off", border=True)
+tiles[1].metric(_("Outbound contacts per customer per week"), ui.fmt(pressure["contacts_per_customer_week"], "score"),
+                border=True, help=_("Outbound contacts / (customers contacted x weeks in the range)"))
+tiles[2].metric(_("Contacts against marketing consent"), number(consent["against_consent"]),
+                delta=_("{n} customers").format(n=number(consent["customers_against_consent"])), delta_color="off",
+                delta_arrow="off", border=True)
+tiles[3].metric(_("Contacts off the preferred channel"), number(consent["off_preferred_channel"]),
+                delta=_("{share} of outbound").format(share=ui.fmt(consent["off_preferred_share"], "percent")),
+                delta_color="off", delta_arrow="off", border=True)
 
 left, right = st.columns(2)
 with left:
     distribution = ui.compute("engagement.distribution", f)
     if distribution.empty:
-        ui.empty_state("No outbound contacts in this range.")
+        ui.empty_state(_("No outbound contacts in this range."))
     else:
         ui.chart(charts.pressure_histogram(distribution, int(limit)), key="pressure_hist")
-        st.caption("Log scale: most customer-weeks have one contact; the red bars are the weeks above the limit.")
+        st.caption(_("Log scale: most customer-weeks have one contact; the red bars are the weeks above the limit."))
 with right:
-    st.markdown("**Over-contacted customers**")
+    st.markdown(_("**Over-contacted customers**"))
     over, total = ui.records_page("engagement.over", f, settings, size=200)
-    st.caption(f"{total:,} customers had at least one week above {int(limit)} contacts.")
-    st.dataframe(labels.readable(over), hide_index=True, height=300, column_config=labels.column_config(over))
-    ui.records_button("All over-contacted customers", "Over-contacted customers", "engagement.over", f, settings,
-                      key="over_drill")
+    st.caption(_("{n} customers had at least one week above {limit} contacts.").format(n=number(total),
+                                                                                       limit=int(limit)))
+    st.dataframe(labels.styled(over, ui.money), hide_index=True, height=300, column_config=labels.column_config(over))
+    ui.records_button(_("All over-contacted customers"), _("Over-contacted customers"), "engagement.over", f,
+                      settings, key="over_drill")
 
-st.subheader("Consent and preferred channel")
+st.subheader(_("Consent and preferred channel"))
 violations, count = ui.records_page("engagement.violations", f, size=100)
-st.caption(f"{count:,} outbound contacts went to customers without marketing consent or off the channel they "
-           "asked for (preferred channel 'none' means no contact at all). The latest 100:")
-st.dataframe(labels.readable(violations), hide_index=True, height=300,
+st.caption(_("{n} outbound contacts went to customers without marketing consent or off the channel they asked for "
+             "(preferred channel 'none' means no contact at all). The latest 100:").format(n=number(count)))
+st.dataframe(labels.styled(violations, ui.money), hide_index=True, height=300,
              column_config=labels.column_config(violations))
-ui.records_button("All violations", "Consent and channel violations", "engagement.violations", f,
+ui.records_button(_("All violations"), _("Consent and channel violations"), "engagement.violations", f,
                   key="violations_drill")
 
-st.subheader("Personalised vs generic")
+st.subheader(_("Personalised vs generic"))
 response = ui.compute("engagement.personalised", f)
 
 
@@ -80,34 +84,38 @@ with left:
              key="response_bars")
 with right:
     if response.p_value is None:
-        st.info("Not enough personalised and generic contacts to compare.")
+        st.info(_("Not enough personalised and generic contacts to compare."))
     else:
-        lift = f"{response.lift:.1f}×" if response.lift else "—"
-        verdict = "statistically significant" if response.p_value < 0.05 else "not statistically significant"
-        st.markdown(f"Personalised contacts get **{ui.fmt(response.personalized_rate, 'percent')}** responses "
-                    f"({response.personalized_responses:,} of {response.personalized_contacts:,}); generic ones "
-                    f"**{ui.fmt(response.generic_rate, 'percent')}** ({response.generic_responses:,} of "
-                    f"{response.generic_contacts:,}): {lift} as many. The difference is **{verdict}** "
-                    f"(two-proportion z-test, z = {response.z:.2f}, p = {response.p_value:.3g}).")
+        st.markdown(_("Personalised contacts get **{rate}** responses ({responses} of {contacts}); generic ones "
+                      "**{generic_rate}** ({generic_responses} of {generic_contacts}): {lift} as many.").format(
+            rate=ui.fmt(response.personalized_rate, "percent"), responses=number(response.personalized_responses),
+            contacts=number(response.personalized_contacts), generic_rate=ui.fmt(response.generic_rate, "percent"),
+            generic_responses=number(response.generic_responses),
+            generic_contacts=number(response.generic_contacts),
+            lift=f"{number(response.lift, 1)}×" if response.lift else "—"))
+        st.markdown(_("Is the difference real? **{verdict}** (two-proportion test).").format(
+            verdict=ui.chance(response.p_value)))
 
-st.subheader("Campaigns")
+st.subheader(_("Campaigns"))
 roi = ui.compute("engagement.roi", f)
 if roi.empty and any(f.allowed(d) is not None for d in ("region", "industry", "acquisition_channel", "owner_team")):
-    ui.empty_state("Campaigns are aimed at segments, not at regions, industries, acquisition channels or teams, so "
-                   "they cannot be shown for this selection or your access.")
+    ui.empty_state(_("Campaigns are aimed at segments, not at regions, industries, acquisition channels or teams, "
+                     "so they cannot be shown for this selection or your access."))
 elif roi.empty:
-    ui.empty_state("No campaign started in this range for this selection.")
+    ui.empty_state(_("No campaign started in this range for this selection."))
 else:
-    roi["target_segment"] = roi["target_segment"].fillna("all segments")
+    roi["target_segment"] = roi["target_segment"].fillna(_("all segments"))
     ui.chart(charts.campaign_roi(roi), key="roi_chart")
-    st.dataframe(roi, hide_index=True, column_config={
-        **labels.column_config(roi), "name": "Campaign",
-        "cost": st.column_config.NumberColumn("Cost", format="€%.0f"),
-        "attributed_margin": st.column_config.NumberColumn("Attributed margin", format="€%.0f"),
-        "cost_per_acquisition": st.column_config.NumberColumn("Cost per acquisition", format="€%.0f"),
-        "response_rate": ui.percent_column("Response rate"), "roi": ui.percent_column("ROI"),
-        "started_at": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD")})
-    st.caption("ROI = (attributed margin - cost) / cost. A customer is credited to the campaign of their last "
-               "campaign contact in the 90 days before acquisition; attributed margin is their margin in the year "
-               "after — so the latest campaigns, whose customers have had little time to buy, start near -100 % "
-               "and rise as that year goes by.")
+    money_columns = ["cost", "attributed_margin", "cost_per_acquisition"]
+    st.dataframe(ui.money_table(labels.readable(roi), money_columns), hide_index=True, column_config={
+        **labels.column_config(roi), "campaign_id": _("Code"), "name": _("Campaign"),
+        "acquired": st.column_config.NumberColumn(_("Customers acquired"), format="%d"),
+        "cost": st.column_config.NumberColumn(_("Cost")),
+        "attributed_margin": st.column_config.NumberColumn(_("Attributed margin")),
+        "cost_per_acquisition": st.column_config.NumberColumn(_("Cost per acquisition")),
+        "response_rate": ui.percent_column(_("Response rate")), "roi": ui.percent_column(_("ROI")),
+        "started_at": st.column_config.DatetimeColumn(_("Started"), format="YYYY-MM-DD")})
+    st.caption(_("ROI = (attributed margin - cost) / cost. A customer is credited to the campaign of their last "
+                 "campaign contact in the 90 days before acquisition; attributed margin is their margin in the "
+                 "year after — so the latest campaigns, whose customers have had little time to buy, start near "
+                 "-100 % and rise as that year goes by."))

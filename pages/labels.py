@@ -7,6 +7,8 @@ column configuration for a frame; a page's own entries override these.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -43,6 +45,27 @@ LABELS: dict[str, str] = {
     "pending": N_("Pending"), "duration_days": N_("Days observed"), "churned": N_("Churned"), "cohort": N_("Cohort"),
     "first_contact": N_("First contact"), "responses": N_("Responses"),
 }
+#: Funnel stage -> its name (metrics.funnel.STAGE_LABELS, marked here for translation).
+STAGE_NAMES: dict[str, str] = {"prospect": N_("Prospect"), "attracted": N_("Attracted"), "acquired": N_("Acquired"),
+                               "retained": N_("Retained"), "lifetime": N_("Lifetime customer")}
+#: Coded values of enumerated columns -> the words shown in tables (the data keeps its codes).
+VALUES: dict[str, str] = {
+    "open": N_("open"), "won": N_("won"), "lost": N_("lost"),
+    "met": N_("met"), "breached": N_("breached"), "pending": N_("pending"),
+    "immediate": N_("immediate"), "deferred": N_("deferred"),
+    "inbound": N_("inbound"), "outbound": N_("outbound"),
+    "front_office": N_("front office"), "back_office": N_("back office"), "self_service": N_("self-service"),
+    "partner": N_("partner"), "in_person": N_("in person"),
+    "complaint": N_("complaint"), "support": N_("support"), "question": N_("question"), "request": N_("request"),
+    "low": N_("low"), "normal": N_("normal"), "high": N_("high"), "urgent": N_("urgent"),
+    # channels and departments
+    "phone": N_("phone"), "chat": N_("chat"), "email": N_("email"), "web": N_("web"), "mobile": N_("mobile app"),
+    "ivr": N_("IVR"), "mail": N_("post"), "social": N_("social media"), "sms": N_("SMS"), "none": N_("none"),
+    "event": N_("event"), "sales": N_("sales"), "service": N_("service"), "marketing": N_("marketing"),
+}
+#: Columns whose values are codes of :data:`VALUES`.
+CODED = {"status", "sla_status", "sla_class", "direction", "resolved_by", "category", "priority", "channel",
+         "preferred_channel", "department"}
 DATETIMES = {"created_at", "engaged_at", "acquired_at", "updated_at", "ordered_at", "closed_at", "occurred_at",
              "opened_at", "first_response_at", "resolved_at", "answered_at", "sent_at", "started_at", "ended_at",
              "first_contact"}
@@ -57,6 +80,17 @@ def label(column: str) -> str:
     return _(LABELS[column]) if column in LABELS else column.replace("_", " ").capitalize()
 
 
+def stage_labels() -> dict[str, str]:
+    """Funnel stage -> its name in the page's language."""
+    return {stage: _(name) for stage, name in STAGE_NAMES.items()}
+
+
+def value_label(value) -> str:
+    """A coded value (``in_person``, ``breached``) as words in the page's language."""
+    text = str(value)
+    return _(VALUES[text]) if text in VALUES else text.replace("_", " ")
+
+
 def column_config(frame: pd.DataFrame, **overrides) -> dict:
     """Streamlit column configuration for every column of ``frame``: label and value format."""
     config: dict = {}
@@ -65,8 +99,8 @@ def column_config(frame: pd.DataFrame, **overrides) -> dict:
         text = label(name)
         if name in DATETIMES:
             config[name] = st.column_config.DatetimeColumn(text, format="YYYY-MM-DD HH:mm")
-        elif name in MONEY:
-            config[name] = st.column_config.NumberColumn(text, format="localized")
+        elif name in MONEY:  # formatted by styled() in the currency and the page's locale
+            config[name] = st.column_config.NumberColumn(text)
         elif name in COUNTS:
             config[name] = st.column_config.NumberColumn(text, format="%d")
         elif name in DAYS:
@@ -80,9 +114,21 @@ def column_config(frame: pd.DataFrame, **overrides) -> dict:
 
 
 def readable(frame: pd.DataFrame) -> pd.DataFrame:
-    """Missing values shown as an empty cell rather than "None" (object columns)."""
+    """Missing values shown as an empty cell rather than "None" (object columns), coded values
+    (``in_person``, ``breached``) as words."""
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object:
-            out[column] = out[column].where(out[column].notna(), "")
+        texts = out[column].dtype == object or pd.api.types.is_string_dtype(out[column])
+        if str(column) in CODED and texts:
+            out[column] = [v if v is None or v != v else value_label(v) for v in out[column]]
+        if texts:
+            out[column] = out[column].astype(object).where(out[column].notna(), "")
     return out
+
+
+def styled(frame: pd.DataFrame, money: Callable[[float], str]):
+    """:func:`readable` ``frame`` with its money columns shown by ``money`` (the currency of the
+    settings, in the page's locale); sorting stays numeric (a pandas Styler)."""
+    out = readable(frame)
+    columns = [c for c in out.columns if str(c) in MONEY]
+    return out.style.format({c: money for c in columns}, na_rep="") if columns else out

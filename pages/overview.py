@@ -13,13 +13,15 @@ ui.caption_filters(f)
 
 def _pdf_printer(f, access, engine, targets):
     """The executive PDF of this selection, within the user's scope. Streamlit prints it on
-    click only, outside the script run: everything it needs is captured here."""
+    click only, outside the script run: everything it needs is captured here (the language too)."""
+    lang = ui.i18n.language()
+
     def render() -> bytes:
         from reports import pdf
 
-        with engine.connect() as conn:
+        with ui.i18n.using(lang), engine.connect() as conn:
             data = pdf.report_data(conn, f, targets, None if access.email == "local" else access)
-        return pdf.in_thread(pdf.html_to_pdf, pdf.report_html(data))
+            return pdf.in_thread(pdf.html_to_pdf, pdf.report_html(data))
     return render
 
 

@@ -55,7 +55,7 @@ def duration_pair(p50, p90) -> str:
     if p50 is None or pd.isna(p50):
         return _("no data")
     scale, unit = (60, "min") if (p90 if not pd.isna(p90) else p50) < 3600 else (3600, "h")
-    return f"{p50 / scale:.1f} / {p90 / scale:.1f} {unit}"
+    return f"{ui.i18n.number(p50 / scale, 1)} / {ui.i18n.number(p90 / scale, 1)} {unit}"
 
 
 for col, cls in zip(times[:2], ["immediate", "deferred"]):
@@ -73,10 +73,10 @@ times[3].metric(_("First-contact resolution"), ui.fmt(overall["fcr"], "percent")
 left, right = st.columns(2)
 with left:
     ui.chart(charts.time_histogram(ui.compute("sla.distribution", page_filters, "resolution"),
-                                   "Resolution time (tickets resolved by the end of the range)"), key="sla_res")
+                                   _("Resolution time (tickets resolved by the end of the range)")), key="sla_res")
 with right:
     ui.chart(charts.time_histogram(ui.compute("sla.distribution", page_filters, "first_response"),
-                                   "Time to first response"), key="sla_first")
+                                   _("Time to first response")), key="sla_first")
 
 st.subheader(_("Demand: tickets per month and forecast"))
 ui.forecast_panel(f, "tickets", _("Tickets opened per month: actual and forecast"), _("Tickets"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from i18n import _
 from metrics.scope import LOCAL, ROLE_LABELS, Access, AccessDefinition, AccessError, load_access
 
 #: Pages only the roles that may change things see (the CRM lead's maturity page, imports).
@@ -58,13 +59,13 @@ def gate() -> Access:
     """Run before the navigation: sign in, look the user up, or stop with a page saying why."""
     if not auth_configured():
         st.session_state["access"] = LOCAL
-        st.sidebar.info("Local single-user mode: sign-in is not configured, so whoever opens this app sees "
-                        "everything and can change targets. See the README to set up sign-in.",
+        st.sidebar.info(_("Local single-user mode: sign-in is not configured, so whoever opens this app sees "
+                          "everything and can change targets. See the README to set up sign-in."),
                         icon=":material/person:")
         return LOCAL
     if not _logged_in():
         st.session_state.pop("access", None)
-        _only(_signin_page, "Sign in")
+        _only(_signin_page, _("Sign in"))
     email = str(st.user.get("email") or "")
     try:
         access = access_definition().resolve(email, _groups())
@@ -72,19 +73,19 @@ def gate() -> Access:
         st.session_state.pop("access", None)
 
         def invalid() -> None:
-            st.title("Access cannot be checked")
-            st.error(f"The access definition is not valid, so nobody can be let in until an admin fixes it: {exc}",
-                     icon=":material/error:")
-            st.button("Log out", on_click=st.logout, icon=":material/logout:", key="logout")
-        _only(invalid, "Access cannot be checked")
+            st.title(_("Access cannot be checked"))
+            st.error(_("The access definition is not valid, so nobody can be let in until an admin fixes it: "
+                       "{problem}").format(problem=exc), icon=":material/error:")
+            st.button(_("Log out"), on_click=st.logout, icon=":material/logout:", key="logout")
+        _only(invalid, _("Access cannot be checked"))
     if access is None:
         st.session_state.pop("access", None)
-        _only(lambda: _no_access_page(email), "No access")
+        _only(lambda: _no_access_page(email), _("No access"))
     st.session_state["access"] = access
     bar = st.sidebar
-    bar.markdown(f"**{st.user.get('name') or email}**  \n{ROLE_LABELS[access.role]} · sees "
-                 f"{access.describe_scope()}")
-    bar.button("Log out", on_click=st.logout, icon=":material/logout:", key="logout")
+    bar.markdown(_("**{name}**  \n{role} · sees {scope}").format(
+        name=st.user.get("name") or email, role=_(ROLE_LABELS[access.role]), scope=access.describe_scope()))
+    bar.button(_("Log out"), on_click=st.logout, icon=":material/logout:", key="logout")
     return access
 
 
@@ -106,28 +107,28 @@ def pages_for(access: Access, sections: dict[str, list]) -> dict[str, list]:
             shown[name] = kept
     admin = []
     if access.can_write:
-        admin.append(st.Page("pages/alerts.py", title="Alert rules", icon=":material/notifications:",
+        admin.append(st.Page("pages/alerts.py", title=_("Alert rules"), icon=":material/notifications:",
                              url_path="alerts"))
     if access.can_admin:
-        admin.append(st.Page("pages/access_admin.py", title="Access", icon=":material/admin_panel_settings:",
+        admin.append(st.Page("pages/access_admin.py", title=_("Access"), icon=":material/admin_panel_settings:",
                              url_path="access_admin"))
     if admin:
-        shown["Administration"] = admin
+        shown[_("Administration")] = admin
     return shown
 
 
 def _signin_page() -> None:
-    st.title("CRM analytics")
-    st.markdown("Sign in with your company account to see the dashboard for your part of the business.")
-    st.button("Sign in", on_click=st.login, type="primary", icon=":material/login:", key="login")
+    st.title(_("CRM analytics"))
+    st.markdown(_("Sign in with your company account to see the dashboard for your part of the business."))
+    st.button(_("Sign in"), on_click=st.login, type="primary", icon=":material/login:", key="login")
 
 
 def _no_access_page(email: str) -> None:
-    st.title("No access")
-    st.warning(f"You are signed in as {email or 'an account without an e-mail address'}, but this account has no "
-               "access to the CRM dashboard. Ask your admin to add you to the access list.",
-               icon=":material/lock:")
-    st.button("Log out", on_click=st.logout, icon=":material/logout:", key="logout")
+    st.title(_("No access"))
+    st.warning(_("You are signed in as {account}, but this account has no access to the CRM dashboard. Ask your "
+                 "admin to add you to the access list.").format(
+                   account=email or _("an account without an e-mail address")), icon=":material/lock:")
+    st.button(_("Log out"), on_click=st.logout, icon=":material/logout:", key="logout")
 
 
 def user_name() -> str:

@@ -7,6 +7,7 @@ Everything that computes lives in ``metrics``; results are cached per filter set
 
 from __future__ import annotations
 
+import html
 import os
 import threading
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from data.schema import customers, interactions, orders, tickets
 from data.budget import over_budget
+from data.cache import ResultStore, source_fingerprint
 from data.sources import Source, SourceError, connect, mask_url, resolve_url
 from data.store import AppStore
 from data.store import resolve_url as resolve_store_url
@@ -31,15 +33,19 @@ from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS, Filters
 from metrics.units import format_value
 from metrics import escape, health
 import i18n
-from i18n import _
+from i18n import N_, _
 
-TTL = 600  # seconds a cached result lives
+TTL = 600  # seconds a cached lookup (dimension values, data span, settings) lives
+#: Seconds between two looks at the source's fingerprint: a data refresh is seen within them,
+#: and results are kept per fingerprint (in memory and on disk, data/cache.py), not per time.
+REFRESH_SECONDS = int(os.environ.get("CRM_REFRESH_SECONDS", "60"))
 #: Bytes each cache of results may hold (least recently used entries go first), so that
 #: many sessions and filter sets cannot grow the server without bound.
 CACHE_BUDGET = {"compute": "400MB", "clv": "600MB", "records": "100MB", "csv": "200MB"}
 APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
 FILTER_KEYS = ("segment", "region", "industry", "acquisition_channel", "owner_team", "channel")
-COMPARE_LABELS = {"previous": "Previous period", "last_year": "Same period last year", "none": "No comparison"}
+COMPARE_LABELS = {"previous": i18n.N_("Previous period"), "last_year": i18n.N_("Same period last year"),
+                  "none": i18n.N_("No comparison")}
 COMPARE_CODES = {label: code for code, label in COMPARE_LABELS.items()}
 
 
@@ -117,7 +123,7 @@ def frame() -> None:
 
 
 # --------------------------------------------------------------------------- the source
-@st.cache_resource(show_spinner="Opening the data source…")
+@st.cache_resource(show_spinner=False)  # the spinner (in the page's language) is in source()
 def _open(url: str) -> Source:
     opened = connect(url)
     if _serving() and os.environ.get("CRM_WARM", "1") != "0":
@@ -157,7 +163,9 @@ def _warm_default_view(url: str, store_url: str) -> None:
                                    ("value.new_customers", year, ()), ("value.revenue", year, ()),
                                    ("trend", f, (6,)), ("scorecard", f, (tuple(sorted(merged.items())),)),
                                    ("clv", f, (12, "segment")), ("rfm", f, ())):
-            _compute(url, name, window, args)
+            for lang in (i18n.LANGUAGES if name in TEXT_RESULTS else (i18n.DEFAULT,)):
+                with i18n.using(lang):
+                    _compute(url, name, window, args)
     except Exception:  # noqa: BLE001 - best effort, see the docstring
         return
 
@@ -165,11 +173,12 @@ def _warm_default_view(url: str, store_url: str) -> None:
 def source() -> Source | None:
     """The opened source, or None after showing why it cannot be used."""
     try:
-        return _open(resolve_url())
+        with st.spinner(_("Opening the data source…")):
+            return _open(resolve_url())
     except SourceError as exc:
         st.error(str(exc), icon=":material/error:")
-        st.caption("Set CRM_DB_URL or `[connections.crm] url` in .streamlit/secrets.toml, then reload. "
-                   "The dashboard only ever reads from the source.")
+        st.caption(_("Set CRM_DB_URL or `[connections.crm] url` in .streamlit/secrets.toml, then reload. "
+                     "The dashboard only ever reads from the source."))
         return None
 
 
@@ -260,7 +269,11 @@ def sidebar_filters() -> None:
 
     bar = st.sidebar
     bar.header(_("Filters"))
-    corrected = _link_period(raw["period"], first, max(last, date.today()), (default_start, default_end))
+    fix = st.session_state.pop("_period_fix", None)  # a link's range corrected by the run before
+    if fix is not None:
+        raw["period"], corrected = fix["link"], fix["range"]
+    else:
+        corrected = _link_period(raw["period"], first, max(last, date.today()), (default_start, default_end))
     if corrected is not None:  # a reversed or surplus range in the link: fix the link itself
         if "period" in st.session_state:  # the widget is bound already: set its value instead
             st.session_state["period"] = corrected
@@ -269,6 +282,13 @@ def sidebar_filters() -> None:
     period = bar.date_input(_("Date range"), value=(default_start, default_end), min_value=first,
                             max_value=max(last, date.today()), key="period", bind="query-params",
                             format="YYYY-MM-DD", help=_("Both days included. KPIs are computed as of the end."))
+    shown = tuple(period) if isinstance(period, (tuple, list)) else (period,)
+    if corrected is not None and fix is None and shown != tuple(corrected):
+        # on a session's first run Streamlit fills a bound widget from the link as it came:
+        # run once more, the corrected range set on the widget, so the widget, the caption
+        # and the figures show the same dates
+        st.session_state["_period_fix"] = {"link": raw["period"], "range": corrected}
+        st.rerun()
     # bound widgets write their displayed label to the URL, so the labels are the options
     compare_label = bar.selectbox(_("Compare with"), list(COMPARE_LABELS.values()), key="compare",
                                   bind="query-params", format_func=_)
@@ -323,23 +343,24 @@ def _notice_ignored(raw: dict, values: dict, period, compare, chosen: dict) -> N
     for key in FILTER_KEYS:
         bad = [v for v in raw[key] if v not in values[key]]
         if bad:
-            ignored.append(f"{DIMENSION_LABELS[key]}: {', '.join(escape.markdown(_short(v)) for v in bad)}")
+            ignored.append(_("{dimension}: {values}").format(
+                dimension=_(DIMENSION_LABELS[key]), values=", ".join(escape.markdown(_short(v)) for v in bad)))
     if raw["compare"] and COMPARE_CODES.get(raw["compare"][0]) != compare:
-        ignored.append(f"comparison: {escape.markdown(_short(raw['compare'][0]))}")
+        ignored.append(_("comparison: {value}").format(value=escape.markdown(_short(raw["compare"][0]))))
     if len(raw["period"]) > 2:
-        ignored.append(f"date range: {', '.join(escape.markdown(_short(v)) for v in raw['period'][:5])} "
-                       "(a range has two dates)")
+        ignored.append(_("date range: {values} (a range has two dates)").format(
+            values=", ".join(escape.markdown(_short(v)) for v in raw["period"][:5])))
     elif _reversed(raw["period"]):
-        st.sidebar.info("The date range in the link ended before it started; it was turned around.",
+        st.sidebar.info(_("The date range in the link ended before it started; it was turned around."),
                         icon=":material/swap_horiz:")
     elif raw["period"]:
         shown = {d.isoformat() for d in (period if isinstance(period, (tuple, list)) else [period]) if d}
         if set(raw["period"]) != shown:  # a one-day range comes back as a single date
-            ignored.append(f"date range: {', '.join(escape.markdown(_short(v)) for v in raw['period'])}")
+            ignored.append(_("date range: {values}").format(
+                values=", ".join(escape.markdown(_short(v)) for v in raw["period"])))
     if ignored:
-        st.sidebar.warning("Ignored values from the link that this data does not have or that are outside "
-                           "your access — "
-                           + "; ".join(ignored), icon=":material/link_off:")
+        st.sidebar.warning(_("Ignored values from the link that this data does not have or that are outside "
+                             "your access — {values}").format(values="; ".join(ignored)), icon=":material/link_off:")
 
 
 def filters() -> Filters:
@@ -396,21 +417,29 @@ VALUE_COLUMNS = ["customer_id", "name", "segment", "region", "frequency", "monet
                  "expected_purchases", "expected_spend", "clv"]
 
 
-@st.cache_data(ttl=TTL, show_spinner="Fitting the value models…", max_entries=8, max_size=CACHE_BUDGET["clv"])
 def _clv_fit(url: str, f: Filters, horizon_months: int, by: str | None) -> dict:
-    """The value models fitted once per selection, shared by the value and churn sections."""
-    with _open(url).engine.connect() as conn:
-        try:
-            models, values = clv.customer_values(conn, f, clv.ClvSettings(horizon_months=horizon_months), by=by)
-        except clv.NotEnoughHistory as exc:
-            return {"error": str(exc)}
-    return {"error": None, "parameters": models.parameters(), "notes": {g: p.notes for g, p in models.strata.items()},
-            "customers": models.customers, "repeat_buyers": models.repeat_buyers, "values": values[VALUE_COLUMNS]}
+    return _clv_fit_for(url, fingerprint(url), i18n.language(), f, horizon_months, by)
+
+
+@st.cache_data(show_spinner=False, max_entries=8, max_size=CACHE_BUDGET["clv"])
+def _clv_fit_for(url: str, version: str, lang: str, f: Filters, horizon_months: int, by: str | None) -> dict:
+    """The value models fitted once per selection, data refresh and language (their notes are
+    sentences), shared by the value and churn sections, by every session and across restarts."""
+    def fit() -> dict:
+        with i18n.using(lang), _open(url).engine.connect() as conn:
+            try:
+                models, values = clv.customer_values(conn, f, clv.ClvSettings(horizon_months=horizon_months), by=by)
+            except clv.NotEnoughHistory as exc:
+                return {"error": str(exc)}
+        return {"error": None, "parameters": models.parameters(),
+                "notes": {g: p.notes for g, p in models.strata.items()}, "customers": models.customers,
+                "repeat_buyers": models.repeat_buyers, "values": values[VALUE_COLUMNS]}
+    return results().get_or_compute(version, ("clv", url, lang, f, horizon_months, by), fit)
 
 
 def _customer_value(_conn, f: Filters, horizon_months: int, by: str | None) -> dict:
     """Predictive value, summarised for the page (a sample and the top list, not every customer)."""
-    fit = _clv_fit(require_source().url, f, horizon_months, by)
+    fit = _clv_fit(require_source().url, f, horizon_months, by)  # inside compute()'s spinner
     if fit["error"]:
         return fit
     values = fit["values"]
@@ -499,13 +528,41 @@ COMPUTATIONS: dict[str, Callable[..., Any]] = {
 }
 
 
-@st.cache_data(ttl=TTL, show_spinner="Computing…", max_entries=512, max_size=CACHE_BUDGET["compute"])
-def _compute(url: str, name: str, f: Filters, args: tuple) -> Any:
+@st.cache_data(ttl=REFRESH_SECONDS, show_spinner=False)
+def fingerprint(url: str) -> str:
+    """The source's fingerprint (data/cache.py), looked at once per REFRESH_SECONDS."""
     with _open(url).engine.connect() as conn:
-        return COMPUTATIONS[name](conn, f, *args)
+        return source_fingerprint(conn, url)
 
 
-OVER_BUDGET_MESSAGE = ("This section needs more memory or time than the server allows for one computation, "
+@st.cache_resource(show_spinner=False)
+def results() -> ResultStore:
+    """Results kept on disk per data refresh: shared by sessions, kept across restarts."""
+    return ResultStore()
+
+
+#: Computations whose results hold sentences for people (notes, explanations): kept per
+#: language; every other result is numbers and labels translated where shown, kept once.
+TEXT_RESULTS = frozenset({"forecast", "survival", "churn", "clv", "rfm", "funnel.stages", "segments.compare",
+                          "cohorts.matrix", "engagement.personalised", "pipeline.forecast"})
+
+
+def _compute(url: str, name: str, f: Filters, args: tuple) -> Any:
+    lang = i18n.language() if name in TEXT_RESULTS else i18n.DEFAULT
+    return _compute_for(url, fingerprint(url), lang, name, f, args)
+
+
+@st.cache_data(show_spinner=False, max_entries=512, max_size=CACHE_BUDGET["compute"])
+def _compute_for(url: str, version: str, lang: str, name: str, f: Filters, args: tuple) -> Any:
+    """``name`` computed for the filters, once per data refresh (``version``, the fingerprint)
+    and language (results may hold sentences)."""
+    def run() -> Any:
+        with i18n.using(lang), _open(url).engine.connect() as conn:
+            return COMPUTATIONS[name](conn, f, *args)
+    return results().get_or_compute(version, ("compute", url, lang, name, f, args), run)
+
+
+OVER_BUDGET_MESSAGE = N_("This section needs more memory or time than the server allows for one computation, "
                       "so it was stopped. Narrow the date range or add a filter, then try again.")
 
 
@@ -515,18 +572,48 @@ def compute(name: str, f: Filters, *args) -> Any:
     A computation that goes over the engine's budget (data/budget.py) stops with a
     message where its section would be, not with a traceback or a dead server.
     """
-    return within_budget(_compute, require_source().url, name, f, args)
+    url = require_source().url
+    with st.spinner(_("Computing…")):
+        return within_budget(_compute, url, name, f, args)
+
+
+class _SectionStopped(Exception):
+    """Ends the current :func:`section` (and only it) after its message was shown."""
+
+
+_SECTIONS = threading.local()
+
+
+def section(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A page section drawn as an ``st.fragment`` (its controls rerun it alone) whose
+    computation, when it goes over the engine's budget, ends this section with a message
+    while the rest of the page is drawn."""
+    import functools
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        depth = getattr(_SECTIONS, "depth", 0)
+        _SECTIONS.depth = depth + 1
+        try:
+            return function(*args, **kwargs)
+        except _SectionStopped:
+            return None
+        finally:
+            _SECTIONS.depth = depth
+    return st.fragment(run)
 
 
 def within_budget(function: Callable[..., Any], *args) -> Any:
     """``function(*args)``; when it goes over the engine's budget, a message in its place
-    and the rest of the section (or fragment, or dialog) stopped."""
+    and the rest of its section (a :func:`section`) or, outside one, of the page stopped."""
     try:
         return function(*args)
     except Exception as exc:
         if not over_budget(exc):
             raise
-        st.error(OVER_BUDGET_MESSAGE, icon=":material/memory:")
+        st.error(_(OVER_BUDGET_MESSAGE), icon=":material/memory:")
+        if getattr(_SECTIONS, "depth", 0):
+            raise _SectionStopped() from None
         st.stop()
 
 
@@ -643,7 +730,7 @@ RECORDS: dict[str, Callable[..., Any]] = {
 }
 
 
-@st.cache_data(ttl=TTL, show_spinner="Fetching records…", max_entries=256, max_size=CACHE_BUDGET["records"])
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=256, max_size=CACHE_BUDGET["records"])
 def _records_page(url: str, name: str, f: Filters, args: tuple, page: int, size: int,
                   statuses: tuple[str, ...] = ()) -> tuple[pd.DataFrame, int]:
     with _open(url).engine.connect() as conn:
@@ -657,7 +744,7 @@ def _record_statuses(url: str, name: str, f: Filters, args: tuple) -> list[str]:
         return drilldown.status_values(conn, RECORDS[name](f, *args))
 
 
-@st.cache_data(ttl=TTL, show_spinner="Preparing the CSV…", max_entries=4, max_size=CACHE_BUDGET["csv"])
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=4, max_size=CACHE_BUDGET["csv"])
 def _records_csv(url: str, name: str, f: Filters, args: tuple, statuses: tuple[str, ...] = ()) -> bytes:
     with _open(url).engine.connect() as conn:
         query = drilldown.with_status(RECORDS[name](f, *args), statuses)
@@ -666,11 +753,13 @@ def _records_csv(url: str, name: str, f: Filters, args: tuple, statuses: tuple[s
 
 def records_page(name: str, f: Filters, *args, size: int = 50) -> tuple[pd.DataFrame, int]:
     """The first ``size`` records behind a figure (for a table on the page) and their total."""
-    return within_budget(_records_page, require_source().url, name, f, args, 0, size)
+    url = require_source().url
+    with st.spinner(_("Fetching records…")):
+        return within_budget(_records_page, url, name, f, args, 0, size)
 
 
-@st.dialog("Records behind the figure", width="large")
-def _drill_dialog(title: str, name: str, f: Filters, args: tuple, slug: str) -> None:
+def _drill_body(title: str, name: str, f: Filters, args: tuple, slug: str) -> None:
+    """The records dialog's content: a status filter, one page of typed records, the CSV of all."""
     from pages import labels
 
     url = require_source().url
@@ -680,23 +769,33 @@ def _drill_dialog(title: str, name: str, f: Filters, args: tuple, slug: str) -> 
     statuses: tuple[str, ...] = ()
     present = _record_statuses(url, name, f, args)
     if len(present) > 1:
-        statuses = tuple(st.pills("Status", present, selection_mode="multi", key=f"drill_status_{slug}",
-                                  help="Show only the records with these statuses (all when none is picked)."))
+        statuses = tuple(st.pills(_("Status"), present, selection_mode="multi", key=f"drill_status_{slug}",
+                                  format_func=labels.value_label,
+                                  help=_("Show only the records with these statuses (all when none is picked).")))
     rows, total = within_budget(_records_page, url, name, f, args, 0, size, statuses)
     if total == 0:
-        st.info("No records match this selection.", icon=":material/inbox:")
+        st.info(_("No records match this selection."), icon=":material/inbox:")
         return
     pages = max(1, -(-total // size))
     page = 0
     if pages > 1:
-        page = st.number_input(f"Page (of {pages})", 1, pages, 1, key=f"drill_page_{slug}") - 1
+        page = st.number_input(_("Page (of {pages})").format(pages=i18n.number(pages)), 1, pages, 1,
+                               key=f"drill_page_{slug}") - 1
         rows, _total = within_budget(_records_page, url, name, f, args, page, size, statuses)
-    st.caption(f"{total:,} records · showing {page * size + 1:,}-{min((page + 1) * size, total):,}")
-    st.dataframe(labels.readable(rows), hide_index=True, height=420, column_config=labels.column_config(rows))
+    st.caption(_("{total} records · showing {first}-{last}").format(
+        total=i18n.number(total), first=i18n.number(page * size + 1), last=i18n.number(min((page + 1) * size, total))))
+    st.dataframe(labels.styled(rows, money), hide_index=True, height=420, column_config=labels.column_config(rows))
     # the CSV of every record is built only when the button is clicked, not when the dialog opens
-    st.download_button("Download all as CSV", lambda: _records_csv(url, name, f, args, statuses),
+    st.download_button(_("Download all as CSV"), lambda: _records_csv(url, name, f, args, statuses),
                        file_name=f"{slug}.csv",
                        mime="text/csv", icon=":material/download:", key=f"drill_csv_{slug}")
+
+
+def _drill_dialog(title: str, name: str, f: Filters, args: tuple, slug: str) -> None:
+    """Open the records dialog, its title in the page's language (a decorator's title is fixed
+    when the module is imported, so the dialog is made here; its identity stays that of
+    ``_drill_body``, so its widgets rerun it as before)."""
+    st.dialog(_("Records behind the figure"), width="large")(_drill_body)(title, name, f, args, slug)
 
 
 def records_button(label: str, title: str, name: str, f: Filters, *args, key: str) -> None:
@@ -813,8 +912,9 @@ def _points(state) -> list[str]:
         value = data[0] if isinstance(data, (list, tuple)) and data else data
         if value is None:
             value = point.get("label") or point.get("x") or point.get("y")
-        if value is not None and str(value) not in picked:
-            picked.append(str(value))
+        value = None if value is None else html.unescape(str(value))  # charts draw escaped values
+        if value is not None and value not in picked:
+            picked.append(value)
     return picked
 
 
@@ -826,7 +926,7 @@ def selectable_chart(fig, key: str) -> None:
     """Draw a chart whose bars/segments can be clicked to filter the page."""
     from pages import charts
 
-    st.plotly_chart(charts.themed(fig, dark_theme()), key=_chart_key(key), on_select="rerun",
+    st.plotly_chart(charts.themed(fig, dark_theme(), currency_symbol()), key=_chart_key(key), on_select="rerun",
                     selection_mode=("points",), theme=None,
                     config={"displaylogo": False})
 
@@ -836,10 +936,9 @@ def clear_pick_control(key: str, dimension_label: str, picked: list[str]) -> Non
     if not picked:
         return
     cols = st.columns([5, 1])
-    cols[0].info(f"Filtered by chart click: {dimension_label} = {', '.join(escape.markdown(v) for v in picked)} "
-                 "(kept in the link)",
-                 icon=":material/filter_alt:")
-    if cols[1].button("Clear", key=f"{key}__clear", icon=":material/close:"):
+    cols[0].info(_("Filtered by chart click: {dimension} = {values} (kept in the link)").format(
+        dimension=dimension_label, values=", ".join(escape.markdown(v) for v in picked)), icon=":material/filter_alt:")
+    if cols[1].button(_("Clear"), key=f"{key}__clear", icon=":material/close:"):
         st.session_state[f"{key}__generation"] = st.session_state.get(f"{key}__generation", 0) + 1
         if key in st.query_params:
             del st.query_params[key]
@@ -858,7 +957,8 @@ def chart(fig, key: str | None = None) -> None:
     """Draw a plotly figure with the project's template, light or dark as the user's Streamlit theme."""
     from pages import charts
 
-    st.plotly_chart(charts.themed(fig, dark_theme()), key=key, theme=None, config={"displaylogo": False})
+    st.plotly_chart(charts.themed(fig, dark_theme(), currency_symbol()), key=key, theme=None,
+                    config={"displaylogo": False})
 
 
 # --------------------------------------------------------------------------- tables and states
@@ -866,9 +966,27 @@ def empty_state(message: str) -> None:
     st.info(message, icon=":material/inbox:")
 
 
-def download(frame: pd.DataFrame, name: str, key: str, label: str = "Download CSV") -> None:
-    st.download_button(label, escape.to_csv(frame).encode(), file_name=f"{name}.csv", mime="text/csv",
+def download(frame: pd.DataFrame, name: str, key: str, label: str | None = None) -> None:
+    st.download_button(label or _("Download CSV"), escape.to_csv(frame).encode(), file_name=f"{name}.csv",
+                       mime="text/csv",
                        icon=":material/download:", key=key)
+
+
+def money_table(frame: pd.DataFrame, columns: list[str]):
+    """``frame`` with its money ``columns`` shown in the settings' currency and the page's locale
+    (1.234 € / €1,234); sorting stays numeric. Give those columns a NumberColumn without format."""
+    return frame.style.format({c: money for c in columns if c in frame.columns}, na_rep="")
+
+
+def chance(p: float | None) -> str:
+    """A p-value in words: how likely a difference this large is by chance alone."""
+    if p is None or p != p:
+        return "—"
+    if p < 0.001:
+        return _("real: fewer than 1 in 1,000 by chance")
+    if p < 0.05:
+        return _("real: about 1 in {n} by chance").format(n=i18n.number(max(2, round(1 / p))))
+    return _("not shown: {chance} chance it is noise").format(chance=i18n.percent(p, 0))
 
 
 def percent_column(label: str, help: str | None = None):
@@ -891,7 +1009,7 @@ def forecast_panel(f: Filters, what: str, title: str, y_title: str, money: bool 
     """A forecast chart with its model, bands and backtest explained underneath."""
     result = compute("forecast", f, what, horizon)
     if result.model is None:
-        empty_state(result.reason or "Not enough history to forecast.")
+        empty_state(result.reason or _("Not enough history to forecast."))
         return
     from pages import charts
 
@@ -967,8 +1085,8 @@ def exclusion_note(tables: tuple[str, ...] | None = None) -> None:
     report = source_health()
     notes = health.exclusion_notes(report, tables or tuple(health.ROW_NOUNS))
     if notes:
-        st.info("Left out of these figures because they break the data model: " + "; ".join(notes)
-                + ". The Data page lists them.", icon=":material/rule:")
+        st.info(_("Left out of these figures because they break the data model: {notes}. The Data page lists "
+                  "them.").format(notes="; ".join(notes)), icon=":material/rule:")
 
 
 def run_guarded(body: Callable[[], None]) -> None:
@@ -982,16 +1100,47 @@ def run_guarded(body: Callable[[], None]) -> None:
         body()
     except (DBAPIError, SourceError) as exc:
         logging.getLogger("crm.app").warning("data source failed: %s", exc, exc_info=True)
-        st.error("The data source does not answer right now (it may be restarting or unreachable). "
-                 "Nothing was changed. Try again in a moment.", icon=":material/cloud_off:")
-        if st.button("Retry", icon=":material/refresh:", key="retry_source"):
+        st.error(_("The data source does not answer right now (it may be restarting or unreachable). "
+                   "Nothing was changed. Try again in a moment."), icon=":material/cloud_off:")
+        if st.button(_("Retry"), icon=":material/refresh:", key="retry_source"):
             st.cache_data.clear()
             st.rerun()
     except SQLAlchemyError as exc:
         logging.getLogger("crm.app").error("query failed", exc_info=exc)
-        st.error("A query on the data source failed. The details were written to the server log.",
+        st.error(_("A query on the data source failed. The details were written to the server log."),
                  icon=":material/error:")
     except Exception as exc:  # noqa: BLE001 — the user gets a sentence; the log gets the traceback
         logging.getLogger("crm.app").error("page failed", exc_info=exc)
-        st.error("This page could not be drawn. The details were written to the server log.",
+        st.error(_("This page could not be drawn. The details were written to the server log."),
                  icon=":material/error:")
+
+
+# --------------------------------------------------------------------------- warming from the shell
+def warm_main(argv: list[str] | None = None) -> int:
+    """``python -m pages.ui warm``: compute the default view into the results kept on disk
+    (data/cache.py), e.g. after each data refresh (cron) or before the server starts, so that
+    the first visitor reads results instead of waiting for them."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(prog="python -m pages.ui", description=warm_main.__doc__.split("\n")[0])
+    parser.add_argument("command", choices=["warm"])
+    parser.parse_args(argv)
+    try:
+        url = resolve_url()
+        connect(url)
+    except SourceError as exc:
+        print(f"error: {exc}", file=__import__("sys").stderr)
+        return 1
+    started = time.perf_counter()
+    _warm_default_view(url, resolve_store_url())
+    print(f"Warmed the default view of {mask_url(url)} in {time.perf_counter() - started:.1f} s "
+          f"(results in {results().folder}).")
+    return 0
+
+
+if __name__ == "__main__":
+    from streamlit import runtime
+
+    if not runtime.exists():
+        raise SystemExit(warm_main())

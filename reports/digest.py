@@ -24,6 +24,10 @@ error names them): a digest is never sent without a scope.
     [[recipients]]
     email = "ana@example.com"       # their scope comes from the access definition
     period = "month"                # optional: overrides the default
+    lang = "es"                     # optional: es | en (default en, or [defaults] lang)
+
+Each digest (subject, text, alerts and the attached PDF) is written in its recipient's
+language, numbers and dates by its locale.
 
 SMTP settings (``--send``) come from ``.streamlit/secrets.toml``::
 
@@ -50,6 +54,7 @@ from jinja2 import Environment, select_autoescape
 from sqlalchemy.engine import Connection
 
 from data.store import AppStore
+from i18n import LANGUAGES, N_, _, day, ngettext, using
 from metrics.catalogue import KPIS, KpiResult, Scorecard, evaluate
 from metrics.filters import Filters
 from metrics.scope import Access, AccessDefinition
@@ -58,7 +63,9 @@ from metrics.units import format_value
 PERIOD_DAYS = {"week": 7, "month": 30, "quarter": 91}
 FORMATS = ("pdf", "text")
 DEFAULT_SENDER = "crm-digest@localhost"
-KIND_TEXT = {"below": "is below", "above": "is above", "change": "changed by more than"}
+#: How a KPI's status reads (English; shown with ``_(...)``).
+STATUS_WORDS = {"on target": N_("on target"), "near target": N_("near target"), "off target": N_("off target"),
+                "too few answers": N_("too few answers"), "no data": N_("no data")}
 
 
 class DigestError(ValueError):
@@ -70,6 +77,7 @@ class Recipient:
     email: str
     period: str = "week"
     format: str = "pdf"
+    lang: str = "en"
 
 
 @dataclass(frozen=True)
@@ -131,7 +139,10 @@ def parse_config(text: str, origin: str = "digests.toml") -> DigestConfig:
         fmt = entry.get("format", defaults.get("format", "pdf"))
         if fmt not in FORMATS:
             raise DigestError(f"{where} ({email}): format {fmt!r} is not one of {', '.join(FORMATS)}")
-        recipients.append(Recipient(email, period, fmt))
+        lang = entry.get("lang", defaults.get("lang", "en"))
+        if lang not in LANGUAGES:
+            raise DigestError(f"{where} ({email}): lang {lang!r} is not one of {', '.join(LANGUAGES)}")
+        recipients.append(Recipient(email, period, fmt, lang))
     if not recipients:
         raise DigestError(f"{origin}: no [[recipients]] entry")
     return DigestConfig(tuple(recipients), str(defaults.get("sender", DEFAULT_SENDER)))
@@ -183,76 +194,90 @@ def alerts(card: Scorecard, previous: dict[str, dict], rules: list[AlertRule]) -
         if before and before["status"] not in (None, "no data") and r.status.value != "no data":
             was_on, is_on = before["status"] == "on target", r.status.value == "on target"
             if was_on != is_on:
-                verb = "is back on target" if is_on else "is no longer on target"
-                found.append(Alert(r.kpi.name, "crossed",
-                                   f"{r.kpi.label} {verb}: {format_value(r.value, u)} (target "
-                                   f"{format_value(r.target, u)}; was {format_value(before['value'], u)})."))
+                text = (_("{kpi} is back on target: {value} (target {target}; was {before}).") if is_on else
+                        _("{kpi} is no longer on target: {value} (target {target}; was {before})."))
+                found.append(Alert(r.kpi.name, "crossed", text.format(
+                    kpi=_(r.kpi.label), value=format_value(r.value, u), target=format_value(r.target, u),
+                    before=format_value(before["value"], u))))
         for rule in (x for x in rules if x.kpi == r.kpi.name):
             if r.value is None:
                 continue
             if rule.kind == "below" and r.value < rule.threshold or rule.kind == "above" and r.value > rule.threshold:
-                found.append(Alert(r.kpi.name, rule.kind,
-                                   f"{r.kpi.label} {KIND_TEXT[rule.kind]} {format_value(rule.threshold, u)}: "
-                                   f"{format_value(r.value, u)}."))
+                text = (_("{kpi} is below {threshold}: {value}.") if rule.kind == "below" else
+                        _("{kpi} is above {threshold}: {value}."))
+                found.append(Alert(r.kpi.name, rule.kind, text.format(
+                    kpi=_(r.kpi.label), threshold=format_value(rule.threshold, u), value=format_value(r.value, u))))
             elif rule.kind == "change" and before and before["value"] is not None \
                     and abs(r.value - before["value"]) > rule.threshold:
-                found.append(Alert(r.kpi.name, "change",
-                                   f"{r.kpi.label} changed by {format_value(r.value - before['value'], u, signed=True)}"
-                                   f" since your previous digest (more than {format_value(rule.threshold, u)}): "
-                                   f"{format_value(before['value'], u)} → {format_value(r.value, u)}."))
+                found.append(Alert(r.kpi.name, "change", _(
+                    "{kpi} changed by {change} since your previous digest (more than {threshold}): "
+                    "{before} → {value}.").format(
+                    kpi=_(r.kpi.label), change=format_value(r.value - before["value"], u, signed=True),
+                    threshold=format_value(rule.threshold, u), before=format_value(before["value"], u),
+                    value=format_value(r.value, u))))
     return found
 
 
 # ---- the message
-BODY = """<!doctype html><html><body style="font-family:Arial,sans-serif;color:#262730">
-<h2 style="color:#0072B2">CRM digest — {{ period }}</h2>
-<p>For {{ email }} · {{ scope }}</p>
-<h3>Alerts</h3>
+BODY = """<!doctype html><html lang="{{ lang }}"><body style="font-family:Arial,sans-serif;color:#262730">
+<h2 style="color:#0072B2">{{ t.title }}</h2>
+<p>{{ t.for_whom }}</p>
+<h3>{{ t.alerts }}</h3>
 {% if alerts %}<ul>{% for a in alerts %}<li>{{ a.text }}</li>{% endfor %}</ul>
-{% else %}<p>No alert: nothing crossed its target and no alert rule fired since your previous digest.</p>{% endif %}
-<h3>Every KPI</h3>
+{% else %}<p>{{ t.no_alert }}</p>{% endif %}
+<h3>{{ t.every_kpi }}</h3>
 <table style="border-collapse:collapse">
-<tr><th align="left">KPI</th><th align="right">Value</th><th align="right">Previous period</th>
-<th align="right">Target</th><th align="left">Status</th></tr>
+<tr><th align="left">{{ t.kpi }}</th><th align="right">{{ t.value }}</th><th align="right">{{ t.previous }}</th>
+<th align="right">{{ t.target }}</th><th align="left">{{ t.status }}</th></tr>
 {% for k in kpis %}<tr><td>{{ k.label }}</td><td align="right">{{ k.value }}</td><td align="right">{{ k.comparison }}</td>
 <td align="right">{{ k.target }}</td><td>{{ k.status }}</td></tr>{% endfor %}
 </table>
-{% if attached %}<p>The executive report of the same scope and period is attached (PDF).</p>{% endif %}
+{% if attached %}<p>{{ t.attached }}</p>{% endif %}
 </body></html>"""
 
 
 def _kpi_row(r: KpiResult) -> dict:
     u = r.kpi.unit
     comparator = "≥" if r.kpi.direction.value == "higher" else "≤"
-    return {"label": r.kpi.label, "value": format_value(r.value, u), "comparison": format_value(r.comparison, u),
-            "target": f"{comparator} {format_value(r.target, u)}", "status": r.status.value}
+    return {"label": _(r.kpi.label), "value": format_value(r.value, u), "comparison": format_value(r.comparison, u),
+            "target": f"{comparator} {format_value(r.target, u)}",
+            "status": _(STATUS_WORDS.get(r.status.value, r.status.value))}
 
 
 def message(digest: Digest, sender: str, pdf: bytes | None, now: datetime) -> EmailMessage:
-    """The digest as an e-mail: plain text and HTML, the PDF attached."""
+    """The digest as an e-mail in the current language: plain text and HTML, the PDF attached."""
     f = digest.card.filters
-    period = f"{f.start:%d %b %Y} to {f.end:%d %b %Y}"
-    scope = f"sees {digest.access.describe_scope()}"
+    period = _("{start} to {end}").format(start=day(f.start), end=day(f.end))
     rows = [_kpi_row(r) for r in digest.card.results]
-    lines = [f"CRM digest — {period}", f"For {digest.recipient.email} · {scope}", "", "Alerts:"]
-    lines += [f"- {a.text}" for a in digest.alerts] or [
-        "- No alert: nothing crossed its target and no alert rule fired since your previous digest."]
-    lines += ["", "Every KPI (value / previous period / target / status):"]
+    words = {
+        "title": _("CRM digest — {period}").format(period=period),
+        "for_whom": _("For {email} · sees {scope}").format(email=digest.recipient.email,
+                                                          scope=digest.access.describe_scope()),
+        "alerts": _("Alerts"),
+        "no_alert": _("No alert: nothing crossed its target and no alert rule fired since your previous digest."),
+        "every_kpi": _("Every KPI"), "kpi": _("KPI"), "value": _("Value"), "previous": _("Previous period"),
+        "target": _("Target"), "status": _("Status"),
+        "attached": _("The executive report of the same scope and period is attached (PDF)."),
+    }
+    lines = [words["title"], words["for_whom"], "", _("Alerts:")]
+    lines += [f"- {a.text}" for a in digest.alerts] or [f"- {words['no_alert']}"]
+    lines += ["", _("Every KPI (value / previous period / target / status):")]
     lines += [f"- {k['label']}: {k['value']} / {k['comparison']} / {k['target']} / {k['status']}" for k in rows]
     if pdf is not None:
-        lines += ["", "The executive report of the same scope and period is attached (PDF)."]
+        lines += ["", words["attached"]]
     msg = EmailMessage()
     count = len(digest.alerts)
-    msg["Subject"] = (f"CRM digest {period}: {count} alert{'s' if count != 1 else ''}" if count
-                      else f"CRM digest {period}: no alerts")
+    msg["Subject"] = (ngettext("CRM digest {period}: {n} alert", "CRM digest {period}: {n} alerts", count).format(
+                          period=period, n=count) if count
+                      else _("CRM digest {period}: no alerts").format(period=period))
     msg["From"] = sender
     msg["To"] = digest.recipient.email
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = make_msgid(domain=sender.split("@")[-1] or "localhost")
     msg.set_content("\n".join(lines) + "\n")
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-    msg.add_alternative(env.from_string(BODY).render(period=period, email=digest.recipient.email, scope=scope,
-                                                     alerts=digest.alerts, kpis=rows, attached=pdf is not None),
+    msg.add_alternative(env.from_string(BODY).render(t=words, lang=digest.recipient.lang, alerts=digest.alerts,
+                                                     kpis=rows, attached=pdf is not None),
                         subtype="html")
     if pdf is not None:
         msg.add_attachment(pdf, maintype="application", subtype="pdf",
@@ -276,13 +301,14 @@ def build(conn: Connection, config: DigestConfig, access: AccessDefinition, stor
         if user is None:
             problems.append(f"{recipient.email}: no access in the access definition; no digest sent")
             continue
-        filters = user.apply(period_filters(recipient.period, as_of))
-        card = evaluate(conn, filters, targets)
-        digest = Digest(recipient, user, card, alerts(card, store.digest_values(recipient.email), rules))
-        pdf = None
-        if recipient.format == "pdf":
-            pdf = render_pdf(pdf_report.report_data(conn, filters, targets, user, now))
-        digest.message = message(digest, config.sender, pdf, now)
+        with using(recipient.lang):  # the alerts, the message and the PDF in the recipient's language
+            filters = user.apply(period_filters(recipient.period, as_of))
+            card = evaluate(conn, filters, targets)
+            digest = Digest(recipient, user, card, alerts(card, store.digest_values(recipient.email), rules))
+            pdf = None
+            if recipient.format == "pdf":
+                pdf = render_pdf(pdf_report.report_data(conn, filters, targets, user, now))
+            digest.message = message(digest, config.sender, pdf, now)
         digests.append(digest)
     return digests, problems
 

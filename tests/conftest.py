@@ -20,6 +20,19 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Fixed end of history, so every test run sees the same data.
 END = date(2026, 11, 23)
 DEMO_CUSTOMERS = 2_000
+#: No background warming thread in the tests' servers and AppTests: a test controls what is
+#: computed when (tests/test_refresh.py tests warming through `python -m pages.ui warm`).
+os.environ.setdefault("CRM_WARM", "0")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def derived_data_folder(tmp_path_factory) -> Path:
+    """What the app derives from a source (health reports, computed results) goes to a folder
+    of this test session, never to the checkout's .cache/ (data/cache.py); servers started by
+    the tests inherit it."""
+    folder = tmp_path_factory.mktemp("derived")
+    os.environ["CRM_CACHE_DIR"] = str(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

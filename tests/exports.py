@@ -74,6 +74,19 @@ def crm_xlsx(demo_path: Path, path: Path) -> Path:
     return path
 
 
+def crm_xlsx_files(demo_path: Path, folder: Path) -> Path:
+    """One workbook per table (``orders.xlsx``...), the data on a sheet Excel called "Sheet1";
+    the customers workbook also has Excel's empty "Sheet2" and "Sheet3"."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in frames(demo_path).items():
+        with pd.ExcelWriter(folder / f"{name}.xlsx", engine="openpyxl") as writer:
+            frame.to_excel(writer, sheet_name="Sheet1", index=False)
+            if name == "customers":
+                for empty in ("Sheet2", "Sheet3"):
+                    writer.book.create_sheet(empty)
+    return folder
+
+
 def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode(encoding))
@@ -90,6 +103,11 @@ def _labels(series: pd.Series, labels: dict[str, str]) -> pd.Series:
 
 def _bool(series: pd.Series) -> pd.Series:
     return series.map(lambda v: "" if pd.isna(v) else ("true" if v else "false"))
+
+
+#: How a campaign of each channel reaches a customer (the importers' rule, data/imports/profiles).
+CAMPAIGN_CONTACT_CHANNEL = {"email": "email", "sms": "mobile", "mail": "mail", "phone": "phone", "social": "social",
+                            "web": "web", "event": "in_person"}
 
 
 def salesforce_csv(demo_path: Path, folder: Path) -> Path:
@@ -133,13 +151,24 @@ def salesforce_csv(demo_path: Path, folder: Path) -> Path:
         "IsClosed": _bool(p.status != "open"), "IsWon": _bool(p.status == "won"), "Amount": p.amount,
         "StageName": p.status.map({"open": "Negotiation", "won": "Closed Won", "lost": "Closed Lost"}),
     }).to_csv(folder / "Opportunity.csv", index=False)
-    i = f["interactions"]
+    everything = f["interactions"]
+    i = everything[everything.campaign_id.isna()]
     pd.DataFrame({
         "Id": i.interaction_id, "AccountId": i.customer_id, "ActivityDateTime": _sf_time(i.occurred_at),
         "TaskSubtype": i.channel.map(lambda v: {"phone": "Call", "email": "Email"}.get(v, "Task")),
         "Channel__c": i.channel, "Direction__c": i.direction, "Department__c": i.department,
-        "Campaign__c": i.campaign_id, "Personalized__c": _bool(i.personalized), "Responded__c": _bool(i.responded),
+        "Personalized__c": _bool(i.personalized), "Responded__c": _bool(i.responded),
     }).to_csv(folder / "Task.csv", index=False)
+    # campaign contacts as campaign members: the org's Channel__c only where the contact did not go
+    # through the campaign's own channel (blank otherwise: the importer takes the campaign's)
+    m = everything[everything.campaign_id.notna()]
+    via_campaign = m.campaign_id.map(dict(zip(k.campaign_id, k.channel.map(CAMPAIGN_CONTACT_CHANNEL))))
+    pd.DataFrame({
+        "Id": m.interaction_id, "CampaignId": m.campaign_id, "AccountId": m.customer_id, "LeadId": "", "ContactId": "",
+        "Status": m.responded.map(lambda v: "Sent" if pd.isna(v) or not v else "Responded"), "HasResponded": _bool(m.responded),
+        "CreatedDate": _sf_time(m.occurred_at), "Channel__c": m.channel.where(m.channel != via_campaign, ""),
+        "Personalized__c": _bool(m.personalized),
+    }).to_csv(folder / "CampaignMember.csv", index=False)
     t = f["tickets"]
     pd.DataFrame({
         "Id": t.ticket_id, "AccountId": t.customer_id,
@@ -173,7 +202,8 @@ def _hs_time(series: pd.Series, internal: bool) -> pd.Series:
 
 def hubspot_csv(demo_path: Path, folder: Path, internal: bool) -> Path:
     """The demo as HubSpot CRM exports, headed with internal property names (``internal``) or
-    with the UI labels; custom properties for what HubSpot lacks. No campaigns or invitations."""
+    with the UI labels; custom properties for what HubSpot lacks (a campaign's channel...). No orders
+    or survey invitations."""
     folder.mkdir(parents=True, exist_ok=True)
     f = frames(demo_path)
 
@@ -229,7 +259,15 @@ def hubspot_csv(demo_path: Path, folder: Path, internal: bool) -> Path:
         ("Record ID", "hs_object_id", i.interaction_id), ("Associated Contact IDs", "associatedcontactid", i.customer_id),
         ("Activity date", "hs_timestamp", _hs_time(i.occurred_at, internal)), ("Channel", "channel", i.channel),
         ("Direction", "direction", i.direction), ("Department", "department", i.department),
+        ("Campaign", "hs_campaign_id", i.campaign_id),
         ("Personalized", "personalized", _bool(i.personalized)), ("Responded", "responded", _bool(i.responded)),
+    ])
+    k = f["campaigns"]
+    write("campaigns", [
+        ("Campaign ID", "hs_campaign_id", k.campaign_id), ("Campaign name", "hs_name", k["name"]),
+        ("Channel", "channel", k.channel), ("Start date", "hs_start_date", _hs_time(k.started_at, internal)),
+        ("End date", "hs_end_date", _hs_time(k.ended_at, internal)),
+        ("Spend total", "hs_spend_items_sum_amount", k.cost), ("Target segment", "target_segment", k.target_segment),
     ])
     s = f["surveys"]
     write("feedback_submissions", [

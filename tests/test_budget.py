@@ -100,10 +100,14 @@ def _page_with_a_heavy_section():
     st.write("never reached")
 
 
-def test_an_over_budget_section_shows_a_message(monkeypatch, demo_url, tmp_path):
+def test_an_over_budget_section_shows_a_message(monkeypatch, demo_path, tmp_path):
+    import shutil
+
     import streamlit as st
 
-    monkeypatch.setenv("CRM_DB_URL", demo_url)
+    own = tmp_path / "crm.duckdb"   # a file of its own: DuckDB keeps one temp directory per open file
+    shutil.copy(demo_path, own)
+    monkeypatch.setenv("CRM_DB_URL", f"duckdb:///{own}")
     monkeypatch.setenv("CRM_DB_MEMORY", "64MB")
     monkeypatch.setenv("CRM_DB_TEMP", str(tmp_path))
     st.cache_resource.clear()            # the source is opened again, with this budget
@@ -115,3 +119,47 @@ def test_an_over_budget_section_shows_a_message(monkeypatch, demo_url, tmp_path)
 
     assert [e.value for e in at.error] == [OVER_BUDGET_MESSAGE]
     assert "never reached" not in [m.value for m in at.markdown]
+
+
+def _page_with_a_heavy_section_among_others():
+    from datetime import date
+
+    import streamlit as st
+    from sqlalchemy import text
+
+    from metrics.filters import Filters
+    from pages import ui
+
+    ui.COMPUTATIONS["test.heavy"] = lambda conn, f: conn.execute(
+        text("select len(list(i::varchar)) from range(30000000) r(i)")).scalar()
+    st.title("Heavy")
+
+    @ui.section
+    def heavy():
+        ui.compute("test.heavy", Filters(date(2026, 1, 1), date(2026, 1, 31)))
+        st.write("never reached")
+
+    heavy()
+    st.write("the next section is drawn")
+
+
+def test_an_over_budget_section_stops_only_itself(monkeypatch, demo_path, tmp_path):
+    import shutil
+
+    import streamlit as st
+
+    own = tmp_path / "crm.duckdb"   # a file of its own: DuckDB keeps one temp directory per open file
+    shutil.copy(demo_path, own)
+    monkeypatch.setenv("CRM_DB_URL", f"duckdb:///{own}")
+    monkeypatch.setenv("CRM_DB_MEMORY", "64MB")
+    monkeypatch.setenv("CRM_DB_TEMP", str(tmp_path))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_function(_page_with_a_heavy_section_among_others, default_timeout=120).run()
+    st.cache_resource.clear()
+    assert not at.exception, [e.value for e in at.exception]
+    from pages.ui import OVER_BUDGET_MESSAGE
+
+    assert [e.value for e in at.error] == [OVER_BUDGET_MESSAGE]
+    shown = [m.value for m in at.markdown]
+    assert "never reached" not in shown and "the next section is drawn" in shown

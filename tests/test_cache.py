@@ -1,5 +1,7 @@
 """data/cache.py: the folder for derived data and the source fingerprint."""
 
+import pytest
+
 from data.cache import cache_dir, fingerprint_of
 
 
@@ -16,3 +18,107 @@ def test_fingerprint_changes_with_rows_and_dates_only():
     assert fingerprint_of(one, "duckdb:///a") == fingerprint_of(same, "duckdb:///a")
     assert len({fingerprint_of(one, "duckdb:///a"), fingerprint_of(more, "duckdb:///a"),
                 fingerprint_of(later, "duckdb:///a"), fingerprint_of(one, "duckdb:///b")}) == 4
+
+
+# --------------------------------------------------------------------------- change markers
+def _tiny_crm(url: str) -> None:
+    """The hand-written CRM of tests/tiny.py written to ``url`` (eight tables)."""
+    from tests.helpers import engine_with_schema, load_rows
+    from tests.tiny import ROWS
+
+    engine = engine_with_schema(url)
+    load_rows(engine, ROWS)
+    engine.dispose()
+
+
+def test_a_duckdb_update_that_keeps_counts_and_dates_changes_the_fingerprint(tmp_path):
+    import duckdb
+    from data.cache import source_fingerprint
+    from data.sources import open_engine
+
+    path = tmp_path / "src.duckdb"
+    _tiny_crm(f"duckdb:///{path}")
+    engine = open_engine(f"duckdb:///{path}")
+    with engine.connect() as conn:
+        before = source_fingerprint(conn, "u")
+        assert source_fingerprint(conn, "u") == before          # nothing changed: same print
+    engine.dispose()
+    with duckdb.connect(str(path)) as con:                        # a re-import fixing one value
+        con.execute("update customers set segment = 'SMB' where customer_id = (select min(customer_id) from customers)")
+        con.execute("checkpoint")
+    engine = open_engine(f"duckdb:///{path}")
+    with engine.connect() as conn:
+        assert source_fingerprint(conn, "u") != before
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_postgresql_update_that_keeps_counts_and_dates_changes_the_fingerprint(pg_url):
+    import time
+
+    from sqlalchemy import create_engine, text
+
+    from data.cache import source_fingerprint
+    from data.sources import open_engine
+
+    _tiny_crm(pg_url)
+    engine = open_engine(pg_url)
+    with engine.connect() as conn:
+        before = source_fingerprint(conn, pg_url)
+    writer = create_engine(pg_url)
+    with writer.begin() as conn:
+        conn.execute(text("update customers set region = region where customer_id = "
+                          "(select min(customer_id) from customers)"))
+    writer.dispose()
+    changed = False
+    for _attempt in range(40):  # PostgreSQL publishes its activity counts within about half a second
+        with engine.connect() as conn:
+            if source_fingerprint(conn, pg_url) != before:
+                changed = True
+                break
+        time.sleep(0.25)
+    engine.dispose()
+    assert changed
+
+
+# --------------------------------------------------------------------------- results on disk
+def test_results_are_computed_once_per_fingerprint_and_kept_across_stores(tmp_path):
+    from data.cache import ResultStore
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"answer": 42}
+
+    store = ResultStore(tmp_path / "r", "10MB")
+    assert store.get_or_compute("fp1", ("kpi", 1), compute) == {"answer": 42}
+    assert store.get_or_compute("fp1", ("kpi", 1), compute) == {"answer": 42}
+    store.close()
+    reopened = ResultStore(tmp_path / "r", "10MB")                  # a restarted server
+    assert reopened.get_or_compute("fp1", ("kpi", 1), compute) == {"answer": 42}
+    assert len(calls) == 1
+    assert reopened.get_or_compute("fp2", ("kpi", 1), compute) == {"answer": 42}   # the source changed
+    assert len(calls) == 2
+    reopened.forget("fp1")
+    assert ("fp1", ("kpi", 1)) not in reopened and ("fp2", ("kpi", 1)) in reopened
+
+
+def test_a_failed_computation_is_not_kept(tmp_path):
+    from data.cache import ResultStore
+
+    store = ResultStore(tmp_path / "r", "10MB")
+
+    def fail():
+        raise RuntimeError("out of memory")
+
+    with pytest.raises(RuntimeError):
+        store.get_or_compute("fp", ("x",), fail)
+    assert ("fp", ("x",)) not in store
+
+
+def test_a_bad_cache_size_is_named():
+    from data.cache import CacheSettingError, ResultStore
+
+    with pytest.raises(CacheSettingError, match="CRM_CACHE_SIZE"):
+        ResultStore(size="lots")

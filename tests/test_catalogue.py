@@ -3,10 +3,12 @@
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from sqlalchemy import event
 
-from metrics.catalogue import (CATALOGUE, KPIS, Direction, Rule, Settings, Status, attainment, evaluate,
-                               load_settings, load_targets)
+from metrics.catalogue import (CATALOGUE, FAMILIES, KPIS, Direction, Rule, Settings, Status, attainment, evaluate,
+                               load_settings, load_targets, month_windows, trend)
 from metrics.filters import Filters
 
 JAN = Filters(date(2026, 1, 1), date(2026, 1, 31))
@@ -105,3 +107,45 @@ def test_empty_selection_is_no_data(tiny):
         assert coverage is None and card.overall is None  # "no data", never 0 / 100
     for rule in card.rules:
         assert rule.score is None or 0 <= rule.score <= 100
+
+
+def _same(left: float | None, right: float | None) -> bool:
+    if left is None or right is None or left != left or right != right:
+        return (left is None or left != left) and (right is None or right != right)
+    return right == pytest.approx(left, rel=1e-9, abs=1e-12)
+
+
+def test_trend_equals_evaluate_month_by_month(tiny):
+    """trend() reads every month and its comparison in one statement per family; each month
+    must give what the scorecard of that month alone gives (the comparisons overlap the
+    months: 31-day comparisons of 30-day months, a partial last month)."""
+    until = Filters(date(2025, 9, 1), date(2026, 1, 20))
+    frame = trend(tiny, until, 6, settings=EVERY_ANSWER)
+    assert len(frame) == 6
+    for window in month_windows(until, 6):
+        card = evaluate(tiny, window, targets={}, settings=EVERY_ANSWER)
+        row = frame.loc[pd.Timestamp(window.start)]
+        for result in card.results:
+            if not result.kpi.meta:
+                assert _same(result.value, row[result.kpi.name]), (window.start, result.kpi.name)
+    january = evaluate(tiny, Filters(date(2026, 1, 1), date(2026, 1, 20)), targets={}, settings=EVERY_ANSWER)
+    assert january.result("nps").value == pytest.approx(frame.loc[pd.Timestamp(2026, 1, 1), "nps"])
+
+
+def test_scorecard_runs_one_statement_per_family(tiny):
+    """The range, its comparison and the comparison's comparison: one statement per family."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    evaluate(tiny, JAN, targets={}, settings=EVERY_ANSWER)  # the source's health report, once per engine
+    event.listen(tiny, "before_cursor_execute", count)
+    try:
+        evaluate(tiny, JAN, targets={}, settings=EVERY_ANSWER)
+        assert len(statements) == len(FAMILIES)
+        statements.clear()
+        trend(tiny, JAN, 6, settings=EVERY_ANSWER)
+        assert len(statements) == len(FAMILIES)
+    finally:
+        event.remove(tiny, "before_cursor_execute", count)

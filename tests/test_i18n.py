@@ -82,3 +82,13 @@ def test_english_is_the_default_and_the_source():
 ])
 def test_language_from_accept_language(header, expected):
     assert i18n.negotiate(header) == expected
+
+
+def test_a_language_used_for_a_block_gives_the_previous_one_back():
+    import i18n
+
+    i18n.set_language("es")
+    with i18n.using("en"):
+        assert i18n.language() == "en"
+    assert i18n.language() == "es"
+    i18n.set_language("en")

@@ -78,3 +78,35 @@ def test_a_bad_file_shows_every_problem_and_changes_nothing(workspace, tmp_path)
     assert any("orders.csv:2: amount: 'doce' is not a number" in c.value for c in at.code)
     assert at.button(key="import_go").disabled
     assert digest(workspace) == before
+
+
+def default_window(path: Path) -> tuple:
+    """The dashboard's default period of the data in ``path``: the 90 days up to its last day with
+    activity (orders, interactions, tickets, new customers), yesterday at the latest."""
+    from datetime import date, timedelta
+
+    with exports._demo(path) as con:  # opened the app's way: the app holds the file in this process
+        first, last = con.execute(
+            "SELECT min(d)::DATE, max(d)::DATE FROM (SELECT ordered_at AS d FROM orders UNION ALL "
+            "SELECT occurred_at FROM interactions UNION ALL SELECT opened_at FROM tickets UNION ALL "
+            "SELECT created_at FROM customers)").fetchone()
+    end = min(last, date.today() - timedelta(days=1))
+    return max(first, end - timedelta(days=89)), end
+
+
+def test_after_an_import_the_period_follows_the_new_data(workspace, tmp_path):
+    """The session's date range was the demo's; after importing the tiny CRM (other years), the
+    filters show the imported data's default window, not the old range (no Reset needed)."""
+    at = open_import_page()
+    old = at.date_input(key="period").value
+    assert tuple(old) == default_window(workspace)
+    at.file_uploader[0].set_value(uploads(exports.tiny_csv(tmp_path / "tiny"))).run()
+    at.button(key="import_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    new = default_window(workspace)
+    assert new != tuple(old)
+    assert tuple(at.date_input(key="period").value) == new
+    assert at.query_params.get("period") in (None, [], [d.isoformat() for d in new])
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert tuple(at.date_input(key="period").value) == new

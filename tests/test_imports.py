@@ -65,22 +65,60 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize("shape", ["csv", "spanish_excel_csv", "xlsx"])
+@pytest.mark.parametrize("shape", ["csv", "spanish_excel_csv", "xlsx", "xlsx_file_per_table"])
 def test_crm_round_trip_gives_the_demo_kpis(shape, small_demo, tmp_path):
     if shape == "csv":
         files = [exports.crm_csv(small_demo, tmp_path / "csv")]
     elif shape == "spanish_excel_csv":
         files = [exports.spanish_excel_csv(small_demo, tmp_path / "es")]
-    else:
+    elif shape == "xlsx":
         files = [exports.crm_xlsx(small_demo, tmp_path / "crm.xlsx")]
+    else:
+        files = [exports.crm_xlsx_files(small_demo, tmp_path / "xlsx")]
     target = tmp_path / "workspace.duckdb"
     result = run_import(files, "crm", str(target))
     assert result.errors == []
+    if shape == "xlsx_file_per_table":  # each workbook is its table, whatever its sheet is called
+        assert sorted(m.raw.label for m in result.mappings) == sorted(f"{t.name}.xlsx" for t in schema.TABLES)
+        assert all(m.table == m.raw.hint for m in result.mappings)
     demo_url, url = f"duckdb:///{small_demo}", f"duckdb:///{target}"
     assert checksums(url) == checksums(demo_url)
     expected = scorecard(demo_url)
     assert sum(v is not None for v in expected.values()) >= 20  # the comparison is not vacuous
     assert_same_kpis(scorecard(url), expected)
+
+
+def test_xlsx_file_per_table_problems_name_the_workbook_and_row(tmp_path):
+    """A bad cell in orders.xlsx (one file per table) is reported as orders.xlsx:ROW: COLUMN,
+    and nothing is written."""
+    import openpyxl
+
+    from tests.tiny import ROWS
+
+    folder = tmp_path / "xlsx"
+    folder.mkdir()
+    for table in schema.TABLES:
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.title = "Hoja1"  # a Spanish Excel's first sheet
+        header = [c.name for c in table.columns]
+        sheet.append(header)
+        for row in ROWS.get(table.name, []):
+            sheet.append([row.get(name) for name in header])
+        book.create_sheet("Hoja2")
+        book.save(folder / f"{table.name}.xlsx")
+    good = run_import([folder], "crm", str(tmp_path / "good.duckdb"))
+    assert good.errors == [] and good.rows["orders"] == len(ROWS["orders"])
+    book = openpyxl.load_workbook(folder / "orders.xlsx")
+    book["Hoja1"]["D3"] = "doce"  # amount of the second order
+    assert book["Hoja1"]["D1"].value == "amount"
+    book.save(folder / "orders.xlsx")
+    target = tmp_path / "bad.duckdb"
+    with pytest.raises(ImportRejected) as caught:
+        run_import([folder], "crm", str(target))
+    assert [str(p) for p in caught.value.problems if p.severity == "error"] == [
+        "orders.xlsx:3: amount: 'doce' is not a number"]
+    assert not target.exists()
 
 
 def test_cli_import_lists_tables_and_logs_the_batch(small_demo, tmp_path):
@@ -214,13 +252,72 @@ def test_salesforce_round_trip_gives_the_demo_kpis_it_carries(small_demo, tmp_pa
     for table in ("customers", "campaigns", "orders", "opportunities", "interactions", "tickets"):
         assert got_sums[table] == demo_sums[table], table
     assert got_sums["surveys"][0] == 0
+    members = next(m for m in result.mappings if m.source.name == "CampaignMember")
+    assert members.raw.rows == demo_sums["interactions"][0] - _rows(folder / "Task.csv")
+    assert members.columns["channel"] == "Channel__c" and members.columns["campaign_id"] == "CampaignId"
     got, expected = scorecard(url), scorecard(demo_url)
+    assert got["campaign_response_rate"] is not None  # campaign members carry the responses
     carried = {name for name, value in got.items() if value is not None}
     assert {name for name, value in expected.items() if value is not None} - carried <= SURVEY_KPIS | {
         "kpi_coverage", "kpis_on_target"}
     assert len(carried) >= 15
     assert_same_kpis({n: got[n] for n in carried - {"kpi_coverage", "kpis_on_target"}},
                      {n: expected[n] for n in carried - {"kpi_coverage", "kpis_on_target"}})
+
+
+def _rows(path: Path) -> int:
+    return len(path.read_text().splitlines()) - 1
+
+
+def test_salesforce_campaign_members_are_campaign_contacts(tmp_path):
+    """Each CampaignMember row is one outbound marketing contact of its campaign: the customer is
+    the member's account, else its lead, else its contact; the channel is the org's Channel__c,
+    else the campaign's (sms -> mobile); responded = HasResponded."""
+    folder = tmp_path / "sf"
+    exports.write_csv(folder / "Account.csv", "Id,Name,CreatedDate,LastModifiedDate\n"
+                      "001A,Acme,2026-01-05T09:00:00.000+0000,2026-01-05T09:00:00.000+0000\n"
+                      "003C,Person Account,2026-01-05T09:00:00.000+0000,2026-01-05T09:00:00.000+0000\n")
+    exports.write_csv(folder / "Lead.csv", "Id,Company,CreatedDate,LastModifiedDate,IsConverted\n"
+                      "00QB,Beta SL,2026-01-02T10:30:00.000+0000,2026-01-02T10:30:00.000+0000,false\n")
+    exports.write_csv(folder / "Campaign.csv", "Id,Name,Type,StartDate,ActualCost\n"
+                      "701X,Spring SMS,SMS,2026-02-01,120.5\n701Y,Fair,Trade Show,2026-03-01,900\n")
+    exports.write_csv(folder / "CampaignMember.csv",
+                      "Id,CampaignId,AccountId,LeadId,ContactId,Status,HasResponded,CreatedDate,Channel__c\n"
+                      "00v1,701X,001A,,,Responded,true,2026-02-02T08:00:00.000+0000,\n"
+                      "00v2,701X,,00QB,,Sent,false,2026-02-02T08:00:00.000+0000,email\n"
+                      "00v3,701Y,,,003C,Sent,false,2026-03-01T12:00:00.000+0000,\n")
+    target = tmp_path / "ws.duckdb"
+    result = run_import([folder], "salesforce", str(target))
+    assert result.errors == [] and result.rows["interactions"] == 3
+    members = next(m for m in result.mappings if m.source.name == "CampaignMember")
+    assert members.columns["channel"] == "Channel__c"
+    import duckdb
+
+    con = duckdb.connect(str(target), read_only=True)
+    rows = con.execute("SELECT interaction_id, customer_id, campaign_id, channel, direction, department, responded "
+                       "FROM interactions ORDER BY 1").fetchall()
+    con.close()
+    assert rows == [("00v1", "001A", "701X", "mobile", "outbound", "marketing", True),
+                    ("00v2", "00QB", "701X", "email", "outbound", "marketing", False),
+                    ("00v3", "003C", "701Y", "in_person", "outbound", "marketing", False)]
+
+
+def test_salesforce_campaign_member_of_an_unknown_campaign_is_named(tmp_path):
+    folder = tmp_path / "sf"
+    exports.write_csv(folder / "Account.csv", "Id,Name,CreatedDate,LastModifiedDate\n"
+                      "001A,Acme,2026-01-05T09:00:00.000+0000,2026-01-05T09:00:00.000+0000\n")
+    exports.write_csv(folder / "Campaign.csv", "Id,Name,Type,StartDate,ActualCost\n701X,Mail,Direct Mail,2026-02-01,10\n")
+    exports.write_csv(folder / "CampaignMember.csv", "Id,CampaignId,AccountId,HasResponded,CreatedDate\n"
+                      "00v1,701X,001A,true,2026-02-02T08:00:00.000+0000\n"
+                      "00v2,701Z,001A,false,2026-02-02T08:00:00.000+0000\n")
+    target = tmp_path / "ws.duckdb"
+    with pytest.raises(ImportRejected) as caught:
+        run_import([folder], "salesforce", str(target))
+    messages = [str(p) for p in caught.value.problems if p.severity == "error"]
+    assert "CampaignMember.csv:3: CampaignId (interactions.campaign_id): '701Z' is not a known campaign_id " \
+           "(no such row in campaigns)" in messages
+    assert "CampaignMember.csv:3: channel: is empty; a value is required" in messages
+    assert len(messages) == 2 and not target.exists()
 
 
 def test_filled_templates_import(tmp_path):
@@ -288,13 +385,40 @@ def test_hubspot_round_trip_gives_the_demo_kpis_it_carries(internal, small_demo,
     assert result.errors == []
     demo_url, url = f"duckdb:///{small_demo}", f"duckdb:///{target}"
     got_sums, demo_sums = checksums(url), checksums(demo_url)
-    for table in ("customers", "opportunities", "tickets", "surveys"):
+    for table in ("customers", "campaigns", "opportunities", "tickets", "surveys"):
         assert got_sums[table] == demo_sums[table], table
     assert got_sums["interactions"][0] == demo_sums["interactions"][0]
-    # no orders, campaigns or survey invitations in a HubSpot CRM export
-    assert_carried_kpis_equal(url, demo_url, {"campaign_response_rate", "survey_response_rate", "clv_cac",
+    assert scorecard(url)["campaign_response_rate"] is not None  # activities carry their campaign
+    # no orders or survey invitations in a HubSpot CRM export
+    assert_carried_kpis_equal(url, demo_url, {"survey_response_rate", "clv_cac",
                                               "active_customers_growth", "customer_equity_growth",
-                                              "complaints_per_1000"}, 15)
+                                              "complaints_per_1000"}, 16)
+
+
+def test_hubspot_campaigns_without_channel_or_spend(tmp_path):
+    """A HubSpot campaigns export has no channel and may have no spend: "Unassigned" and 0,
+    each said once as a warning; the activity's hs_campaign_id links it to its campaign."""
+    folder = tmp_path / "hs"
+    exports.write_csv(folder / "contacts.csv", "hs_object_id,firstname,createdate,lastmodifieddate\n"
+                      "51,Ana,2026-01-05T09:00:00.000Z,2026-01-05T09:00:00.000Z\n")
+    exports.write_csv(folder / "campaigns.csv", "hs_campaign_id,hs_name,hs_start_date,hs_end_date\n"
+                      "c-1,Spring launch,2026-02-01,2026-02-28\n")
+    exports.write_csv(folder / "emails.csv", "hs_object_id,associatedcontactid,hs_timestamp,hs_activity_type,"
+                      "hs_email_direction,hs_campaign_id\n9001,51,2026-02-03T10:00:00.000Z,EMAIL,EMAIL,c-1\n")
+    target = tmp_path / "ws.duckdb"
+    result = run_import([folder], "hubspot", str(target))
+    assert result.errors == [] and result.rows["campaigns"] == 1
+    warnings = [str(p) for p in result.warnings]
+    assert "campaigns.csv: channel: not in the file; every row gets 'Unassigned'" in warnings
+    assert "campaigns.csv: cost: not in the file; every row gets '0'" in warnings
+    import duckdb
+
+    con = duckdb.connect(str(target), read_only=True)
+    campaign = con.execute("SELECT campaign_id, name, channel, cost, started_at::DATE::VARCHAR FROM campaigns").fetchall()
+    contact = con.execute("SELECT campaign_id, direction, customer_id FROM interactions").fetchall()
+    con.close()
+    assert campaign == [("c-1", "Spring launch", "Unassigned", 0, "2026-02-01")]
+    assert contact == [("c-1", "outbound", "51")]
 
 
 def test_zendesk_round_trip_gives_the_demo_service_kpis(small_demo, tmp_path):
@@ -320,6 +444,71 @@ def test_zendesk_round_trip_gives_the_demo_service_kpis(small_demo, tmp_path):
     compared = [n for n in service if n in expected]
     assert len(compared) >= 3
     assert_same_kpis({n: got[n] for n in compared}, {n: expected[n] for n in compared})
+
+
+ZENDESK_USERS = "ID,Name,Created at,Updated at\n7,Ana,2026-03-01T08:00:00Z,2026-03-01T08:00:00Z\n"
+ZENDESK_TICKETS = "ID,Requester ID,Via,Type,Priority,Created at,First reply time in minutes,Solved at\n"
+
+
+def test_zendesk_first_reply_from_minutes_when_the_export_has_no_first_reply_time(tmp_path):
+    """Without "First reply at", the first reply is "Created at" plus "First reply time in
+    minutes" (fractions of a minute kept); a ticket without minutes has no first reply; a tickets
+    export without satisfaction ratings gives no survey answers and no error."""
+    folder = tmp_path / "zd"
+    exports.write_csv(folder / "users.csv", ZENDESK_USERS)
+    exports.write_csv(folder / "tickets.csv", ZENDESK_TICKETS +
+                      "101,7,Mail,question,normal,2026-03-02T09:15:00Z,90,2026-03-02T12:00:00Z\n"
+                      "102,7,Chat,incident,high,2026-03-02T09:15:00Z,2.5,\n"
+                      "103,7,Web Form,question,low,2026-03-02T09:15:00Z,,\n"
+                      "104,7,Mail,question,low,2026-03-02T23:30:00Z,1440,2026-03-04T08:00:00Z\n")
+    target = tmp_path / "ws.duckdb"
+    result = run_import([folder], "zendesk", str(target))
+    assert result.errors == [] and result.rows["tickets"] == 4 and result.rows["surveys"] == 0
+    tickets = next(m for m in result.mappings if m.table == "tickets")
+    assert tickets.columns["first_response_at"] == "Created at, First reply time in minutes"
+    import duckdb
+
+    con = duckdb.connect(str(target), read_only=True)
+    rows = con.execute("SELECT ticket_id, strftime(first_response_at, '%Y-%m-%d %H:%M:%S') FROM tickets "
+                       "ORDER BY 1").fetchall()
+    con.close()
+    assert rows == [("101", "2026-03-02 10:45:00"), ("102", "2026-03-02 09:17:30"), ("103", None),
+                    ("104", "2026-03-03 23:30:00")]
+
+
+def test_zendesk_first_reply_at_wins_over_minutes(tmp_path):
+    folder = tmp_path / "zd"
+    exports.write_csv(folder / "users.csv", ZENDESK_USERS)
+    exports.write_csv(folder / "tickets.csv",
+                      "ID,Requester ID,Via,Type,Created at,First reply at,First reply time in minutes\n"
+                      "101,7,Mail,question,2026-03-02T09:15:00Z,2026-03-02T09:20:00Z,90\n")
+    target = tmp_path / "ws.duckdb"
+    run_import([folder], "zendesk", str(target))
+    import duckdb
+
+    con = duckdb.connect(str(target), read_only=True)
+    assert con.execute("SELECT first_response_at::VARCHAR FROM tickets").fetchall() == [("2026-03-02 09:20:00",)]
+    con.close()
+
+
+def test_zendesk_minutes_that_are_not_a_number_are_named(tmp_path):
+    folder = tmp_path / "zd"
+    exports.write_csv(folder / "users.csv", ZENDESK_USERS)
+    exports.write_csv(folder / "tickets.csv", ZENDESK_TICKETS +
+                      "101,7,Mail,question,normal,2026-03-02T09:15:00Z,n/a,\n"
+                      "102,7,Mail,question,normal,2026-03-02T09:15:00Z,99999999999999,\n"
+                      "103,7,Mail,question,normal,2026-03-02T09:15:00Z,-30,\n")
+    target = tmp_path / "ws.duckdb"
+    with pytest.raises(ImportRejected) as caught:
+        run_import([folder], "zendesk", str(target))
+    errors = [str(p) for p in caught.value.problems if p.severity == "error"]
+    label = "Created at, First reply time in minutes (tickets.first_response_at)"
+    assert errors[:2] == [f"tickets.csv:2: {label}: 'n/a' is not a date (YYYY-MM-DD, dd/mm/yyyy or ISO 8601 date-time)",
+                          f"tickets.csv:3: {label}: '99999999999999' is not a date (YYYY-MM-DD, dd/mm/yyyy or ISO 8601 "
+                          "date-time)"]
+    assert errors[2:] == [f"tickets.csv:4: {label}: first_response_at (2026-03-02 08:45:00) is before opened_at "
+                          "(2026-03-02 09:15:00)"]
+    assert not target.exists()
 
 
 def test_cli_errors_are_one_clear_line(tmp_path):

@@ -12,6 +12,7 @@ from data.build import build_demo
 from data.demo import DemoSpec
 from metrics import catalogue, cohorts, drilldown, engagement, funnel, pipeline, quality, sla, value, voice
 from metrics.filters import Filters
+from metrics.periods import Periods
 from tests.conftest import END
 
 pytestmark = pytest.mark.postgres
@@ -89,6 +90,7 @@ CALLS = {
     "cohorts": lambda c, f: {k: v for k, v in cohorts.cohort_matrix(c, f).items()},
     "cohorts.records": lambda c, f: drilldown.page(c, cohorts.cohort_records(f, datetime(2026, 9, 1), 1)).rows,
     "scorecard": lambda c, f: [r.as_dict() for r in catalogue.evaluate(c, f, targets={}).results],
+    "trend": lambda c, f: catalogue.trend(c, f, 6),
 }
 
 
@@ -99,3 +101,32 @@ def test_same_results_on_both_engines(engines, name):
         with duck.connect() as d, pg.connect() as p:
             left, right = CALLS[name](d, filters), CALLS[name](p, filters)
         assert _norm(left) == _norm(right), (name, filters)
+
+
+def _periods_of(filters: Filters) -> list[list[Filters]]:
+    """The range, its comparison and the comparison's comparison (disjoint unless the range
+    is longer than a year against last year); then with a trend's months and their
+    comparisons (which overlap the months)."""
+    chain = [filters, filters.comparison(), filters.comparison().comparison()]
+    months = catalogue.month_windows(filters, 4)
+    return [chain, chain + months + [m.comparison() for m in months]]
+
+
+@pytest.mark.parametrize("family", list(catalogue.FAMILIES))
+def test_every_family_by_period_equals_each_period_alone(engines, family):
+    """One statement for many periods (CASE when they are disjoint, a join when they
+    overlap) gives each period what a statement of its own gives, on both engines."""
+    settings = catalogue.Settings()
+    compute = catalogue.FAMILIES[family]
+    for filters, periods in ((f, p) for f in FILTERS for p in _periods_of(f)):
+        for engine in engines:
+            with engine.connect() as conn:
+                together = compute(conn, periods, settings)
+                alone = [compute(conn, [period], settings)[0] for period in periods]
+            assert _norm_list(together) == _norm_list(alone), (family, filters, engine.dialect.name)
+    assert Periods(tuple(_periods_of(FILTERS[0])[0])).disjoint
+    assert not Periods(tuple(_periods_of(FILTERS[1])[0])).disjoint
+
+
+def _norm_list(values):
+    return [_norm(v) for v in values]

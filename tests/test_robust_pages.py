@@ -1,8 +1,9 @@
 """Every page in AppTest against sources that are not perfect and links that are hostile:
 no exception, no failure message, "no data" instead of 0, and no injected link rendered.
 
-The dirty source here carries every breakage of the corpus at once (each variant on its
-own is checked through the metrics and the CLI in test_health / test_cli_validation); the
+Each variant of the dirty-source corpus (tests/dirty.py) is opened on its own, every page
+visited in one session: no exception, and every page whose figures read the broken table
+says how many rows it left out and why. A source carrying every breakage at once, the
 empty database and the database with a text ``orders.amount`` are separate sources.
 """
 
@@ -14,11 +15,21 @@ from streamlit.testing.v1 import AppTest
 
 from data.build import build_demo
 from data.demo import DemoSpec
+from metrics import health
 from tests import dirty, hostile
 from tests.conftest import END, ROOT
 
 PAGES = ["overview", "rules", "funnel", "service", "retention", "engagement", "segments", "value", "maturity",
          "data_source"]
+#: The tables whose left-out rows each page states (its ``ui.caption_filters`` call; None = every table).
+PAGE_TABLES: dict[str, tuple[str, ...] | None] = {
+    "overview": None, "rules": None, "maturity": None, "funnel": ("customers", "orders", "opportunities"),
+    "service": ("tickets", "customers"), "retention": ("customers", "orders"),
+    "engagement": ("interactions", "campaigns", "customers", "orders"),
+    "segments": ("customers", "orders", "opportunities", "tickets", "surveys", "interactions"),
+    "value": ("customers", "orders"), "data_source": ("customers", "interactions"), "pipeline": ("customers", "opportunities"),
+}
+BROKEN_ALONE = [v.name for v in dirty.VARIANTS if v.usable and v.expected]
 TEXT_ELEMENTS = ("markdown", "caption", "info", "warning", "error", "success", "title", "header", "subheader")
 
 
@@ -52,7 +63,7 @@ def _texts(at: AppTest) -> list[str]:
     return out
 
 
-def _visit(monkeypatch, url: str, app_store: str, query: dict | None = None):
+def _visit(monkeypatch, url: str, app_store: str, query: dict | None = None, pages: list[str] = PAGES):
     """Open the app with ``query`` in the link, then every page; yields (page, AppTest) after each run."""
     monkeypatch.setenv("CRM_DB_URL", url)
     monkeypatch.setenv("CRM_APP_DB_URL", app_store)
@@ -61,7 +72,7 @@ def _visit(monkeypatch, url: str, app_store: str, query: dict | None = None):
         at.query_params[key] = value
     at.run()
     yield "overview", at
-    for page in PAGES[1:]:
+    for page in pages[1:]:
         for key, value in (query or {}).items():
             at.query_params[key] = value
         at.switch_page(f"pages/{page}.py").run()
@@ -80,6 +91,36 @@ def test_every_page_on_a_source_with_every_breakage(monkeypatch, sources, tmp_pa
         if page == "data_source":
             assert any("checks found problems" in w.value for w in at.warning)
             assert len(at.dataframe) >= 3  # the checks, the rows behind one, the tables
+
+
+@pytest.mark.parametrize("name", BROKEN_ALONE)
+def test_every_page_on_each_dirty_variant_states_what_it_left_out(monkeypatch, small_demo, tmp_path, name):
+    """One session per variant over every page: no exception, no failure message, and the
+    exclusion sentence ("12 tickets left out: resolved before they were opened") on each page
+    whose figures read the broken table, with the rows the variant broke."""
+    variant = dirty.BY_NAME[name]
+    path = dirty.build(small_demo, variant, tmp_path / f"{name}.duckdb")
+    findings = [health.CHECKS_BY_KEY[f"{t}.{c}"] for (t, c) in variant.expected]
+    sentences = {check.table: health.Finding(check.table, check.name, check.kind, check.reason, rows,
+                                             check.excluded).sentence()
+                 for check, rows in zip(findings, variant.expected.values()) if check.excluded}
+    assert sentences, name
+    monkeypatch.setenv("CRM_WARM", "0")
+    visited = []
+    for page, at in _visit(monkeypatch, f"duckdb:///{path}", f"sqlite:///{tmp_path}/app.sqlite",
+                           pages=[*PAGES, "pipeline"]):
+        visited.append(page)
+        assert not at.exception, (name, page, [e.value for e in at.exception])
+        assert not at.error, (name, page, [e.value for e in at.error])
+        notes = " ".join(i.value for i in at.info if "Left out of these figures" in i.value)
+        for table, sentence in sentences.items():
+            if PAGE_TABLES[page] is None or table in PAGE_TABLES[page]:
+                assert sentence in notes, (name, page, sentence, notes)
+            else:
+                assert sentence not in notes, (name, page)
+        if page == "data_source":
+            assert any("1 of" in w.value and "checks found problems" in w.value for w in at.warning), name
+    assert visited == [*PAGES, "pipeline"]
 
 
 def test_every_page_on_an_empty_database_says_no_data(monkeypatch, sources, tmp_path):

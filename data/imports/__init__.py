@@ -9,7 +9,6 @@ import never opens the target for writing: it stays byte-for-byte as it was.
 from __future__ import annotations
 
 import getpass
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -141,7 +140,7 @@ def check_files(paths: list[Path], profile_name: str, *, workdir: Path, into: st
     con = duckdb.connect(str(workdir / "stage.duckdb"))
     try:
         # row numbers come from insertion order; memory beyond the limit spills to the work folder
-        memory = os.environ.get("CRM_IMPORT_MEMORY_LIMIT", "4GB")
+        memory = loader.memory_limit()
         con.execute(f"SET TimeZone = 'UTC'; SET temp_directory = '{workdir / 'spill'}'; "
                     f"SET preserve_insertion_order = true; SET memory_limit = '{memory}'")
         progress(0.05, "Reading the files")

@@ -14,6 +14,7 @@ transaction. Upsert uses ``INSERT ... ON CONFLICT (key) DO UPDATE`` (both engine
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, create_engine, func, inspect, select
@@ -57,6 +58,12 @@ def target_engine(url: str, read_only: bool = False) -> Engine:
     if read_only and url.startswith("duckdb:"):
         return create_engine(url, connect_args={"read_only": True})
     return create_engine(url)
+
+
+def memory_limit() -> str:
+    """DuckDB's memory limit for the staging and the target connections of an import
+    (``CRM_IMPORT_MEMORY_LIMIT``, default 4GB): beyond it DuckDB spills to disk."""
+    return os.environ.get("CRM_IMPORT_MEMORY_LIMIT", "4GB")
 
 
 def _key(table: Table) -> str:
@@ -127,6 +134,9 @@ def write(url: str, stage_path: str, tables: dict[str, int], *, mode: str, profi
     engine = target_engine(url)
     try:
         with engine.connect() as conn:
+            if conn.dialect.name == "duckdb":  # bounded like the staging: a shared machine, 48 M rows
+                conn.exec_driver_sql(f"SET memory_limit = '{memory_limit()}'")
+                conn.commit()
             staged = _Staged(conn, stage_path)
             staged.attach()
             try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from data import schema
-from data.imports.convert import kind_of, timestamp_sql, typed_sql
+from data.imports.convert import kind_of, number_sql, timestamp_sql, typed_sql
 from data.imports.problems import Problem
 from data.imports.profiles import ColumnRule, Profile, SourceSpec
 from data.imports.reader import RawFile
@@ -65,12 +65,13 @@ def _text(raw: RawFile, name: str) -> str | None:
     return None if column is None else f"NULLIF(trim({column}), '')"
 
 
-PLACEHOLDER = re.compile(r"\{(ts:)?([^{}:]+)\}")
+PLACEHOLDER = re.compile(r"\{(ts:|num:)?([^{}:]+)\}")
 
 
 def substitute(raw: RawFile, sql: str) -> tuple[str, list[str]]:
-    """``sql`` with each ``{Source column}`` replaced by its text (NULL when absent) and each
-    ``{ts:Source column}`` by its value as a timestamp; the source columns present."""
+    """``sql`` with each ``{Source column}`` replaced by its text (NULL when absent), each
+    ``{ts:Source column}`` by its value as a timestamp and each ``{num:Source column}`` by its
+    value as a number (NULL when it is not one: never an error); the source columns present."""
     used: list[str] = []
 
     def sub(match: re.Match) -> str:
@@ -78,7 +79,9 @@ def substitute(raw: RawFile, sql: str) -> tuple[str, list[str]]:
         if expr is None:
             return "NULL"
         used.append(match.group(2))
-        return timestamp_sql(expr) if match.group(1) else expr
+        if match.group(1) == "ts:":
+            return timestamp_sql(expr)
+        return number_sql(expr) if match.group(1) == "num:" else expr
 
     return PLACEHOLDER.sub(sub, sql), sorted(set(used))
 
@@ -100,7 +103,7 @@ def _rule_sql(raw: RawFile, rule: ColumnRule) -> tuple[str | None, str]:
     if rule.sql:
         expr, used = substitute(raw, rule.sql)
         if used or not PLACEHOLDER.search(rule.sql):  # a constant needs no column
-            return f"CAST(({expr}) AS VARCHAR)", ", ".join(used) or "(fixed value)"
+            return f"CAST(({expr}) AS VARCHAR)", (f"({rule.note})" if rule.note else ", ".join(used) or "(fixed value)")
     return None, ""
 
 
@@ -200,6 +203,8 @@ def stage(con: duckdb.DuckDBPyConnection, raws: list[RawFile], profile: Profile
             continue
         for spec in (source, *(profile.source(name) for name in source.also)):
             mapping, exprs, found = map_file(raw, spec)
+            if spec is not source and any(p.severity == "error" and p.row == 1 for p in found):
+                continue  # the file lacks the companion's columns (tickets without ratings): no rows from it
             if spec is not source:  # columns of the file that the main source ignores are reported once
                 found = [p for p in found if not (p.severity == "warning" and "not used by the import" in p.message)]
                 mapping.unmapped = []

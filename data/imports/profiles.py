@@ -10,7 +10,8 @@ file (a Salesforce ``Account`` export, the ``customers`` sheet...) and says
   (the first present wins: UI labels or internal names), or a table with ``from``,
   ``values`` (a value map, case-insensitive), ``sql`` (a derived value: an SQL
   expression over ``{Source column}`` placeholders, for fields a CRM spreads over
-  several columns) and ``default`` (used when the source lacks the column, with a warning);
+  several columns; ``{ts:Column}`` and ``{num:Column}`` read it as a timestamp or a number), ``default`` (used when the source lacks the column, with a warning) and
+  ``note`` (what the mapping view shows for a derived value, e.g. "the campaign's channel");
 - ``identity = true``: every column not listed is read from the source column of the same
   name (the ``crm`` profile);
 - ``defaults``: target column -> value used when the source lacks the column ("Unassigned").
@@ -39,6 +40,7 @@ class ColumnRule:
     values: dict[str, str] = field(default_factory=dict)
     sql: str | None = None
     default: str | None = None
+    note: str | None = None  # how the mapping view describes a derived value
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ class Profile:
 def _placeholders(sql: str) -> list[str]:
     import re
 
-    return [name for _, name in re.findall(r"\{(ts:)?([^{}:]+)\}", sql)]
+    return [name for _, name in re.findall(r"\{(ts:|num:)?([^{}:]+)\}", sql)]
 
 
 def _norm_name(name: str) -> str:
@@ -120,7 +122,7 @@ def _rule(target: str, spec) -> ColumnRule:
     sources = spec.get("from", ())
     sources = (sources,) if isinstance(sources, str) else tuple(sources)
     values = {str(k).lower(): str(v) for k, v in spec.get("values", {}).items()}
-    return ColumnRule(target, sources, values, spec.get("sql"), spec.get("default"))
+    return ColumnRule(target, sources, values, spec.get("sql"), spec.get("default"), spec.get("note"))
 
 
 def parse_profile(data: dict) -> Profile:
@@ -132,7 +134,7 @@ def parse_profile(data: dict) -> Profile:
         rules = {t: _rule(t, s) for t, s in entry.get("columns", {}).items()}
         for target, value in entry.get("defaults", {}).items():
             base = rules.get(target) or (ColumnRule(target, (target,)) if entry.get("identity") else ColumnRule(target))
-            rules[target] = ColumnRule(target, base.sources, base.values, base.sql, str(value))
+            rules[target] = ColumnRule(target, base.sources, base.values, base.sql, str(value), base.note)
         unknown = set(rules) - columns_of_table
         if unknown:
             raise ValueError(f"profile {data['name']}: {table} has no column(s) {', '.join(sorted(unknown))}")

@@ -191,8 +191,16 @@ def _cell_text(value) -> str | None:
     return str(value)
 
 
+def _empty_sheet(sheet) -> bool:
+    """No header row: nothing in the sheet's first row."""
+    first = next(sheet.iter_rows(values_only=True), None)
+    return first is None or all(v is None for v in first)
+
+
 def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> tuple[list[RawFile], list[Problem]]:
-    """Stage every non-empty sheet of a workbook (one sheet per table)."""
+    """Stage every non-empty sheet of a workbook: one sheet per table (named after its sheet), or
+    one file per table (``orders.xlsx``: named after the file when it has a single non-empty sheet,
+    whatever the sheet is called, e.g. Excel's "Sheet1" beside empty "Sheet2" and "Sheet3")."""
     import openpyxl
     import pandas as pd
 
@@ -203,6 +211,7 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> tuple[l
         return [], [Problem(path.name, f"is not a readable Excel workbook ({type(exc).__name__})")]
     out, problems = [], []
     try:
+        filled = sum(not _empty_sheet(sheet) for sheet in book.worksheets)
         for index, sheet in enumerate(book.worksheets):
             rows = sheet.iter_rows(values_only=True)
             header = next(rows, None)
@@ -210,8 +219,8 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> tuple[l
                 continue
             while header and header[-1] is None:
                 header = header[:-1]
-            label = f"{path.name}[{sheet.title}]" if len(book.worksheets) > 1 else path.name
-            hint = sheet.title if len(book.worksheets) > 1 else path.stem
+            label = f"{path.name}[{sheet.title}]" if filled > 1 else path.name
+            hint = sheet.title if filled > 1 else path.stem
             raw = RawFile(label, hint, path, sha, header=[_cell_text(h) or "" for h in header])
             header_problems = _header_problems(raw)
             if header_problems:

@@ -1,0 +1,124 @@
+"""Several periods in one statement: each row given the index of the period it belongs to.
+
+A scorecard reads every metric family for several periods (the range, its comparison and,
+for the change and growth KPIs, the comparison's comparison; or a trend's months and their
+comparisons). Rather than one statement per period, a family's statement reads its table
+once and groups rows by ``p``, the position of their period in :class:`Periods`.
+
+Period ``i`` is the half-open range ``[start_at_i, as_of_i)`` of ``Filters`` i; every
+period of one statement shares the same dimension filters and scope (only dates differ).
+A row gets its period in one of two ways, chosen from the bounds, never from the data:
+
+- periods that do not overlap: a ``CASE`` over the bounds (one scan of the table, no
+  join; rows outside every period are left out);
+- periods that overlap (a trend's months against comparisons of the same length, a
+  range longer than a year against last year): a join to the period rows on the range,
+  so that a row counts once in every period it falls in.
+
+Windows that reach before a period (the value family's two years before ``as_of``, the
+quality family's records created before ``as_of``) always join the period rows. Bounds
+are bound parameters cast to TIMESTAMP, so DuckDB, PostgreSQL and Spark type them alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+
+from sqlalchemy import DateTime, Integer, and_, case, cast, literal, literal_column, select, union_all
+from sqlalchemy.sql import ColumnElement, FromClause, Subquery
+
+from metrics.filters import Filters
+
+#: The Filters fields that may differ between the periods of one statement.
+DATE_FIELDS = ("start", "end", "compare")
+
+
+def _at(moment: datetime) -> ColumnElement:
+    return cast(literal(moment, DateTime), DateTime)
+
+
+def _index(i: int) -> ColumnElement[int]:
+    return literal_column(str(int(i)), Integer)
+
+
+def same_selection(a: Filters, b: Filters) -> bool:
+    """True when two filters differ in their dates only (same dimensions, channel and scope)."""
+    return all(getattr(a, f.name) == getattr(b, f.name) for f in fields(Filters) if f.name not in DATE_FIELDS)
+
+
+@dataclass(frozen=True)
+class Periods:
+    """The periods one statement computes, in order (``p`` = position)."""
+
+    filters: tuple[Filters, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "filters", tuple(self.filters))
+        if not self.filters:
+            raise ValueError("no period to compute")
+        if not all(same_selection(self.filters[0], f) for f in self.filters[1:]):
+            raise ValueError("the periods of one statement must share their dimension filters and scope")
+
+    def __len__(self) -> int:
+        return len(self.filters)
+
+    @property
+    def selection(self) -> Filters:
+        """The filters whose dimension and scope clauses every period shares."""
+        return self.filters[0]
+
+    @property
+    def disjoint(self) -> bool:
+        """No two periods overlap (a row belongs to at most one)."""
+        ranges = sorted((f.start_at, f.as_of) for f in self.filters)
+        return all(end <= start for (_, end), (start, _) in zip(ranges, ranges[1:]))
+
+    def hull(self, column) -> ColumnElement[bool]:
+        """``first start <= column < last as_of``: lets the engine skip what no period reads."""
+        return and_(column >= min(f.start_at for f in self.filters), column < max(f.as_of for f in self.filters))
+
+    def table(self) -> Subquery:
+        """One row per period: p, start_at, as_of, year_ago and two_years_ago (as_of - 365/730 days)."""
+        rows = [select(_index(i).label("p"), _at(f.start_at).label("start_at"), _at(f.as_of).label("as_of"),
+                       _at(f.as_of - timedelta(days=365)).label("year_ago"),
+                       _at(f.as_of - timedelta(days=730)).label("two_years_ago"))
+                for i, f in enumerate(self.filters)]
+        return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("periods")
+
+    def rows(self, table: FromClause, column, columns: Sequence, clauses: Sequence = ()) -> Subquery:
+        """The rows of ``table`` whose ``column`` falls in a period, with ``p`` and that period's
+        ``as_of``, and ``columns`` (a row in two overlapping periods comes twice)."""
+        if self.disjoint:
+            whens = [(and_(column >= f.start_at, column < f.as_of), i) for i, f in enumerate(self.filters)]
+            p = case(*[(cond, _index(i)) for cond, i in whens])
+            as_of = case(*[(cond, _at(self.filters[i].as_of)) for cond, i in whens])
+            query = select(p.label("p"), as_of.label("as_of"), *columns).select_from(table)
+            where = [self.hull(column)] if len(self) == 1 or self._contiguous() else [self.hull(column), p.is_not(None)]
+            return query.where(*where, *clauses).subquery("in_periods")
+        return self.joined(table, lambda t: and_(column >= t.c.start_at, column < t.c.as_of), columns,
+                           [self.hull(column), *clauses])
+
+    def joined(self, table: FromClause, on: Callable[[Subquery], ColumnElement[bool]], columns: Sequence,
+               clauses: Sequence = ()) -> Subquery:
+        """The rows of ``table`` joined to every period where ``on(periods)`` holds, with ``p``,
+        the period's ``as_of``, ``year_ago`` and ``two_years_ago``, and ``columns``."""
+        t = self.table()
+        return (select(t.c.p, t.c.as_of, t.c.year_ago, t.c.two_years_ago, *columns)
+                .select_from(table.join(t, on(t))).where(*clauses).subquery("in_periods"))
+
+    def _contiguous(self) -> bool:
+        ranges = sorted((f.start_at, f.as_of) for f in self.filters)
+        return all(end == start for (_, end), (start, _) in zip(ranges, ranges[1:]))
+
+
+def by_period(periods: Periods, rows: Sequence, empty: dict) -> list[dict]:
+    """Result rows keyed by ``p`` into one dict per period, in order; a period without rows
+    gets ``empty`` (what the aggregates give over no rows: counts 0, the rest None)."""
+    found = {int(row["p"]): dict(row) for row in rows}
+    return [found.get(i, {**empty, "p": i}) for i in range(len(periods))]
+
+
+def as_periods(periods: Periods | Sequence[Filters]) -> Periods:
+    return periods if isinstance(periods, Periods) else Periods(tuple(periods))

@@ -1,0 +1,104 @@
+"""Results are kept per data refresh (data/cache.py, pages/ui.py): a restarted server reads
+what was computed before from disk, and a change to the source is answered with new numbers."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+
+def _tiles(at: AppTest) -> dict[str, str]:
+    assert not at.exception, [e.value for e in at.exception]
+    return {m.label: m.value for m in at.metric}
+
+
+def _restart() -> None:
+    """What a server restart forgets: every in-memory cache and the opened source."""
+    import streamlit as st
+
+    from pages import ui
+
+    try:
+        ui._open(ui.resolve_url()).engine.dispose()
+    except Exception:  # noqa: BLE001 — nothing opened yet
+        pass
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def test_results_survive_a_restart_and_follow_a_data_refresh(monkeypatch, demo_path, tmp_path):
+    from pages import ui
+
+    source = tmp_path / "crm.duckdb"
+    shutil.copy(demo_path, source)
+    monkeypatch.setenv("CRM_DB_URL", f"duckdb:///{source}")
+    monkeypatch.setenv("CRM_APP_DB_URL", f"sqlite:///{tmp_path}/app.sqlite")
+    monkeypatch.setenv("CRM_CACHE_DIR", str(tmp_path / "cache"))
+    _restart()
+    first = _tiles(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run())
+
+    calls: list[str] = []
+    for name in ("scorecard", "trend"):
+        original = ui.COMPUTATIONS[name]
+        monkeypatch.setitem(ui.COMPUTATIONS, name,
+                            lambda *args, _name=name, _original=original: calls.append(_name) or _original(*args))
+
+    _restart()                                               # a new server process, same data
+    again = _tiles(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run())
+    assert again == first
+    assert calls == []                                       # read from disk, not computed again
+
+    _restart()                                               # the data is refreshed: every NPS answer a 10
+    with duckdb.connect(str(source)) as con:
+        con.execute("update surveys set score = 10 where kind = 'nps'")
+        con.execute("checkpoint")
+    refreshed = _tiles(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run())
+    assert "scorecard" in calls
+    assert refreshed["NPS"] != first["NPS"] and refreshed["NPS"].startswith("100")
+    _restart()
+
+
+def test_warming_from_the_shell_computes_what_the_first_visitor_reads(monkeypatch, demo_path, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from pages import ui
+
+    source = tmp_path / "crm.duckdb"
+    shutil.copy(demo_path, source)
+    env = {**os.environ, "CRM_DB_URL": f"duckdb:///{source}", "CRM_APP_DB_URL": f"sqlite:///{tmp_path}/app.sqlite",
+           "CRM_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-m", "pages.ui", "warm"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "Warmed the default view" in done.stdout
+
+    for key in ("CRM_DB_URL", "CRM_APP_DB_URL", "CRM_CACHE_DIR"):
+        monkeypatch.setenv(key, env[key])
+    for name in ("scorecard", "trend", "forecast"):
+        def refuse(*_args, _name=name):
+            raise AssertionError(f"{_name} computed again")
+        monkeypatch.setitem(ui.COMPUTATIONS, name, refuse)
+    _restart()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    tiles = _tiles(at)
+    assert not [e.value for e in at.error]
+    assert tiles["Overall CRM score"].endswith("/ 100")
+    _restart()
+
+
+def test_a_missing_source_is_named_by_the_warm_command(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CRM_DB_URL": f"duckdb:///{tmp_path}/nowhere.duckdb", "CRM_CACHE_DIR": str(tmp_path / "c")}
+    done = subprocess.run([sys.executable, "-m", "pages.ui", "warm"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 1
+    assert "nowhere.duckdb" in done.stderr and "Traceback" not in done.stderr
