@@ -61,17 +61,47 @@ def _wrapped(text: str | None, width: int) -> str | None:
     return "<br>".join(lines)
 
 
-def fitted(fig: go.Figure, title_chars: int = 46, axis_chars: int = 28) -> go.Figure:
-    """Long chart and axis titles wrapped onto two lines, so that no language cuts them."""
+#: Rough sizes in pixels, to keep a chart's plot area as tall as its titles need.
+TITLE_LINE, LEGEND_ROW, AXIS_CHAR, X_AXIS_ROOM = 22, 24, 8.5, 70
+
+
+def fitted(fig: go.Figure, title_chars: int = 36, axis_chars: int = 28) -> go.Figure:
+    """Titles and legend laid out so that no language and no window width cuts or overlaps them.
+
+    Long chart and axis titles are wrapped (36 characters of a 16 px title fit a 390 px wide
+    phone); the title sits above the plot, the top margin grown to fit it; a legend left in the
+    template's place goes below the chart, where plotly reserves the room its rows take (above
+    the plot, a legend wrapped onto several rows on a phone ran into the title). The figure
+    grows by what the wrapped title and the legend take, and so that the plot is at least as
+    tall as its y axis title (a taller title ran up into the chart's title).
+    """
     title = fig.layout.title.text if fig.layout.title else None
-    wrapped = _wrapped(title, title_chars)
-    if wrapped != title:  # above the plot (and its legend), the top margin grown to fit
-        fig.update_layout(title=dict(text=wrapped, yref="paper", y=1, yanchor="bottom", automargin=True,
-                                     pad=dict(b=52)))
+    legend_moved = fig.layout.legend is None or fig.layout.legend.y is None
+    if legend_moved:
+        fig.update_layout(legend=dict(yref="container", y=0, yanchor="bottom", x=0, xanchor="left"))
+    shown = [t for t in fig.data if t.showlegend is not False and t.name]
+    legend_rows = 2 if legend_moved and fig.layout.showlegend is not False and (
+        len(shown) > 1 or fig.layout.showlegend is True) else 0
+    title_lines = 0
+    if title:
+        on_top = not legend_moved and fig.layout.legend.y >= 1 and fig.layout.showlegend is not False
+        text = _wrapped(title, title_chars)
+        title_lines = text.count("<br>") + 1
+        fig.update_layout(title=dict(text=text, yref="paper", y=1, yanchor="bottom",
+                                     automargin=True, pad=dict(b=52 if on_top else 36)))
+    y_title = 0.0
     for name in [n for n in fig.layout if n.startswith(("xaxis", "yaxis"))]:
         axis = fig.layout[name]
         if axis.title and axis.title.text:
-            axis.title.text = _wrapped(axis.title.text, axis_chars)
+            # a y title runs up the plot, which is short on a phone: shorter lines
+            axis.title.text = _wrapped(axis.title.text, axis_chars if name.startswith("x") else 20)
+            if name.startswith("y"):
+                y_title = max([y_title] + [len(line) * AXIS_CHAR for line in axis.title.text.split("<br>")])
+    height = fig.layout.height
+    if height and not any(t.type == "scatterpolar" for t in fig.data):  # cartesian charts of a set height
+        grown = height + TITLE_LINE * max(title_lines - 1, 0) + LEGEND_ROW * legend_rows
+        plot = grown - TITLE_LINE * title_lines - 40 - X_AXIS_ROOM - LEGEND_ROW * legend_rows
+        fig.update_layout(height=int(grown + max(y_title - plot, 0)))
     return fig
 
 
@@ -181,11 +211,14 @@ def target_line(fig: go.Figure, target: float, label: str, horizontal: bool = Tr
 
 
 # ---- overview
+#: A word per rule, for chart labels that must fit a phone (the full title is in the hover).
+RULE_SHORT = {1: N_("Vision"), 2: N_("Strategy"), 3: N_("Experiences"), 4: N_("Collaboration"), 5: N_("Processes"),
+              6: N_("Information"), 7: N_("Technology"), 8: N_("Metrics")}
+
+
 def rule_radar(rules: pd.DataFrame) -> go.Figure:
     """The eight rule scores (0-100) as a radar, with the comparison period overlaid."""
-    short = {1: N_("Vision"), 2: N_("Strategy"), 3: N_("Experiences"), 4: N_("Collaboration"), 5: N_("Processes"),
-             6: N_("Information"), 7: N_("Technology"), 8: N_("Metrics")}
-    theta = [f"{r.rule} {_(short.get(r.rule, r.title))}" for r in rules.itertuples()]
+    theta = [f"{r.rule} {_(RULE_SHORT.get(r.rule, r.title))}" for r in rules.itertuples()]
     fig = go.Figure()
     if "comparison" in rules:
         fig.add_trace(go.Scatterpolar(r=list(rules["comparison"]) + [rules["comparison"].iloc[0]],
@@ -211,11 +244,13 @@ def rule_bars(rules: pd.DataFrame) -> go.Figure:
     ordered = rules.sort_values("score", ascending=False, na_position="first")
     colours = [GREY if s != s or s is None else VERMILION if s < 70 else ORANGE if s < 90 else GREEN
                for s in ordered["score"]]
-    fig = go.Figure(go.Bar(x=ordered["score"], y=[f"{r.rule} {_(r.title)}" for r in ordered.itertuples()],
+    fig = go.Figure(go.Bar(x=ordered["score"],
+                           y=[f"{r.rule} {_(RULE_SHORT.get(r.rule, r.title))}" for r in ordered.itertuples()],
+                           customdata=[_(r.title) for r in ordered.itertuples()],
                            orientation="h", marker_color=colours,
                            text=[f"{s:.0f}" if s == s else _("no data") for s in ordered["score"]],
                            textposition="outside", cliponaxis=False,
-                           hovertemplate="%{y}: %{x:.0f}/100<extra></extra>"))
+                           hovertemplate="%{customdata}: %{x:.0f}/100<extra></extra>"))
     fig.update_xaxes(title=_("Score (0-100)"), range=[0, 115])
     fig.update_yaxes(title=None)
     return _finish(fig, _("Rules by score, weakest first"), 430)

@@ -94,6 +94,8 @@ PAGE_CSS = """<style>
   max-width: 100% !important; height: auto !important; }
 [data-testid="stPageLink-NavLink"] p, [data-testid="stPageLink-NavLink"] span {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+/* KPI tiles with a sparkline grow with their label; at least this tall, so a row lines up */
+[data-testid="stMetric"]:has([data-testid="stMetricChart"]) { min-height: 190px; }
 </style>"""
 
 
@@ -851,7 +853,7 @@ def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_
         border=True,
         chart_data=spark if len(spark) >= 2 else None,
         chart_type="line",
-        height=190,
+        height="content",  # a fixed height cut the sparkline under a label of two or three lines
     )
     if status == "too few answers":
         badge = _("too few answers (n = {n})").format(n=i18n.number(int(row["n"])))
