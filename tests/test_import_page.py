@@ -56,8 +56,8 @@ def test_upload_check_import_then_the_dashboard_reads_it(workspace, tmp_path):
     at.switch_page("pages/data_source.py").run()
     assert not at.exception
     tables = next(d.value for d in at.dataframe if "date_column" in d.value.columns).set_index("table")
-    assert tables.loc["customers", "rows"] == len(ROWS["customers"])
-    assert tables.loc["orders", "rows"] == len(ROWS["orders"])
+    assert tables.loc["Customers", "rows"] == len(ROWS["customers"])
+    assert tables.loc["Orders", "rows"] == len(ROWS["orders"])
     at.switch_page("pages/overview.py").run()
     assert not at.exception, [e.value for e in at.exception]
 
