@@ -79,7 +79,7 @@ def fitted(fig: go.Figure, title_chars: int = 36, axis_chars: int = 28) -> go.Fi
     legend_moved = fig.layout.legend is None or fig.layout.legend.y is None
     if legend_moved:
         fig.update_layout(legend=dict(yref="container", y=0, yanchor="bottom", x=0, xanchor="left"))
-    shown = [t for t in fig.data if t.showlegend is not False and t.name]
+    shown = [t for t in fig.data if getattr(t, "showlegend", None) is not False and getattr(t, "name", None)]
     legend_rows = 2 if legend_moved and fig.layout.showlegend is not False and (
         len(shown) > 1 or fig.layout.showlegend is True) else 0
     title_lines = 0
