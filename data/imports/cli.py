@@ -15,8 +15,9 @@ import duckdb
 from sqlalchemy.exc import SQLAlchemyError
 
 from data import schema
+from data.budget import over_budget
 from data.imports import ImportRejected, parse_overrides, run_import
-from data.imports.loader import UndoRefused, list_batches, undo
+from data.imports.loader import UndoRefused, list_batches, memory_limit, undo
 from data.imports.profiles import profile_names
 
 COMMANDS = ("import", "imports", "undo-import")
@@ -102,10 +103,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=err)
         return 2
     except SQLAlchemyError as exc:
+        if over_budget(exc):
+            print("error: the import needs more memory than CRM_IMPORT_MEMORY_LIMIT allows "
+                  f"({memory_limit()}); nothing was imported. Set a larger limit (e.g. "
+                  "CRM_IMPORT_MEMORY_LIMIT=8GB) and run the import again.", file=err)
+            return 1
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         print(f"error: cannot use the target database: {reason}", file=err)
         return 1
-    except (duckdb.Error, OSError) as exc:
+    except (duckdb.Error, OSError, MemoryError) as exc:
+        if over_budget(exc):
+            print("error: the import needs more memory than CRM_IMPORT_MEMORY_LIMIT allows "
+                  f"({memory_limit()}); nothing was imported. Set a larger limit (e.g. "
+                  "CRM_IMPORT_MEMORY_LIMIT=8GB) and run the import again.", file=err)
+            return 1
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"error: cannot use the target database: {reason}", file=err)
         return 1
