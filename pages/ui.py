@@ -96,6 +96,9 @@ PAGE_CSS = """<style>
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
 /* KPI tiles with a sparkline grow with their label; at least this tall, so a row lines up */
 [data-testid="stMetric"]:has([data-testid="stMetricChart"]) { min-height: 190px; }
+/* a button in a narrow column wraps its label instead of cutting it */
+.stButton button p, .stButton button [data-testid="stMarkdownContainer"] {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
 </style>"""
 
 
