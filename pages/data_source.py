@@ -68,16 +68,17 @@ else:
         },
     )
     if not failed.empty:
-        labels = {row.key: _("{table}: {reason} ({rows} rows)").format(
+        check_names = {row.key: _("{table}: {reason} ({rows} rows)").format(
                       table=_(health.ROW_NOUNS[row.table]).capitalize(), reason=reason(row.key),
                       rows=ui.i18n.number(row.rows)) for row in failed.itertuples()}
-        picked = st.selectbox(_("Show the rows that break"), list(labels), format_func=labels.get, key="health_pick")
+        picked = st.selectbox(_("Show the rows that break"), list(check_names), format_func=check_names.get,
+                              key="health_pick")
         everything = ui.filters()
         rows, total = ui.records_page("health.broken", everything, picked, size=100)
         st.caption(_("{total} rows · showing the first {shown}").format(
             total=ui.i18n.number(total), shown=ui.i18n.number(min(total, 100))))
         st.dataframe(rows, hide_index=True, height=300, column_config=labels.column_config(rows))
-        ui.records_button(_("All rows, with a CSV"), labels[picked], "health.broken", everything, picked,
+        ui.records_button(_("All rows, with a CSV"), check_names[picked], "health.broken", everything, picked,
                           key="health_drill")
 
     st.subheader(_("Tables and freshness"))
