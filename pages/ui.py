@@ -647,8 +647,14 @@ def settings() -> catalogue.Settings:
 
 
 def money(amount: float | None, decimals: int = 0) -> str:
-    """An amount in the currency of the settings, formatted by the page's locale (Babel)."""
-    if amount is None or amount != amount:
+    """An amount in the currency of the settings, formatted by the page's locale (Babel); no
+    amount (missing, or infinite as a cost per zero customers) reads "no data"."""
+    import math
+
+    try:
+        if amount is None or not math.isfinite(float(amount)):
+            return _("no data")
+    except (TypeError, ValueError):
         return _("no data")
     return i18n.money(amount, settings().currency, decimals)
 
