@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from data.schema import customers, tickets
 from metrics.filters import Filters
+from i18n import N_
 from metrics.periods import Periods, as_periods, by_period
 from metrics.sql import HOUR, count_if, epoch, percentile, ratio, seconds_between
 
@@ -39,12 +40,13 @@ class SlaLimits:
 
 DEFAULT_LIMITS = SlaLimits()
 
+#: Age bands of the open tickets (named in the page's language where shown).
 BACKLOG_BUCKETS: tuple[tuple[str, float], ...] = (
-    ("< 1 hour", HOUR),
-    ("1-24 hours", 24 * HOUR),
-    ("1-3 days", 72 * HOUR),
-    ("3-7 days", 168 * HOUR),
-    ("> 7 days", float("inf")),
+    (N_("< 1 hour"), HOUR),
+    (N_("1-24 hours"), 24 * HOUR),
+    (N_("1-3 days"), 72 * HOUR),
+    (N_("3-7 days"), 168 * HOUR),
+    (N_("> 7 days"), float("inf")),
 )
 
 
@@ -286,8 +288,8 @@ def time_distribution(conn: Connection, filters: Filters, which: str = "resoluti
     t = _status_rows(filters, limits).c
     seconds = t.resolution_seconds if which == "resolution" else t.first_response_seconds
     edges = [60, 180, 600, 1800, HOUR, 4 * HOUR, 8 * HOUR, 24 * HOUR, 48 * HOUR, 7 * 24 * HOUR]
-    labels = ["< 1 min", "1-3 min", "3-10 min", "10-30 min", "30-60 min", "1-4 h", "4-8 h",
-              "8-24 h", "24-48 h", "2-7 days", "> 7 days"]
+    labels = [N_("< 1 min"), N_("1-3 min"), N_("3-10 min"), N_("10-30 min"), N_("30-60 min"), N_("1-4 h"),
+              N_("4-8 h"), N_("8-24 h"), N_("24-48 h"), N_("2-7 days"), N_("> 7 days")]
     bucket = case(*[(seconds < edge, label) for edge, label in zip(edges, labels)],
                   else_=labels[-1]).label("bucket")
     query = (select(bucket, t.sla_class, func.count().label("tickets"))

@@ -350,14 +350,15 @@ def compliance_over_time(frame: pd.DataFrame, target: float) -> go.Figure:
 
 
 def _by_class(frame: pd.DataFrame, category: str, title: str, x_title: str, y_title: str) -> go.Figure:
-    """Ticket counts per ordered category, stacked by SLA class (immediate blue, deferred orange)."""
+    """Ticket counts per ordered category (time bands, named in the page's language), stacked by
+    SLA class (immediate blue, deferred orange)."""
     fig = go.Figure()
     for colour, cls in ((BLUE, "immediate"), (ORANGE, "deferred")):
         rows = frame[frame.sla_class == cls]
-        fig.add_trace(go.Bar(x=rows[category].astype(str), y=rows.tickets, name=_(SLA_CLASSES[cls]),
+        fig.add_trace(go.Bar(x=[_(str(band)) for band in rows[category]], y=rows.tickets, name=_(SLA_CLASSES[cls]),
                              marker_color=colour))
     fig.update_layout(barmode="stack")
-    order = list(frame[category].cat.categories) if hasattr(frame[category], "cat") else None
+    order = [_(str(band)) for band in frame[category].cat.categories] if hasattr(frame[category], "cat") else None
     fig.update_xaxes(title=x_title, categoryorder="array", categoryarray=order)
     fig.update_yaxes(title=y_title)
     return _finish(fig, title, 320)
