@@ -174,7 +174,30 @@ def localised(fig: go.Figure, symbol: str = MONEY_SIGN) -> go.Figure:
                 setattr(trace, attribute, _MONEY_FIELD.sub(
                     (lambda m: f"{m.group(1)} {symbol}") if suffix else (lambda m: f"{symbol}{m.group(1)}"),
                     template))
+    if language() in NUMERIC_MONTHS:
+        for axis_name in _date_axes(fig):
+            axis = fig.layout[axis_name]
+            if axis.tickformat is None:
+                axis.tickformat = NUMERIC_MONTHS[language()]
     return fig
+
+
+#: Languages whose date axes are written with numbers: plotly.js names months only in English.
+NUMERIC_MONTHS = {"es": "%m/%Y"}
+
+
+def _date_axes(fig: go.Figure) -> set[str]:
+    """The layout names of the x axes that carry dates (``xaxis``, ``xaxis2``...)."""
+    names = set()
+    for trace in fig.data:
+        values = getattr(trace, "x", None)
+        if values is None or not len(values):
+            continue
+        first = values[0]
+        if isinstance(first, (np.datetime64, pd.Timestamp)) or hasattr(first, "isoformat"):
+            anchor = getattr(trace, "xaxis", None) or "x"
+            names.add("xaxis" + anchor[1:])
+    return names
 
 
 def themed(fig: go.Figure, dark: bool, symbol: str = MONEY_SIGN) -> go.Figure:

@@ -102,3 +102,20 @@ def test_p_values_in_words(p, english, spanish_text):
         assert ui.chance(p) == spanish_text
     finally:
         i18n._language.reset(token)
+
+
+def test_date_axes_use_numbers_in_spanish_and_keep_plotly_months_in_english():
+    import plotly.graph_objects as go
+
+    import i18n
+    from pages import charts
+
+    def figure():
+        return go.Figure(go.Scatter(x=pd.to_datetime(["2026-01-01", "2026-02-01"]), y=[1, 2]))
+
+    with i18n.using("es"):
+        assert charts.localised(figure()).layout.xaxis.tickformat == "%m/%Y"
+    with i18n.using("en"):
+        assert charts.localised(figure()).layout.xaxis.tickformat is None
+    with i18n.using("es"):   # categories are not dates
+        assert charts.localised(go.Figure(go.Bar(x=["a", "b"], y=[1, 2]))).layout.xaxis.tickformat is None
