@@ -46,11 +46,12 @@ def fingerprint_of(summaries: list[dict], url: str = "", marker: Any = None) -> 
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def _duckdb_marker(conn: Connection) -> Any:
-    database = conn.engine.url.database
+def _file_marker(conn: Connection) -> Any:
+    """A database file's (and its write-ahead log's) size and time of change."""
+    database = (conn.engine.url.database or "").removeprefix("file:").split("?")[0]
     if not database or database == ":memory:":
         return None
-    stats = [Path(p).stat() for p in (database, database + ".wal") if Path(p).exists()]
+    stats = [Path(p).stat() for p in (database, database + ".wal", database + "-wal") if Path(p).exists()]
     return [(s.st_size, s.st_mtime_ns) for s in stats]
 
 
@@ -63,7 +64,8 @@ def _postgresql_marker(conn: Connection) -> Any:
 
 #: A cheap "something was written" marker per engine (None where there is none: Spark).
 CHANGE_MARKERS: dict[str, Callable[[Connection], Any]] = {
-    "duckdb": _duckdb_marker,
+    "duckdb": _file_marker,
+    "sqlite": _file_marker,
     "postgresql": _postgresql_marker,
 }
 
@@ -149,24 +151,3 @@ class ResultStore:
 
     def close(self) -> None:
         self._disk.close()
-
-
-def file_stamp(url) -> str:
-    """For a database file (DuckDB, SQLite), a short hash of its size and time of change, and
-    of its write-ahead log's: a file changed in place without a new row or date still gets a
-    new stamp. Empty for a server (PostgreSQL, Spark), whose fingerprint is what it holds."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url) if isinstance(url, str) else url
-    database = parsed.database or ""
-    if parsed.get_backend_name() not in ("duckdb", "sqlite") or database in ("", ":memory:"):
-        return ""
-    path = Path(database.removeprefix("file:").split("?")[0])
-    stats = []
-    for part in (path, Path(f"{path}.wal"), Path(f"{path}-wal")):
-        try:
-            found = part.stat()
-        except OSError:
-            continue
-        stats.append([part.name, found.st_size, found.st_mtime_ns])
-    return "-" + hashlib.sha256(json.dumps(stats).encode()).hexdigest()[:8] if stats else ""

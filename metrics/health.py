@@ -45,7 +45,7 @@ from sqlalchemy.sql.elements import ColumnElement as _ColumnElement
 from sqlalchemy.types import Boolean
 
 from data import schema
-from data.cache import cache_dir, file_stamp, source_fingerprint
+from data.cache import cache_dir, source_fingerprint
 from data.schema import SURVEY_SCALES, campaigns, customers, interactions, opportunities, orders, tickets
 from i18n import N_, _, lazy, number
 
@@ -427,9 +427,9 @@ def _checks_version() -> str:
 
 def report_key(conn: Connection) -> str:
     """What a report is kept under: the source's fingerprint (its URL, rows and date span per
-    table) and, for a database file, the file's size and time of change."""
+    table, and the engine's change marker: a database file's size and time of change)."""
     url = conn.engine.url.render_as_string(hide_password=True)
-    return f"{source_fingerprint(conn, url)}{file_stamp(conn.engine.url)}"
+    return source_fingerprint(conn, url)
 
 
 def report_path(key: str) -> Path:
