@@ -7,6 +7,7 @@ nothing written) or the command was refused, 1 the target could not be written.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from data import schema
 from data.budget import over_budget
-from data.imports import ImportRejected, parse_overrides, run_import
+from data.imports import ImportOutOfMemory, ImportRejected, parse_overrides, run_import
 from data.imports.loader import UndoRefused, list_batches, memory_limit, undo
 from data.imports.profiles import profile_names
 
@@ -76,6 +77,9 @@ def refused_target(into: str, environ=None) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     out, err = sys.stdout, sys.stderr
+    # a database closed by a failed commit fails again when its connection goes back to the pool:
+    # that is logged with a traceback, which must not reach the user (the error is reported below)
+    logging.getLogger("sqlalchemy.pool").addHandler(logging.NullHandler())
     if args.command in ("import", "undo-import"):
         why = refused_target(args.into)
         if why:
@@ -102,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
     except UndoRefused as exc:
         print(f"error: {exc}", file=err)
         return 2
+    except ImportOutOfMemory as exc:
+        print(f"error: {exc}", file=err)
+        return 1
     except SQLAlchemyError as exc:
         if over_budget(exc):
             print("error: the import needs more memory than CRM_IMPORT_MEMORY_LIMIT allows "
