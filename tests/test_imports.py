@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -555,7 +556,7 @@ def test_out_of_memory_is_one_sentence_naming_the_file_and_the_setting(small_dem
     target = tmp_path / "ws.duckdb"
     run_import([folder], "crm", str(target))
     before = digest(target)
-    env = {**__import__("os").environ, "CRM_IMPORT_MEMORY_LIMIT": "1MB"}
+    env = {**os.environ, "CRM_IMPORT_MEMORY_LIMIT": "1MB"}
     done = subprocess.run([sys.executable, "-m", "data", "import", "--into", str(target), str(folder)],
                           cwd=ROOT, capture_output=True, text=True, env=env)
     assert done.returncode == 1, done.stderr
@@ -596,3 +597,18 @@ def test_out_of_memory_while_loading_names_the_table_and_writes_nothing(small_de
     monkeypatch.delenv("CRM_IMPORT_MEMORY_LIMIT")
     assert loader.write(str(target), str(work / "stage.duckdb"), checked.rows, mode="replace", profile="crm",
                         files=checked.files, who="test") == 2
+
+
+@pytest.mark.parametrize("shape", ["salesforce", "hubspot", "zendesk"])
+def test_cli_without_profile_detects_it_from_the_headers(shape, small_demo, tmp_path):
+    """A user who forgets --profile: the export's column names choose it, and the import says so."""
+    folder = {"salesforce": lambda: exports.salesforce_csv(small_demo, tmp_path / "sf"),
+              "hubspot": lambda: exports.hubspot_csv(small_demo, tmp_path / "hs", internal=False),
+              "zendesk": lambda: exports.zendesk_csv(small_demo, tmp_path / "zd")}[shape]()
+    target = tmp_path / "ws.duckdb"
+    done = subprocess.run([sys.executable, "-m", "data", "import", "--into", str(target), str(folder)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"note: the files look like a {shape} export; importing them with --profile {shape}" in done.stderr
+    assert "customers: 300 rows" in done.stdout and "Traceback" not in done.stderr
+    assert list_batches(str(target))[0]["profile"] == shape

@@ -19,14 +19,16 @@ from data import schema
 from data.budget import over_budget
 from data.imports import ImportOutOfMemory, ImportRejected, parse_overrides, run_import
 from data.imports.loader import UndoRefused, list_batches, memory_limit, undo
-from data.imports.profiles import profile_names
+from data.imports.profiles import detect_profile, profile_names
+from data.imports.reader import expand_paths, peek_headers
 
 COMMANDS = ("import", "imports", "undo-import")
 
 
 def add_commands(commands) -> None:
     imp = commands.add_parser("import", help="import CRM exports (CSV, Excel, Parquet) into a database")
-    imp.add_argument("--profile", default="crm", choices=profile_names(), help="the shape of the export")
+    imp.add_argument("--profile", default=None, choices=profile_names(),
+                     help="the shape of the export (default: detected from the column names)")
     imp.add_argument("--into", required=True,
                      help="target: a DuckDB file (created if missing) or a PostgreSQL URL")
     imp.add_argument("--mode", choices=("replace", "upsert"), default="replace",
@@ -135,6 +137,11 @@ def _import(args: argparse.Namespace, out, err) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=err)
         return 2
+    if args.profile is None:
+        args.profile = detect_profile([h for p in expand_paths(args.paths) if p.is_file() for h in peek_headers(p)])
+        if args.profile != "crm":
+            print(f"note: the files look like a {args.profile} export; importing them with --profile {args.profile} "
+                  "(give --profile to choose another)", file=err)
     try:
         result = run_import(args.paths, args.profile, args.into, mode=args.mode, dry_run=args.dry_run,
                             overrides=overrides)
