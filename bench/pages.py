@@ -1,8 +1,9 @@
 """Benchmark: the pages as people use them, in headless Chromium, against a blank page.
 
 For each demo database (default: bench/work/crm_100k.duckdb and crm_1m.duckdb, built on
-first use by bench/bench_report.py's ``database``, seed 42) and each run, a fresh ``streamlit run app.py``
-(nothing cached) is driven by one browser tab:
+first use by bench/bench_report.py's ``database``, seed 42) and each run, a fresh app server
+started as ``make run`` does (``python -m pages.serve``; nothing cached) is driven by one
+browser tab:
 
 - **first load**: the app's URL opened until the Overview's script has finished;
 - **cold**: every other page opened from the sidebar for the first time;
@@ -117,8 +118,9 @@ def start_server(script: Path, env_extra: dict[str, str], log: Path) -> tuple[su
     import urllib.request
 
     port = free_port()
+    launcher = ["-m", "pages.serve"] if script == ROOT / "app.py" else ["-m", "streamlit", "run", str(script)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+        [sys.executable, *launcher, "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
         cwd=ROOT, env={**os.environ, **env_extra}, stdout=open(log, "w"), stderr=subprocess.STDOUT)
