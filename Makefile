@@ -27,11 +27,11 @@ $(DEMO): | $(VENV)/.installed
 ## the first visitor; the default view computed in the background meanwhile, into the results kept per data
 ## refresh in .cache/)
 run: $(VENV)/.installed $(DEMO)
-	$(BIN)/python -m pages.ui warm & CRM_WARM=0 $(BIN)/python -m pages.serve --server.port $(PORT)
+	$(BIN)/python -m pages.warm & CRM_WARM=0 $(BIN)/python -m pages.serve --server.port $(PORT)
 
 ## warm: compute the default view into .cache/ (run it after each data refresh, e.g. from cron)
 warm: $(VENV)/.installed
-	$(BIN)/python -m pages.ui warm
+	$(BIN)/python -m pages.warm
 
 ## test: install the dev requirements, check the machine has what it cannot provide, run every test
 test: $(VENV)/.installed-dev

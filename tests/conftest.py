@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 END = date(2026, 11, 23)
 DEMO_CUSTOMERS = 2_000
 #: No background warming thread in the tests' servers and AppTests: a test controls what is
-#: computed when (tests/test_refresh.py tests warming through `python -m pages.ui warm`).
+#: computed when (tests/test_refresh.py tests warming through `python -m pages.warm`).
 os.environ.setdefault("CRM_WARM", "0")
 
 
