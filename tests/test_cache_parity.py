@@ -20,13 +20,13 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from data.build import build_demo
 from data.demo import DemoSpec
 from metrics import catalogue
 from metrics.filters import Filters
 from metrics.funnel import FunnelWindows
 from pages import ui
 from tests.conftest import END
+from tests.helpers import demo_on_both_engines
 
 pytestmark = pytest.mark.postgres
 
@@ -101,13 +101,8 @@ def assert_same(direct, kept, where: str) -> None:
 
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory, pg_cluster):
-    from tests.provision import create_database
-
-    path = tmp_path_factory.mktemp("cache_parity") / "crm.duckdb"
-    build_demo(path, SPEC)
-    pg_url = create_database(pg_cluster, "cache_parity")
-    build_demo(pg_url, SPEC)
-    return {"duckdb": f"duckdb:///{path}", "postgresql": pg_url}
+    duck_url, pg_url = demo_on_both_engines(tmp_path_factory, pg_cluster, SPEC, "cache_parity")
+    return {"duckdb": duck_url, "postgresql": pg_url}
 
 
 @pytest.fixture
