@@ -229,6 +229,12 @@ def _default_period(url: str) -> tuple[date, date]:
     return max(first, end - timedelta(days=89)), end
 
 
+def follow_new_data() -> None:
+    """Make the next run's filters the defaults of the data as it now is (after an import),
+    whatever the session or its link held before."""
+    st.session_state["_new_data"] = True
+
+
 def sidebar_filters() -> None:
     """The global filters in the sidebar, bound to the URL; stores a Filters in the session."""
     try:
@@ -244,6 +250,12 @@ def sidebar_filters() -> None:
     default_start, default_end = _default_period(opened.url)
     raw = {key: st.query_params.get_all(key) for key in ("period", "compare", *FILTER_KEYS)}
 
+    if st.session_state.pop("_new_data", False):  # after an import: the new data's defaults,
+        # also over a link's values (a query parameter bound to a widget is set through the widget)
+        st.session_state["period"] = (default_start, default_end)
+        st.session_state["compare"] = COMPARE_LABELS["previous"]
+        st.session_state.update({key: [] for key in FILTER_KEYS})
+        raw = {key: [] for key in raw}
     bar = st.sidebar
     bar.header(_("Filters"))
     fix = st.session_state.pop("_period_fix", None)  # a link's range corrected by the run before
