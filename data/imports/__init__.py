@@ -24,6 +24,7 @@ from data.imports.problems import ImportRejected, Problem
 from data.imports.profiles import load_profile
 from data.imports.reader import RawFile, read_files
 from data.imports.validate import validate
+from i18n import lazy
 
 __all__ = ["ImportRejected", "ImportResult", "Problem", "check_files", "run_import", "parse_overrides"]
 
@@ -121,12 +122,13 @@ def _row_problems(raws: list[RawFile], rows: dict[str, int], mappings: list[File
     for raw in raws:
         if raw.table is not None and raw.rows == 0:
             if by_file.get(raw.label) == "customers" and mode == "replace":
-                out.append(Problem(raw.label, "has a header but no rows; the customers table is required"))
+                out.append(Problem(raw.label, lazy("has a header but no rows; the customers table is required")))
             else:
-                out.append(Problem(raw.label, "has a header but no rows; its table will be empty", severity="warning"))
+                out.append(Problem(raw.label, lazy("has a header but no rows; its table will be empty"),
+                                   severity="warning"))
     unreadable = any(raw.table is None for raw in raws)  # already reported: it may be the customers file
     if mode == "replace" and "customers" not in by_file.values() and not out and not unreadable:
-        out.append(Problem("(import)", "no customers file found; every other table refers to customers"))
+        out.append(Problem(lazy("(import)"), lazy("no customers file found; every other table refers to customers")))
     return out
 
 
