@@ -14,7 +14,7 @@ import plotly.io as pio
 
 import re
 
-from i18n import N_, _, language, month, ngettext, number, percent, short_day
+from i18n import N_, _, language, month, month_abbreviation, ngettext, number, percent, short_day
 
 # Okabe & Ito (2008), safe for the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -174,9 +174,11 @@ def localised(fig: go.Figure, symbol: str = MONEY_SIGN) -> go.Figure:
                 setattr(trace, attribute, _MONEY_FIELD.sub(
                     (lambda m: f"{m.group(1)} {symbol}") if suffix else (lambda m: f"{symbol}{m.group(1)}"),
                     template))
+    marked = getattr(fig, "_crm_month_axes", set())
     for axis_name in _date_axes(fig):
         axis = fig.layout[axis_name]
-        if axis.tickformat is None and axis.tickmode != "array":
+        if axis_name in marked or (axis.tickformat is None and axis.tickmode != "array"):
+            # drawn again here, after escaped(): the labels are ours (month names, <br>), not data
             month_axis(fig, axis_name)
     return fig
 
@@ -192,7 +194,9 @@ def month_axis(fig: go.Figure, axis: str = "xaxis") -> go.Figure:
     "Jan 2026" (plotly.js names months only in English, and ``tickformat`` cannot change that).
 
     Ticks at the first of a month, every 1, 2, 3, 6, 12 or 24 months so that at most
-    :data:`MONTH_TICKS` are drawn; a range of less than two months gets day ticks ("5 ene").
+    :data:`MONTH_TICKS` are drawn; the month on one line and, at the first tick and at each
+    new year, the year below it ("ene<br>2026", "mar", ...), so that the labels fit side by
+    side on a phone without being turned; a range of less than two months gets day ticks ("5 ene").
     The range is that of the dates the figure's traces put on ``axis``. Used by every chart
     with a month axis (and by :func:`localised` for any date axis left without a format).
     """
@@ -213,13 +217,15 @@ def month_axis(fig: go.Figure, axis: str = "xaxis") -> go.Figure:
     if len(starts) >= 2:
         step = next((k for k in MONTH_STEPS if -(-len(starts) // k) <= MONTH_TICKS), MONTH_STEPS[-1])
         ticks = list(starts[::step])
-        text = [month(t) for t in ticks]
+        text = [f"{month_abbreviation(t)}<br>{t.year}" if i == 0 or t.year != ticks[i - 1].year
+                else month_abbreviation(t) for i, t in enumerate(ticks)]
     else:
         days = max((high - low).days, 1)
         step = next((k for k in DAY_STEPS if -(-days // k) <= MONTH_TICKS), DAY_STEPS[-1])
         ticks = list(pd.date_range(low.normalize(), high, freq=f"{step}D"))
         text = [short_day(t) for t in ticks]
     fig.layout[axis].update(tickmode="array", tickvals=ticks, ticktext=text, tickformat=None, dtick=None)
+    fig._crm_month_axes = getattr(fig, "_crm_month_axes", set()) | {axis}
     return fig
 
 

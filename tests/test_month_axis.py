@@ -1,5 +1,5 @@
-"""Month axes name their months in the page's language (Babel): "ene 2026" in Spanish,
-"Jan 2026" in English — plotly.js itself knows only English month names."""
+"""Month axes name their months in the page's language (Babel): "ene" over "2026" in Spanish,
+"Jan" over "2026" in English — plotly.js itself knows only English month names."""
 
 from __future__ import annotations
 
@@ -27,20 +27,20 @@ def test_spanish_monthly_line_names_months_in_spanish():
     with using("es"):
         fig = charts.monthly_line(_months("2026-01-01", 6), "period", "value", "Ingresos", "€")
         fig = charts.themed(fig, dark=False)
-    assert _ticks(fig) == ["ene 2026", "feb 2026", "mar 2026", "abr 2026", "may 2026", "jun 2026"]
+    assert _ticks(fig) == ["ene<br>2026", "feb", "mar", "abr", "may", "jun"]
 
 
 def test_english_monthly_line_names_months_in_english():
     with using("en"):
         fig = charts.themed(charts.monthly_line(_months("2025-11-01", 3), "period", "value", "Revenue", "€"), False)
-    assert _ticks(fig) == ["Nov 2025", "Dec 2025", "Jan 2026"]
+    assert _ticks(fig) == ["Nov<br>2025", "Dec", "Jan<br>2026"]   # the year at the first tick and each new year
 
 
 def test_long_range_keeps_few_ticks_at_a_regular_step():
     # 17 months (Jun 2025 - Oct 2026): every 3rd month, 6 ticks
     with using("es"):
         fig = charts.monthly_line(_months("2025-06-01", 17), "period", "value", "t", "y", kind="bar")
-    assert _ticks(fig) == ["jun 2025", "sept 2025", "dic 2025", "mar 2026", "jun 2026", "sept 2026"]
+    assert _ticks(fig) == ["jun<br>2025", "sept", "dic", "mar<br>2026", "jun", "sept"]
     assert [pd.Timestamp(t).month for t in fig.layout.xaxis.tickvals] == [6, 9, 12, 3, 6, 9]
 
 
@@ -63,12 +63,12 @@ def test_forecast_and_close_month_charts_in_spanish():
     with using("es"):
         forecast = charts.themed(charts.forecast_chart(result, "Ingresos", "€"), False)
         close = charts.themed(charts.close_forecast_bars(closes), False)
-    assert _ticks(forecast) == ["ene 2026", "feb 2026", "mar 2026", "abr 2026", "may 2026"]
-    assert _ticks(close) == ["jul 2026", "ago 2026", "sept 2026", "oct 2026"]
+    assert _ticks(forecast) == ["ene<br>2026", "feb", "mar", "abr", "may"]
+    assert _ticks(close) == ["jul<br>2026", "ago", "sept", "oct"]
 
 
 def test_any_date_axis_left_without_format_gets_babel_months():
     fig = go.Figure(go.Scatter(x=pd.date_range("2026-01-01", periods=3, freq="MS"), y=[1, 2, 3]))
     with using("es"):
         charts.themed(fig, dark=False)
-    assert _ticks(fig) == ["ene 2026", "feb 2026", "mar 2026"]
+    assert _ticks(fig) == ["ene<br>2026", "feb", "mar"]
