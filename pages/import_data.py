@@ -126,7 +126,7 @@ if uploads:
         bar = st.progress(0.0, text=_("Checking the files…"))
         with tempfile.TemporaryDirectory() as work:
             result = check_files(paths, profile, workdir=Path(work), into=str(target), mode=mode, names=names,
-                                 progress=lambda x, text: bar.progress(x, text=text), preview_rows=20)
+                                 progress=lambda x, text: bar.progress(x, text=str(text)), preview_rows=20)
         bar.empty()
         st.session_state["import_check_key"], st.session_state["import_check"] = key, result
     result = st.session_state["import_check"]
@@ -162,7 +162,7 @@ if uploads:
         try:
             done = run_import(paths, profile, str(target), mode=mode, names=names,
                               who=getattr(st.user, "email", None) or "app", role=signin.role(),
-                              progress=lambda x, text: bar.progress(x, text=text))
+                              progress=lambda x, text: bar.progress(x, text=str(text)))
         except ImportRejected as rejected:  # the files changed between check and import
             bar.empty()
             show_problems(rejected.problems)
