@@ -73,6 +73,7 @@ CALLS = {
     "sla.breaches": lambda c, f: drilldown.page(c, sla.breach_records(f), 0, 50).rows,
     "voice": voice.survey_facts,
     "pipeline": pipeline.pipeline_facts,
+    "pipeline.forecast": pipeline.close_forecast,
     "quality": quality.quality_facts,
     "quality.duplicates": lambda c, f: drilldown.page(c, quality.duplicate_records(f), 0, 50).rows,
     "value": value.value_facts,
