@@ -82,3 +82,38 @@ def test_close_forecast_in_sql_equals_the_pandas_version(conn, filters, min_clos
     assert _norm(after) == _norm(before)
     if filters == GRID[0]:
         assert len(after) >= 2 and after.overdue.sum() > 0   # the grid reaches overdue and later months
+
+
+def _before_page(conn, query, page_number: int, page_size: int):
+    """The count of every record, then the page: two statements."""
+    total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar()
+    result = conn.execute(query.limit(page_size).offset(page_number * page_size))
+    return pd.DataFrame(result.mappings().all(), columns=list(result.keys())), int(total)
+
+
+def _record_queries(filters: Filters):
+    from metrics import catalogue, engagement, quality, sla
+
+    yield engagement.over_contacted(filters, engagement.PressureSettings(max_per_week=2))   # grouped, HAVING
+    yield engagement.violation_records(filters)
+    yield sla.breach_records(filters)
+    yield pipeline.open_deal_records(filters, 30.0)
+    yield quality.duplicate_records(filters)
+    for kpi in ("nps", "win_rate", "campaign_response_rate"):
+        yield catalogue.KPIS[kpi].records(filters)
+
+
+@pytest.mark.parametrize("filters", GRID[:3], ids=range(3))
+def test_a_page_of_records_in_one_statement_equals_count_then_page(conn, filters):
+    from metrics import drilldown
+
+    seen_rows = False
+    for query in _record_queries(filters):
+        for number, size in ((0, 50), (1, 7), (10_000, 50)):      # the first page, a later one, past the end
+            rows, total = _before_page(conn, query, number, size)
+            got = drilldown.page(conn, query, number, size)
+            assert got.total == total
+            assert list(got.rows.columns) == list(rows.columns)
+            pd.testing.assert_frame_equal(got.rows, rows)
+            seen_rows = seen_rows or len(rows) > 0
+    assert seen_rows
