@@ -82,6 +82,8 @@ CALLS = {
     "engagement.interactions": engagement.interaction_facts,
     "engagement.pressure": engagement.pressure_facts,
     "engagement.distribution": engagement.pressure_distribution,
+    "engagement.pressure_overview": engagement.pressure_overview,
+    "engagement.any": engagement.has_interactions,
     "engagement.over": lambda c, f: drilldown.page(c, engagement.over_contacted(f), 0, 50).rows,
     "engagement.consent": engagement.consent_facts,
     "engagement.personalised": engagement.personalization_response,

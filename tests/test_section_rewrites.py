@@ -117,3 +117,48 @@ def test_a_page_of_records_in_one_statement_equals_count_then_page(conn, filters
             pd.testing.assert_frame_equal(got.rows, rows)
             seen_rows = seen_rows or len(rows) > 0
     assert seen_rows
+
+
+def _before_pressure_facts(conn, filters: Filters, settings) -> dict:
+    from metrics import engagement
+    from metrics.sql import count_if, ratio
+
+    w = engagement.weekly_contacts(filters)
+    per_customer = (select(w.c.customer_id, func.max(w.c.contacts).label("worst"),
+                           func.sum(w.c.contacts).label("total"))
+                    .group_by(w.c.customer_id).subquery())
+    contacted, over, total = conn.execute(
+        select(func.count(), count_if(per_customer.c.worst > settings.max_per_week),
+               func.coalesce(func.sum(per_customer.c.total), 0))
+    ).one()
+    weeks = filters.days / 7.0
+    return {"contacted_customers": contacted, "over_contacted": over, "over_contacted_share": ratio(over, contacted),
+            "contacts_per_customer_week": ratio(total, contacted * weeks) if contacted else None}
+
+
+def _before_pressure_distribution(conn, filters: Filters) -> pd.DataFrame:
+    from metrics import engagement
+
+    w = engagement.weekly_contacts(filters)
+    query = select(w.c.contacts, func.count().label("customer_weeks")).group_by(w.c.contacts).order_by(w.c.contacts)
+    return pd.DataFrame(conn.execute(query).mappings().all(), columns=["contacts", "customer_weeks"])
+
+
+EMPTY = Filters(date(2001, 1, 1), date(2001, 1, 31))   # before the demo's history: nothing at all
+
+
+@pytest.mark.parametrize("filters", [*GRID, EMPTY], ids=range(len(GRID) + 1))
+def test_contact_pressure_and_its_distribution_in_one_statement(conn, filters):
+    from metrics import engagement
+
+    for limit in (1, 3):
+        settings = engagement.PressureSettings(max_per_week=limit)
+        overview = engagement.pressure_overview(conn, filters, settings)
+        distribution = overview.pop("distribution")
+        assert overview == _before_pressure_facts(conn, filters, settings)
+        assert engagement.pressure_facts(conn, filters, settings) == overview
+        pd.testing.assert_frame_equal(distribution, _before_pressure_distribution(conn, filters), check_dtype=False)
+        if filters == GRID[0]:
+            assert overview["over_contacted"] > 0 and len(distribution) > 3
+    assert engagement.has_interactions(conn, filters) == (engagement.interaction_facts(conn, filters)["interactions"] > 0)
+    assert engagement.has_interactions(conn, filters) == (filters != EMPTY)
