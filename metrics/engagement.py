@@ -348,7 +348,8 @@ def campaign_roi(conn: Connection, filters: Filters, attribution_days: int = 90,
     )
     reach = (
         select(i.campaign_id, func.count().label("contacts"), count_if(i.responded).label("responses"))
-        .where(i.campaign_id.is_not(None), i.occurred_at < filters.as_of, *filters.fact_clauses(interactions, "channel"))
+        .where(i.campaign_id.in_(select(k.campaign_id).where(*_campaign_clauses(filters))),  # the campaigns shown
+               i.occurred_at < filters.as_of, *filters.fact_clauses(interactions, "channel"))
         .group_by(i.campaign_id).subquery("reach")
     )
     query = (

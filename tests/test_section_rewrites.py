@@ -162,3 +162,23 @@ def test_contact_pressure_and_its_distribution_in_one_statement(conn, filters):
             assert overview["over_contacted"] > 0 and len(distribution) > 3
     assert engagement.has_interactions(conn, filters) == (engagement.interaction_facts(conn, filters)["interactions"] > 0)
     assert engagement.has_interactions(conn, filters) == (filters != EMPTY)
+
+
+@pytest.mark.parametrize("filters", GRID[:3], ids=range(3))
+def test_campaign_reach_counts_every_contact_of_the_campaigns_shown(conn, filters):
+    """The reach of a campaign is read for the campaigns shown only; it is still every contact
+    of that campaign up to the end of the range (channel and customer filters applied)."""
+    from data.schema import interactions
+    from metrics import engagement
+    from metrics.sql import count_if
+
+    roi = engagement.campaign_roi(conn, filters)
+    i = interactions.c
+    for row in roi.itertuples():
+        contacts, responses = conn.execute(
+            select(func.count(), count_if(i.responded))
+            .where(i.campaign_id == row.campaign_id, i.occurred_at < filters.as_of,
+                   *filters.fact_clauses(interactions, "channel"))).one()
+        assert (row.contacts, row.responses) == (contacts, responses)
+    if filters == GRID[0]:
+        assert len(roi) > 0 and roi.contacts.sum() > 0
