@@ -77,10 +77,15 @@ def _plan(ui, f, windows, settings, npv):
         ("Service", "records sla.breaches", records("sla.breaches", f)),
         ("Retention", "cohorts.matrix", c("cohorts.matrix", page_window)),
         ("Retention", "survival by segment", c("survival", page_window, "segment", 180, "all")),
-        ("Engagement", "engagement.pressure", c("engagement.pressure", f, settings)),
-        ("Engagement", "engagement.interactions", c("engagement.interactions", f)),
+        *([("Engagement", "engagement.pressure_overview (with the distribution)",
+            c("engagement.pressure_overview", f, settings)),
+           ("Engagement", "engagement.any", c("engagement.any", f))]
+          if "engagement.pressure_overview" in ui.COMPUTATIONS else   # what pages/engagement.py calls
+          [("Engagement", "engagement.pressure", c("engagement.pressure", f, settings)),
+           ("Engagement", "engagement.interactions", c("engagement.interactions", f))]),
         ("Engagement", "engagement.consent", c("engagement.consent", f)),
-        ("Engagement", "engagement.distribution", c("engagement.distribution", f)),
+        *([] if "engagement.pressure_overview" in ui.COMPUTATIONS else
+          [("Engagement", "engagement.distribution", c("engagement.distribution", f))]),
         ("Engagement", "records engagement.over", records("engagement.over", f, settings, size=200)),
         ("Engagement", "records engagement.violations", records("engagement.violations", f, size=100)),
         ("Engagement", "engagement.personalised", c("engagement.personalised", f)),
