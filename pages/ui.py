@@ -496,6 +496,8 @@ COMPUTATIONS: dict[str, Callable[..., Any]] = {
     "engagement.interactions": engagement.interaction_facts,
     "engagement.pressure": engagement.pressure_facts,
     "engagement.distribution": engagement.pressure_distribution,
+    "engagement.pressure_overview": engagement.pressure_overview,  # the two above in one statement
+    "engagement.any": engagement.has_interactions,
     "engagement.consent": engagement.consent_facts,
     "engagement.personalised": engagement.personalization_response,
     "engagement.roi": engagement.campaign_roi,
