@@ -127,7 +127,7 @@ if uploads:
         try:
             with tempfile.TemporaryDirectory() as work:
                 result = check_files(paths, profile, workdir=Path(work), into=str(target), mode=mode, names=names,
-                                     progress=lambda x, text: bar.progress(x, text=text), preview_rows=20)
+                                     progress=lambda x, text: bar.progress(x, text=str(text)), preview_rows=20)
         except ImportOutOfMemory as exc:
             bar.empty()
             st.error(str(exc), icon=":material/memory:")
@@ -167,7 +167,7 @@ if uploads:
         try:
             done = run_import(paths, profile, str(target), mode=mode, names=names,
                               who=getattr(st.user, "email", None) or "app", role=signin.role(),
-                              progress=lambda x, text: bar.progress(x, text=text))
+                              progress=lambda x, text: bar.progress(x, text=str(text)))
         except ImportRejected as rejected:  # the files changed between check and import
             bar.empty()
             show_problems(rejected.problems)

@@ -39,6 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from data import schema
 from data.budget import over_budget
 from data.imports.problems import ImportOutOfMemory
+from i18n import lazy
 
 log_metadata = MetaData()
 
@@ -308,16 +309,17 @@ def undo(url: str, batch: int) -> dict[str, int]:
             if conn.dialect.name == "duckdb":  # bounded and streaming, as an import's load
                 _bound(conn)
             if "import_batches" not in _existing(conn):
-                raise UndoRefused("this database has no imports to undo")
+                raise UndoRefused(lazy("this database has no imports to undo"))
             row = conn.execute(select(import_batches).where(import_batches.c.batch_id == batch)).mappings().first()
             if row is None:
-                raise UndoRefused(f"there is no import {batch}")
+                raise UndoRefused(lazy("there is no import {batch}", batch=batch))
             if row["undone_at"] is not None:
-                raise UndoRefused(f"import {batch} was already undone")
+                raise UndoRefused(lazy("import {batch} was already undone", batch=batch))
             later = conn.execute(select(import_batches.c.batch_id).where(
                 import_batches.c.batch_id > batch, import_batches.c.undone_at.is_(None))).scalars().all()
             if later:
-                raise UndoRefused(f"import(s) {', '.join(map(str, later))} came after {batch}; undo them first")
+                raise UndoRefused(lazy("import(s) {later} came after {batch}; undo them first",
+                                           later=", ".join(map(str, later)), batch=batch))
             counts = _restore(conn, batch, row["mode"])
             conn.execute(import_batches.update().where(import_batches.c.batch_id == batch).values(undone_at=_now()))
     finally:
