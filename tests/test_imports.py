@@ -612,3 +612,15 @@ def test_cli_without_profile_detects_it_from_the_headers(shape, small_demo, tmp_
     assert f"note: the files look like a {shape} export; importing them with --profile {shape}" in done.stderr
     assert "customers: 300 rows" in done.stdout and "Traceback" not in done.stderr
     assert list_batches(str(target))[0]["profile"] == shape
+
+
+def test_out_of_memory_sentence_in_spanish(tmp_path):
+    """The same sentence with ``--lang es``: still naming the file and the setting to raise."""
+    folder = exports.tiny_csv(tmp_path / "tiny")
+    env = {**os.environ, "CRM_IMPORT_MEMORY_LIMIT": "1MB"}
+    done = subprocess.run([sys.executable, "-m", "data", "import", "--lang", "es", "--into", str(tmp_path / "ws.duckdb"),
+                           str(folder)], cwd=ROOT, capture_output=True, text=True, env=env)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith("error: La importación se quedó sin memoria al leer "), done.stderr
+    assert ".csv (CRM_IMPORT_MEMORY_LIMIT es 1MB); no se ha importado nada. Aumente CRM_IMPORT_MEMORY_LIMIT" in done.stderr
+    assert not (tmp_path / "ws.duckdb").exists()
