@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from data import schema
-from data.imports import ImportRejected, check_files, run_import
+from data.imports import ImportOutOfMemory, ImportRejected, check_files, run_import
 from data.imports.loader import list_batches
 from data.imports.profiles import detect_profile, load_profile, profile_names
 from data.imports.reader import peek_headers
@@ -124,9 +124,14 @@ if uploads:
     key = (fingerprint, profile, mode)
     if st.session_state.get("import_check_key") != key:
         bar = st.progress(0.0, text=_("Checking the files…"))
-        with tempfile.TemporaryDirectory() as work:
-            result = check_files(paths, profile, workdir=Path(work), into=str(target), mode=mode, names=names,
-                                 progress=lambda x, text: bar.progress(x, text=str(text)), preview_rows=20)
+        try:
+            with tempfile.TemporaryDirectory() as work:
+                result = check_files(paths, profile, workdir=Path(work), into=str(target), mode=mode, names=names,
+                                     progress=lambda x, text: bar.progress(x, text=str(text)), preview_rows=20)
+        except ImportOutOfMemory as exc:
+            bar.empty()
+            st.error(str(exc), icon=":material/memory:")
+            st.stop()
         bar.empty()
         st.session_state["import_check_key"], st.session_state["import_check"] = key, result
     result = st.session_state["import_check"]
@@ -166,6 +171,9 @@ if uploads:
         except ImportRejected as rejected:  # the files changed between check and import
             bar.empty()
             show_problems(rejected.problems)
+        except ImportOutOfMemory as exc:
+            bar.empty()
+            st.error(str(exc), icon=":material/memory:")
         else:
             ui.release_source()
             st.session_state.pop("import_check_key", None)

@@ -136,3 +136,14 @@ def test_after_an_import_a_link_period_follows_the_new_data(workspace, tmp_path)
     assert not at.exception, [e.value for e in at.exception]
     assert tuple(at.date_input(key="period").value) == new
     assert (at.session_state["filters"].start, at.session_state["filters"].end) == new
+
+
+def test_out_of_memory_is_a_message_on_the_page_and_changes_nothing(workspace, tmp_path, monkeypatch):
+    before = digest(workspace)
+    at = open_import_page()
+    monkeypatch.setenv("CRM_IMPORT_MEMORY_LIMIT", "1MB")
+    at.file_uploader[0].set_value(uploads(exports.tiny_csv(tmp_path / "tiny"))).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error and "The import ran out of memory while reading" in at.error[0].value
+    assert "CRM_IMPORT_MEMORY_LIMIT is 1MB" in at.error[0].value
+    assert digest(workspace) == before

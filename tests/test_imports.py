@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -546,3 +547,68 @@ def test_salesforce_leads_not_converted_are_prospects(tmp_path):
                        "ORDER BY 1").fetchall()
     con.close()
     assert rows == [("001A", "Acme", "web", "Unassigned", None), ("00QB", "Beta SL", "partner", "Unassigned", None)]
+
+
+def test_out_of_memory_is_one_sentence_naming_the_file_and_the_setting(small_demo, tmp_path):
+    """A real export read under a 1MB CRM_IMPORT_MEMORY_LIMIT: exit 1, one line naming the file
+    being read and the setting to raise, no traceback; a previous good import is untouched."""
+    folder = exports.crm_csv(small_demo, tmp_path / "csv")
+    target = tmp_path / "ws.duckdb"
+    run_import([folder], "crm", str(target))
+    before = digest(target)
+    env = {**os.environ, "CRM_IMPORT_MEMORY_LIMIT": "1MB"}
+    done = subprocess.run([sys.executable, "-m", "data", "import", "--into", str(target), str(folder)],
+                          cwd=ROOT, capture_output=True, text=True, env=env)
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    names = [p.name for p in sorted(folder.glob("*.csv"))]
+    assert any(lines[0].startswith(f"error: The import ran out of memory while reading {name} ") for name in names), lines
+    assert "CRM_IMPORT_MEMORY_LIMIT is 1MB" in lines[0] and "Raise CRM_IMPORT_MEMORY_LIMIT" in lines[0]
+    assert "nothing was imported" in lines[0]
+    assert digest(target) == before
+
+
+def test_out_of_memory_while_loading_names_the_table_and_writes_nothing(small_demo, tmp_path, monkeypatch):
+    """The files staged and checked under the default limit, then the load into a target holding a
+    previous import under 1MB: ImportOutOfMemory names the table being written; the target is
+    byte-for-byte as it was, and a load with the default limit then succeeds."""
+    import tempfile
+
+    from data.imports import ImportOutOfMemory, check_files
+    from data.imports import loader
+
+    folder = exports.crm_csv(small_demo, tmp_path / "csv")
+    target = tmp_path / "ws.duckdb"
+    run_import([folder], "crm", str(target))
+    before = digest(target)
+    work = Path(tempfile.mkdtemp(dir=tmp_path))
+    checked = check_files([folder], "crm", workdir=work)
+    assert checked.errors == []
+    monkeypatch.setenv("CRM_IMPORT_MEMORY_LIMIT", "1MB")
+    with pytest.raises(ImportOutOfMemory) as caught:
+        loader.write(str(target), str(work / "stage.duckdb"), checked.rows, mode="replace", profile="crm",
+                     files=checked.files, who="test")
+    tables = {t.name for t in schema.TABLES}
+    assert caught.value.table in tables | {f"import_backup_{t}" for t in tables}
+    assert str(caught.value).startswith(f"The import ran out of memory while writing the table {caught.value.table} "
+                                        "(CRM_IMPORT_MEMORY_LIMIT is 1MB); nothing was imported.")
+    assert digest(target) == before
+    monkeypatch.delenv("CRM_IMPORT_MEMORY_LIMIT")
+    assert loader.write(str(target), str(work / "stage.duckdb"), checked.rows, mode="replace", profile="crm",
+                        files=checked.files, who="test") == 2
+
+
+@pytest.mark.parametrize("shape", ["salesforce", "hubspot", "zendesk"])
+def test_cli_without_profile_detects_it_from_the_headers(shape, small_demo, tmp_path):
+    """A user who forgets --profile: the export's column names choose it, and the import says so."""
+    folder = {"salesforce": lambda: exports.salesforce_csv(small_demo, tmp_path / "sf"),
+              "hubspot": lambda: exports.hubspot_csv(small_demo, tmp_path / "hs", internal=False),
+              "zendesk": lambda: exports.zendesk_csv(small_demo, tmp_path / "zd")}[shape]()
+    target = tmp_path / "ws.duckdb"
+    done = subprocess.run([sys.executable, "-m", "data", "import", "--into", str(target), str(folder)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"note: the files look like a {shape} export; importing them with --profile {shape}" in done.stderr
+    assert "customers: 300 rows" in done.stdout and "Traceback" not in done.stderr
+    assert list_batches(str(target))[0]["profile"] == shape

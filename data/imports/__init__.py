@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 import shutil
 import tempfile
+from contextlib import suppress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,13 +21,13 @@ import duckdb
 from data import schema
 from data.imports import loader
 from data.imports.mapping import FileMapping, stage
-from data.imports.problems import ImportRejected, Problem
+from data.imports.problems import ImportOutOfMemory, ImportRejected, Problem
 from data.imports.profiles import load_profile
 from data.imports.reader import RawFile, read_files
 from data.imports.validate import validate
 from i18n import lazy
 
-__all__ = ["ImportRejected", "ImportResult", "Problem", "check_files", "run_import", "parse_overrides"]
+__all__ = ["ImportOutOfMemory", "ImportRejected", "ImportResult", "Problem", "check_files", "run_import", "parse_overrides"]
 
 Progress = Callable[[float, str], None]
 
@@ -141,6 +142,7 @@ def check_files(paths: list[Path], profile_name: str, *, workdir: Path, into: st
     progress = progress or (lambda fraction, text: None)
     profile = load_profile(profile_name).with_overrides(overrides or {})
     con = duckdb.connect(str(workdir / "stage.duckdb"))
+    staging = False  # while the eight tables are being created, for the out-of-memory message
     try:
         # row numbers come from insertion order; memory beyond the limit spills to the work folder
         memory = loader.memory_limit()
@@ -149,7 +151,9 @@ def check_files(paths: list[Path], profile_name: str, *, workdir: Path, into: st
         progress(0.05, lazy("Reading the files"))
         raws, problems = read_files(con, paths, workdir, names)
         progress(0.45, lazy("Mapping the columns"))
+        staging = True
         mappings, found = stage(con, raws, profile)
+        staging = False
         problems += found
         rows = {t.name: con.execute(f"SELECT count(*) FROM {t.name}").fetchall()[0][0] for t in schema.TABLES}
         problems += _row_problems(raws, rows, mappings, mode)
@@ -161,6 +165,10 @@ def check_files(paths: list[Path], profile_name: str, *, workdir: Path, into: st
             for table in schema.TABLES:
                 cols = ", ".join(f'"{c.name}"' for c in table.columns)
                 preview[table.name] = con.execute(f"SELECT {cols} FROM {table.name} LIMIT {preview_rows}").df()
+    except duckdb.Error as exc:
+        if loader.out_of_memory(exc):
+            raise ImportOutOfMemory(_being_staged(con) if staging else None, loader.memory_limit()) from None
+        raise
     finally:
         con.close()
     tables_of = {m.raw.label: m.table for m in mappings}
@@ -168,6 +176,14 @@ def check_files(paths: list[Path], profile_name: str, *, workdir: Path, into: st
     present = {m.table for m in mappings}
     kept_rows = {t: n for t, n in rows.items() if t in present or mode == "replace"}
     return ImportResult(profile.name, mode, kept_rows, problems, mappings, files, preview=preview)
+
+
+def _being_staged(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The first of the eight staged tables not yet created (the one being written), or None."""
+    with suppress(duckdb.Error):
+        made = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        return next((t.name for t in schema.TABLES if t.name not in made), None)
+    return None
 
 
 def run_import(paths: list[Path], profile_name: str, into: str, *, mode: str = "replace",

@@ -11,6 +11,7 @@ parsers are built so that ``--help`` is in it too).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -20,9 +21,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from data import schema
 from data.budget import over_budget
-from data.imports import ImportRejected, parse_overrides, run_import
+from data.imports import ImportOutOfMemory, ImportRejected, parse_overrides, run_import
 from data.imports.loader import UndoRefused, list_batches, memory_limit, undo
-from data.imports.profiles import profile_names
+from data.imports.profiles import detect_profile, profile_names
+from data.imports.reader import expand_paths, peek_headers
 from i18n import LANGUAGES, _, environment_language, ngettext, set_language
 
 COMMANDS = ("import", "imports", "undo-import")
@@ -46,7 +48,8 @@ def _language_argument(command) -> None:
 
 def add_commands(commands) -> None:
     imp = commands.add_parser("import", help=_("import CRM exports (CSV, Excel, Parquet) into a database"))
-    imp.add_argument("--profile", default="crm", choices=profile_names(), help=_("the shape of the export"))
+    imp.add_argument("--profile", default=None, choices=profile_names(),
+                     help=_("the shape of the export (default: detected from the column names)"))
     imp.add_argument("--into", required=True,
                      help=_("target: a DuckDB file (created if missing) or a PostgreSQL URL"))
     imp.add_argument("--mode", choices=("replace", "upsert"), default="replace",
@@ -106,6 +109,9 @@ def out_of_memory_message() -> str:
 
 def run(args: argparse.Namespace) -> int:
     out, err = sys.stdout, sys.stderr
+    # a database closed by a failed commit fails again when its connection goes back to the pool:
+    # that is logged with a traceback, which must not reach the user (the error is reported below)
+    logging.getLogger("sqlalchemy.pool").addHandler(logging.NullHandler())
     if args.command in ("import", "undo-import"):
         why = refused_target(args.into)
         if why:
@@ -133,6 +139,9 @@ def run(args: argparse.Namespace) -> int:
     except UndoRefused as exc:
         print(_("error: {reason}").format(reason=exc), file=err)
         return 2
+    except ImportOutOfMemory as exc:
+        print(_("error: {reason}").format(reason=exc), file=err)
+        return 1
     except SQLAlchemyError as exc:
         if over_budget(exc):
             print(out_of_memory_message().format(limit=memory_limit()), file=err)
@@ -155,6 +164,11 @@ def _import(args: argparse.Namespace, out, err) -> int:
     except ValueError as exc:
         print(_("error: {reason}").format(reason=exc), file=err)
         return 2
+    if args.profile is None:
+        args.profile = detect_profile([h for p in expand_paths(args.paths) if p.is_file() for h in peek_headers(p)])
+        if args.profile != "crm":
+            print(_("note: the files look like a {profile} export; importing them with --profile {profile} "
+                    "(give --profile to choose another)").format(profile=args.profile), file=err)
     try:
         result = run_import(args.paths, args.profile, args.into, mode=args.mode, dry_run=args.dry_run,
                             overrides=overrides)

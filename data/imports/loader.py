@@ -173,13 +173,19 @@ def write(url: str, stage_path: str, tables: dict[str, int], *, mode: str, profi
                 raise
             staged.detach()
     except (SQLAlchemyError, duckdb.Error) as exc:
-        if over_budget(exc):
+        if out_of_memory(exc):
             raise ImportOutOfMemory(_flushed(exc) or writing.table or "the target database", memory_limit()) from None
         raise
     finally:
         with suppress(Exception):
             engine.dispose()
     return batch
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether a DuckDB error means the import's memory limit was too small (also a commit
+    that could not pin a block, which ``over_budget`` does not know)."""
+    return over_budget(exc) or "failed to pin block" in str(exc).lower()
 
 
 class _Writing:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from i18n import lazy
+
 Severity = Literal["error", "warning"]
 
 
@@ -35,9 +37,26 @@ class ImportRejected(Exception):
 
 class ImportOutOfMemory(Exception):
     """DuckDB needed more memory than ``CRM_IMPORT_MEMORY_LIMIT`` allows while writing ``table``
-    (a table of the target or of the staging database, or the file being read); nothing was
-    imported and the target is as it was."""
+    (a table of the target or of the staging database) or reading ``file``; nothing was
+    imported and the target is as it was. ``str()`` is the sentence for the user, in the
+    current language."""
 
-    def __init__(self, table: str, limit: str):
-        self.table, self.limit = table, limit
-        super().__init__(f"out of memory while writing {table} (CRM_IMPORT_MEMORY_LIMIT={limit})")
+    def __init__(self, table: str | None, limit: str, file: str | None = None):
+        self.table, self.limit, self.file = table, limit, file
+        if file is not None:
+            self.text = lazy("The import ran out of memory while reading {file} (CRM_IMPORT_MEMORY_LIMIT is "
+                             "{limit}); nothing was imported. Raise CRM_IMPORT_MEMORY_LIMIT (for example to 8GB) "
+                             "and run the import again.", file=file, limit=limit)
+        elif table is None:
+            self.text = lazy("The import ran out of memory while checking the files (CRM_IMPORT_MEMORY_LIMIT is "
+                             "{limit}); nothing was imported. Raise CRM_IMPORT_MEMORY_LIMIT (for example to 8GB) "
+                             "and run the import again.", limit=limit)
+        else:
+            self.text = lazy("The import ran out of memory while writing the table {table} "
+                             "(CRM_IMPORT_MEMORY_LIMIT is {limit}); nothing was imported. Raise "
+                             "CRM_IMPORT_MEMORY_LIMIT (for example to 8GB) and run the import again.",
+                             table=table, limit=limit)
+        super().__init__(self.text)
+
+    def __str__(self) -> str:
+        return str(self.text)

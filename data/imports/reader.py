@@ -18,7 +18,8 @@ from pathlib import Path
 
 import duckdb
 
-from data.imports.problems import Problem
+from data.imports.loader import memory_limit, out_of_memory
+from data.imports.problems import ImportOutOfMemory, Problem
 from i18n import N_, lazy
 
 SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".parquet")
@@ -153,7 +154,9 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Pa
             f" null_padding = false, store_rejects = true, rejects_table = '{rejects}',"
             f" rejects_scan = '{scan}', max_line_size = 4000000)",
             [str(readable), delimiter])
-    except duckdb.Error:
+    except duckdb.Error as exc:
+        if out_of_memory(exc):  # not the file's fault: say which setting to raise
+            raise ImportOutOfMemory(table, memory_limit(), file=raw.label) from None
         return raw, [Problem(raw.label, lazy("cannot be read as CSV: its lines or quotes are inconsistent (for "
                                              "example mixed line endings); save it again as CSV from the spreadsheet"))]
     raw.table = table
