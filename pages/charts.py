@@ -692,11 +692,11 @@ def pipeline_bars(frame: pd.DataFrame, title: str, y_title: str, money_prefix: s
     """Open amount per group (age band, team or source), with the number of deals on each bar."""
     fig = go.Figure(go.Bar(x=frame["amount"], y=frame["group"], orientation="h", marker_color=BLUE,
                            text=[ngettext("{n} deal", "{n} deals", int(d)).format(n=number(int(d))) for d in frame["deals"]],
-                           textposition="outside", cliponaxis=False,
+                           textposition="auto", cliponaxis=False,  # inside a long bar: never cut at the edge
                            hovertemplate=f"%{{y}}: {money_prefix}%{{x:,.0f}}<extra></extra>"))
     top = float(frame["amount"].max()) if len(frame) else 0.0
     fig.update_xaxes(title=_("Open amount"), tickprefix=money_prefix, tickformat=",.0f",
-                     range=[0, top * 1.3 if top > 0 else 1])  # room for the deal counts beside the bars
+                     range=[0, top * 1.3 if top > 0 else 1], nticks=4)  # room for the deal counts beside the bars
     fig.update_yaxes(title=y_title, autorange="reversed")
     return _finish(fig, title, 320)
 
