@@ -18,6 +18,8 @@ from metrics.catalogue import KPIS
 from metrics.filters import Filters
 
 MAX_PAGE_SIZE = 10_000
+#: The column :func:`page` adds for the count of every record (dropped from the rows).
+TOTAL_COLUMN = "records_in_total__"
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,19 @@ def page(conn: Connection, query: Select, page_number: int = 0, page_size: int =
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
     if page_number < 0:
         raise ValueError("page_number must be 0 or more")
+    if isinstance(query, Select) and not query._distinct:
+        # one statement: the page's rows, each with the count of every row (a window over
+        # the whole result, computed before the limit), instead of a count and then the page
+        counted = query.add_columns(func.count().over().label(TOTAL_COLUMN))
+        result = conn.execute(counted.limit(page_size).offset(page_number * page_size))
+        columns = [c for c in result.keys() if c != TOTAL_COLUMN]
+        found = result.mappings().all()
+        if found:
+            rows = pd.DataFrame([{c: row[c] for c in columns} for row in found], columns=columns)
+            return Page(rows, int(found[0][TOTAL_COLUMN]), page_number, page_size)
+        rows = pd.DataFrame([], columns=columns)    # an empty page: the total needs its own count
+        total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar()
+        return Page(rows, int(total), page_number, page_size)
     total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar()
     result = conn.execute(query.limit(page_size).offset(page_number * page_size))
     rows = pd.DataFrame(result.mappings().all(), columns=list(result.keys()))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pandas as pd
-from sqlalchemy import Select, and_, case, false, func, literal, or_, select
+from sqlalchemy import BigInteger, Select, and_, case, cast, false, func, literal, or_, select, union_all
 from sqlalchemy.engine import Connection
 
 from data.schema import campaigns, customers, interactions, orders
@@ -153,16 +153,24 @@ def campaign_cost_by_period(conn: Connection, periods: Periods | Sequence[Filter
 
 
 # ---- contact pressure
-def weekly_contacts(filters: Filters):
-    """Subquery: outbound contacts per (customer, week) in the range."""
+def _weekly_select(filters: Filters) -> Select:
     i = interactions.c
     week = func.date_trunc("week", i.occurred_at)
     return (
         select(i.customer_id, week.label("week"), func.count().label("contacts"))
         .where(i.direction == "outbound", i.customer_id.is_not(None), *_interaction_clauses(filters))
         .group_by(i.customer_id, week)
-        .subquery("weekly")
     )
+
+
+def weekly_contacts(filters: Filters):
+    """Subquery: outbound contacts per (customer, week) in the range."""
+    return _weekly_select(filters).subquery("weekly")
+
+
+def has_interactions(conn: Connection, filters: Filters) -> bool:
+    """Whether any interaction falls in the range for the filters (reads one row at most)."""
+    return conn.execute(select(literal(1)).where(*_interaction_clauses(filters)).limit(1)).first() is not None
 
 
 def pressure_distribution(conn: Connection, filters: Filters) -> pd.DataFrame:
@@ -192,20 +200,35 @@ def over_contacted(filters: Filters, settings: PressureSettings = PressureSettin
 
 def pressure_facts(conn: Connection, filters: Filters, settings: PressureSettings = PressureSettings()) -> dict:
     """Customers contacted, those over the limit and their share, mean contacts per week."""
-    w = weekly_contacts(filters)
+    facts = pressure_overview(conn, filters, settings)
+    del facts["distribution"]
+    return facts
+
+
+def pressure_overview(conn: Connection, filters: Filters, settings: PressureSettings = PressureSettings()) -> dict:
+    """:func:`pressure_facts` and, under ``distribution``, :func:`pressure_distribution`, in one
+    statement: the outbound contacts per customer and week are counted once for both."""
+    w = _weekly_select(filters).cte("weekly")
     per_customer = (select(w.c.customer_id, func.max(w.c.contacts).label("worst"),
                            func.sum(w.c.contacts).label("total"))
-                    .group_by(w.c.customer_id).subquery())
-    contacted, over, total = conn.execute(
-        select(func.count(), count_if(per_customer.c.worst > settings.max_per_week),
-               func.coalesce(func.sum(per_customer.c.total), 0))
-    ).one()
+                    .group_by(w.c.customer_id).subquery("per_customer"))
+    summary = select(literal(0).label("kind"), cast(func.count(), BigInteger).label("contacts"),
+                     cast(count_if(per_customer.c.worst > settings.max_per_week), BigInteger).label("n"),
+                     cast(func.coalesce(func.sum(per_customer.c.total), 0), BigInteger).label("total"))
+    histogram = select(literal(1).label("kind"), cast(w.c.contacts, BigInteger).label("contacts"),
+                       cast(func.count(), BigInteger).label("n"), cast(literal(0), BigInteger).label("total")
+                       ).group_by(w.c.contacts)
+    rows = conn.execute(union_all(summary, histogram)).all()
+    (contacted, over, total), = [(r.contacts, r.n, r.total) for r in rows if r.kind == 0]
     weeks = filters.days / 7.0
+    distribution = pd.DataFrame(sorted((int(r.contacts), int(r.n)) for r in rows if r.kind == 1),
+                                columns=["contacts", "customer_weeks"])
     return {
         "contacted_customers": contacted,
         "over_contacted": over,
         "over_contacted_share": ratio(over, contacted),
         "contacts_per_customer_week": ratio(total, contacted * weeks) if contacted else None,
+        "distribution": distribution,
     }
 
 
@@ -325,7 +348,8 @@ def campaign_roi(conn: Connection, filters: Filters, attribution_days: int = 90,
     )
     reach = (
         select(i.campaign_id, func.count().label("contacts"), count_if(i.responded).label("responses"))
-        .where(i.campaign_id.is_not(None), i.occurred_at < filters.as_of, *filters.fact_clauses(interactions, "channel"))
+        .where(i.campaign_id.in_(select(k.campaign_id).where(*_campaign_clauses(filters))),  # the campaigns shown
+               i.occurred_at < filters.as_of, *filters.fact_clauses(interactions, "channel"))
         .group_by(i.campaign_id).subquery("reach")
     )
     query = (

@@ -10,10 +10,10 @@ was created, in the bands of :data:`AGE_BANDS`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
 from data.schema import customers, opportunities
@@ -197,34 +197,60 @@ def close_forecast(conn: Connection, filters: Filters, history_days: int = 365, 
     history = Filters(start=since.date(), end=(filters.as_of - timedelta(days=1)).date(),
                       **{dim: getattr(filters, dim) for dim in ("segment", "region", "industry",
                                                                 "acquisition_channel", "owner_team", "channel")})
-    closed = pd.DataFrame(conn.execute(
-        select(func.coalesce(o.source, UNKNOWN).label("source"), o.status,
-               (seconds_between(o.created_at, o.closed_at) / DAY).label("cycle_days"))
-        .where(*_closed_in_period(history))).mappings().all(), columns=["source", "status", "cycle_days"])
-    open_ = pd.DataFrame(conn.execute(
-        select(func.coalesce(o.source, UNKNOWN).label("source"), o.created_at, o.amount)
-        .where(*_open_at(filters))).mappings().all(), columns=["source", "created_at", "amount"])
     columns = ["month", "deals", "amount", "weighted", "overdue"]
-    won = closed[closed.status == "won"]
-    if open_.empty or won.empty:
+    source = func.coalesce(o.source, UNKNOWN)
+    won = o.status == "won"
+    # the history in two small aggregates: won and closed per source, the median won cycle
+    closed = conn.execute(select(source.label("source"), count_if(won).label("won"), func.count().label("closed"))
+                          .where(*_closed_in_period(history)).group_by(source)).all()
+    won_total, closed_total = sum(int(r.won) for r in closed), sum(int(r.closed) for r in closed)
+    if not won_total:
         return pd.DataFrame(columns=columns)
-    overall = len(won) / len(closed)
-    by_source = closed.groupby("source").status.agg(lambda s: ((s == "won").sum(), len(s)))
-    chance = {src: (w / n if n >= min_closed else overall) for src, (w, n) in by_source.items()}
-    median_cycle = float(won.cycle_days.astype(float).median())
-    open_["amount"] = open_.amount.astype(float).fillna(0.0)
-    expected = pd.to_datetime(open_.created_at) + pd.to_timedelta(median_cycle, unit="D")
-    as_of = pd.Timestamp(filters.as_of)
-    now_month = pd.Timestamp(filters.end.year, filters.end.month, 1)
-    open_["overdue"] = expected < as_of
-    open_["month"] = [now_month if late else pd.Timestamp(e.year, e.month, 1)
-                      for e, late in zip(expected, open_.overdue)]
+    median_cycle = conn.execute(select(percentile(0.5, seconds_between(o.created_at, o.closed_at) / DAY))
+                                .where(*_closed_in_period(history), won)).scalar()
+    if median_cycle is None:
+        return pd.DataFrame(columns=columns)
+    median_cycle = float(median_cycle)
+    overall = won_total / closed_total
+    chance = {r.source: (int(r.won) / int(r.closed) if int(r.closed) >= min_closed else overall) for r in closed}
+    # the open deals counted per expected month and source in SQL: a deal's expected close
+    # (created_at + the median cycle) falls in month M when created_at >= M - the cycle
+    cycle = median_cycle * DAY
+    now_month = datetime(filters.end.year, filters.end.month, 1)
+    months = _month_starts(filters.as_of, filters.as_of + timedelta(seconds=cycle))
+    created = epoch(o.created_at)
+    overdue = created < (epoch(filters.as_of) - cycle)
+    month = case((overdue, literal(-1)),
+                 *[(created >= (epoch(m) - cycle), literal(k)) for k, m in reversed(list(enumerate(months)))],
+                 else_=literal(0))
+    deals = (select(month.label("month"), source.label("source"), o.amount, overdue.label("overdue"))
+             .where(*_open_at(filters)).subquery("open_deals").c)
+    rows = conn.execute(
+        select(deals.month, deals.source, func.count().label("deals"),
+               as_float(func.sum(func.coalesce(deals.amount, 0))).label("amount"),
+               count_if(deals.overdue).label("overdue"))
+        .group_by(deals.month, deals.source)).all()
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    open_ = pd.DataFrame([{"month": pd.Timestamp(now_month if r.month == -1 else months[r.month]),
+                           "source": r.source, "deals": int(r.deals), "amount": float(r.amount or 0.0),
+                           "overdue": int(r.overdue)} for r in rows])
     open_["weighted"] = open_.amount * open_.source.map(chance).fillna(overall)
-    out = (open_.groupby("month").agg(deals=("amount", "size"), amount=("amount", "sum"),
+    out = (open_.groupby("month").agg(deals=("deals", "sum"), amount=("amount", "sum"),
                                       weighted=("weighted", "sum"), overdue=("overdue", "sum"))
            .reset_index())
+    out["deals"] = out.deals.astype("int64")
     out["overdue"] = out.overdue.astype(int)
     return out[columns]
+
+
+def _month_starts(first: datetime, last: datetime) -> list[datetime]:
+    """The first day of every calendar month from ``first``'s to ``last``'s (both included)."""
+    months = [datetime(first.year, first.month, 1)]
+    while months[-1] < datetime(last.year, last.month, 1):
+        m = months[-1]
+        months.append(datetime(m.year + (m.month == 12), m.month % 12 + 1, 1))
+    return months
 
 
 def median_cycle_days(conn: Connection, filters: Filters) -> float | None:

@@ -19,9 +19,8 @@ st.markdown(_("People receive 25 to 300 commercial messages a day; the customer 
 limit = st.number_input(_("Alert above this many outbound contacts per customer in a week"), 1, 20, 3,
                         key="pressure_limit")
 settings = PressureSettings(max_per_week=int(limit))
-pressure = ui.compute("engagement.pressure", f, settings)
-facts = ui.compute("engagement.interactions", f)
-if not pressure["contacted_customers"] and not facts["interactions"]:
+pressure = ui.compute("engagement.pressure_overview", f, settings)  # with the distribution, in one statement
+if not pressure["contacted_customers"] and not ui.compute("engagement.any", f):
     ui.empty_state(_("No interactions in this range for this selection."))
     st.stop()
 consent = ui.compute("engagement.consent", f)
@@ -42,7 +41,7 @@ tiles[3].metric(_("Contacts off the preferred channel"), number(consent["off_pre
 
 left, right = st.columns(2)
 with left:
-    distribution = ui.compute("engagement.distribution", f)
+    distribution = pressure["distribution"]
     if distribution.empty:
         ui.empty_state(_("No outbound contacts in this range."))
     else:

@@ -173,8 +173,7 @@ if uploads:
             rows = ", ".join(f"{table_label(t)} {ui.i18n.number(n)}" for t, n in done.rows.items())
             st.session_state["import_done"] = _("Imported (import {batch}): {rows}. The dashboard now shows this "
                                                 "data.").format(batch=done.batch_id, rows=rows)
-            for key in ("period", "compare", *ui.FILTER_KEYS):  # the old data's filters may not apply
-                st.session_state.pop(key, None)
+            ui.follow_new_data()  # the old data's filters may not apply, even those in the link
             st.rerun()  # the sidebar filters and every page now read the new data
 
 st.subheader(_("Past imports"))

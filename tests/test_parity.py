@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 
-from data.build import build_demo
 from data.demo import DemoSpec
 from metrics import catalogue, cohorts, drilldown, engagement, funnel, pipeline, quality, sla, value, voice
 from metrics.filters import Filters
 from metrics.periods import Periods
 from tests.conftest import END
+from tests.helpers import demo_on_both_engines
 
 pytestmark = pytest.mark.postgres
 
@@ -27,13 +27,8 @@ FILTERS = [
 
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory, pg_cluster):
-    from tests.provision import create_database
-
-    path = tmp_path_factory.mktemp("parity") / "crm.duckdb"
-    build_demo(path, SPEC)
-    pg_url = create_database(pg_cluster, "parity")
-    build_demo(pg_url, SPEC)
-    duck = create_engine(f"duckdb:///{path}", connect_args={"read_only": True})
+    duck_url, pg_url = demo_on_both_engines(tmp_path_factory, pg_cluster, SPEC, "parity")
+    duck = create_engine(duck_url, connect_args={"read_only": True})
     pg = create_engine(pg_url)
     yield duck, pg
     duck.dispose()
@@ -73,6 +68,7 @@ CALLS = {
     "sla.breaches": lambda c, f: drilldown.page(c, sla.breach_records(f), 0, 50).rows,
     "voice": voice.survey_facts,
     "pipeline": pipeline.pipeline_facts,
+    "pipeline.forecast": pipeline.close_forecast,
     "quality": quality.quality_facts,
     "quality.duplicates": lambda c, f: drilldown.page(c, quality.duplicate_records(f), 0, 50).rows,
     "value": value.value_facts,
@@ -81,6 +77,8 @@ CALLS = {
     "engagement.interactions": engagement.interaction_facts,
     "engagement.pressure": engagement.pressure_facts,
     "engagement.distribution": engagement.pressure_distribution,
+    "engagement.pressure_overview": engagement.pressure_overview,
+    "engagement.any": engagement.has_interactions,
     "engagement.over": lambda c, f: drilldown.page(c, engagement.over_contacted(f), 0, 50).rows,
     "engagement.consent": engagement.consent_facts,
     "engagement.personalised": engagement.personalization_response,
