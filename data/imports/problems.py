@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from i18n import lazy
+
 Severity = Literal["error", "warning"]
 
 
@@ -40,4 +42,5 @@ class ImportOutOfMemory(Exception):
 
     def __init__(self, table: str, limit: str):
         self.table, self.limit = table, limit
-        super().__init__(f"out of memory while writing {table} (CRM_IMPORT_MEMORY_LIMIT={limit})")
+        super().__init__(lazy("out of memory while writing {table} (CRM_IMPORT_MEMORY_LIMIT={limit})", table=table,
+                              limit=limit))
