@@ -23,14 +23,15 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 $(DEMO): | $(VENV)/.installed
 	$(BIN)/python -m data demo --out $(DEMO)
 
-## run: install into .venv, build the demo database if missing, serve the app (the default view is
-## computed in the background meanwhile, into the results kept per data refresh in .cache/)
+## run: install into .venv, build the demo database if missing, serve the app (its libraries loaded before
+## the first visitor; the default view computed in the background meanwhile, into the results kept per data
+## refresh in .cache/)
 run: $(VENV)/.installed $(DEMO)
-	$(BIN)/python -m pages.ui warm & CRM_WARM=0 $(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/python -m pages.warm & CRM_WARM=0 $(BIN)/python -m pages.serve --server.port $(PORT)
 
 ## warm: compute the default view into .cache/ (run it after each data refresh, e.g. from cron)
 warm: $(VENV)/.installed
-	$(BIN)/python -m pages.ui warm
+	$(BIN)/python -m pages.warm
 
 ## test: install the dev requirements, check the machine has what it cannot provide, run every test
 test: $(VENV)/.installed-dev

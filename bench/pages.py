@@ -1,8 +1,9 @@
 """Benchmark: the pages as people use them, in headless Chromium, against a blank page.
 
 For each demo database (default: bench/work/crm_100k.duckdb and crm_1m.duckdb, built on
-first use by bench/bench_report.py's ``database``, seed 42) and each run, a fresh ``streamlit run app.py``
-(nothing cached) is driven by one browser tab:
+first use by bench/bench_report.py's ``database``, seed 42) and each run, a fresh app server
+started as ``make run`` does (``python -m pages.serve``; nothing cached) is driven by one
+browser tab:
 
 - **first load**: the app's URL opened until the Overview's script has finished;
 - **cold**: every other page opened from the sidebar for the first time;
@@ -14,7 +15,9 @@ then the server is restarted on the same results folder (``CRM_CACHE_DIR``: what
 is kept on disk per data refresh) and the first load and every page are timed again
 (**after a restart**); then ten sessions (ten browser contexts, each with its own region filter in the URL, so the
 server computes for each) open the Overview and the Retention page, and the server's peak
-resident memory (``VmHWM`` of its process) is read.
+resident memory (``VmHWM`` of its process) is read. Last, the morning after a data refresh:
+``python -m pages.warm`` (``make warm``) into an empty results folder, then a fresh server's
+**first load after make warm**.
 
 "Done" for a step is the moment the app's script run has finished (``stApp``'s
 ``data-test-script-state`` goes back to ``notRunning``) with the page's title shown: the
@@ -117,8 +120,9 @@ def start_server(script: Path, env_extra: dict[str, str], log: Path) -> tuple[su
     import urllib.request
 
     port = free_port()
+    launcher = ["-m", "pages.serve"] if script == ROOT / "app.py" else ["-m", "streamlit", "run", str(script)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+        [sys.executable, *launcher, "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
         cwd=ROOT, env={**os.environ, **env_extra}, stdout=open(log, "w"), stderr=subprocess.STDOUT)
@@ -309,6 +313,28 @@ def app_run(browser, db: Path, work: Path, sessions: bool) -> dict:
     return result
 
 
+def warmed_first_load(browser, db: Path, work: Path) -> dict:
+    """The morning after a data refresh: ``make warm`` (``python -m pages.warm``) into an
+    empty results folder, then a fresh server (no warming of its own) and its first visitor."""
+    app_db = work / f"app_{db.stem}_warmed.sqlite"
+    app_db.unlink(missing_ok=True)
+    cache = Path(tempfile.mkdtemp(prefix=f"cache_{db.stem}_warmed_", dir=work))
+    env = {"CRM_DB_URL": f"duckdb:///{db}", "CRM_APP_DB_URL": f"sqlite:///{app_db}", "CRM_CACHE_DIR": str(cache)}
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pages.warm"], cwd=ROOT, env={**os.environ, **env}, check=True,
+                   capture_output=True)
+    warm_seconds = time.perf_counter() - start
+    proc, base = start_server(ROOT / "app.py", {**env, "CRM_WARM": "0"}, work / f"server_{db.stem}_warmed.log")
+    try:
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        page, first = first_load(context, base, "Overview")
+        errors = exceptions(page)
+        context.close()
+    finally:
+        stop_server(proc)
+    return {"warm_seconds": warm_seconds, "first_after_warm": first, "errors_after_warm": errors}
+
+
 def customers_of(db: Path) -> int:
     import duckdb
 
@@ -349,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
             runs = []
             for run in range(args.runs):
                 runs.append(app_run(browser, db, work, sessions=not args.no_sessions and run == args.runs - 1))
+                runs[-1].update(warmed_first_load(browser, db, work))
                 print(db.name, run, json.dumps(runs[-1]), flush=True)
             raw["sizes"][str(size)] = {"db": str(db), "runs": runs}
         browser.close()
@@ -451,6 +478,12 @@ def report(raw: dict) -> str:
         lines += ["| step | seconds (x floor) | aim | within |", "|---|---:|---:|---|"]
         lines.append(f"| first load (Overview) | {_cell(first, floor_load)} | {aims.get('first', '')} | "
                      f"{_aim(_median(first), aims.get('first'))} |")
+        warmed = [r["first_after_warm"] for r in runs if "first_after_warm" in r]
+        if warmed:
+            warm_s = _median([r["warm_seconds"] for r in runs if "warm_seconds" in r])
+            lines.append(f"| first load after `make warm` ({warm_s:.0f} s before, into an empty results folder) | "
+                         f"{_cell(warmed, floor_load)} | {aims.get('first', '')} | "
+                         f"{_aim(_median(warmed), aims.get('first'))} |")
         flt = [r["filter"] for r in runs]
         lines.append(f"| filter change (a segment added) | {_cell(flt, floor_rerun)} | {aims.get('filter', '')} | "
                      f"{_aim(_median(flt), aims.get('filter'))} |")
@@ -468,7 +501,8 @@ def report(raw: dict) -> str:
                          f"{aims.get('cold', '')} / {aims.get('warm', '')} | {' / '.join(x for x in ok if x)} |")
         one = max(r["peak_one_session_mb"] for r in runs)
         ten = [r["peak_ten_sessions_mb"] for r in runs if "peak_ten_sessions_mb" in r]
-        errors = sorted({page for r in runs for page, errs in r["errors"].items() if errs})
+        errors = sorted({page for r in runs for page, errs in r["errors"].items() if errs}
+                        | {"Overview after make warm" for r in runs if r.get("errors_after_warm")})
         alive = all(r.get("alive", True) for r in runs)
         lines += ["", f"Server peak resident memory: {one:,.0f} MB with one session"
                   + (f", {max(ten):,.0f} MB after ten more sessions (each with its own region filter, "

@@ -52,6 +52,9 @@ def _refusal(out: str, force: bool) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from data.imports.cli import choose_language
+
+    choose_language(sys.argv[1:] if argv is None else argv)  # the import commands' help and messages
     parser = argparse.ArgumentParser(prog="python -m data", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="generate the demo CRM database")

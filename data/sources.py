@@ -27,6 +27,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, event, func, inspect, select
 from sqlalchemy import types as sqltypes
 from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine.reflection import ObjectKind, ObjectScope
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from data import schema
@@ -207,7 +208,8 @@ def _spark_engine(url: URL) -> Engine:
 
 
 def table_names(conn: Connection) -> set[str]:
-    """Names of the tables the connection sees.
+    """Names of the tables and views the connection sees (a company may expose its CRM
+    to the dashboard as views named after the data model's tables).
 
     PyHive's ``get_table_names`` reads the first column of ``SHOW TABLES``, which on
     Spark is the database (namespace), not the table: there the ``tableName`` column is read.
@@ -217,7 +219,8 @@ def table_names(conn: Connection) -> set[str]:
         keys = list(result.keys())
         column = keys.index("tableName") if "tableName" in keys else 0
         return {row[column] for row in result}
-    return set(inspect(conn).get_table_names())
+    inspector = inspect(conn)
+    return set(inspector.get_table_names()) | set(inspector.get_view_names())
 
 
 def _read_only_transaction(conn: Connection) -> None:
@@ -264,21 +267,31 @@ def _read_only_driver(dbapi_connection, _record) -> None:
 
 def schema_problems(conn: Connection) -> list[str]:
     """Every table and column of the data model that the source lacks (empty = fine)."""
-    inspector = inspect(conn)
     present = table_names(conn)
+    columns = reflected_columns(conn, present)
     problems: list[str] = []
     for table in schema.TABLES:
         if table.name not in present:
             problems.append(f"missing table {table.name}")
             continue
-        have = {c["name"] for c in inspector.get_columns(table.name)}
+        have = {c["name"] for c in columns.get(table.name, [])}
         missing = [c.name for c in table.columns if c.name not in have]
         if missing:
             problems.append(f"table {table.name} lacks column(s) {', '.join(missing)}")
-    wrong = type_problems(inspector, present)
+    wrong = type_problems(columns)
     if wrong:
         problems.append("wrong column types (found, expected): " + ", ".join(wrong))
     return problems
+
+
+def reflected_columns(conn: Connection, present: set[str]) -> dict[str, list[dict]]:
+    """The source's columns of the data model's tables, reflected in one pass where the
+    dialect can (DuckDB: one catalogue query instead of one per table, ~0.9 s at 1M rows)."""
+    wanted = [t.name for t in schema.TABLES if t.name in present]
+    if not wanted:
+        return {}
+    multi = inspect(conn).get_multi_columns(filter_names=wanted, kind=ObjectKind.ANY, scope=ObjectScope.ANY)  # views too
+    return {name: cols for (_schema, name), cols in multi.items()}
 
 
 #: Accepted reflected types per declared type (a family: any text type for Text, ...).
@@ -298,14 +311,14 @@ def _expected(declared) -> tuple[tuple[type, ...], str] | None:
     return None
 
 
-def type_problems(inspector, present: set[str]) -> list[str]:
+def type_problems(columns: dict[str, list[dict]]) -> list[str]:
     """Every ``table.column`` whose type in the source is not of the declared kind, as
     ``"orders.amount text, expected numeric"`` (types the driver cannot name are accepted)."""
     out = []
     for table in schema.TABLES:
-        if table.name not in present:
+        if table.name not in columns:
             continue
-        found = {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
+        found = {c["name"]: c["type"] for c in columns[table.name]}
         for column in table.columns:
             actual = found.get(column.name)
             if isinstance(actual, sqltypes.TypeDecorator):  # PyHive reflects HiveTimestamp, HiveDecimal...

@@ -229,6 +229,18 @@ def month(value: date | datetime) -> str:
     return format_date(value, format="MMM y", locale=locale())
 
 
+def month_abbreviation(value: date | datetime) -> str:
+    """A month's abbreviated name: Jan / ene."""
+    return format_date(value, format="LLL", locale=locale())
+
+
+def short_day(value: date | datetime) -> str:
+    """A day and its month, without the year: 5 Jan / 5 ene."""
+    from babel.dates import format_skeleton
+
+    return format_skeleton("dMMM", value, locale=locale())
+
+
 def month_name(value: date | datetime) -> str:
     """A month in full: November 2026 / noviembre de 2026."""
     from babel.dates import format_skeleton

@@ -81,7 +81,8 @@ class Filters:
         for dim, _values in scope:
             if dim not in CUSTOMER_DIMENSIONS:
                 raise ValueError(f"scope: unknown customer dimension {dim!r}")
-        object.__setattr__(self, "scope", tuple(sorted((d, tuple(str(v) for v in vs)) for d, vs in scope)))
+        # canonical (dimensions and values sorted): equal scopes are one filter set, one cache entry
+        object.__setattr__(self, "scope", tuple(sorted((d, tuple(sorted({str(v) for v in vs}))) for d, vs in scope)))
 
     # ---- time
     @property

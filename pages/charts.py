@@ -14,7 +14,7 @@ import plotly.io as pio
 
 import re
 
-from i18n import N_, _, language, month, ngettext, number, percent
+from i18n import N_, _, language, month, month_abbreviation, ngettext, number, percent, short_day
 
 # Okabe & Ito (2008), safe for the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -174,16 +174,59 @@ def localised(fig: go.Figure, symbol: str = MONEY_SIGN) -> go.Figure:
                 setattr(trace, attribute, _MONEY_FIELD.sub(
                     (lambda m: f"{m.group(1)} {symbol}") if suffix else (lambda m: f"{symbol}{m.group(1)}"),
                     template))
-    if language() in NUMERIC_MONTHS:
-        for axis_name in _date_axes(fig):
-            axis = fig.layout[axis_name]
-            if axis.tickformat is None:
-                axis.tickformat = NUMERIC_MONTHS[language()]
+    marked = getattr(fig, "_crm_month_axes", set())
+    for axis_name in _date_axes(fig):
+        axis = fig.layout[axis_name]
+        if axis_name in marked or (axis.tickformat is None and axis.tickmode != "array"):
+            # drawn again here, after escaped(): the labels are ours (month names, <br>), not data
+            month_axis(fig, axis_name)
     return fig
 
 
-#: Languages whose date axes are written with numbers: plotly.js names months only in English.
-NUMERIC_MONTHS = {"es": "%m/%Y"}
+#: Months between two ticks of a month axis: the first that keeps at most MONTH_TICKS ticks.
+MONTH_STEPS, MONTH_TICKS = (1, 2, 3, 6, 12, 24), 7
+#: Days between two ticks of a date axis shorter than two months.
+DAY_STEPS = (1, 2, 7, 14)
+
+
+def month_axis(fig: go.Figure, axis: str = "xaxis") -> go.Figure:
+    """A date axis whose ticks name the months in the page's language, by Babel: "ene 2026" /
+    "Jan 2026" (plotly.js names months only in English, and ``tickformat`` cannot change that).
+
+    Ticks at the first of a month, every 1, 2, 3, 6, 12 or 24 months so that at most
+    :data:`MONTH_TICKS` are drawn; the month on one line and, at the first tick and at each
+    new year, the year below it ("ene<br>2026", "mar", ...), so that the labels fit side by
+    side on a phone without being turned; a range of less than two months gets day ticks ("5 ene").
+    The range is that of the dates the figure's traces put on ``axis``. Used by every chart
+    with a month axis (and by :func:`localised` for any date axis left without a format).
+    """
+    anchor = "x" + axis[len("xaxis"):]
+    values = []
+    for trace in fig.data:
+        x = getattr(trace, "x", None)
+        if x is None or not len(x) or (getattr(trace, "xaxis", None) or "x") != anchor:
+            continue
+        dates = pd.to_datetime(pd.Series(list(x)), errors="coerce").dropna()
+        values.extend([dates.min(), dates.max()] if len(dates) else [])
+    if not values:
+        return fig
+    low, high = min(values), max(values)
+    starts = pd.date_range(low.to_period("M").to_timestamp(), high, freq="MS")
+    if len(starts[starts >= low.normalize()]) >= 2:  # a tick before the first date would not be drawn
+        starts = starts[starts >= low.normalize()]
+    if len(starts) >= 2:
+        step = next((k for k in MONTH_STEPS if -(-len(starts) // k) <= MONTH_TICKS), MONTH_STEPS[-1])
+        ticks = list(starts[::step])
+        text = [f"{month_abbreviation(t)}<br>{t.year}" if i == 0 or t.year != ticks[i - 1].year
+                else month_abbreviation(t) for i, t in enumerate(ticks)]
+    else:
+        days = max((high - low).days, 1)
+        step = next((k for k in DAY_STEPS if -(-days // k) <= MONTH_TICKS), DAY_STEPS[-1])
+        ticks = list(pd.date_range(low.normalize(), high, freq=f"{step}D"))
+        text = [short_day(t) for t in ticks]
+    fig.layout[axis].update(tickmode="array", tickvals=ticks, ticktext=text, tickformat=None, dtick=None)
+    fig._crm_month_axes = getattr(fig, "_crm_month_axes", set()) | {axis}
+    return fig
 
 
 def _date_axes(fig: go.Figure) -> set[str]:
@@ -300,7 +343,8 @@ def monthly_line(frame: pd.DataFrame, x: str, y: str, title: str, y_title: str, 
                            text=partial_label or _("Month so far"), yanchor="bottom", font=dict(size=11, color=GREY))
     if target is not None:
         target_line(fig, target, target_label)
-    fig.update_xaxes(title=_("Month"), tickformat="%b %Y")
+    fig.update_xaxes(title=_("Month"))
+    month_axis(fig)
     fig.update_yaxes(title=y_title, tickformat=".0%" if percent else ",.0f",
                      tickprefix="€" if money else "", rangemode="tozero")
     return _finish(fig, title, 300)
@@ -369,6 +413,7 @@ def compliance_over_time(frame: pd.DataFrame, target: float) -> go.Figure:
     target_line(fig, target, _("target {target}").format(target=percent(target, 0)))
     fig.update_yaxes(title=_("SLA compliance (met / met + breached)"), tickformat=".0%")
     fig.update_xaxes(title=_("Week opened"))
+    month_axis(fig)
     return _finish(fig, _("SLA compliance per class, week by week"), 340)
 
 
@@ -595,7 +640,8 @@ def forecast_chart(result, title: str, y_title: str, money: bool = False) -> go.
                                  marker=dict(color=BLUE, size=9, symbol="circle-open", line=dict(width=2)),
                                  hovertemplate=_("%{x|%m/%Y} so far (unfinished, not used): %{y:,.0f}")
                                  + "<extra></extra>"))
-    fig.update_xaxes(title=_("Month"), tickformat="%b %Y")
+    fig.update_xaxes(title=_("Month"))
+    month_axis(fig)
     fig.update_yaxes(title=y_title, tickprefix="€" if money else "", rangemode="tozero", tickformat=",.0f")
     return _finish(fig, title, 330)
 
@@ -666,7 +712,8 @@ def close_forecast_bars(frame: pd.DataFrame, money_prefix: str = "€") -> go.Fi
                + "<extra></extra>"),
     ])
     fig.update_layout(barmode="overlay")
-    fig.update_xaxes(title=_("Expected month of close"), tickformat="%b %Y", dtick="M1")
+    fig.update_xaxes(title=_("Expected month of close"))
+    month_axis(fig)
     fig.update_yaxes(title=_("Amount"), tickprefix=money_prefix, tickformat=",.0f", rangemode="tozero")
     return _finish(fig, _("Open amount by expected month of close"), 340)
 

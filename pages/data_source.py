@@ -66,6 +66,7 @@ else:
             "rows": st.column_config.NumberColumn(_("Rows breaking it"), format="localized"),
             "effect": _("Effect on the figures"),
         },
+        placeholder=labels.EMPTY,
     )
     if not failed.empty:
         check_names = {row.key: _("{table}: {reason} ({rows} rows)").format(
@@ -77,7 +78,8 @@ else:
         rows, total = ui.records_page("health.broken", everything, picked, size=100)
         st.caption(_("{total} rows · showing the first {shown}").format(
             total=ui.i18n.number(total), shown=ui.i18n.number(min(total, 100))))
-        st.dataframe(rows, hide_index=True, height=300, column_config=labels.column_config(rows))
+        st.dataframe(rows, hide_index=True, height=300, column_config=labels.column_config(rows),
+                     placeholder=labels.EMPTY)
         ui.records_button(_("All rows, with a CSV"), check_names[picked], "health.broken", everything, picked,
                           key="health_drill")
 
@@ -98,6 +100,7 @@ else:
             "first": st.column_config.DatetimeColumn(_("First"), format="localized"),
             "last": st.column_config.DatetimeColumn(_("Last"), format="localized"),
         },
+        placeholder=labels.EMPTY,
     )
     ui.download(summary, "tables", key="tables_csv", label=_("Download CSV"))
 
@@ -112,7 +115,7 @@ fields = ui.compute("quality.fields", f)
 frame = pd.DataFrame({"field": [labels.label(name) for name in fields], "filled": list(fields.values())})
 st.markdown(_("**Share of customer records with each field filled**"))
 st.dataframe(frame, hide_index=True, column_config={"field": _("Field"), "filled": st.column_config.ProgressColumn(
-    _("Filled"), format="percent", min_value=0.0, max_value=1.0)})
+    _("Filled"), format="percent", min_value=0.0, max_value=1.0)}, placeholder=labels.EMPTY)
 c1, c2 = st.columns(2)
 with c1:
     ui.records_button(_("Duplicate customers (same email)"), _("Customers sharing a normalised email"),

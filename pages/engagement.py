@@ -52,7 +52,8 @@ with right:
     over, total = ui.records_page("engagement.over", f, settings, size=200)
     st.caption(_("{n} customers had at least one week above {limit} contacts.").format(n=number(total),
                                                                                        limit=int(limit)))
-    st.dataframe(labels.styled(over, ui.money), hide_index=True, height=300, column_config=labels.column_config(over))
+    st.dataframe(labels.styled(over, ui.money), hide_index=True, height=300, column_config=labels.column_config(over),
+                 placeholder=labels.EMPTY)
     ui.records_button(_("All over-contacted customers"), _("Over-contacted customers"), "engagement.over", f,
                       settings, key="over_drill")
 
@@ -61,7 +62,7 @@ violations, count = ui.records_page("engagement.violations", f, size=100)
 st.caption(_("{n} outbound contacts went to customers without marketing consent or off the channel they asked for "
              "(preferred channel 'none' means no contact at all). The latest 100:").format(n=number(count)))
 st.dataframe(labels.styled(violations, ui.money), hide_index=True, height=300,
-             column_config=labels.column_config(violations))
+             column_config=labels.column_config(violations), placeholder=labels.EMPTY)
 ui.records_button(_("All violations"), _("Consent and channel violations"), "engagement.violations", f,
                   key="violations_drill")
 
@@ -113,7 +114,7 @@ else:
         "attributed_margin": st.column_config.NumberColumn(_("Attributed margin")),
         "cost_per_acquisition": st.column_config.NumberColumn(_("Cost per acquisition")),
         "response_rate": ui.percent_column(_("Response rate")), "roi": ui.percent_column(_("ROI")),
-        "started_at": st.column_config.DatetimeColumn(_("Started"), format="YYYY-MM-DD")})
+        "started_at": st.column_config.DatetimeColumn(_("Started"), format="YYYY-MM-DD")}, placeholder=labels.EMPTY)
     st.caption(_("ROI = (attributed margin - cost) / cost. A customer is credited to the campaign of their last "
                  "campaign contact in the 90 days before acquisition; attributed margin is their margin in the "
                  "year after — so the latest campaigns, whose customers have had little time to buy, start near "

@@ -126,7 +126,7 @@ if uploads:
         bar = st.progress(0.0, text=_("Checking the files…"))
         with tempfile.TemporaryDirectory() as work:
             result = check_files(paths, profile, workdir=Path(work), into=str(target), mode=mode, names=names,
-                                 progress=lambda x, text: bar.progress(x, text=text), preview_rows=20)
+                                 progress=lambda x, text: bar.progress(x, text=str(text)), preview_rows=20)
         bar.empty()
         st.session_state["import_check_key"], st.session_state["import_check"] = key, result
     result = st.session_state["import_check"]
@@ -162,7 +162,7 @@ if uploads:
         try:
             done = run_import(paths, profile, str(target), mode=mode, names=names,
                               who=getattr(st.user, "email", None) or "app", role=signin.role(),
-                              progress=lambda x, text: bar.progress(x, text=text))
+                              progress=lambda x, text: bar.progress(x, text=str(text)))
         except ImportRejected as rejected:  # the files changed between check and import
             bar.empty()
             show_problems(rejected.problems)
@@ -173,8 +173,7 @@ if uploads:
             rows = ", ".join(f"{table_label(t)} {ui.i18n.number(n)}" for t, n in done.rows.items())
             st.session_state["import_done"] = _("Imported (import {batch}): {rows}. The dashboard now shows this "
                                                 "data.").format(batch=done.batch_id, rows=rows)
-            for key in ("period", "compare", *ui.FILTER_KEYS):  # the old data's filters may not apply
-                st.session_state.pop(key, None)
+            ui.follow_new_data()  # the old data's filters may not apply, even those in the link
             st.rerun()  # the sidebar filters and every page now read the new data
 
 st.subheader(_("Past imports"))

@@ -72,6 +72,10 @@ DATETIMES = {"created_at", "engaged_at", "acquired_at", "updated_at", "ordered_a
 MONEY = {"amount", "margin", "cost", "revenue", "revenue_last_year", "margin_last_year"}
 COUNTS = {"orders_last_year", "customers", "orders", "tickets", "contacts", "weeks_over_limit", "max_per_week",
           "outbound_contacts", "contacts_to_resolve", "total", "records", "met", "breached", "pending", "responses"}
+#: What a table shows in an empty cell (``st.dataframe(placeholder=EMPTY)``): Streamlit writes
+#: "None" otherwise; the placeholder keeps the column's format (dates, money, counts), which a
+#: Styler's ``na_rep`` would replace.
+EMPTY = "—"
 DAYS = {"cycle_days", "age_days", "days_since_update", "duration_days", "hours_over_deadline"}
 
 

@@ -98,6 +98,6 @@ else:
         st.dataframe(labels.readable(shown), hide_index=True, column_config=labels.column_config(
             shown, created_at=st.column_config.DateColumn(_("Created"), format="YYYY-MM-DD"),
             amount=st.column_config.TextColumn(_("Amount")),
-            age_days=st.column_config.NumberColumn(_("Age (days)"), format="%.0f")))
+            age_days=st.column_config.NumberColumn(_("Age (days)"), format="%.0f")), placeholder=labels.EMPTY)
         ui.records_button(_("All stuck deals"), _("Open deals older than the median sales cycle"), "pipeline.open",
                           f, float(median), key="pipeline_stuck")

@@ -130,7 +130,9 @@ def frame() -> None:
 def _open(url: str) -> Source:
     opened = connect(url)
     if _serving() and os.environ.get("CRM_WARM", "1") != "0":
-        threading.Thread(target=_warm_default_view, args=(url, resolve_store_url()), daemon=True,
+        from pages import warm
+
+        threading.Thread(target=warm.default_view, args=(url, resolve_store_url()), daemon=True,
                          name="warm-default-view").start()
     return opened
 
@@ -143,34 +145,6 @@ def _serving() -> bool:
         return isinstance(Runtime.instance(), Runtime)
     except RuntimeError:
         return False
-
-
-def _warm_default_view(url: str, store_url: str) -> None:
-    """Compute what the default view shows (the Overview with the default filters, then the
-    customer value models) into the caches, in a background thread started when the source
-    is opened: the first visitor's page then finds its sections computed or in progress.
-
-    The order is the reverse of the Overview's, so that this thread and the first visitor's
-    page work on different sections at the same time. Best effort: any failure here is left
-    for the page itself to meet and report. ``CRM_WARM=0`` turns it off.
-    """
-    try:
-        start, end = _default_period(url)
-        dimension_values(url)
-        f = Filters(start=start, end=end)
-        year = month_window(f, 12)
-        merged = catalogue.load_targets()
-        merged.update({k: v for k, v in _store(store_url).target_overrides().items() if k in KPIS})
-        for name, window, args in (("forecast", f, ("new_customers", 6)), ("forecast", f, ("revenue", 6)),
-                                   ("voice.nps", year, ()), ("sla.over_time", year, ("month",)),
-                                   ("value.new_customers", year, ()), ("value.revenue", year, ()),
-                                   ("trend", f, (6,)), ("scorecard", f, (tuple(sorted(merged.items())),)),
-                                   ("clv", f, (12, "segment")), ("rfm", f, ())):
-            for lang in (i18n.LANGUAGES if name in TEXT_RESULTS else (i18n.DEFAULT,)):
-                with i18n.using(lang):
-                    _compute(url, name, window, args)
-    except Exception:  # noqa: BLE001 - best effort, see the docstring
-        return
 
 
 def source() -> Source | None:
@@ -255,6 +229,12 @@ def _default_period(url: str) -> tuple[date, date]:
     return max(first, end - timedelta(days=89)), end
 
 
+def follow_new_data() -> None:
+    """Make the next run's filters the defaults of the data as it now is (after an import),
+    whatever the session or its link held before."""
+    st.session_state["_new_data"] = True
+
+
 def sidebar_filters() -> None:
     """The global filters in the sidebar, bound to the URL; stores a Filters in the session."""
     try:
@@ -270,6 +250,12 @@ def sidebar_filters() -> None:
     default_start, default_end = _default_period(opened.url)
     raw = {key: st.query_params.get_all(key) for key in ("period", "compare", *FILTER_KEYS)}
 
+    if st.session_state.pop("_new_data", False):  # after an import: the new data's defaults,
+        # also over a link's values (a query parameter bound to a widget is set through the widget)
+        st.session_state["period"] = (default_start, default_end)
+        st.session_state["compare"] = COMPARE_LABELS["previous"]
+        st.session_state.update({key: [] for key in FILTER_KEYS})
+        raw = {key: [] for key in raw}
     bar = st.sidebar
     bar.header(_("Filters"))
     fix = st.session_state.pop("_period_fix", None)  # a link's range corrected by the run before
@@ -795,7 +781,8 @@ def _drill_body(title: str, name: str, f: Filters, args: tuple, slug: str) -> No
         rows, _total = within_budget(_records_page, url, name, f, args, page, size, statuses)
     st.caption(_("{total} records · showing {first}-{last}").format(
         total=i18n.number(total), first=i18n.number(page * size + 1), last=i18n.number(min((page + 1) * size, total))))
-    st.dataframe(labels.styled(rows, money), hide_index=True, height=420, column_config=labels.column_config(rows))
+    st.dataframe(labels.styled(rows, money), hide_index=True, height=420, column_config=labels.column_config(rows),
+                 placeholder=labels.EMPTY)
     # the CSV of every record is built only when the button is clicked, not when the dialog opens
     st.download_button(_("Download all as CSV"), lambda: _records_csv(url, name, f, args, statuses),
                        file_name=f"{slug}.csv",
@@ -1124,34 +1111,3 @@ def run_guarded(body: Callable[[], None]) -> None:
         logging.getLogger("crm.app").error("page failed", exc_info=exc)
         st.error(_("This page could not be drawn. The details were written to the server log."),
                  icon=":material/error:")
-
-
-# --------------------------------------------------------------------------- warming from the shell
-def warm_main(argv: list[str] | None = None) -> int:
-    """``python -m pages.ui warm``: compute the default view into the results kept on disk
-    (data/cache.py), e.g. after each data refresh (cron) or before the server starts, so that
-    the first visitor reads results instead of waiting for them."""
-    import argparse
-    import time
-
-    parser = argparse.ArgumentParser(prog="python -m pages.ui", description=warm_main.__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["warm"])
-    parser.parse_args(argv)
-    try:
-        url = resolve_url()
-        connect(url)
-    except SourceError as exc:
-        print(f"error: {exc}", file=__import__("sys").stderr)
-        return 1
-    started = time.perf_counter()
-    _warm_default_view(url, resolve_store_url())
-    print(f"Warmed the default view of {mask_url(url)} in {time.perf_counter() - started:.1f} s "
-          f"(results in {results().folder}).")
-    return 0
-
-
-if __name__ == "__main__":
-    from streamlit import runtime
-
-    if not runtime.exists():
-        raise SystemExit(warm_main())

@@ -65,12 +65,12 @@ else:
         "p_alive": ui.percent_column(_("P(alive)")), "clv": st.column_config.NumberColumn(_("CLV")),
         "monetary_value": st.column_config.NumberColumn(_("Mean repeat spend")),
         "expected_spend": st.column_config.NumberColumn(_("Expected spend / purchase")),
-        "expected_purchases": st.column_config.NumberColumn(_("Expected purchases"))})
+        "expected_purchases": st.column_config.NumberColumn(_("Expected purchases"))}, placeholder=labels.EMPTY)
     ui.download(top, "top_customers_clv", key="clv_top_csv")
     with st.expander(_("Model parameters (maximum likelihood, with standard errors)")):
         parameters = result["parameters"]
         st.dataframe(labels.readable(parameters), hide_index=True, column_config={
-            c: _(PARAMETER_COLUMNS[c]) for c in parameters.columns if c in PARAMETER_COLUMNS})
+            c: _(PARAMETER_COLUMNS[c]) for c in parameters.columns if c in PARAMETER_COLUMNS}, placeholder=labels.EMPTY)
         for group, notes in result["notes"].items():
             for note in notes:
                 st.caption(f"{group}: {note}")
@@ -104,7 +104,7 @@ def rfm_section() -> None:
                 "customers": st.column_config.NumberColumn(_("Customers"), format="%d"),
                 "customer_share": ui.percent_column(_("Share of customers")),
                 "revenue_share": ui.percent_column(_("Share of revenue")),
-                "revenue": st.column_config.NumberColumn(_("Revenue"))})
+                "revenue": st.column_config.NumberColumn(_("Revenue"))}, placeholder=labels.EMPTY)
 
 
 @ui.section  # the horizon slider reruns this section only
@@ -152,7 +152,8 @@ def churn_section() -> None:
             "tickets": st.column_config.NumberColumn(_("Tickets"), format="%d"),
             "sla_breaches": st.column_config.NumberColumn(_("SLA breaches"), format="%d"),
             "last_nps": st.column_config.NumberColumn(_("Last NPS score"), format="%.0f"),
-            "contact_pressure": st.column_config.NumberColumn(_("Contacts in the busiest week"), format="%d")})
+            "contact_pressure": st.column_config.NumberColumn(_("Contacts in the busiest week"), format="%d")},
+            placeholder=labels.EMPTY)
         ui.download(top, "customers_at_risk", key="risk_csv")
 
 
@@ -185,7 +186,7 @@ def npv_section() -> None:
             "margin_per_customer": st.column_config.NumberColumn(_("m: margin per customer")),
             "retention": ui.percent_column(_("r: yearly retention")),
             "clv": st.column_config.NumberColumn(_("NPV CLV")),
-            "equity": st.column_config.NumberColumn(_("Equity"))})
+            "equity": st.column_config.NumberColumn(_("Equity"))}, placeholder=labels.EMPTY)
         ui.download(npv, f"npv_by_{dimension}", key="npv_csv")
 
 

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 END = date(2026, 11, 23)
 DEMO_CUSTOMERS = 2_000
 #: No background warming thread in the tests' servers and AppTests: a test controls what is
-#: computed when (tests/test_refresh.py tests warming through `python -m pages.ui warm`).
+#: computed when (tests/test_refresh.py tests warming through `python -m pages.warm`).
 os.environ.setdefault("CRM_WARM", "0")
 
 
@@ -100,12 +100,13 @@ def browser(chromium):
 
 
 def start_app(env_extra: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
-    """``streamlit run app.py`` on a free port; (process, base URL)."""
+    """The app's server as ``make run`` starts it (``python -m pages.serve``: ``streamlit run
+    app.py`` with the libraries loaded first) on a free port; (process, base URL)."""
     port = provision.free_port()
     env = {**os.environ, **env_extra}
     log = open(log_path, "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        [sys.executable, "-m", "pages.serve", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -76,3 +76,16 @@ def crm_engine(request, tmp_path_factory, name: str, rows: dict[str, list[dict]]
     engine = engine_with_schema(url)
     load_rows(engine, rows)
     return engine
+
+
+def demo_on_both_engines(tmp_path_factory, pg_cluster: str, spec, name: str) -> tuple[str, str]:
+    """The same demo (``spec``) built in a DuckDB file and in a PostgreSQL database named
+    ``name``; their (DuckDB URL, PostgreSQL URL), for tests that compare the two engines."""
+    from data.build import build_demo
+    from tests.provision import create_database
+
+    path = tmp_path_factory.mktemp(name) / "crm.duckdb"
+    build_demo(path, spec)
+    pg_url = create_database(pg_cluster, name)
+    build_demo(pg_url, spec)
+    return f"duckdb:///{path}", pg_url

@@ -55,6 +55,9 @@ def texts(at) -> list[str]:
             out.extend(f"header: {h}" for h in _headers(node))
             frame = node.value
             if isinstance(frame, pd.DataFrame):
+                # Streamlit draws a missing value as "None" unless the table sets a placeholder
+                if not getattr(node.proto, "placeholder", "") and bool(frame.isna().to_numpy().any()):
+                    out.append("cell: None")
                 for column in frame.columns:
                     if frame[column].dtype == object:
                         out.extend(f"cell: {v}" for v in frame[column].dropna().astype(str).unique()[:200])

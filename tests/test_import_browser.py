@@ -96,3 +96,27 @@ def test_upload_import_and_the_overview_shows_the_new_data(workspace_app, browse
     finally:
         con.close()
     page.close()
+
+
+def test_after_an_import_a_link_period_follows_the_new_data(workspace_app, browser, tmp_path):
+    """A session opened from a link carrying ``?period=``: after the import, the date widget and
+    the link show the imported data's default window (the tiny CRM's 90 days to 2026-01-31)."""
+    base, _workspace = workspace_app
+    page = open_page(browser, f"{base}/import_data?period=2025-06-01&period=2025-06-30", width=1440, height=2200)
+    days = page.locator('[data-testid="stSidebar"] [data-testid="stDateInput"] input')
+    assert [days.nth(0).input_value(), days.nth(1).input_value()] == ["2025-06-01", "2025-06-30"]
+    upload(page, sorted(exports.tiny_csv(tmp_path / "tiny").glob("*.csv")))
+    expect(page.get_by_text("The files are valid.")).to_be_visible()
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.get_by_text("The dashboard now shows this data.")).to_be_visible(timeout=120_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    expect(days.nth(1)).to_have_value("2026-01-31")
+    assert days.nth(0).input_value() == "2025-11-03"
+    assert "2025-06-01" not in page.url and "2025-06-30" not in page.url
+    page.get_by_role("link", name="Open the Overview").click()
+    wait_idle(page)
+    expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible(timeout=60_000)
+    assert_no_exception(page)
+    assert [days.nth(0).input_value(), days.nth(1).input_value()] == ["2025-11-03", "2026-01-31"]
+    page.close()

@@ -110,3 +110,29 @@ def test_after_an_import_the_period_follows_the_new_data(workspace, tmp_path):
     at.switch_page("pages/overview.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert tuple(at.date_input(key="period").value) == new
+
+
+def test_after_an_import_a_link_period_follows_the_new_data(workspace, tmp_path):
+    """The session was opened from a link carrying ``?period=`` (the demo's last month): after
+    importing the tiny CRM, the widget, the link and the filters take the new data's default
+    window (Streamlit refuses to set a query parameter bound to a widget: the widget is set)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    old = default_window(workspace)
+    link = [old[1].replace(day=1).isoformat(), old[1].isoformat()]
+    at.query_params["period"] = link
+    at.run()
+    at.switch_page("pages/import_data.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [d.isoformat() for d in at.date_input(key="period").value] == link
+    at.file_uploader[0].set_value(uploads(exports.tiny_csv(tmp_path / "tiny"))).run()
+    at.button(key="import_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    new = default_window(workspace)
+    assert tuple(at.date_input(key="period").value) == new
+    assert at.query_params.get("period") in (None, [], [d.isoformat() for d in new])
+    f = at.session_state["filters"]
+    assert (f.start, f.end) == new
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert tuple(at.date_input(key="period").value) == new
+    assert (at.session_state["filters"].start, at.session_state["filters"].end) == new

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 
-from data.build import build_demo
 from data.demo import DemoSpec
 from metrics import catalogue, cohorts, drilldown, engagement, funnel, pipeline, quality, sla, value, voice
 from metrics.filters import Filters
 from metrics.periods import Periods
 from tests.conftest import END
+from tests.helpers import demo_on_both_engines
 
 pytestmark = pytest.mark.postgres
 
@@ -27,13 +27,8 @@ FILTERS = [
 
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory, pg_cluster):
-    from tests.provision import create_database
-
-    path = tmp_path_factory.mktemp("parity") / "crm.duckdb"
-    build_demo(path, SPEC)
-    pg_url = create_database(pg_cluster, "parity")
-    build_demo(pg_url, SPEC)
-    duck = create_engine(f"duckdb:///{path}", connect_args={"read_only": True})
+    duck_url, pg_url = demo_on_both_engines(tmp_path_factory, pg_cluster, SPEC, "parity")
+    duck = create_engine(duck_url, connect_args={"read_only": True})
     pg = create_engine(pg_url)
     yield duck, pg
     duck.dispose()

@@ -73,7 +73,7 @@ def test_warming_from_the_shell_computes_what_the_first_visitor_reads(monkeypatc
     shutil.copy(demo_path, source)
     env = {**os.environ, "CRM_DB_URL": f"duckdb:///{source}", "CRM_APP_DB_URL": f"sqlite:///{tmp_path}/app.sqlite",
            "CRM_CACHE_DIR": str(tmp_path / "cache")}
-    done = subprocess.run([sys.executable, "-m", "pages.ui", "warm"], cwd=ROOT, env=env, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "pages.warm"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "Warmed the default view" in done.stdout
@@ -92,13 +92,56 @@ def test_warming_from_the_shell_computes_what_the_first_visitor_reads(monkeypatc
     _restart()
 
 
+def test_warming_computes_the_overview_of_every_granted_scope(demo_path, tmp_path):
+    """A regional manager's first Overview (their scope in the filters) is read from disk."""
+    import os
+    import subprocess
+    import sys
+
+    from data.cache import ResultStore, source_fingerprint
+    from data.sources import connect
+    from metrics.filters import Filters
+    from pages import warm
+
+    source = tmp_path / "crm.duckdb"
+    shutil.copy(demo_path, source)
+    access = tmp_path / "access.toml"
+    access.write_text('[users."ana@example.com"]\nrole = "manager"\nregion = ["South", "East"]\n'
+                      '[users."luis@example.com"]\nrole = "manager"\nsegment = ["SMB"]\n'
+                      '[groups."sales-south"]\nrole = "manager"\nregion = ["East", "South"]\n'
+                      '[users."boss@example.com"]\nrole = "admin"\n')
+    url = f"duckdb:///{source}"
+    env = {**os.environ, "CRM_DB_URL": url, "CRM_APP_DB_URL": f"sqlite:///{tmp_path}/app.sqlite",
+           "CRM_CACHE_DIR": str(tmp_path / "cache"), "CRM_ACCESS_FILE": str(access)}
+    done = subprocess.run([sys.executable, "-m", "pages.warm"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "the Overview of 2 granted scope(s)" in done.stdout       # South+East once, SMB once
+
+    source_ = connect(url)
+    with source_.engine.connect() as conn:
+        version = source_fingerprint(conn, url)
+        store = ResultStore(tmp_path / "cache" / "results")
+        start, end = warm.default_filters(url).start, warm.default_filters(url).end
+        targets = warm.targets(env["CRM_APP_DB_URL"])
+    source_.engine.dispose()
+    for scope in ({"region": ("East", "South")}, {"segment": ("SMB",)}, {}):
+        # the filters as the sidebar builds them for a user with this scope (pages/ui.py)
+        f = Filters(start=start, end=end, compare="previous", scope=tuple(scope.items()))
+        assert (version, ("compute", url, "en", "scorecard", f, (targets,))) in store, scope
+        assert (version, ("compute", url, "en", "trend", f, (6,))) in store, scope
+    other = Filters(start=start, end=end, scope=(("region", ("North",)),))
+    assert (version, ("compute", url, "en", "scorecard", other, (targets,))) not in store
+    store.close()
+
+
 def test_a_missing_source_is_named_by_the_warm_command(tmp_path):
     import os
     import subprocess
     import sys
 
     env = {**os.environ, "CRM_DB_URL": f"duckdb:///{tmp_path}/nowhere.duckdb", "CRM_CACHE_DIR": str(tmp_path / "c")}
-    done = subprocess.run([sys.executable, "-m", "pages.ui", "warm"], cwd=ROOT, env=env, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "pages.warm"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 1
     assert "nowhere.duckdb" in done.stderr and "Traceback" not in done.stderr

@@ -77,6 +77,24 @@ def test_postgres_source_refuses_writes_and_stays_unchanged(pg_url):
     source.engine.dispose()
 
 
+def test_views_named_after_the_tables_are_a_source(pg_url):
+    """A company that exposes its CRM as views (over its own tables) is read like tables,
+    its columns and types checked in one reflection pass."""
+    build_demo(pg_url, DemoSpec(customers=40, seed=2, end=END))
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE SCHEMA crm_raw"))
+        for table in schema.TABLES:
+            conn.execute(text(f"ALTER TABLE {table.name} SET SCHEMA crm_raw"))
+            conn.execute(text(f"CREATE VIEW public.{table.name} AS SELECT * FROM crm_raw.{table.name}"))
+    engine.dispose()
+    source = sources.connect(pg_url)
+    with source.engine.connect() as conn:
+        assert sources.schema_problems(conn) == []
+        assert conn.execute(text("SELECT count(*) FROM customers")).scalar() == 40
+    source.engine.dispose()
+
+
 def test_schema_check_lists_every_problem(tmp_path):
     path = tmp_path / "partial.duckdb"
     engine = create_engine(f"duckdb:///{path}")

@@ -24,6 +24,7 @@ from data.imports.problems import ImportRejected, Problem
 from data.imports.profiles import load_profile
 from data.imports.reader import RawFile, read_files
 from data.imports.validate import validate
+from i18n import lazy
 
 __all__ = ["ImportRejected", "ImportResult", "Problem", "check_files", "run_import", "parse_overrides"]
 
@@ -59,9 +60,10 @@ def parse_overrides(items: list[str]) -> dict[str, str]:
         target, sep, source = item.partition("=")
         table, dot, column = target.strip().partition(".")
         if not sep or not dot or not source.strip():
-            raise ValueError(f"--map {item!r}: write TABLE.COLUMN=SOURCE_COLUMN")
+            raise ValueError(lazy("--map {item}: write TABLE.COLUMN=SOURCE_COLUMN", item=repr(item)))
         if table not in schema.metadata.tables or column not in schema.table(table).columns:
-            raise ValueError(f"--map {item!r}: {target.strip()} is not a column of the data model")
+            raise ValueError(lazy("--map {item}: {target} is not a column of the data model", item=repr(item),
+                                  target=target.strip()))
         out[f"{table}.{column}"] = source.strip()
     return out
 
@@ -121,12 +123,13 @@ def _row_problems(raws: list[RawFile], rows: dict[str, int], mappings: list[File
     for raw in raws:
         if raw.table is not None and raw.rows == 0:
             if by_file.get(raw.label) == "customers" and mode == "replace":
-                out.append(Problem(raw.label, "has a header but no rows; the customers table is required"))
+                out.append(Problem(raw.label, lazy("has a header but no rows; the customers table is required")))
             else:
-                out.append(Problem(raw.label, "has a header but no rows; its table will be empty", severity="warning"))
+                out.append(Problem(raw.label, lazy("has a header but no rows; its table will be empty"),
+                                   severity="warning"))
     unreadable = any(raw.table is None for raw in raws)  # already reported: it may be the customers file
     if mode == "replace" and "customers" not in by_file.values() and not out and not unreadable:
-        out.append(Problem("(import)", "no customers file found; every other table refers to customers"))
+        out.append(Problem(lazy("(import)"), lazy("no customers file found; every other table refers to customers")))
     return out
 
 
@@ -143,14 +146,14 @@ def check_files(paths: list[Path], profile_name: str, *, workdir: Path, into: st
         memory = loader.memory_limit()
         con.execute(f"SET TimeZone = 'UTC'; SET temp_directory = '{workdir / 'spill'}'; "
                     f"SET preserve_insertion_order = true; SET memory_limit = '{memory}'")
-        progress(0.05, "Reading the files")
+        progress(0.05, lazy("Reading the files"))
         raws, problems = read_files(con, paths, workdir, names)
-        progress(0.45, "Mapping the columns")
+        progress(0.45, lazy("Mapping the columns"))
         mappings, found = stage(con, raws, profile)
         problems += found
         rows = {t.name: con.execute(f"SELECT count(*) FROM {t.name}").fetchall()[0][0] for t in schema.TABLES}
         problems += _row_problems(raws, rows, mappings, mode)
-        progress(0.6, "Checking every row")
+        progress(0.6, lazy("Checking every row"))
         existing = _existing_keys(con, into) if (mode == "upsert" and into) else set()
         problems += validate(con, mappings, existing)
         preview = {}
@@ -193,13 +196,13 @@ def run_import(paths: list[Path], profile_name: str, into: str, *, mode: str = "
             raise rejected
         if dry_run:
             return result
-        progress(0.8, "Writing into the database")
+        progress(0.8, lazy("Writing into the database"))
         if _is_duckdb(into):
             Path(_duckdb_path(into)).parent.mkdir(parents=True, exist_ok=True)
         tables = {t: n for t, n in result.rows.items()}
         result.batch_id = loader.write(into, str(workdir / "stage.duckdb"), tables, mode=mode,
                                        profile=result.profile, files=result.files, who=who or _who())
-        progress(1.0, "Done")
+        progress(1.0, lazy("Done"))
         return result
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

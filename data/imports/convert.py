@@ -14,6 +14,8 @@ from __future__ import annotations
 from sqlalchemy import Boolean, DateTime, Integer, Numeric
 from sqlalchemy.sql.schema import Column
 
+from i18n import N_
+
 TRUE_WORDS = ("true", "t", "yes", "y", "1", "sí", "si", "s", "verdadero", "x")
 FALSE_WORDS = ("false", "f", "no", "n", "0", "falso")
 DAY_FIRST_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d-%m-%Y %H:%M:%S",
@@ -22,8 +24,9 @@ DAY_FIRST_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d-%m-%
 EXCEL_SERIAL_RANGE = (61, 2958465)
 
 #: What the user is told a value should have been, per kind.
-KIND_WORDS = {"number": "a number", "integer": "a whole number", "boolean": "yes/no (true/false, sí/no, 1/0)",
-              "timestamp": "a date (YYYY-MM-DD, dd/mm/yyyy or ISO 8601 date-time)", "text": "text"}
+KIND_WORDS = {"number": N_("a number"), "integer": N_("a whole number"),
+              "boolean": N_("yes/no (true/false, sí/no, 1/0)"),
+              "timestamp": N_("a date (YYYY-MM-DD, dd/mm/yyyy or ISO 8601 date-time)"), "text": N_("text")}
 
 
 def _quoted(words) -> str:

@@ -8,19 +8,38 @@ undoing is allowed for the latest batch not yet undone, then the one before, and
 
 Tables are replaced by drop-and-create inside the transaction: DuckDB refuses to delete a
 parent row that child rows still reference, even when the children go in the same
-transaction. Upsert uses ``INSERT ... ON CONFLICT (key) DO UPDATE`` (both engines).
+transaction. Upsert uses ``INSERT ... ON CONFLICT (key) DO UPDATE`` where the table has a
+primary key, else deletes the staged keys and inserts the staged rows.
+
+DuckDB targets are written so that memory stays within ``CRM_IMPORT_MEMORY_LIMIT`` whatever
+the size (the 1M-customer demo: 44 M interactions, 1.7 GB peak RSS at 4GB): each table is
+created without key constraints and filled by one ``INSERT ... SELECT`` from the staging
+database, insertion order not kept, spilling to a temporary folder. Key constraints are what
+did not fit: DuckDB keeps each one as an in-memory index, outside its memory limit (the 44 M
+interactions failed at commit with them; a primary key added after the insert took 5.7 GB
+RSS at a 4GB limit). The import itself checks that keys are unique (``GROUP BY ... HAVING``)
+and that references resolve, before anything is written, and the health report checks both
+again on the imported data.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+from contextlib import suppress
 from datetime import datetime, timezone
+from pathlib import Path
 
+import duckdb
 from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, create_engine, func, inspect, select
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from data import schema
+from data.budget import over_budget
+from data.imports.problems import ImportOutOfMemory
+from i18n import lazy
 
 log_metadata = MetaData()
 
@@ -130,34 +149,89 @@ def _existing(conn: Connection) -> set[str]:
 
 def write(url: str, stage_path: str, tables: dict[str, int], *, mode: str, profile: str,
           files: list[dict], who: str | None) -> int:
-    """Load the staged ``tables`` (name -> rows) into the target in one transaction; the batch id."""
+    """Load the staged ``tables`` (name -> rows) into the target in one transaction; the batch id.
+
+    Raises ImportOutOfMemory (naming the table being written) when DuckDB needs more than
+    ``CRM_IMPORT_MEMORY_LIMIT``; the transaction is then rolled back and nothing is written.
+    """
     engine = target_engine(url)
+    writing = _Writing()
     try:
         with engine.connect() as conn:
-            if conn.dialect.name == "duckdb":  # bounded like the staging: a shared machine, 48 M rows
-                conn.exec_driver_sql(f"SET memory_limit = '{memory_limit()}'")
+            if conn.dialect.name == "duckdb":
+                _bound(conn, Path(stage_path).parent / "spill-target")
                 conn.commit()
             staged = _Staged(conn, stage_path)
             staged.attach()
             try:
                 with conn.begin():
-                    batch = _write(conn, staged, tables, mode=mode, profile=profile, files=files, who=who)
-            finally:
-                staged.detach()
+                    batch = _write(conn, staged, tables, mode=mode, profile=profile, files=files, who=who,
+                                   writing=writing)
+            except BaseException:
+                with suppress(Exception):  # a failed commit may have closed the database already
+                    staged.detach()
+                raise
+            staged.detach()
+    except (SQLAlchemyError, duckdb.Error) as exc:
+        if over_budget(exc):
+            raise ImportOutOfMemory(_flushed(exc) or writing.table or "the target database", memory_limit()) from None
+        raise
     finally:
-        engine.dispose()
+        with suppress(Exception):
+            engine.dispose()
     return batch
+
+
+class _Writing:
+    """The table a load is writing, for the out-of-memory message."""
+
+    table: str | None = None
+
+
+def _flushed(exc: BaseException) -> str | None:
+    """The table DuckDB names in a failed commit ("Failed to flush table interactions ...")."""
+    found = re.search(r"flush table (\w+)", str(exc))
+    return found.group(1) if found else None
+
+
+def _bound(conn: Connection, spill: Path | None = None) -> None:
+    """DuckDB settings of a target connection: the import's memory limit (a shared machine),
+    spilling beyond it to ``spill`` (default: DuckDB's, beside the file), and no insertion
+    order to keep (so large inserts stream)."""
+    conn.exec_driver_sql(f"SET memory_limit = '{memory_limit()}'")
+    if spill is not None:
+        quoted = str(spill).replace("'", "''")
+        conn.exec_driver_sql(f"SET temp_directory = '{quoted}'")
+    conn.exec_driver_sql("SET preserve_insertion_order = false")
 
 
 def _create_missing(conn: Connection, present: set[str]) -> None:
     """Create the data-model tables not in ``present`` (SQLAlchemy's own check would also see
-    the attached staging tables of the same names)."""
+    the attached staging tables of the same names); on DuckDB without key constraints."""
     missing = [t for t in schema.TABLES if t.name not in present]
-    if missing:
+    if not missing:
+        return
+    if conn.dialect.name != "duckdb":
         schema.metadata.create_all(conn, tables=missing, checkfirst=False)
+        return
+    bare = MetaData()
+    for table in missing:
+        Table(table.name, bare, *(Column(c.name, c.type, nullable=c.nullable) for c in table.columns))
+    bare.create_all(conn, checkfirst=False)
 
 
-def _write(conn: Connection, staged: _Staged, tables: dict[str, int], *, mode, profile, files, who) -> int:
+def _keyed(conn: Connection, name: str) -> bool:
+    """Whether the target's table ``name`` has its primary key (PostgreSQL, or a DuckDB table
+    created before imports left keys out)."""
+    if conn.dialect.name != "duckdb":
+        return True
+    return bool(conn.exec_driver_sql(
+        "SELECT count(*) FROM duckdb_constraints() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = ? AND constraint_type = 'PRIMARY KEY'", (name,)).scalar())
+
+
+def _write(conn: Connection, staged: _Staged, tables: dict[str, int], *, mode, profile, files, who,
+           writing: _Writing) -> int:
     log_metadata.create_all(conn)
     before = _existing(conn)
     batch = (conn.execute(select(func.max(import_batches.c.batch_id))).scalar() or 0) + 1
@@ -166,6 +240,7 @@ def _write(conn: Connection, staged: _Staged, tables: dict[str, int], *, mode, p
     if mode == "replace":
         for table in schema.TABLES:
             if table.name in before:
+                writing.table = f"import_backup_{table.name}"
                 conn.exec_driver_sql(
                     f"INSERT INTO import_backup_{table.name} (_batch_id, _kind, {_cols(table)}) "
                     f"SELECT {batch}, 'row', {_cols(table)} FROM {table.name}")
@@ -173,12 +248,14 @@ def _write(conn: Connection, staged: _Staged, tables: dict[str, int], *, mode, p
         _create_missing(conn, set())
         staged.copy_in(list(written))
         for table in schema.TABLES:
+            writing.table = table.name
             conn.exec_driver_sql(f"INSERT INTO {table.name} ({_cols(table)}) "
                                  f"SELECT {_cols(table)} FROM {src}{table.name}")
     else:
         _create_missing(conn, before)
         staged.copy_in(list(written))
         for name in written:
+            writing.table = name
             table = schema.table(name)
             key = _key(table)
             conn.exec_driver_sql(
@@ -187,9 +264,13 @@ def _write(conn: Connection, staged: _Staged, tables: dict[str, int], *, mode, p
                 f'WHERE "{key}" IN (SELECT "{key}" FROM {src}{name})')
             conn.exec_driver_sql(f'INSERT INTO import_backup_{name} (_batch_id, _kind, "{key}") '
                                  f'SELECT {batch}, \'key\', "{key}" FROM {src}{name}')
-            updates = ", ".join(f'"{c.name}" = excluded."{c.name}"' for c in table.columns if c.name != key)
-            conn.exec_driver_sql(f"INSERT INTO {name} ({_cols(table)}) SELECT {_cols(table)} FROM {src}{name} "
-                                 f'ON CONFLICT ("{key}") DO UPDATE SET {updates}')
+            if _keyed(conn, name):
+                updates = ", ".join(f'"{c.name}" = excluded."{c.name}"' for c in table.columns if c.name != key)
+                conn.exec_driver_sql(f"INSERT INTO {name} ({_cols(table)}) SELECT {_cols(table)} FROM {src}{name} "
+                                     f'ON CONFLICT ("{key}") DO UPDATE SET {updates}')
+            else:
+                conn.exec_driver_sql(f'DELETE FROM {name} WHERE "{key}" IN (SELECT "{key}" FROM {src}{name})')
+                conn.exec_driver_sql(f"INSERT INTO {name} ({_cols(table)}) SELECT {_cols(table)} FROM {src}{name}")
     schema.create_indexes(conn)
     conn.execute(import_batches.insert().values(
         batch_id=batch, imported_at=_now(), imported_by=who, profile=profile, mode=mode,
@@ -219,17 +300,20 @@ def undo(url: str, batch: int) -> dict[str, int]:
     engine = target_engine(url)
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "duckdb":  # bounded and streaming, as an import's load
+                _bound(conn)
             if "import_batches" not in _existing(conn):
-                raise UndoRefused("this database has no imports to undo")
+                raise UndoRefused(lazy("this database has no imports to undo"))
             row = conn.execute(select(import_batches).where(import_batches.c.batch_id == batch)).mappings().first()
             if row is None:
-                raise UndoRefused(f"there is no import {batch}")
+                raise UndoRefused(lazy("there is no import {batch}", batch=batch))
             if row["undone_at"] is not None:
-                raise UndoRefused(f"import {batch} was already undone")
+                raise UndoRefused(lazy("import {batch} was already undone", batch=batch))
             later = conn.execute(select(import_batches.c.batch_id).where(
                 import_batches.c.batch_id > batch, import_batches.c.undone_at.is_(None))).scalars().all()
             if later:
-                raise UndoRefused(f"import(s) {', '.join(map(str, later))} came after {batch}; undo them first")
+                raise UndoRefused(lazy("import(s) {later} came after {batch}; undo them first",
+                                           later=", ".join(map(str, later)), batch=batch))
             counts = _restore(conn, batch, row["mode"])
             conn.execute(import_batches.update().where(import_batches.c.batch_id == batch).values(undone_at=_now()))
     finally:

@@ -19,6 +19,7 @@ from data.imports.convert import kind_of, number_sql, timestamp_sql, typed_sql
 from data.imports.problems import Problem
 from data.imports.profiles import ColumnRule, Profile, SourceSpec
 from data.imports.reader import RawFile
+from i18n import lazy
 
 SQL_TYPES = {"number": "DOUBLE", "integer": "BIGINT", "boolean": "BOOLEAN", "timestamp": "TIMESTAMP",
              "text": "VARCHAR"}
@@ -127,20 +128,21 @@ def map_file(raw: RawFile, source: SourceSpec) -> tuple[FileMapping, dict[str, s
             continue
         if rule and rule.default is not None:
             mapping.columns[column.name] = f"(not in the file: {rule.default})"
-            problems.append(Problem(raw.label, f"not in the file; every row gets {rule.default!r}",
+            problems.append(Problem(raw.label, lazy("not in the file; every row gets {value}", value=repr(rule.default)),
                                     column=column.name, severity="warning"))
         elif not column.nullable:
             wanted = " or ".join(rule.sources) if rule and rule.sources else column.name
-            problems.append(Problem(raw.label, f"required column is missing (expected {wanted} for "
-                                               f"{source.table}.{column.name})", row=1, column=column.name))
+            problems.append(Problem(raw.label, lazy("required column is missing (expected {wanted} for {target})",
+                                                    wanted=wanted, target=f"{source.table}.{column.name}"),
+                                    row=1, column=column.name))
         else:
             mapping.columns[column.name] = "(not in the file: left empty)"
     for name in raw.header:
         if name.strip().lower() not in used:
             mapping.unmapped.append(name.strip())
     if mapping.unmapped:
-        problems.append(Problem(raw.label, "column(s) not used by the import and ignored: "
-                                + ", ".join(mapping.unmapped), severity="warning"))
+        problems.append(Problem(raw.label, lazy("column(s) not used by the import and ignored: {names}",
+                                                names=", ".join(mapping.unmapped)), severity="warning"))
     return mapping, exprs, problems
 
 
@@ -198,8 +200,8 @@ def stage(con: duckdb.DuckDBPyConnection, raws: list[RawFile], profile: Profile
         source = recognise(raw, profile)
         if source is None:
             names = ", ".join(s.match[0] for s in profile.sources)
-            problems.append(Problem(raw.label, f"not recognised as a table of the {profile.name} profile "
-                                               f"(name the file after one of: {names})"))
+            problems.append(Problem(raw.label, lazy("not recognised as a table of the {profile} profile (name the "
+                                                    "file after one of: {names})", profile=profile.name, names=names)))
             continue
         for spec in (source, *(profile.source(name) for name in source.also)):
             mapping, exprs, found = map_file(raw, spec)

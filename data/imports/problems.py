@@ -31,3 +31,13 @@ class ImportRejected(Exception):
         self.result = None  # the ImportResult (mappings, rows) when available
         errors = [p for p in problems if p.severity == "error"]
         super().__init__(f"{len(errors)} problem(s) found; nothing was imported")
+
+
+class ImportOutOfMemory(Exception):
+    """DuckDB needed more memory than ``CRM_IMPORT_MEMORY_LIMIT`` allows while writing ``table``
+    (a table of the target or of the staging database, or the file being read); nothing was
+    imported and the target is as it was."""
+
+    def __init__(self, table: str, limit: str):
+        self.table, self.limit = table, limit
+        super().__init__(f"out of memory while writing {table} (CRM_IMPORT_MEMORY_LIMIT={limit})")

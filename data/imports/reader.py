@@ -19,18 +19,21 @@ from pathlib import Path
 import duckdb
 
 from data.imports.problems import Problem
+from i18n import N_, lazy
 
 SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".parquet")
 CHUNK = 1 << 20
 
 #: DuckDB reject types -> what the user is told.
 REJECT_MESSAGES = {
-    "TOO MANY COLUMNS": "this line has more values than the header has columns (a stray delimiter or a different delimiter)",
-    "MISSING COLUMNS": "this line has fewer values than the header has columns (a truncated line or a different delimiter)",
-    "UNQUOTED VALUE": "a quoted value is not closed (unterminated quote)",
-    "INVALID ENCODING": "this line is not valid text in the file's encoding",
-    "INVALID UNICODE": "this line is not valid text in the file's encoding",
-    "LINE SIZE OVER MAXIMUM": "this line is too long (probably an unterminated quote)",
+    "TOO MANY COLUMNS": N_("this line has more values than the header has columns (a stray delimiter or a different "
+                           "delimiter)"),
+    "MISSING COLUMNS": N_("this line has fewer values than the header has columns (a truncated line or a different "
+                          "delimiter)"),
+    "UNQUOTED VALUE": N_("a quoted value is not closed (unterminated quote)"),
+    "INVALID ENCODING": N_("this line is not valid text in the file's encoding"),
+    "INVALID UNICODE": N_("this line is not valid text in the file's encoding"),
+    "LINE SIZE OVER MAXIMUM": N_("this line is too long (probably an unterminated quote)"),
 }
 
 
@@ -81,11 +84,11 @@ def _text_encoding(path: Path) -> tuple[str | None, str | None]:
     with open(path, "rb") as fh:
         head = fh.read(4096)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return None, "is UTF-16 text; save it as 'CSV UTF-8' and import again"
+        return None, lazy("is UTF-16 text; save it as 'CSV UTF-8' and import again")
     if head.startswith(b"PK\x03\x04"):
-        return None, "is not a CSV file (it looks like an Excel workbook: give it the .xlsx extension)"
+        return None, lazy("is not a CSV file (it looks like an Excel workbook: give it the .xlsx extension)")
     if b"\x00" in head:
-        return None, "is not a text file (binary content); export the table as CSV or .xlsx"
+        return None, lazy("is not a text file (binary content); export the table as CSV or .xlsx")
     for encoding in ("utf-8", "cp1252"):
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
@@ -96,7 +99,7 @@ def _text_encoding(path: Path) -> tuple[str | None, str | None]:
             return encoding, None
         except UnicodeDecodeError:
             continue
-    return None, "is neither UTF-8 nor Windows-1252 (Latin-1) text; save it as 'CSV UTF-8'"
+    return None, lazy("is neither UTF-8 nor Windows-1252 (Latin-1) text; save it as 'CSV UTF-8'")
 
 
 def _transcode(path: Path, encoding: str, workdir: Path) -> Path:
@@ -113,9 +116,9 @@ def _header_problems(raw: RawFile) -> list[Problem]:
     for i, name in enumerate(raw.header):
         key = name.strip().lower()
         if not key:
-            problems.append(Problem(raw.label, f"column {i + 1} has no name in the header", row=1))
+            problems.append(Problem(raw.label, lazy("column {n} has no name in the header", n=i + 1), row=1))
         elif key in seen:
-            problems.append(Problem(raw.label, "appears twice in the header", row=1, column=name.strip()))
+            problems.append(Problem(raw.label, lazy("appears twice in the header"), row=1, column=name.strip()))
         seen.setdefault(key, i)
     return problems
 
@@ -124,7 +127,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Pa
     """Stage one CSV file as text columns c0..cN; problems with the file and its lines."""
     raw = RawFile(path.name, path.stem, path, sha256_of(path), row_expr="rowid + 2")
     if path.stat().st_size == 0:
-        return raw, [Problem(raw.label, "the file is empty")]
+        return raw, [Problem(raw.label, lazy("the file is empty"))]
     encoding, why = _text_encoding(path)
     if encoding is None:
         return raw, [Problem(raw.label, why)]
@@ -133,7 +136,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Pa
         first = fh.readline()
         sample = first + "".join(fh.readline() for _ in range(50))
     if not first.strip():
-        return raw, [Problem(raw.label, "the first line is empty; it should hold the column names", row=1)]
+        return raw, [Problem(raw.label, lazy("the first line is empty; it should hold the column names"), row=1)]
     sample_path = workdir / f"{table}.sample.csv"  # the sniffer reads a sample, not the whole file
     sample_path.write_text(sample, encoding="utf-8")
     delimiter = _delimiter(con, sample_path, first, sample)
@@ -151,14 +154,14 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Pa
             f" rejects_scan = '{scan}', max_line_size = 4000000)",
             [str(readable), delimiter])
     except duckdb.Error:
-        return raw, [Problem(raw.label, "cannot be read as CSV: its lines or quotes are inconsistent (for "
-                                        "example mixed line endings); save it again as CSV from the spreadsheet")]
+        return raw, [Problem(raw.label, lazy("cannot be read as CSV: its lines or quotes are inconsistent (for "
+                                             "example mixed line endings); save it again as CSV from the spreadsheet"))]
     raw.table = table
     raw.rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     for line, column, kind, message in con.execute(
             f"SELECT line, column_name, error_type, error_message FROM {rejects} ORDER BY line").fetchall():
         name = raw.header[int(column[1:])] if column and column[1:].isdigit() else None
-        problems.append(Problem(raw.label, REJECT_MESSAGES.get(kind, message), row=int(line), column=name))
+        problems.append(Problem(raw.label, lazy(REJECT_MESSAGES[kind]) if kind in REJECT_MESSAGES else message, row=int(line), column=name))
         raw.unreadable_rows = True
     con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {scan}")
     return raw, problems
@@ -208,7 +211,7 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> tuple[l
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        return [], [Problem(path.name, f"is not a readable Excel workbook ({type(exc).__name__})")]
+        return [], [Problem(path.name, lazy("is not a readable Excel workbook ({reason})", reason=type(exc).__name__))]
     out, problems = [], []
     try:
         filled = sum(not _empty_sheet(sheet) for sheet in book.worksheets)
@@ -233,7 +236,7 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> tuple[l
                     continue
                 extra = [v for v in values[width:] if v is not None]
                 if extra:
-                    problems.append(Problem(label, "this row has values beyond the last named column", row=number))
+                    problems.append(Problem(label, lazy("this row has values beyond the last named column"), row=number))
                 data["_row"].append(number)
                 for i in range(width):
                     data[f"c{i}"].append(_cell_text(values[i]) if i < len(values) else None)
@@ -257,7 +260,7 @@ def read_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> tupl
         select = ", ".join(f'CAST("{n}" AS VARCHAR) AS c{i}' for i, n in enumerate(names))
         con.execute(f"CREATE TABLE {table} AS SELECT {select} FROM read_parquet(?)", [str(path)])
     except duckdb.Error as exc:
-        return raw, [Problem(raw.label, f"is not a readable Parquet file: {str(exc).splitlines()[0]}")]
+        return raw, [Problem(raw.label, lazy("is not a readable Parquet file: {reason}", reason=str(exc).splitlines()[0]))]
     raw.header, raw.table = names, table
     raw.rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     return raw, _header_problems(raw)
@@ -271,7 +274,7 @@ def read_files(con: duckdb.DuckDBPyConnection, paths: list[Path], workdir: Path,
     for i, path in enumerate(expand_paths(paths)):
         label = (names or {}).get(path)
         if not path.exists():
-            problems.append(Problem(str(path), "no such file or folder"))
+            problems.append(Problem(str(path), lazy("no such file or folder")))
             continue
         suffix = path.suffix.lower()
         if suffix in (".xlsx", ".xlsm"):

@@ -13,17 +13,19 @@ from data import schema
 from data.imports.convert import KIND_WORDS, kind_of
 from data.imports.mapping import FileMapping
 from data.imports.problems import Problem
+from i18n import N_, lazy, lazy_plural
 
 LISTED = 20
 
-#: (table, column, SQL condition that is wrong, message with {value}).
-RANGES: tuple[tuple[str, str, str, str], ...] = (
+#: (table, column, SQL condition that is wrong, message with {value}, its other values).
+RANGES: tuple[tuple[str, str, str, str, dict], ...] = (
     *((("surveys", "score", f"kind = '{kind}' AND score NOT BETWEEN {low} AND {high}",
-        f"{{value}} is outside the {kind.upper()} scale {low}..{high}"))
+        N_("{value} is outside the {scale} scale {low}..{high}"), {"scale": kind.upper(), "low": low, "high": high}))
       for kind, (low, high) in schema.SURVEY_SCALES.items()),
-    ("tickets", "csat", "csat NOT BETWEEN 1 AND 5", "{value} is outside the CSAT scale 1..5"),
-    ("tickets", "contacts_to_resolve", "contacts_to_resolve < 1", "{value} contacts: at least 1 is expected"),
-    ("campaigns", "cost", "cost < 0", "cost {value} is negative"),
+    ("tickets", "csat", "csat NOT BETWEEN 1 AND 5", N_("{value} is outside the {scale} scale {low}..{high}"),
+     {"scale": "CSAT", "low": 1, "high": 5}),
+    ("tickets", "contacts_to_resolve", "contacts_to_resolve < 1", N_("{value} contacts: at least 1 is expected"), {}),
+    ("campaigns", "cost", "cost < 0", N_("cost {value} is negative"), {}),
 )
 
 #: (table, later column, earlier column): the later moment cannot come before the earlier one.
@@ -63,7 +65,9 @@ def _report(out: list[Problem], rows: list[tuple], total: int, table: str, colum
     for row in rows:
         out.append(Problem(row[0], message(*row[2:]), row=int(row[1]), column=labels(row[0], table, column)))
     if total > len(rows):
-        out.append(Problem(rows[-1][0], f"... and {total - len(rows)} more rows with the same problem",
+        more = total - len(rows)
+        out.append(Problem(rows[-1][0], lazy_plural("... and {n} more row with the same problem",
+                                                    "... and {n} more rows with the same problem", more),
                            column=labels(rows[-1][0], table, column)))
 
 
@@ -77,7 +81,7 @@ def check_types(con, labels: Labels) -> list[Problem]:
             rows, total = _listed(con, f'SELECT _file, _row, "{column.name}__raw" FROM {table.name} '
                                        f'WHERE "{column.name}__raw" IS NOT NULL AND "{column.name}" IS NULL')
             _report(out, rows, total, table.name, column.name, labels,
-                    lambda value, kind=kind: f"{value!r} is not {KIND_WORDS[kind]}")
+                    lambda value, kind=kind: lazy("{value} is not {kind}", value=repr(value), kind=lazy(KIND_WORDS[kind])))
     return out
 
 
@@ -89,7 +93,7 @@ def check_required(con, labels: Labels) -> list[Problem]:
                 continue
             rows, total = _listed(con, f'SELECT _file, _row FROM {table.name} '
                                        f'WHERE "{column.name}" IS NULL AND "{column.name}__raw" IS NULL')
-            _report(out, rows, total, table.name, column.name, labels, lambda: "is empty; a value is required")
+            _report(out, rows, total, table.name, column.name, labels, lambda: lazy("is empty; a value is required"))
     return out
 
 
@@ -100,7 +104,8 @@ def check_enums(con, labels: Labels) -> list[Problem]:
         rows, total = _listed(con, f'SELECT _file, _row, "{column}" FROM {table} '
                                    f'WHERE "{column}" IS NOT NULL AND "{column}" NOT IN ({values})')
         _report(out, rows, total, table, column, labels,
-                lambda value, allowed=allowed: f"{value!r} is not one of: {', '.join(sorted(allowed))}")
+                lambda value, allowed=allowed: lazy("{value} is not one of: {allowed}", value=repr(value),
+                                                       allowed=", ".join(sorted(allowed))))
     return out
 
 
@@ -116,7 +121,8 @@ def check_keys(con, labels: Labels) -> list[Problem]:
               FROM {table.name} WHERE "{key}" IS NOT NULL
               WINDOW w AS (PARTITION BY "{key}" ORDER BY _file, _row)) WHERE n > 1""")
         _report(out, rows, total, table.name, key, labels,
-                lambda value, f, r: f"{value!r} appears more than once (first at {f}:{r})")
+                lambda value, f, r: lazy("{value} appears more than once (first at {where})", value=repr(value),
+                                            where=f"{f}:{r}"))
     return out
 
 
@@ -135,16 +141,17 @@ def check_references(con, labels: Labels, existing: set[str] = frozenset()) -> l
                                        f'WHERE "{column}" IS NOT NULL AND "{column}" NOT IN ({keys})')
             _report(out, rows, total, table.name, column, labels,
                     lambda value, parent=parent, pk=parent_key:
-                    f"{value!r} is not a known {pk} (no such row in {parent})")
+                    lazy("{value} is not a known {key} (no such row in {table})", value=repr(value), key=pk,
+                         table=parent))
     return out
 
 
 def check_ranges(con, labels: Labels) -> list[Problem]:
     out: list[Problem] = []
-    for table, column, wrong, message in RANGES:
+    for table, column, wrong, message, values in RANGES:
         rows, total = _listed(con, f'SELECT _file, _row, "{column}" FROM {table} WHERE {wrong}')
         _report(out, rows, total, table, column, labels,
-                lambda value, message=message: message.format(value=value))
+                lambda value, message=message, values=values: lazy(message, value=value, **values))
     return out
 
 
@@ -154,7 +161,8 @@ def check_timelines(con, labels: Labels) -> list[Problem]:
         rows, total = _listed(con, f'SELECT _file, _row, "{later}", "{earlier}" FROM {table} '
                                    f'WHERE "{later}" < "{earlier}"')
         _report(out, rows, total, table, later, labels,
-                lambda a, b, later=later, earlier=earlier: f"{later} ({a}) is before {earlier} ({b})")
+                lambda a, b, later=later, earlier=earlier: lazy("{later} ({a}) is before {earlier} ({b})",
+                                                                later=later, a=a, earlier=earlier, b=b))
     return out
 
 

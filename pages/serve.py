@@ -1,0 +1,64 @@
+"""``python -m pages.serve [streamlit options]``: the app's server, with its libraries loaded
+before the first visitor comes.
+
+``streamlit run app.py`` imports the app's modules (plotly, statsmodels, scipy, pandas, the
+metrics) in the first visitor's script run: 3-4 s of that visitor's first page on this
+machine. Here they are imported while the server starts, so every visitor, the first
+included, finds them loaded. ``make run`` and the tests' servers start the app this way.
+
+Options are Streamlit's (``--server.port 8501``...); the app's settings are the usual
+environment variables (``CRM_DB_URL``...).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import sys
+from pathlib import Path
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+#: Libraries the pages import, besides the app's own packages.
+LIBRARIES = ("pandas", "numpy", "plotly.graph_objects", "plotly.express", "scipy.stats",
+             "statsmodels.api", "sqlalchemy", "duckdb", "babel.dates", "babel.numbers")
+#: The app's packages whose every module is loaded (``pages`` itself only for its shared
+#: modules: the page scripts are run by the navigation, not imported).
+PACKAGES = ("i18n", "data", "metrics")
+PAGE_MODULES = ("pages.ui", "pages.charts", "pages.labels", "pages.signin")
+
+
+def preload() -> list[str]:
+    """Import the app's libraries and modules now; the names imported, in order."""
+    names = list(LIBRARIES)
+    for package in PACKAGES:
+        module = importlib.import_module(package)
+        names.append(package)
+        names += [info.name for info in pkgutil.walk_packages(module.__path__, f"{package}.")
+                  if not info.name.endswith("__main__")]
+    names += PAGE_MODULES
+    import streamlit  # noqa: F401  (its loggers exist from here on)
+
+    quiet = [logging.getLogger(f"streamlit.runtime.caching.{api}") for api in ("cache_data_api", "cache_resource_api")]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:    # "No runtime found" when a cached function is declared: expected here
+        logger.setLevel(logging.ERROR)
+    try:
+        for name in names:
+            importlib.import_module(name)
+    finally:
+        for logger, level in zip(quiet, levels):
+            logger.setLevel(level)
+    return names
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Preload, then hand over to ``streamlit run app.py`` with the given options."""
+    from streamlit.web import cli
+
+    preload()
+    cli.main(args=["run", str(APP), *(sys.argv[1:] if argv is None else argv)], prog_name="streamlit")
+
+
+if __name__ == "__main__":
+    main()

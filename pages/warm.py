@@ -1,0 +1,107 @@
+"""Warming: what the morning's visitors will open, computed before they come into the
+results kept per data refresh (data/cache.py).
+
+``python -m pages.warm`` (``make warm``; ``make run`` runs it in the background while the
+server starts) computes the default view: the Overview with the default filters in every
+language, then the customer value models and RFM; then the Overview of every row scope
+the access definition grants (a regional manager's morning Overview is a different filter
+set from the company's). Run it after each data refresh, e.g. from the cron job that
+loads the data. A server whose warming was not run warms the default view itself when its
+first visitor opens the source (``CRM_WARM=0`` turns that off).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import i18n
+from data.sources import SourceError, connect, mask_url, resolve_url
+from data.store import resolve_url as resolve_store_url
+from metrics import catalogue
+from metrics.catalogue import KPIS
+from metrics.filters import Filters
+from metrics.scope import AccessError, Scope, load_access
+from pages import ui
+
+#: The Overview's sections (computation, window, arguments): ``window`` "range" is the
+#: selected range, "year" the 12 months up to its end. In the reverse of the page's order,
+#: so that a warming thread and the first visitor's page work on different sections.
+OVERVIEW = (("forecast", "range", ("new_customers", 6)), ("forecast", "range", ("revenue", 6)),
+            ("voice.nps", "year", ()), ("sla.over_time", "year", ("month",)),
+            ("value.new_customers", "year", ()), ("value.revenue", "year", ()),
+            ("trend", "range", (6,)), ("scorecard", "range", ("targets",)))
+#: Computed for the company's default view only (heavier, and the same for every visitor).
+MODELS = (("clv", "range", (12, "segment")), ("rfm", "range", ()))
+
+
+def targets(store_url: str) -> tuple:
+    """The KPI targets in force, as the scorecard is asked for them (pages.ui.targets)."""
+    merged = catalogue.load_targets()
+    merged.update({k: v for k, v in ui._store(store_url).target_overrides().items() if k in KPIS})
+    return tuple(sorted(merged.items()))
+
+
+def granted_scopes(store_url: str) -> list[Scope]:
+    """Every distinct row scope of the access definition in force (users and groups), the
+    whole company left out. :class:`AccessError` when the definition is not valid."""
+    saved = ui._store(store_url).access_definition()
+    definition = load_access(stored_text=saved["definition"] if saved else None)
+    grants = [*definition.users.values(), *definition.groups.values()]
+    canonical = (tuple(sorted((dim, tuple(sorted(values))) for dim, values in grant.scope)) for grant in grants)
+    return list(dict.fromkeys(scope for scope in canonical if scope))
+
+
+def default_filters(url: str, scope: Scope = ()) -> Filters:
+    """The filters of a first visit (the sidebar's defaults) for a user with ``scope``."""
+    start, end = ui._default_period(url)
+    return Filters(start=start, end=end, scope=scope)
+
+
+def sections(url: str, f: Filters, store_url: str, plan) -> None:
+    """Compute ``plan``'s sections for ``f`` (in every language for those holding sentences)."""
+    windows = {"range": f, "year": ui.month_window(f, 12)}
+    for name, window, args in plan:
+        args = tuple(targets(store_url) if a == "targets" else a for a in args)
+        for lang in (i18n.LANGUAGES if name in ui.TEXT_RESULTS else (i18n.DEFAULT,)):
+            with i18n.using(lang):
+                ui._compute(url, name, windows[window], args)
+
+
+def default_view(url: str, store_url: str) -> None:
+    """Warm the company's default view, then each granted scope's Overview. Best effort:
+    any failure is left for the page itself to meet and report."""
+    try:
+        ui.dimension_values(url)
+        sections(url, default_filters(url), store_url, OVERVIEW + MODELS)
+        for scope in granted_scopes(store_url):
+            sections(url, default_filters(url, scope), store_url, OVERVIEW)
+    except Exception:  # noqa: BLE001 - best effort, see the docstring
+        return
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pages.warm``: compute the default view into the results kept on disk."""
+    import argparse
+
+    argparse.ArgumentParser(prog="python -m pages.warm", description=__doc__.split("\n\n")[0]).parse_args(argv)
+    try:
+        url = resolve_url()
+        connect(url)
+    except SourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    started = time.perf_counter()
+    default_view(url, resolve_store_url())
+    try:
+        scopes = len(granted_scopes(resolve_store_url()))
+    except AccessError as exc:
+        print(f"note: no scope warmed, the access definition is not valid: {exc}", file=sys.stderr)
+        scopes = 0
+    print(f"Warmed the default view of {mask_url(url)} and the Overview of {scopes} granted scope(s) "
+          f"in {time.perf_counter() - started:.1f} s (results in {ui.results().folder}).")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
