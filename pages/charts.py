@@ -650,11 +650,22 @@ def rfm_heatmap(grid: pd.DataFrame) -> go.Figure:
     """Customers per (recency, frequency) score, labelled with the named segment."""
     pivot = grid.pivot_table(index="f_score", columns="r_score", values="customers", aggfunc="sum").sort_index()
     names = grid.pivot_table(index="f_score", columns="r_score", values="rfm_segment", aggfunc="first").sort_index()
-    text = [[_(str(names.iat[i, j])) for j in range(pivot.shape[1])] for i in range(pivot.shape[0])]
+    # a segment's name on two lines (first word(s), then the rest), so that it stays in its cell
+    # ("Cannot / lose them" ran into the next cells); the data cannot hold a <br> (escaped()), so
+    # the second line is the customdata; a name that is not one of the segments is kept whole
+    from metrics.rfm import SEGMENT_ORDER
+
+    def _halves(name: str) -> list[str]:
+        shown = _(name)
+        return (_wrapped(shown, 10) or "").split("<br>", 1) if name in SEGMENT_ORDER else [shown]
+
+    halves = [[_halves(str(names.iat[i, j])) for j in range(pivot.shape[1])] for i in range(pivot.shape[0])]
+    text = [[h[0] for h in row] for row in halves]
+    rest = [[h[1].replace("<br>", " ") if len(h) > 1 else "" for h in row] for row in halves]
     fig = go.Figure(go.Heatmap(z=pivot.to_numpy(), x=[str(c) for c in pivot.columns], y=[str(i) for i in pivot.index],
-                               text=text, texttemplate="%{text}<br>%{z:,.0f}", textfont_size=10, colorscale="Blues",
-                               colorbar=dict(title=_("Customers")),
-                               hovertemplate="R %{x}, F %{y}: %{text}<br>%{z:,.0f}<extra></extra>"))
+                               text=text, customdata=rest, texttemplate="%{text}<br>%{customdata}<br>%{z:,.0f}",
+                               textfont_size=10, colorscale="Blues", colorbar=dict(title=_("Customers")),
+                               hovertemplate="R %{x}, F %{y}: %{text} %{customdata}<br>%{z:,.0f}<extra></extra>"))
     fig.update_xaxes(title=_("Recency score (5 = bought most recently)"), type="category")
     fig.update_yaxes(title=_("Frequency score (5 = buys most often)"), type="category")
     return _finish(fig, _("RFM grid: customers by recency and frequency"), 460)
@@ -692,11 +703,11 @@ def pipeline_bars(frame: pd.DataFrame, title: str, y_title: str, money_prefix: s
     """Open amount per group (age band, team or source), with the number of deals on each bar."""
     fig = go.Figure(go.Bar(x=frame["amount"], y=frame["group"], orientation="h", marker_color=BLUE,
                            text=[ngettext("{n} deal", "{n} deals", int(d)).format(n=number(int(d))) for d in frame["deals"]],
-                           textposition="outside", cliponaxis=False,
+                           textposition="auto", cliponaxis=False,  # inside a long bar: never cut at the edge
                            hovertemplate=f"%{{y}}: {money_prefix}%{{x:,.0f}}<extra></extra>"))
     top = float(frame["amount"].max()) if len(frame) else 0.0
     fig.update_xaxes(title=_("Open amount"), tickprefix=money_prefix, tickformat=",.0f",
-                     range=[0, top * 1.3 if top > 0 else 1])  # room for the deal counts beside the bars
+                     range=[0, top * 1.3 if top > 0 else 1], nticks=4)  # room for the deal counts beside the bars
     fig.update_yaxes(title=y_title, autorange="reversed")
     return _finish(fig, title, 320)
 

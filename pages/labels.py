@@ -62,6 +62,9 @@ VALUES: dict[str, str] = {
     "phone": N_("phone"), "chat": N_("chat"), "email": N_("email"), "web": N_("web"), "mobile": N_("mobile app"),
     "ivr": N_("IVR"), "mail": N_("post"), "social": N_("social media"), "sms": N_("SMS"), "none": N_("none"),
     "event": N_("event"), "sales": N_("sales"), "service": N_("service"), "marketing": N_("marketing"),
+    # deal sources, and a group the data leaves empty (metrics.pipeline.UNKNOWN)
+    "direct": N_("direct"), "campaign": N_("campaign"), "referral": N_("referral"),
+    "(not recorded)": N_("(not recorded)"),
 }
 #: Columns whose values are codes of :data:`VALUES`.
 CODED = {"status", "sla_status", "sla_class", "direction", "resolved_by", "category", "priority", "channel",

@@ -51,6 +51,7 @@ else:
         ui.chart(charts.pipeline_bars(by_age, _("Open pipeline by age"), _("Days since the deal was created"),
                                       symbol), key="pipeline_age")
     with b:
+        by_team = by_team.assign(group=[labels.value_label(g) for g in by_team.group])
         ui.chart(charts.pipeline_bars(by_team, _("Open pipeline by team"), _("Sales team"), symbol),
                  key="pipeline_team")
 
@@ -75,6 +76,7 @@ for col, by, title, y_title in ((a, "source", _("Win rate by source"), _("Source
         if rates.empty:
             ui.empty_state(_("No deal was won or lost in the range for this selection."))
         else:
+            rates = rates.assign(group=[labels.value_label(g) for g in rates.group])
             ui.chart(charts.win_rate_dots(rates, title, y_title, target), key=f"pipeline_win_{by}")
 st.caption(_("Each line is the 95 % Wilson interval: with few closed deals it is wide, and two groups whose lines "
              "overlap may not really differ."))
@@ -94,7 +96,9 @@ else:
                 .format(n=ui.i18n.number(total), days=f"{median:.0f}"))
     if total:
         shown = stuck[["opportunity_id", "customer", "owner_team", "source", "created_at", "amount", "age_days"]]
-        shown = shown.assign(amount=[ui.money(a) for a in shown.amount])
+        shown = shown.assign(amount=[ui.money(a) for a in shown.amount],
+                             source=[labels.value_label(s) for s in shown.source],
+                             owner_team=[labels.value_label(t) for t in shown.owner_team])
         st.dataframe(labels.readable(shown), hide_index=True, column_config=labels.column_config(
             shown, created_at=st.column_config.DateColumn(_("Created"), format="YYYY-MM-DD"),
             amount=st.column_config.TextColumn(_("Amount")),

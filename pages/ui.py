@@ -856,8 +856,10 @@ def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_
     if status == "too few answers":
         badge = _("too few answers (n = {n})").format(n=i18n.number(int(row["n"])))
     else:
+        # the target and its unit kept on one line (no "%" left alone on the badge's second line)
         badge = _("{status} · target {comparator} {target}").format(
-            status=_(STATUS_TEXT[status]), comparator=comparator, target=format_value(row["target"], unit))
+            status=_(STATUS_TEXT[status]), comparator=comparator,
+            target=format_value(row["target"], unit).replace(" ", "\u00a0"))
     st.badge(badge, icon=STATUS_ICON[status], color=STATUS_COLOUR[status])
     if drill_filters is not None and kpi.records is not None:
         records_button(_("Records"), _(kpi.label), "kpi", drill_filters, kpi.name, key=f"drill_{key}{kpi.name}")

@@ -59,8 +59,10 @@ else:
                  "first."))
     st.subheader(_("Top customers by predicted CLV"))
     top = result["top"]
+    # subset: a second format() without it sets every other column back to pandas' default (7186.193077)
     st.dataframe(ui.money_table(labels.readable(top), ["clv", "monetary_value", "expected_spend"]).format(
-        {"expected_purchases": lambda v: number(v, 1)}), hide_index=True, height=300, column_config={
+        {"expected_purchases": lambda v: number(v, 1)}, subset=["expected_purchases"]), hide_index=True, height=300,
+        column_config={
         **labels.column_config(top), "frequency": st.column_config.NumberColumn(_("Repeat purchases"), format="%d"),
         "p_alive": ui.percent_column(_("P(alive)")), "clv": st.column_config.NumberColumn(_("CLV")),
         "monetary_value": st.column_config.NumberColumn(_("Mean repeat spend")),
@@ -85,7 +87,7 @@ def rfm_section() -> None:
         ui.empty_state(_("No customer bought in the year before the end of the range."))
     else:
         pareto = rfm_result["pareto"]
-        left, right = st.columns([3, 2])
+        left, right = st.container(), st.container()  # the grid as wide as the page: its cells hold names
         with left:
             ui.chart(charts.rfm_heatmap(rfm_result["grid"]), key="rfm_grid")
             st.caption(_("Customers who bought in the last year, scored 1-5 on recency and frequency by quintile; "
@@ -104,7 +106,11 @@ def rfm_section() -> None:
                 "customers": st.column_config.NumberColumn(_("Customers"), format="%d"),
                 "customer_share": ui.percent_column(_("Share of customers")),
                 "revenue_share": ui.percent_column(_("Share of revenue")),
-                "revenue": st.column_config.NumberColumn(_("Revenue"))}, placeholder=labels.EMPTY)
+                "revenue": st.column_config.NumberColumn(_("Revenue")),
+                "mean_recency_days": st.column_config.NumberColumn(_("Mean days since the last order"),
+                                                                   format="%.0f"),
+                "mean_frequency": st.column_config.NumberColumn(_("Mean orders"), format="%.1f")},
+                         placeholder=labels.EMPTY)
 
 
 @ui.section  # the horizon slider reruns this section only

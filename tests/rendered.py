@@ -15,7 +15,8 @@ from data.schema import metadata
 #: as a whole table header in lower case (in a sentence they are plain words).
 COLUMNS = sorted({c.name for t in metadata.tables.values() for c in t.columns})
 RAW_IN_TEXT = re.compile(r"\b(" + "|".join(re.escape(c) for c in COLUMNS if "_" in c) + r")\b")
-DEVELOPER_WORDS = re.compile(r"\bNone\b|\b[Ss]eed\b|\bnan\b|\bNaN\b")
+#: ... and numbers as pandas writes them by default (7186.193077: six decimals, no separators).
+DEVELOPER_WORDS = re.compile(r"\bNone\b|\b[Ss]eed\b|\bnan\b|\bNaN\b|^cell: -?\d+\.\d{6}$")
 TEXT_FIELDS = ("value", "label", "help", "body", "placeholder", "caption")
 
 
@@ -46,6 +47,29 @@ def _headers(node) -> list[str]:
     return headers
 
 
+def _styled_cells(node) -> list[str]:
+    """The text a pandas Styler gives the cells (its display values), when the table is styled."""
+    arrow = getattr(node.proto, "arrow_data", None)
+    styler = getattr(arrow, "styler", None) if arrow is not None else None
+    data = getattr(styler, "display_values", b"") if styler is not None else b""
+    if not data:
+        return []
+    import pyarrow as pa
+
+    shown = pa.ipc.open_stream(data).read_all().to_pandas()
+    try:
+        config = json.loads(node.proto.columns or "{}")
+    except ValueError:
+        config = {}
+
+    def formatted(name) -> bool:  # a column_config format is drawn instead of the Styler's text
+        spec = config.get(f"name:{name}") or config.get(str(name)) or {}
+        return bool((spec.get("type_config") or {}).get("format"))
+
+    return [str(v) for column in shown.columns if not formatted(column)
+            for v in shown[column].dropna().unique()[:200] if isinstance(v, str)]
+
+
 def texts(at) -> list[str]:
     """Every string a person can read on the page (tables: headers and cell text)."""
     out: list[str] = []
@@ -58,6 +82,7 @@ def texts(at) -> list[str]:
                 # Streamlit draws a missing value as "None" unless the table sets a placeholder
                 if not getattr(node.proto, "placeholder", "") and bool(frame.isna().to_numpy().any()):
                     out.append("cell: None")
+                out.extend(f"cell: {v}" for v in _styled_cells(node))
                 for column in frame.columns:
                     if frame[column].dtype == object:
                         out.extend(f"cell: {v}" for v in frame[column].dropna().astype(str).unique()[:200])

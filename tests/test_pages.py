@@ -129,7 +129,7 @@ def test_targets_edited_in_the_app_override_the_file(app, tmp_path):
     store.dispose()
     at = app("service")
     _check(at, "Service & SLA")
-    badges = " ".join(m.value for m in at.markdown if "-badge[" in m.value)
+    badges = " ".join(m.value for m in at.markdown if "-badge[" in m.value).replace("\u00a0", " ")
     assert "on target · target ≥ 50.0 %" in badges     # compliance (~90 %) now meets the edited target
 
 

@@ -1,0 +1,31 @@
+"""Chart labels that must stay inside their box: RFM cell names on two lines, deal counts of
+the pipeline bars inside a long bar rather than cut at the chart's edge."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from i18n import using
+from pages import charts
+
+
+def test_rfm_cell_names_on_two_lines_in_each_language():
+    grid = pd.DataFrame({"r_score": [1, 2, 3], "f_score": [5, 5, 5], "customers": [3, 14, 8],
+                         "rfm_segment": ["Cannot lose them", "Potential loyalists", "Lost"]})
+    fig = charts.themed(charts.rfm_heatmap(grid), dark=False)
+    trace = fig.data[0]
+    assert trace.texttemplate == "%{text}<br>%{customdata}<br>%{z:,.0f}"
+    assert [list(row) for row in trace.text] == [["Cannot", "Potential", "Lost"]]
+    assert [list(row) for row in trace.customdata] == [["lose them", "loyalists", ""]]
+    with using("es"):
+        spanish = charts.rfm_heatmap(grid).data[0]
+    assert all(len(t) <= 12 for row in spanish.text for t in row), spanish.text
+    assert "<br>" not in "".join(c for row in spanish.customdata for c in row)
+
+
+def test_pipeline_deal_counts_never_outside_the_chart():
+    frame = pd.DataFrame({"group": ["0-30 days", "31-60 days"], "amount": [300_000.0, 20_000.0], "deals": [38, 2]})
+    with using("es"):
+        fig = charts.pipeline_bars(frame, "Cartera abierta por antigüedad", "Días", "€")
+    assert fig.data[0].textposition == "auto"       # inside the long bar when it fits there, beside a short one
+    assert list(fig.data[0].text) == ["38 oportunidades", "2 oportunidades"]
