@@ -276,6 +276,6 @@ def test_cli_prints_every_problem_and_exits_2(good, imported, tmp_path):
     assert done.returncode == 2
     assert "orders.csv:2: amount: 'doce' is not a number" in done.stderr
     assert "tickets.csv:3: sla_class: 'soon' is not one of" in done.stderr
-    assert "2 problem(s) found; nothing was imported." in done.stderr
+    assert "2 problems found; nothing was imported." in done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
     assert digest(imported) == before
