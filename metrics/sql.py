@@ -29,7 +29,8 @@ from sqlalchemy import Date, Double, Integer, Numeric, Select, case, cast, extra
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement, Executable
-from sqlalchemy.sql.elements import Extract
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import Extract, Label, UnaryExpression
 
 EPOCH = datetime(1970, 1, 1)
 DAY = 86_400.0
@@ -128,4 +129,25 @@ def _spark_date(element, compiler, **kw):
 def _spark_select(element, compiler, **kw):
     if element._offset_clause is not None and element._limit_clause is None:
         element = element.limit(SPARK_MAX_LIMIT)
-    return compiler.visit_select(element, **kw)
+    return compiler.visit_select(_order_by_labels(element), **kw)
+
+
+def _order_by_labels(element: Select) -> Select:
+    """A grouped select ordered by an aggregate that it also selects under a label, ordered by
+    that label instead: Spark cannot resolve the aggregate in ORDER BY once the select list
+    has a window function (a page of records with ``count(*) OVER ()``, metrics/drilldown.py)."""
+    if not element._group_by_clauses or not element._order_by_clauses:
+        return element
+    labels = [c for c in element._raw_columns if isinstance(c, Label)]
+
+    def by_label(clause):
+        inner = clause.element if isinstance(clause, UnaryExpression) else clause
+        direction = getattr(clause, "modifier", None)
+        for label in labels:
+            if inner.compare(label.element):
+                return label.desc() if direction is operators.desc_op else label.asc() if direction is \
+                    operators.asc_op else label if direction is None else clause
+        return clause
+
+    ordered = [by_label(c) for c in element._order_by_clauses]
+    return element.order_by(None).order_by(*ordered)

@@ -293,8 +293,9 @@ def rule_radar(rules: pd.DataFrame) -> go.Figure:
     fig.add_trace(go.Scatterpolar(r=list(rules["score"]) + [rules["score"].iloc[0]], theta=theta + [theta[0]],
                                   name=_("Selected period"), line=dict(color=BLUE, width=2.5), fill="toself",
                                   fillcolor="rgba(0,114,178,0.15)"))
+    # the score scale runs between the first two rules (at 90 and 45 degrees), not over rule 1's name
     fig.update_layout(polar=dict(radialaxis=dict(range=[0, 100], tickvals=[25, 50, 75, 100], tickfont_size=9,
-                                                 angle=90, tickangle=90),
+                                                 angle=67.5, tickangle=67.5),
                                  angularaxis=dict(tickfont_size=11, rotation=90, direction="clockwise"),
                                  domain=dict(x=[0.2, 0.8], y=[0.08, 0.86])),
                       legend=dict(orientation="h", yanchor="top", y=-0.02, x=0.5, xanchor="center"),
