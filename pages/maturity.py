@@ -23,18 +23,11 @@ who = signin.user_name()
 role = signin.role()  # the store refuses writes by roles other than crm_lead/admin
 
 
-@st.cache_data(ttl=ui.TTL, show_spinner=False)
-def _evidence(url: str, f, targets: tuple, thresholds: maturity.Thresholds, _card) -> list:
-    """The phase criteria; the scorecard (``_card``, same filters and targets) comes from the cache."""
-    with ui.engine().connect() as conn:
-        return maturity.evidence(conn, f, _card, thresholds)
-
-
 targets = ui.targets()
 thresholds = maturity.load_thresholds()
 card = ui.scorecard(f)["card"]
-with st.spinner(_("Weighing the evidence…")):
-    criteria = _evidence(ui.require_source().url, f, tuple(sorted(targets.items())), thresholds, card)
+with st.spinner(_("Weighing the evidence…")):  # kept per data refresh, as every section's results
+    criteria = ui.compute("maturity.evidence", f, tuple(sorted(targets.items())), thresholds)
 history = store.assessments()
 latest = history.iloc[-1] if len(history) else None
 latest_answers = store.answers(int(latest.assessment_id)) if latest is not None else {}

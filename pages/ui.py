@@ -26,8 +26,8 @@ from data.cache import ResultStore, source_fingerprint
 from data.sources import Source, SourceError, connect, mask_url, resolve_url
 from data.store import AppStore
 from data.store import resolve_url as resolve_store_url
-from metrics import (catalogue, churn, clv, cohorts, forecast, rfm, drilldown, engagement, funnel, pipeline, quality, segments, sla, survival,
-                     value, voice)
+from metrics import (catalogue, churn, clv, cohorts, forecast, rfm, drilldown, engagement, funnel, maturity, pipeline, quality,
+                     segments, sla, survival, value, voice)
 from metrics.catalogue import CATALOGUE, KPIS, Unit
 from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS, Filters
 from metrics.units import format_value
@@ -478,7 +478,14 @@ def _churn(conn, f: Filters, horizon_days: int, clv_horizon_months: int = 12, by
             "top": churn.customers_at_risk(result.scores, values, 50)}
 
 
+def _maturity_evidence(conn, f: Filters, targets: tuple, thresholds) -> list:
+    """The maturity phases' criteria; the scorecard (same filters and targets) from the results."""
+    card = _compute(require_source().url, "scorecard", f, (targets,))["card"]
+    return maturity.evidence(conn, f, card, thresholds)
+
+
 COMPUTATIONS: dict[str, Callable[..., Any]] = {
+    "maturity.evidence": _maturity_evidence,
     "rfm": _rfm,
     "churn": _churn,
     "forecast": _forecast,
@@ -534,7 +541,7 @@ def results() -> ResultStore:
 
 #: Computations whose results hold sentences for people (notes, explanations): kept per
 #: language; every other result is numbers and labels translated where shown, kept once.
-TEXT_RESULTS = frozenset({"forecast", "survival", "churn", "clv", "rfm", "funnel.stages", "segments.compare",
+TEXT_RESULTS = frozenset({"maturity.evidence", "forecast", "survival", "churn", "clv", "rfm", "funnel.stages", "segments.compare",
                           "cohorts.matrix", "engagement.personalised", "pipeline.forecast"})
 
 
