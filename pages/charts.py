@@ -403,19 +403,23 @@ def breakdown_bars(by_group: pd.DataFrame, dimension_label: str, stage_labels: d
 SLA_CLASSES = {"immediate": N_("Immediate solution"), "deferred": N_("Deferred solution")}
 
 
-def compliance_over_time(frame: pd.DataFrame, target: float) -> go.Figure:
+def compliance_over_time(frame: pd.DataFrame, target: float, grain: str = "week") -> go.Figure:
+    """SLA compliance per class per ``grain`` ("week" or "month") of opening."""
     fig = go.Figure()
     for colour, cls in ((BLUE, "immediate"), (ORANGE, "deferred")):
         rows = frame[frame.sla_class == cls]
         name = _(SLA_CLASSES[cls])
+        when = "%{x|%d/%m/%Y}" if grain == "week" else "%{x|%m/%Y}"
         fig.add_trace(go.Scatter(x=rows.period, y=rows.compliance, mode="lines+markers", name=name,
                                  line=dict(color=colour, width=2.5),
-                                 hovertemplate="%{x|%d/%m/%Y}: %{y:.1%}<extra>" + name + "</extra>"))
+                                 hovertemplate=when + ": %{y:.1%}<extra>" + name + "</extra>"))
     target_line(fig, target, _("target {target}").format(target=percent(target, 0)))
     fig.update_yaxes(title=_("SLA compliance (met / met + breached)"), tickformat=".0%")
-    fig.update_xaxes(title=_("Week opened"))
+    fig.update_xaxes(title=_("Week opened") if grain == "week" else _("Month opened"))
     month_axis(fig)
-    return _finish(fig, _("SLA compliance per class, week by week"), 340)
+    title = (_("SLA compliance per class, week by week") if grain == "week"
+             else _("SLA compliance per class, month by month"))
+    return _finish(fig, title, 340)
 
 
 def _by_class(frame: pd.DataFrame, category: str, title: str, x_title: str, y_title: str) -> go.Figure:

@@ -45,8 +45,10 @@ for col, (cls, row) in zip(cols, per_class.iterrows()):
                    pending=ui.i18n.number(row["pending"])), border=True)
 cols[-1].metric(_("Pending (open, deadline not reached)"), ui.i18n.number(int(overall["pending"])), border=True)
 
-weekly = ui.compute("sla.over_time", page_filters, "week")
-ui.chart(charts.compliance_over_time(weekly.dropna(subset=["compliance"]), target), key="sla_weekly")
+# week by week up to six months; a longer range month by month (a weekly line over a year is noise)
+grain = "week" if (page_filters.end - page_filters.start).days <= 183 else "month"
+over_time = ui.compute("sla.over_time", page_filters, grain)
+ui.chart(charts.compliance_over_time(over_time.dropna(subset=["compliance"]), target, grain), key="sla_weekly")
 
 st.subheader(_("Response and resolution"))
 times = st.columns(4)

@@ -53,6 +53,16 @@ def test_short_range_gets_day_ticks():
     assert _ticks(fig) == ["2 mar", "9 mar", "16 mar", "23 mar"]
 
 
+def test_a_long_range_of_sla_compliance_is_drawn_month_by_month():
+    months = pd.DataFrame({"period": pd.date_range("2025-06-01", periods=17, freq="MS"), "compliance": 0.9,
+                           "sla_class": "deferred"})
+    with using("es"):
+        fig = charts.compliance_over_time(months, 0.9, "month")
+    assert fig.layout.title.text.startswith("Cumplimiento del SLA por tipo de solución, mes a mes")
+    assert fig.layout.xaxis.title.text == "Mes de apertura"
+    assert _ticks(fig)[0] == "jun<br>2025"
+
+
 def test_forecast_and_close_month_charts_in_spanish():
     history = pd.Series([1.0, 2.0, 3.0], index=pd.date_range("2026-01-01", periods=3, freq="MS"))
     predictions = pd.DataFrame({"period": pd.date_range("2026-04-01", periods=2, freq="MS"), "mean": [3.0, 3.5],
