@@ -399,29 +399,33 @@ def main(argv: list[str] | None = None) -> int:
 #: What the measurements and profiles say stands between the pages and the floor (kept
 #: here, so that the results file is regenerated with it).
 NOTES = """
-- **The machine.** Runs made while other jobs loaded these 2 cores (load average 12-23)
-  are several times slower than on a quiet machine (the blank page's first load, 0.4 s
-  quiet, took 3-4 s); each size's section says the load at the end of its run, and the
-  ratios to the floor measured in the same run are the better guide.
-- **The scorecard and its sparklines (Overview, Gartner's eight rules, first load,
-  filter change).** Each metric family now reads all the periods it needs in one
-  statement (7 statements for the scorecard, 7 for the six-month trend); measured quiet
-  in-process at 1M before that change: scorecard 3.5 s, trend 8.2 s, dominated by the
-  interactions family (44M rows). What a *new* filter set still costs is those 14
-  statements; the daily rollups designed in the README are what would bring a filter
-  change near the floor. Not built yet.
-- **The data-health report** is computed once per data refresh (0.5-0.9 s at 1M cold,
-  read back from disk in 0.014 s); before, every first visit paid 10-16 s at 1M.
-- **Results are kept per data refresh on disk**: a filter set computed once (by any
-  session, by `make warm`, or before a restart) is read back, which is what the
-  *after a restart* column measures; the value models' fit is kept the same way.
-- **The first load of a fresh server process** (also *after a restart*) includes importing
-  the app's libraries for the first script run (statsmodels, scipy, plotly, pandas, Babel:
-  4.2 s measured alone on this machine) and the Overview's ten sections being drawn; at
-  100k the computations themselves are a small part of it once results are on disk.
-- **Warm pages.** A cached page still reruns its script: results are copied out of the
-  cache, figures are built and serialised, every element is sent; pages with many charts
-  (Overview, Engagement) pay that on every visit.
+- **The machine.** The latest runs were made on a quiet machine (load average 2-4 at the end,
+  from the benchmark's own browser and server). Earlier runs on a loaded machine (load 12-23)
+  were several times slower; the ratios to the floor measured in the same run are the guide.
+- **The first load.** With nothing computed, the Overview at 1M computes the scorecard, its
+  six-month trend, two forecasts and the data-health report while the server's own warming
+  thread competes for the two cores (18 s). In a deployment `make warm` (`python -m
+  pages.warm`, 23 s at 1M) runs after each data refresh; the next visitor's first load then
+  reads results (3.9 s at 1M, 4.9 s at 100k, within the 4 s aim at 1M). The server imports
+  its libraries before the first visitor (`python -m pages.serve`). What remains of a first
+  load in a new browser profile is Streamlit's and plotly's JavaScript being downloaded (the
+  floor pays the same for a blank page) and the Overview's dozen charts being built and sent.
+- **A filter change** (a segment added: 14.5 s at 1M, 4.0 s at 100k) is a new filter set:
+  the Overview's scorecard and trend are 14 statements whose cost is dominated by the 44M
+  interactions (per-customer distinct counts per period). The daily and per-customer rollups
+  designed in the README are what would bring it near the floor. Not built.
+- **Cold pages over the aim at 1M**: Customer value (7.6 s: the BG/NBD and Gamma-Gamma fit
+  and RFM, kept per data refresh once computed, 2.0 s after a restart), Engagement (6.2 s,
+  half of what it was before this round's single count per customer-week), Segments (4.9 s:
+  the comparison of two groups scans the interactions for each) and CRM maturity (4.7 s: its
+  evidence was then kept in memory only, so it was recomputed after the restart; it is now kept
+  per data refresh like every section, measured after this run).
+- **Warm pages** rerun their script: results are read from the caches, figures are built
+  and serialised and every element is sent. The Overview (1.7 s at 1M, 1.1 s at 100k) has
+  the most charts.
+- **Memory.** One session peaked at 1.7 GB at 1M (DuckDB's memory limit is a share of the
+  machine, `CRM_DB_MEMORY`); ten more sessions, each with its own region filter, peaked at
+  1.3 GB on the restarted server: within the 3 GB aim. No exception, no crash.
 """
 
 def _median(values: list[float]) -> float:
