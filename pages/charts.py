@@ -696,9 +696,12 @@ def at_risk_bars(table: pd.DataFrame, y_title: str | None = None) -> go.Figure:
     fig = go.Figure([go.Bar(x=rows.group.astype(str), y=rows.clv, name=_("CLV"), marker_color=BLUE,
                             hovertemplate="%{x}: €%{y:,.0f}<extra></extra>"),
                      go.Bar(x=rows.group.astype(str), y=rows.clv_at_risk, name=_("CLV at risk"), marker_color=VERMILION,
-                            text=[_("{share} at risk").format(share=percent(s, 0)) for s in rows.share_at_risk],
-                            textposition="outside", cliponaxis=False, hovertemplate="%{x}: €%{y:,.0f}<extra></extra>")])
-    fig.update_layout(barmode="group")
+                            text=[percent(s, 0) for s in rows.share_at_risk],
+                            hovertext=[_("{share} at risk").format(share=percent(s, 0)) for s in rows.share_at_risk],
+                            textposition="outside", cliponaxis=False,
+                            hovertemplate="%{x}: €%{y:,.0f} (%{hovertext})<extra></extra>")])
+    # the share at risk above its bar, readable (plotly would shrink it to the bar's width)
+    fig.update_layout(barmode="group", uniformtext=dict(minsize=11, mode="show"))
     fig.update_yaxes(title=y_title or _("Predicted CLV"), tickprefix="€", rangemode="tozero")
     return _finish(fig, _("CLV at risk: predicted value × probability of churning"), 360)
 
