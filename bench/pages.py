@@ -406,7 +406,8 @@ NOTES = """
   six-month trend, two forecasts and the data-health report while the server's own warming
   thread competes for the two cores (18 s). In a deployment `make warm` (`python -m
   pages.warm`, 23 s at 1M) runs after each data refresh; the next visitor's first load then
-  reads results (3.9 s at 1M, 4.9 s at 100k, within the 4 s aim at 1M). The server imports
+  reads results (at 1M 3.9 s in one quiet run and 5.0 s in the next, 3.4-3.5x the floor
+  measured in each run, around the 4 s aim; 4.9 s at 100k). The server imports
   its libraries before the first visitor (`python -m pages.serve`). What remains of a first
   load in a new browser profile is Streamlit's and plotly's JavaScript being downloaded (the
   floor pays the same for a blank page) and the Overview's dozen charts being built and sent.
@@ -417,9 +418,9 @@ NOTES = """
 - **Cold pages over the aim at 1M**: Customer value (7.6 s: the BG/NBD and Gamma-Gamma fit
   and RFM, kept per data refresh once computed, 2.0 s after a restart), Engagement (6.2 s,
   half of what it was before this round's single count per customer-week), Segments (4.9 s:
-  the comparison of two groups scans the interactions for each) and CRM maturity (4.7 s: its
-  evidence was then kept in memory only, so it was recomputed after the restart; it is now kept
-  per data refresh like every section, measured after this run).
+  the comparison of two groups scans the interactions for each) and CRM maturity (5.4 s;
+  its evidence is now kept per data refresh like every section: 1.2 s after a restart, 4.7 s
+  in the run before that change).
 - **Warm pages** rerun their script: results are read from the caches, figures are built
   and serialised and every element is sent. The Overview (1.7 s at 1M, 1.1 s at 100k) has
   the most charts.
