@@ -404,25 +404,25 @@ NOTES = """
   were several times slower; the ratios to the floor measured in the same run are the guide.
 - **The first load.** With nothing computed, the Overview at 1M computes the scorecard, its
   six-month trend, two forecasts and the data-health report while the server's own warming
-  thread competes for the two cores (18 s). In a deployment `make warm` (`python -m
+  thread competes for the two cores (16-18 s in two runs). In a deployment `make warm` (`python -m
   pages.warm`, 23 s at 1M) runs after each data refresh; the next visitor's first load then
   reads results (at 1M 3.9 s in one quiet run and 5.0 s in the next, 3.4-3.5x the floor
   measured in each run, around the 4 s aim; 4.9 s at 100k). The server imports
   its libraries before the first visitor (`python -m pages.serve`). What remains of a first
   load in a new browser profile is Streamlit's and plotly's JavaScript being downloaded (the
   floor pays the same for a blank page) and the Overview's dozen charts being built and sent.
-- **A filter change** (a segment added: 14.5 s at 1M, 4.0 s at 100k) is a new filter set:
+- **A filter change** (a segment added: 14.5-15.6 s at 1M, 4.0 s at 100k) is a new filter set:
   the Overview's scorecard and trend are 14 statements whose cost is dominated by the 44M
   interactions (per-customer distinct counts per period). The daily and per-customer rollups
   designed in the README are what would bring it near the floor. Not built.
-- **Cold pages over the aim at 1M**: Customer value (7.6 s: the BG/NBD and Gamma-Gamma fit
-  and RFM, kept per data refresh once computed, 2.0 s after a restart), Engagement (6.2 s,
-  half of what it was before this round's single count per customer-week), Segments (4.9 s:
+- **Cold pages over the aim at 1M**: Customer value (7.6-8.9 s: the BG/NBD and Gamma-Gamma fit
+  and RFM, kept per data refresh once computed, 2.0 s after a restart), Engagement (6.2-7.5 s,
+  half of what it was before this round's single count per customer-week), Segments (4.9-6.7 s:
   the comparison of two groups scans the interactions for each) and CRM maturity (5.4 s;
   its evidence is now kept per data refresh like every section: 1.2 s after a restart, 4.7 s
   in the run before that change).
 - **Warm pages** rerun their script: results are read from the caches, figures are built
-  and serialised and every element is sent. The Overview (1.7 s at 1M, 1.1 s at 100k) has
+  and serialised and every element is sent. The Overview (1.6-1.7 s at 1M, 1.1 s at 100k) has
   the most charts.
 - **Memory.** One session peaked at 1.7 GB at 1M (DuckDB's memory limit is a share of the
   machine, `CRM_DB_MEMORY`); ten more sessions, each with its own region filter, peaked at
