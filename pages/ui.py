@@ -694,10 +694,11 @@ def choose_language() -> str:
     return code
 
 
-def targets() -> dict[str, float]:
-    """KPI targets: targets.toml, overridden by the CRM lead's edits in the application store."""
+def targets(store_url: str | None = None) -> dict[str, float]:
+    """KPI targets: targets.toml, overridden by the CRM lead's edits in the application store
+    (``store_url``, default the app's own)."""
     merged = catalogue.load_targets()
-    merged.update({k: v for k, v in store().target_overrides().items() if k in KPIS})
+    merged.update({k: v for k, v in _store(store_url or resolve_store_url()).target_overrides().items() if k in KPIS})
     return merged
 
 

@@ -18,8 +18,6 @@ import time
 import i18n
 from data.sources import SourceError, connect, mask_url, resolve_url
 from data.store import resolve_url as resolve_store_url
-from metrics import catalogue
-from metrics.catalogue import KPIS
 from metrics.filters import Filters
 from metrics.scope import AccessError, Scope, load_access
 from pages import ui
@@ -37,9 +35,7 @@ MODELS = (("clv", "range", (12, "segment")), ("rfm", "range", ()))
 
 def targets(store_url: str) -> tuple:
     """The KPI targets in force, as the scorecard is asked for them (pages.ui.targets)."""
-    merged = catalogue.load_targets()
-    merged.update({k: v for k, v in ui._store(store_url).target_overrides().items() if k in KPIS})
-    return tuple(sorted(merged.items()))
+    return tuple(sorted(ui.targets(store_url).items()))
 
 
 def granted_scopes(store_url: str) -> list[Scope]:
