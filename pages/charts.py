@@ -655,22 +655,21 @@ def rfm_heatmap(grid: pd.DataFrame) -> go.Figure:
     """Customers per (recency, frequency) score, labelled with the named segment."""
     pivot = grid.pivot_table(index="f_score", columns="r_score", values="customers", aggfunc="sum").sort_index()
     names = grid.pivot_table(index="f_score", columns="r_score", values="rfm_segment", aggfunc="first").sort_index()
-    # a segment's name on two lines (first word(s), then the rest), so that it stays in its cell
-    # ("Cannot / lose them" ran into the next cells); the data cannot hold a <br> (escaped()), so
-    # the second line is the customdata; a name that is not one of the segments is kept whole
+    # a segment's name on two lines, so that it stays in its cell ("Cannot / lose them" ran into
+    # the next cells). The line break is markup, which escaped() would turn into text: the
+    # figure is escaped first, then the names are set; a name that is not one of the segments
+    # (data) is escaped and kept whole. (A heatmap's texttemplate cannot show customdata.)
     from metrics.rfm import SEGMENT_ORDER
 
-    def _halves(name: str) -> list[str]:
-        shown = _(name)
-        return (_wrapped(shown, 10) or "").split("<br>", 1) if name in SEGMENT_ORDER else [shown]
+    def _label(name: str) -> str:
+        return (_wrapped(_(name), 10) or "") if name in SEGMENT_ORDER else _escape_values(name)
 
-    halves = [[_halves(str(names.iat[i, j])) for j in range(pivot.shape[1])] for i in range(pivot.shape[0])]
-    text = [[h[0] for h in row] for row in halves]
-    rest = [[h[1].replace("<br>", " ") if len(h) > 1 else "" for h in row] for row in halves]
-    fig = go.Figure(go.Heatmap(z=pivot.to_numpy(), x=[str(c) for c in pivot.columns], y=[str(i) for i in pivot.index],
-                               text=text, customdata=rest, texttemplate="%{text}<br>%{customdata}<br>%{z:,.0f}",
-                               textfont_size=10, colorscale="Blues", colorbar=dict(title=_("Customers")),
-                               hovertemplate="R %{x}, F %{y}: %{text} %{customdata}<br>%{z:,.0f}<extra></extra>"))
+    text = [[_label(str(names.iat[i, j])) for j in range(pivot.shape[1])] for i in range(pivot.shape[0])]
+    fig = escaped(go.Figure(go.Heatmap(z=pivot.to_numpy(), x=[str(c) for c in pivot.columns],
+                                       y=[str(i) for i in pivot.index], texttemplate="%{text}<br>%{z:,.0f}",
+                                       textfont_size=10, colorscale="Blues", colorbar=dict(title=_("Customers")),
+                                       hovertemplate="R %{x}, F %{y}: %{text}<br>%{z:,.0f}<extra></extra>")))
+    fig.data[0].text = text
     fig.update_xaxes(title=_("Recency score (5 = bought most recently)"), type="category")
     fig.update_yaxes(title=_("Frequency score (5 = buys most often)"), type="category")
     return _finish(fig, _("RFM grid: customers by recency and frequency"), 460)

@@ -76,7 +76,7 @@ def test_escaping_is_applied_once():
 
 def test_the_template_markup_stays():
     fig = charts.themed(_figures()["rfm"], dark=False)
-    assert fig.data[0].texttemplate == "%{text}<br>%{customdata}<br>%{z:,.0f}"
+    assert fig.data[0].texttemplate == "%{text}<br>%{z:,.0f}"
     assert fig.data[0].text[0][0] == "&lt;a href=\"https://evil.example\"&gt;x&lt;/a&gt;"
 
 
