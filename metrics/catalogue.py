@@ -143,6 +143,11 @@ FAMILIES: dict[str, Callable[[Connection, list[Filters], Settings], list]] = {
     "value": lambda conn, periods, settings: value.value_facts_by_period(conn, periods, settings.npv),
     "campaign_cost": lambda conn, periods, settings: engagement.campaign_cost_by_period(conn, periods),
 }
+#: The families a dimension cube can answer (metrics.cube): (conn, periods) -> None keeps
+#: the family's cube of those periods' dates.
+CUBES: dict[str, Callable[[Connection, list[Filters]], None]] = {
+    "interactions": engagement.keep_interaction_cube,
+}
 #: The families the change and growth KPIs read of a comparison's own comparison (NPS
 #: change, customer equity and active customers growth): read for those periods too.
 COMPARED_FAMILIES = ("surveys", "value")
@@ -172,13 +177,16 @@ class PeriodFacts:
         compared = [] if before is None or before.comparison() is None else [before.comparison()]
         return cls(conn, settings, periods, compared)
 
+    def wanted(self, family: str, filters: Filters) -> list[Filters]:
+        """The periods one statement of ``family`` computes when ``filters`` is first read."""
+        wanted = self.periods + (self.compared if family in COMPARED_FAMILIES else [])
+        wanted = [f for f in dict.fromkeys([*wanted, filters]) if (family, f) not in self._facts]
+        return wanted if all(same_selection(filters, f) for f in wanted) else [filters]
+
     def get(self, family: str, filters: Filters):
         key = (family, filters)
         if key not in self._facts:
-            wanted = self.periods + (self.compared if family in COMPARED_FAMILIES else [])
-            wanted = [f for f in dict.fromkeys([*wanted, filters]) if (family, f) not in self._facts]
-            if not all(same_selection(filters, f) for f in wanted):
-                wanted = [filters]
+            wanted = self.wanted(family, filters)
             for period, facts in zip(wanted, FAMILIES[family](self.conn, wanted, self.settings)):
                 self._facts[(family, period)] = facts
         return self._facts[key]
@@ -709,6 +717,15 @@ def evaluate(conn: Connection, filters: Filters, targets: dict[str, float] | Non
     return Scorecard(filters, tuple(results), _rule_scores(results), comparison_rules)
 
 
+def keep_cubes(conn: Connection, filters: Filters, settings: Settings | None = None) -> None:
+    """Compute and keep the dimension cubes of the scorecard of ``filters``' dates (when a
+    keeper is set: metrics.cube), so that a selection of customer dimensions on those dates
+    is then summed instead of queried."""
+    periods = PeriodFacts.scorecard(conn, filters, settings if settings is not None else load_settings())
+    for family, keep in CUBES.items():
+        keep(conn, periods.wanted(family, filters))
+
+
 def month_windows(filters: Filters, months: int) -> list[Filters]:
     """The last ``months`` calendar months up to the end of the range (the last one may be
     partial), each compared with the month before (for the change and growth KPIs)."""
@@ -721,16 +738,24 @@ def month_windows(filters: Filters, months: int) -> list[Filters]:
     return windows[::-1]
 
 
-def trend(conn: Connection, filters: Filters, months: int = 6, settings: Settings = Settings()) -> pd.DataFrame:
-    """Every KPI month by month (rows: month start; columns: KPI names), for sparklines."""
+def trend(conn: Connection, filters: Filters, months: int = 6, kpis: tuple[str, ...] | None = None,
+          settings: Settings = Settings()) -> pd.DataFrame:
+    """The KPIs month by month (rows: month start; columns: KPI names), for sparklines.
 
+    ``kpis`` names the KPIs wanted (default: every KPI but the meta ones); only the metric
+    families they read are queried, so four tiles' sparklines do not pay for all seven.
+    """
+    wanted = [k for k in CATALOGUE if not k.meta and (kpis is None or k.name in kpis)]
+    unknown = set(kpis or ()) - {k.name for k in CATALOGUE}
+    if unknown:
+        raise ValueError(f"no such KPI: {', '.join(sorted(unknown))}")
     windows = month_windows(filters, months)
     periods = PeriodFacts(conn, settings, windows, [w.comparison() for w in windows])
     rows = {}
     for window in windows:
         facts = Facts(conn, window, settings, periods=periods)
-        rows[pd.Timestamp(window.start)] = {k.name: k.query(facts) for k in CATALOGUE if not k.meta}
-    frame = pd.DataFrame.from_dict(rows, orient="index")
+        rows[pd.Timestamp(window.start)] = {k.name: k.query(facts) for k in wanted}
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=[k.name for k in wanted])
     frame.index.name = "month"
     return frame.astype(float)
 

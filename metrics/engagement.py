@@ -14,8 +14,11 @@ from datetime import timedelta
 import pandas as pd
 from sqlalchemy import BigInteger, Select, and_, case, cast, false, func, literal, or_, select, union_all
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Subquery
+from sqlalchemy.sql.elements import Label
 
 from data.schema import campaigns, customers, interactions, orders
+from metrics import cube
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.health import valid_clause
 from metrics.periods import Periods, as_periods, by_period
@@ -59,7 +62,8 @@ INTERACTION_COUNTS = ("interactions", "linked", "campaign_contacts", "campaign_r
 
 
 def interaction_facts_by_period(conn: Connection, periods: Periods | Sequence[Filters]) -> list[dict[str, float | None]]:
-    """:func:`interaction_facts` of several periods in one statement.
+    """:func:`interaction_facts` of several periods in one statement (or, with a customer
+    filter in the app, summed from the kept cube of the periods: :mod:`metrics.cube`).
 
     The counts come from a small cube (rows counted per period, direction, channel group,
     campaign, response and link); the customers served per period from a group-by of the
@@ -68,52 +72,87 @@ def interaction_facts_by_period(conn: Connection, periods: Periods | Sequence[Fi
     max(department)``, the same as ``count(DISTINCT department) >= 2`` (NULLs ignored).
     """
     periods = as_periods(periods)
+    rows = cube.counts(conn, "interactions", periods, INTERACTION_FIGURES, _interaction_cube)
+    if rows is None:
+        counts, served = _interaction_parts(periods)
+        t = periods.table()
+        query = (select(t.c.p, *[counts.c[name] for name in INTERACTION_COUNTS], served.c.served_customers,
+                        served.c.multi_department_customers)
+                 .select_from(t.outerjoin(counts, counts.c.p == t.c.p).outerjoin(served, served.c.p == t.c.p)))
+        rows = [{name: int(row[name] or 0) for name in INTERACTION_FIGURES}
+                for row in by_period(periods, conn.execute(query).mappings().all(), {})]
+    return [_interaction_ratios(row) for row in rows]
+
+
+#: The counts the interaction facts are made of (rows, and distinct customers).
+INTERACTION_FIGURES = (*INTERACTION_COUNTS, "served_customers", "multi_department_customers")
+
+
+def _interaction_ratios(row: dict[str, int]) -> dict[str, float | None]:
+    return {
+        **row,
+        "campaign_response_rate": ratio(row["campaign_responses"], row["campaign_contacts"]),
+        "digital_inbound_share": ratio(row["digital_inbound"], row["inbound"]),
+        "linked_share": ratio(row["linked"], row["interactions"]),
+        "multi_department_share": ratio(row["multi_department_customers"], row["served_customers"]),
+    }
+
+
+def _interaction_parts(periods: Periods, by: Subquery | None = None) -> tuple[Subquery, Subquery]:
+    """The interaction counts and the customers served, grouped per period (and, with the
+    customers' attribution ``by``, per combination of customer dimensions: the cube)."""
     i = interactions.c
     clauses = periods.selection.fact_clauses(interactions, "channel")
-    r = periods.rows(interactions, i.occurred_at,
-                     [i.customer_id, i.direction, i.campaign_id, i.responded, i.channel], clauses).c
+    table = interactions if by is None else interactions.outerjoin(by, by.c.customer_id == i.customer_id)
+    r = periods.rows(table, i.occurred_at, [i.customer_id, i.direction, i.campaign_id, i.responded, i.channel,
+                                            *([] if by is None else cube.dimension_columns(by))], clauses).c
+    combination = [] if by is None else [r[key] for key in cube.KEYS]
     campaign = and_(r.direction == "outbound", r.campaign_id.is_not(None))
     inbound = r.direction == "inbound"
-    keys = [r.p, r.customer_id.is_not(None).label("linked"), campaign.label("campaign"),
-            and_(campaign, r.responded).label("responded"), inbound.label("inbound"),
-            and_(inbound, r.channel.in_(DIGITAL_CHANNELS)).label("digital")]
-    cube = select(*keys, func.count().label("n")).group_by(*keys[:1], *[k.element for k in keys[1:]]).subquery("cube").c
+    flags = [r.customer_id.is_not(None).label("linked"), campaign.label("campaign"),
+             and_(campaign, r.responded).label("responded"), inbound.label("inbound"),
+             and_(inbound, r.channel.in_(DIGITAL_CHANNELS)).label("digital")]
+    flagged = (select(r.p, *combination, *flags, func.count().label("n"))
+               .group_by(r.p, *combination, *[flag.element for flag in flags]).subquery("cube").c)
+    grouping = [flagged.p, *[flagged[key] for key in cube.KEYS if by is not None]]
     counts = select(
-        cube.p,
-        func.sum(cube.n).label("interactions"),
-        func.sum(case((cube.linked, cube.n), else_=0)).label("linked"),
-        func.sum(case((cube.campaign, cube.n), else_=0)).label("campaign_contacts"),
-        func.sum(case((cube.responded, cube.n), else_=0)).label("campaign_responses"),
-        func.sum(case((cube.inbound, cube.n), else_=0)).label("inbound"),
-        func.sum(case((cube.digital, cube.n), else_=0)).label("digital_inbound"),
-    ).group_by(cube.p).subquery("counts")
+        *grouping,
+        func.sum(flagged.n).label("interactions"),
+        func.sum(case((flagged.linked, flagged.n), else_=0)).label("linked"),
+        func.sum(case((flagged.campaign, flagged.n), else_=0)).label("campaign_contacts"),
+        func.sum(case((flagged.responded, flagged.n), else_=0)).label("campaign_responses"),
+        func.sum(case((flagged.inbound, flagged.n), else_=0)).label("inbound"),
+        func.sum(case((flagged.digital, flagged.n), else_=0)).label("digital_inbound"),
+    ).group_by(*grouping).subquery("counts")
     d = periods.rows(interactions, i.occurred_at, [i.customer_id, i.department],
                      [i.customer_id.is_not(None), *clauses]).c
-    per_customer = (select(d.p, func.min(d.department).label("first_department"),
+    per_customer = (select(d.p, d.customer_id, func.min(d.department).label("first_department"),
                            func.max(d.department).label("last_department"))
-                    .group_by(d.p, d.customer_id).subquery("per_customer").c)
-    served = select(
-        per_customer.p, func.count().label("served_customers"),
-        count_if(per_customer.first_department != per_customer.last_department).label("multi_department_customers"),
-    ).group_by(per_customer.p).subquery("served")
-    t = periods.table()
-    query = (select(t.c.p, *[counts.c[name] for name in INTERACTION_COUNTS], served.c.served_customers,
-                    served.c.multi_department_customers)
-             .select_from(t.outerjoin(counts, counts.c.p == t.c.p).outerjoin(served, served.c.p == t.c.p)))
-    facts = []
-    for row in by_period(periods, conn.execute(query).mappings().all(), {}):
-        row = {name: int(row[name] or 0) for name in (*INTERACTION_COUNTS, "served_customers",
-                                                      "multi_department_customers")}
-        facts.append({
-            **{name: row[name] for name in INTERACTION_COUNTS},
-            "served_customers": row["served_customers"],
-            "multi_department_customers": row["multi_department_customers"],
-            "campaign_response_rate": ratio(row["campaign_responses"], row["campaign_contacts"]),
-            "digital_inbound_share": ratio(row["digital_inbound"], row["inbound"]),
-            "linked_share": ratio(row["linked"], row["interactions"]),
-            "multi_department_share": ratio(row["multi_department_customers"], row["served_customers"]),
-        })
-    return facts
+                    .group_by(d.p, d.customer_id).subquery("per_customer"))
+    served_from, grouping = per_customer, [per_customer.c.p]
+    if by is not None:  # the customers' combinations joined after the group-by: one row per customer
+        served_from = per_customer.outerjoin(by, by.c.customer_id == per_customer.c.customer_id)
+        grouping = [per_customer.c.p, *cube.dimension_columns(by)]
+    pc = per_customer.c
+    served = (select(*grouping, func.count().label("served_customers"),
+                     count_if(pc.first_department != pc.last_department).label("multi_department_customers"))
+              .select_from(served_from).group_by(*[g.element if isinstance(g, Label) else g for g in grouping])
+              .subquery("served"))
+    return counts, served
+
+
+def keep_interaction_cube(conn: Connection, periods: Periods | Sequence[Filters]) -> None:
+    """Compute and keep the interaction cube of these periods (:func:`metrics.cube.keep`)."""
+    cube.keep(conn, "interactions", as_periods(periods), _interaction_cube)
+
+
+def _interaction_cube(conn: Connection, periods: Periods) -> pd.DataFrame:
+    """The interaction figures per period and combination of customer dimensions (metrics.cube)."""
+    counts, served = _interaction_parts(periods, cube.attribution())
+    parts = [cube.frame(conn.execute(select(part)).mappings().all(), names)
+             for part, names in ((counts, INTERACTION_COUNTS), (served, ("served_customers", "multi_department_customers")))]
+    return pd.concat(parts, ignore_index=True).fillna({name: 0 for name in INTERACTION_FIGURES}).astype(
+        {name: "int64" for name in INTERACTION_FIGURES})
 
 
 def _campaign_clauses(filters: Filters) -> list:

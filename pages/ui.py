@@ -31,7 +31,7 @@ from metrics import (catalogue, churn, clv, cohorts, forecast, rfm, drilldown, e
 from metrics.catalogue import CATALOGUE, KPIS, Unit
 from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS, Filters
 from metrics.units import format_value
-from metrics import escape, health
+from metrics import cube, escape, health
 import i18n
 from i18n import N_, _
 
@@ -493,6 +493,7 @@ COMPUTATIONS: dict[str, Callable[..., Any]] = {
     "survival": _survival,
     "scorecard": _scorecard,
     "trend": catalogue.trend,
+    "cubes": catalogue.keep_cubes,  # warming: the dimension cubes of the scorecard's dates
     "sla.summary": sla.summary,
     "sla.over_time": sla.compliance_over_time,
     "sla.backlog": sla.backlog_by_age,
@@ -555,9 +556,15 @@ def _compute_for(url: str, version: str, lang: str, name: str, f: Filters, args:
     """``name`` computed for the filters, once per data refresh (``version``, the fingerprint)
     and language (results may hold sentences)."""
     def run() -> Any:
-        with i18n.using(lang), _open(url).engine.connect() as conn:
+        with i18n.using(lang), cube.keeping(_cube_keeper(url, version)), _open(url).engine.connect() as conn:
             return COMPUTATIONS[name](conn, f, *args)
     return results().get_or_compute(version, ("compute", url, lang, name, f, args), run)
+
+
+def _cube_keeper(url: str, version: str) -> cube.Keeper:
+    """Dimension cubes (metrics/cube.py) kept with the results of this data refresh: the first
+    selection of customer dimensions on some dates computes the cube, later ones sum it."""
+    return lambda key, compute: results().get_or_compute(version, (url, *key), compute)
 
 
 OVER_BUDGET_MESSAGE = N_("This section needs more memory or time than the server allows for one computation, "
@@ -873,9 +880,14 @@ def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_
         records_button(_("Records"), _(kpi.label), "kpi", drill_filters, kpi.name, key=f"drill_{key}{kpi.name}")
 
 
+#: The Overview's headline KPI tiles (their sparklines are warmed: pages/warm.py).
+OVERVIEW_HEADLINE = ("sla_compliance", "nps", "csat", "win_rate", "customer_equity_growth", "active_customers_growth",
+                     "complaints_per_1000", "duplicate_rate")
+
+
 def kpi_row(kpis: pd.DataFrame, names: list[str], f: Filters, key: str, per_row: int = 4) -> None:
-    """KPI tiles in rows, with six-month sparklines and drill-down buttons."""
-    trend = compute("trend", f, 6)
+    """KPI tiles in rows, with six-month sparklines (of these KPIs only) and drill-down buttons."""
+    trend = compute("trend", f, 6, tuple(sorted(names)))
     for start in range(0, len(names), per_row):
         for col, name in zip(st.columns(per_row), names[start:start + per_row]):
             with col:

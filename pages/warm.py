@@ -24,11 +24,13 @@ from pages import ui
 
 #: The Overview's sections (computation, window, arguments): ``window`` "range" is the
 #: selected range, "year" the 12 months up to its end. In the reverse of the page's order,
-#: so that a warming thread and the first visitor's page work on different sections.
+#: so that a warming thread and the first visitor's page work on different sections; last,
+#: the dimension cubes of its dates (metrics/cube.py): a filter change then sums a cube.
 OVERVIEW = (("forecast", "range", ("new_customers", 6)), ("forecast", "range", ("revenue", 6)),
             ("voice.nps", "year", ()), ("sla.over_time", "year", ("month",)),
             ("value.new_customers", "year", ()), ("value.revenue", "year", ()),
-            ("trend", "range", (6,)), ("scorecard", "range", ("targets",)))
+            ("trend", "range", (6, tuple(sorted(ui.OVERVIEW_HEADLINE)))), ("scorecard", "range", ("targets",)),
+            ("cubes", "range", ()))
 #: Computed for the company's default view only (heavier, and the same for every visitor).
 MODELS = (("clv", "range", (12, "segment")), ("rfm", "range", ()))
 

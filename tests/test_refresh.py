@@ -101,7 +101,7 @@ def test_warming_computes_the_overview_of_every_granted_scope(demo_path, tmp_pat
     from data.cache import ResultStore, source_fingerprint
     from data.sources import connect
     from metrics.filters import Filters
-    from pages import warm
+    from pages import ui, warm
 
     source = tmp_path / "crm.duckdb"
     shutil.copy(demo_path, source)
@@ -129,7 +129,7 @@ def test_warming_computes_the_overview_of_every_granted_scope(demo_path, tmp_pat
         # the filters as the sidebar builds them for a user with this scope (pages/ui.py)
         f = Filters(start=start, end=end, compare="previous", scope=tuple(scope.items()))
         assert (version, ("compute", url, "en", "scorecard", f, (targets,))) in store, scope
-        assert (version, ("compute", url, "en", "trend", f, (6,))) in store, scope
+        assert (version, ("compute", url, "en", "trend", f, (6, tuple(sorted(ui.OVERVIEW_HEADLINE))))) in store, scope
     other = Filters(start=start, end=end, scope=(("region", ("North",)),))
     assert (version, ("compute", url, "en", "scorecard", other, (targets,))) not in store
     store.close()

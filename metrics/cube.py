@@ -1,0 +1,138 @@
+"""Dimension cubes: a metric family's counts for a set of periods, computed once per
+combination of customer dimensions, from which any selection of them is summed.
+
+A filter change (a segment added in the sidebar, a manager's region scope) keeps the dates
+and changes customer dimensions. A family whose figures are all *counts* — of rows, or of
+distinct customers — can answer any such selection from one grouped statement over the
+whole source: its **cube**, one row per period and combination of the five customer
+dimensions (segment, region, industry, acquisition channel, owner team).
+
+Why the sums are exact: a customer has one value per customer dimension, so the customers
+of a selection (and the rows attributed to them) are the disjoint union of those of the
+combinations it selects, and counts of rows and of distinct customers add up over them.
+(Distinct customers do *not* add up over days, which is why a cube is per period, not per
+day.) Rows without a valid customer count only when no customer dimension is selected, as
+:meth:`metrics.filters.Filters.fact_clauses` leaves them out under any customer filter; a
+customer with no value in a dimension is left out by any selection of that dimension, as
+``IN`` leaves out NULL. A customer id recorded twice is not valid (the health checks of
+:mod:`metrics.health` leave both records out of every figure), so a valid customer has one
+combination.
+
+A cube is computed on first use for its dates and fact filters (the interaction channel)
+and kept by the :data:`Keeper` set with :func:`keeping` (the app's results per data
+refresh, data/cache.py); without a keeper, or without a customer filter, a family runs its
+direct statement. ``tests/test_cube.py`` checks both paths equal for a grid of filters on
+DuckDB and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from typing import Any, TypeVar
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Subquery
+
+from data.schema import customers
+from metrics.filters import CUSTOMER_DIMENSIONS, Filters
+from metrics.health import valid_clause
+from metrics.periods import Periods
+
+T = TypeVar("T")
+
+#: Keeps a computed value under a key: ``keeper(key, compute)`` returns the kept value or
+#: ``compute()``'s, kept. The app keeps cubes with its results per data refresh.
+Keeper = Callable[[tuple, Callable[[], Any]], Any]
+
+#: The cube columns naming a combination: the customer dimensions, and whether the row has
+#: a valid customer at all.
+ATTRIBUTED = "attributed"
+KEYS = (*CUSTOMER_DIMENSIONS, ATTRIBUTED)
+
+_KEEPER: contextvars.ContextVar[Keeper | None] = contextvars.ContextVar("cube_keeper", default=None)
+
+
+@contextlib.contextmanager
+def keeping(keeper: Keeper | None) -> Iterator[None]:
+    """Families computed inside read their cubes through ``keeper``."""
+    token = _KEEPER.set(keeper)
+    try:
+        yield
+    finally:
+        _KEEPER.reset(token)
+
+
+def attribution() -> Subquery:
+    """The valid customers with their customer dimensions: what a fact row is attributed to."""
+    c = customers.c
+    return (select(c.customer_id, *[c[column].label(dim) for dim, column in CUSTOMER_DIMENSIONS.items()])
+            .where(valid_clause(customers)).subquery("attribution"))
+
+
+def dimension_columns(by: Subquery) -> list:
+    """The combination columns of a row joined (left outer) to :func:`attribution` ``by``."""
+    return [*[by.c[dim] for dim in CUSTOMER_DIMENSIONS], by.c.customer_id.is_not(None).label(ATTRIBUTED)]
+
+
+def whole(periods: Periods) -> Periods:
+    """The periods with the customer dimensions and the scope cleared: what a cube is of."""
+    cleared = {dim: () for dim in CUSTOMER_DIMENSIONS}
+    return Periods(tuple(replace(f, scope=(), **cleared) for f in periods.filters))
+
+
+def chosen(cube: pd.DataFrame, selection: Filters) -> pd.DataFrame:
+    """The cube rows of the combinations ``selection`` (its dimensions within its scope) selects."""
+    if not selection.has_customer_filter:
+        return cube
+    mask = cube[ATTRIBUTED].astype(bool)
+    for dim in CUSTOMER_DIMENSIONS:
+        allowed = selection.allowed(dim)
+        if allowed is not None:
+            mask &= cube[dim].isin(allowed)
+    return cube[mask]
+
+
+def sums(cube: pd.DataFrame, selection: Filters, columns: Sequence[str], periods: int) -> list[dict[str, int]]:
+    """Per period (``p`` 0..periods-1), the sum of ``columns`` over the selected combinations."""
+    totals = chosen(cube, selection).groupby("p")[list(columns)].sum()
+    return [{name: int(totals.at[p, name]) if p in totals.index else 0 for name in columns}
+            for p in range(periods)]
+
+
+def counts(conn: Connection, family: str, periods: Periods, columns: Sequence[str],
+           build: Callable[[Connection, Periods], pd.DataFrame]) -> list[dict[str, int]] | None:
+    """``columns`` per period for ``periods``' selection, summed from the family's kept cube,
+    or None when the direct statement should answer (no keeper, or no customer filter).
+    ``build(conn, whole_periods)`` computes the cube: one row per ``p`` and combination
+    (:data:`KEYS`) with ``columns``."""
+    keeper = _KEEPER.get()
+    if keeper is None or not periods.selection.has_customer_filter:
+        return None
+    general = whole(periods)
+    cube = keeper(("cube", family, general.filters), lambda: build(conn, general))
+    return sums(cube, periods.selection, columns, len(periods))
+
+
+def keep(conn: Connection, family: str, periods: Periods,
+         build: Callable[[Connection, Periods], pd.DataFrame]) -> None:
+    """Compute and keep the family's cube of ``periods``' dates, if a keeper is set and it is
+    not kept yet (warming: the next filter change on these dates reads it)."""
+    keeper = _KEEPER.get()
+    if keeper is not None:
+        general = whole(periods)
+        keeper(("cube", family, general.filters), lambda: build(conn, general))
+
+
+def frame(rows: Sequence, columns: Sequence[str]) -> pd.DataFrame:
+    """Cube rows (mappings with ``p``, :data:`KEYS` and ``columns``) as a compact frame."""
+    data = pd.DataFrame([dict(row) for row in rows], columns=["p", *KEYS, *columns])
+    data[list(columns)] = data[list(columns)].fillna(0).astype("int64")
+    data[ATTRIBUTED] = data[ATTRIBUTED].fillna(False).astype(bool)
+    for dim in CUSTOMER_DIMENSIONS:
+        data[dim] = data[dim].astype("category")
+    return data
