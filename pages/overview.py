@@ -61,10 +61,8 @@ with head[1]:
                                   kpi=_(row.label), value=ui.fmt(row.value, row.unit), comparator=comparator,
                                   target=ui.fmt(row.target, row.unit)))
 
-HEADLINE = ["sla_compliance", "nps", "csat", "win_rate", "customer_equity_growth", "active_customers_growth",
-            "complaints_per_1000", "duplicate_rate"]
 st.subheader(_("Headline KPIs"))
-ui.kpi_row(kpis, HEADLINE, f, "overview_")
+ui.kpi_row(kpis, list(ui.OVERVIEW_HEADLINE), f, "overview_")
 
 st.subheader(_("Gartner's eight rules"))
 left, right = st.columns(2)

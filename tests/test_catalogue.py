@@ -132,6 +132,30 @@ def test_trend_equals_evaluate_month_by_month(tiny):
     assert january.result("nps").value == pytest.approx(frame.loc[pd.Timestamp(2026, 1, 1), "nps"])
 
 
+def test_trend_of_some_kpis_reads_only_their_families(tiny):
+    """The Overview's sparklines name their KPIs: the trend then runs one statement for each
+    family those KPIs read (NPS and CSAT: surveys; SLA compliance: tickets), with the same
+    numbers as the trend of every KPI."""
+    until = Filters(date(2025, 9, 1), date(2026, 1, 20))
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    whole = trend(tiny, until, 6, settings=EVERY_ANSWER)
+    event.listen(tiny, "before_cursor_execute", count)
+    try:
+        some = trend(tiny, until, 6, ("nps", "csat", "sla_compliance"), settings=EVERY_ANSWER)
+    finally:
+        event.remove(tiny, "before_cursor_execute", count)
+    assert list(some.columns) == ["nps", "csat", "sla_compliance"]
+    assert len(statements) == 2
+    assert any("FROM surveys" in s for s in statements) and any("FROM tickets" in s for s in statements)
+    pd.testing.assert_frame_equal(some, whole[["nps", "csat", "sla_compliance"]])
+    with pytest.raises(ValueError, match="no such KPI: nope"):
+        trend(tiny, until, 6, ("nope",))
+
+
 def test_scorecard_runs_one_statement_per_family(tiny):
     """The range, its comparison and the comparison's comparison: one statement per family."""
     statements: list[str] = []
