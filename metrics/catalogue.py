@@ -29,7 +29,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Connection
 
 from data.schema import customers, interactions, orders, survey_invitations, surveys, tickets
-from metrics import engagement, intervals, pipeline, quality, sla, value, voice
+from metrics import engagement, intervals, keeping, pipeline, quality, sla, value, voice
 from metrics.health import valid_clause
 from metrics.filters import Filters
 from metrics.periods import same_selection
@@ -159,7 +159,8 @@ class PeriodFacts:
 
     ``periods`` need every family; ``compared`` (comparisons of comparisons, a trend's
     comparisons) only :data:`COMPARED_FAMILIES`. A family read for a period of neither
-    is computed for that period alone.
+    is computed for that period alone. With a keeper set (metrics/keeping.py) a family's
+    facts for a set of periods are kept: two pages reading them compute them once.
     """
 
     def __init__(self, conn: Connection, settings: Settings, periods: list[Filters],
@@ -187,7 +188,9 @@ class PeriodFacts:
         key = (family, filters)
         if key not in self._facts:
             wanted = self.wanted(family, filters)
-            for period, facts in zip(wanted, FAMILIES[family](self.conn, wanted, self.settings)):
+            computed = keeping.kept(("family", family, tuple(wanted), self.settings),
+                                    lambda: FAMILIES[family](self.conn, wanted, self.settings))
+            for period, facts in zip(wanted, computed):
                 self._facts[(family, period)] = facts
         return self._facts[key]
 

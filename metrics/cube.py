@@ -19,7 +19,7 @@ customer with no value in a dimension is left out by any selection of that dimen
 combination.
 
 A cube is computed on first use for its dates and fact filters (the interaction channel)
-and kept by the :data:`Keeper` set with :func:`keeping` (the app's results per data
+and kept by the keeper set with :func:`metrics.keeping.keeping` (the app's results per data
 refresh, data/cache.py); without a keeper, or without a customer filter, a family runs its
 direct statement. ``tests/test_cube.py`` checks both paths equal for a grid of filters on
 DuckDB and PostgreSQL.
@@ -27,11 +27,8 @@ DuckDB and PostgreSQL.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
 
 import pandas as pd
 from sqlalchemy import select
@@ -40,31 +37,14 @@ from sqlalchemy.sql import Subquery
 
 from data.schema import customers
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
+from metrics import keeping
 from metrics.health import valid_clause
 from metrics.periods import Periods
-
-T = TypeVar("T")
-
-#: Keeps a computed value under a key: ``keeper(key, compute)`` returns the kept value or
-#: ``compute()``'s, kept. The app keeps cubes with its results per data refresh.
-Keeper = Callable[[tuple, Callable[[], Any]], Any]
 
 #: The cube columns naming a combination: the customer dimensions, and whether the row has
 #: a valid customer at all.
 ATTRIBUTED = "attributed"
 KEYS = (*CUSTOMER_DIMENSIONS, ATTRIBUTED)
-
-_KEEPER: contextvars.ContextVar[Keeper | None] = contextvars.ContextVar("cube_keeper", default=None)
-
-
-@contextlib.contextmanager
-def keeping(keeper: Keeper | None) -> Iterator[None]:
-    """Families computed inside read their cubes through ``keeper``."""
-    token = _KEEPER.set(keeper)
-    try:
-        yield
-    finally:
-        _KEEPER.reset(token)
 
 
 def attribution() -> Subquery:
@@ -110,11 +90,10 @@ def counts(conn: Connection, family: str, periods: Periods, columns: Sequence[st
     or None when the direct statement should answer (no keeper, or no customer filter).
     ``build(conn, whole_periods)`` computes the cube: one row per ``p`` and combination
     (:data:`KEYS`) with ``columns``."""
-    keeper = _KEEPER.get()
-    if keeper is None or not periods.selection.has_customer_filter:
+    if not keeping.active() or not periods.selection.has_customer_filter:
         return None
     general = whole(periods)
-    cube = keeper(("cube", family, general.filters), lambda: build(conn, general))
+    cube = keeping.kept(("cube", family, general.filters), lambda: build(conn, general))
     return sums(cube, periods.selection, columns, len(periods))
 
 
@@ -122,10 +101,9 @@ def keep(conn: Connection, family: str, periods: Periods,
          build: Callable[[Connection, Periods], pd.DataFrame]) -> None:
     """Compute and keep the family's cube of ``periods``' dates, if a keeper is set and it is
     not kept yet (warming: the next filter change on these dates reads it)."""
-    keeper = _KEEPER.get()
-    if keeper is not None:
+    if keeping.active():
         general = whole(periods)
-        keeper(("cube", family, general.filters), lambda: build(conn, general))
+        keeping.kept(("cube", family, general.filters), lambda: build(conn, general))
 
 
 def frame(rows: Sequence, columns: Sequence[str]) -> pd.DataFrame:

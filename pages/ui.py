@@ -31,7 +31,7 @@ from metrics import (catalogue, churn, clv, cohorts, forecast, rfm, drilldown, e
 from metrics.catalogue import CATALOGUE, KPIS, Unit
 from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS, Filters
 from metrics.units import format_value
-from metrics import cube, escape, health
+from metrics import escape, health, keeping
 import i18n
 from i18n import N_, _
 
@@ -556,14 +556,15 @@ def _compute_for(url: str, version: str, lang: str, name: str, f: Filters, args:
     """``name`` computed for the filters, once per data refresh (``version``, the fingerprint)
     and language (results may hold sentences)."""
     def run() -> Any:
-        with i18n.using(lang), cube.keeping(_cube_keeper(url, version)), _open(url).engine.connect() as conn:
+        with i18n.using(lang), keeping.keeping(_keeper(url, version)), _open(url).engine.connect() as conn:
             return COMPUTATIONS[name](conn, f, *args)
     return results().get_or_compute(version, ("compute", url, lang, name, f, args), run)
 
 
-def _cube_keeper(url: str, version: str) -> cube.Keeper:
-    """Dimension cubes (metrics/cube.py) kept with the results of this data refresh: the first
-    selection of customer dimensions on some dates computes the cube, later ones sum it."""
+def _keeper(url: str, version: str) -> keeping.Keeper:
+    """Intermediate results (metrics/keeping.py) kept with the results of this data refresh: a
+    family's facts read by two pages are computed once; the first selection of customer
+    dimensions on some dates computes their cube (metrics/cube.py), later ones sum it."""
     return lambda key, compute: results().get_or_compute(version, (url, *key), compute)
 
 

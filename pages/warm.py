@@ -3,9 +3,10 @@ results kept per data refresh (data/cache.py).
 
 ``python -m pages.warm`` (``make warm``; ``make run`` runs it in the background while the
 server starts) computes the default view: the Overview with the default filters in every
-language, then the customer value models and RFM; then the Overview of every row scope
-the access definition grants (a regional manager's morning Overview is a different filter
-set from the company's). Run it after each data refresh, e.g. from the cron job that
+language and the dimension cubes of its dates (a filter change then sums them), then the
+sparklines of every KPI, the customer value models and RFM; then the Overview of every row
+scope the access definition grants (a regional manager's morning Overview is a different
+filter set from the company's). Run it after each data refresh, e.g. from the cron job that
 loads the data. A server whose warming was not run warms the default view itself when its
 first visitor opens the source (``CRM_WARM=0`` turns that off).
 """
@@ -31,8 +32,10 @@ OVERVIEW = (("forecast", "range", ("new_customers", 6)), ("forecast", "range", (
             ("value.new_customers", "year", ()), ("value.revenue", "year", ()),
             ("trend", "range", (6, tuple(sorted(ui.OVERVIEW_HEADLINE)))), ("scorecard", "range", ("targets",)),
             ("cubes", "range", ()))
-#: Computed for the company's default view only (heavier, and the same for every visitor).
-MODELS = (("clv", "range", (12, "segment")), ("rfm", "range", ()))
+#: Computed for the company's default view only (heavier, and the same for every visitor):
+#: the sparklines of every KPI (the rules page; their families but two are the Overview's,
+#: kept), the value models and RFM.
+COMPANY = (("trend", "range", (6,)), ("clv", "range", (12, "segment")), ("rfm", "range", ()))
 
 
 def targets(store_url: str) -> tuple:
@@ -71,7 +74,7 @@ def default_view(url: str, store_url: str) -> None:
     any failure is left for the page itself to meet and report."""
     try:
         ui.dimension_values(url)
-        sections(url, default_filters(url), store_url, OVERVIEW + MODELS)
+        sections(url, default_filters(url), store_url, OVERVIEW + COMPANY)
         for scope in granted_scopes(store_url):
             sections(url, default_filters(url, scope), store_url, OVERVIEW)
     except Exception:  # noqa: BLE001 - best effort, see the docstring

@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from metrics import cube, engagement
+from metrics import cube, engagement, keeping
 from metrics.catalogue import evaluate, trend
 from metrics.filters import Filters
 
@@ -31,7 +31,7 @@ class Kept:
 
 def _both(conn, f: Filters, keeper: Kept) -> tuple[list[dict], list[dict]]:
     direct = engagement.interaction_facts_by_period(conn, [f, *([f.comparison()] if f.comparison() else [])])
-    with cube.keeping(keeper):
+    with keeping.keeping(keeper):
         kept = engagement.interaction_facts_by_period(conn, [f, *([f.comparison()] if f.comparison() else [])])
     return direct, kept
 
@@ -41,7 +41,7 @@ def test_a_region_summed_from_the_cube_is_counted_by_hand(tiny):
     K1, I01 answered), I05 (web, inbound), I06 (phone, inbound), I10, I11; D: I09 (in person,
     inbound). A was served by marketing, service and sales, D by sales only."""
     keeper = Kept()
-    with cube.keeping(keeper):
+    with keeping.keeping(keeper):
         (facts,) = engagement.interaction_facts_by_period(tiny, [JAN.with_values(region="North")])
     assert keeper.built == 1
     assert {k: facts[k] for k in engagement.INTERACTION_FIGURES} == {
@@ -55,7 +55,7 @@ def test_the_whole_company_is_not_read_from_the_cube(tiny):
     """Without a customer filter the direct statement answers, and it counts the interaction
     with no customer (I07): 11 in January, 10 linked, 4 customers served, 2 by two departments."""
     keeper = Kept()
-    with cube.keeping(keeper):
+    with keeping.keeping(keeper):
         (facts,) = engagement.interaction_facts_by_period(tiny, [JAN])
     assert keeper.built == 0
     assert (facts["interactions"], facts["linked"], facts["served_customers"],
@@ -163,7 +163,7 @@ def test_scorecard_and_trend_through_the_cube_equal_the_direct_ones(tmp_path_fac
             for f in grid:
                 direct = [r.as_dict() for r in evaluate(conn, f, targets={}).results]
                 months = trend(conn, f, 6)
-                with cube.keeping(keeper):
+                with keeping.keeping(keeper):
                     kept = [r.as_dict() for r in evaluate(conn, f, targets={}).results]
                     kept_months = trend(conn, f, 6)
                 assert kept == direct, (url, f)

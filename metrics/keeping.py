@@ -1,0 +1,44 @@
+"""Intermediate results kept between computations: a metric family's facts for a set of
+periods, a dimension cube (metrics/cube.py).
+
+The metrics layer does not know where results live or when they go stale; whoever runs a
+computation may set a :data:`Keeper` with :func:`keeping` (the app: its results kept per data
+refresh, data/cache.py, so that the sparklines of one page and the scorecard of another
+share what they both read). Without one, everything is computed (the CLI, reports, tests).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: ``keeper(key, compute)`` returns the value kept under ``key`` or ``compute()``'s, kept.
+#: A key is a tuple of reprable values (names, Filters, settings).
+Keeper = Callable[[tuple, Callable[[], Any]], Any]
+
+_KEEPER: contextvars.ContextVar[Keeper | None] = contextvars.ContextVar("keeper", default=None)
+
+
+@contextlib.contextmanager
+def keeping(keeper: Keeper | None) -> Iterator[None]:
+    """Computations run inside keep their intermediate results with ``keeper``."""
+    token = _KEEPER.set(keeper)
+    try:
+        yield
+    finally:
+        _KEEPER.reset(token)
+
+
+def active() -> bool:
+    """True when a keeper is set."""
+    return _KEEPER.get() is not None
+
+
+def kept(key: tuple, compute: Callable[[], T]) -> T:
+    """The value kept under ``key``, or ``compute()`` (kept when a keeper is set)."""
+    keeper = _KEEPER.get()
+    return compute() if keeper is None else keeper(key, compute)

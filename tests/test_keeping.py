@@ -1,0 +1,62 @@
+"""Kept intermediate results (metrics/keeping.py): a family's facts read by two computations
+are computed once, and what is read back equals what is computed."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import event
+
+from metrics import keeping
+from metrics.catalogue import evaluate, trend
+from metrics.filters import Filters
+from tests.test_catalogue import EVERY_ANSWER
+
+UNTIL = Filters(date(2025, 9, 1), date(2026, 1, 20))
+HEADLINE = ("sla_compliance", "nps", "csat", "win_rate", "customer_equity_growth", "active_customers_growth",
+            "complaints_per_1000", "duplicate_rate")
+
+
+def _statements(conn, run) -> list[str]:
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(conn.engine, "before_cursor_execute", count)
+    try:
+        run()
+    finally:
+        event.remove(conn.engine, "before_cursor_execute", count)
+    return seen
+
+
+def test_the_whole_trend_reads_back_the_families_of_the_headline_trend(tiny):
+    """The Overview's sparklines read tickets, surveys, pipeline, value and quality; the rules
+    page's trend of every KPI then computes only the interactions and the campaign costs."""
+    kept: dict[tuple, object] = {}
+    keeper = lambda key, compute: kept[key] if key in kept else kept.setdefault(key, compute())  # noqa: E731
+    evaluate(tiny, UNTIL, targets={}, settings=EVERY_ANSWER)      # the source's health report, once
+    with keeping.keeping(keeper):
+        headline = trend(tiny, UNTIL, 6, HEADLINE, settings=EVERY_ANSWER)
+        assert len(kept) == 5
+        statements = _statements(tiny, lambda: kept.setdefault("whole", trend(tiny, UNTIL, 6, settings=EVERY_ANSWER)))
+    assert len(statements) == 2
+    assert any("FROM interactions" in s for s in statements) and any("FROM campaigns" in s for s in statements)
+    whole = trend(tiny, UNTIL, 6, settings=EVERY_ANSWER)                          # no keeper: all computed
+    pd.testing.assert_frame_equal(kept["whole"], whole)
+    assert set(headline.columns) == set(HEADLINE)
+    pd.testing.assert_frame_equal(headline, whole[list(headline.columns)])
+
+
+def test_a_scorecard_read_back_equals_the_scorecard_computed(tiny):
+    kept: dict[tuple, object] = {}
+    keeper = lambda key, compute: kept[key] if key in kept else kept.setdefault(key, compute())  # noqa: E731
+    with keeping.keeping(keeper):
+        first = evaluate(tiny, UNTIL, targets={}, settings=EVERY_ANSWER)
+        again = _statements(tiny, lambda: kept.setdefault("again", evaluate(tiny, UNTIL, targets={}, settings=EVERY_ANSWER)))
+    assert again == []
+    direct = evaluate(tiny, UNTIL, targets={}, settings=EVERY_ANSWER)
+    assert [r.as_dict() for r in kept["again"].results] == [r.as_dict() for r in direct.results] \
+        == [r.as_dict() for r in first.results]
