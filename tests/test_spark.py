@@ -138,6 +138,25 @@ def test_family_equal_on_spark_and_duckdb(engines, family):
         assert_same(left, right, f"{family} {filters.start}..{filters.end}")
 
 
+def test_scorecard_summed_from_cubes_on_spark_equals_duckdb(engines):
+    """The app's filtered scorecard sums the interaction family's cube (metrics/cube.py): the
+    cube statement (a join to the customers' dimensions, grouped by them) runs on Spark, and a
+    region and a scope summed from it equal DuckDB's direct statement."""
+    from metrics import keeping
+
+    duck, spark = engines
+    kept: dict[tuple, object] = {}
+    keeper = lambda key, compute: kept[key] if key in kept else kept.setdefault(key, compute())  # noqa: E731
+    base = FILTERS[0]
+    for filters in (base.with_values(region="North"), Filters(base.start, base.end, scope=(("segment", ("SMB",)),))):
+        with duck.connect() as d, spark.connect() as s:
+            left = _scorecard(d, filters)
+            with keeping.keeping(keeper):
+                right = _scorecard(s, filters)
+        assert_same(left, right, f"cube {filters.describe()}")
+    assert any(key[0] == "cube" for key in kept)
+
+
 def test_data_health_checks_equal(engines):
     """The data-model checks behind the valid rows (and the Data page) count the same rows."""
     duck, spark = engines
