@@ -5,7 +5,8 @@ stop buying, what drives it (recency, tickets, SLA breaches suffered, the last N
 answer, contact pressure...), and how much predicted lifetime value that puts at risk.
 
 Features, per customer, seen from a cutoff moment ``at`` (a day boundary) and computed
-in SQL in one query (``feature_query``); the "year before" is ``[at - window_days, at)``
+in SQL, the three cutoffs of the page (training, out-of-time check, scoring) in one statement
+(``features_query``); the "year before" is ``[at - window_days, at)``
 with ``window_days`` = 365 by default:
 
 ===================  ==========================================================================
@@ -70,6 +71,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -78,8 +80,9 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy.stats import mannwhitneyu
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Integer, Select, and_, case, func, literal_column, or_, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Subquery
 from statsmodels.tools.sm_exceptions import (
     ConvergenceWarning,
     HessianInversionWarning,
@@ -87,12 +90,12 @@ from statsmodels.tools.sm_exceptions import (
     PerfectSeparationWarning,
 )
 
-from data.schema import customers, orders, surveys, tickets
+from data.schema import customers, interactions, orders, surveys, tickets
 from i18n import N_, _, day, lazy, number
-from metrics.engagement import weekly_contacts
 from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
-from metrics.sla import DEFAULT_LIMITS, SlaLimits, status_expr
+from metrics.periods import Periods
+from metrics.sla import DEFAULT_LIMITS, SlaLimits, _status
 from metrics.sql import DAY, as_float, count_if, epoch, fetch_frame
 
 DEFAULT_HORIZON_DAYS = 180
@@ -157,47 +160,90 @@ def _ending_at(filters: Filters, at: datetime, days: int) -> Filters:
     return replace(filters, start=first, end=last, compare="none", channel=())
 
 
+def _in_windows(windows: Periods, table, column, columns: Sequence, clauses: Sequence) -> Subquery:
+    """``windows.rows(...)``, but disjoint windows are selected by their ranges (``OR``), which
+    the engine applies while scanning, and numbered only for the rows in them."""
+    if not windows.disjoint:
+        return windows.rows(table, column, columns, clauses)
+    ranges = [and_(column >= w.start_at, column < w.as_of) for w in windows.filters]
+    position = case(*[(inside, literal_column(str(n), Integer)) for n, inside in enumerate(ranges)])
+    return select(position.label("p"), *columns).where(or_(*ranges), *clauses).subquery("in_windows")
+
+
 def feature_query(filters: Filters, at: datetime, window_days: int = DEFAULT_WINDOW_DAYS,
                   pressure_days: int = DEFAULT_PRESSURE_DAYS, horizon_days: int | None = None,
                   limits: SlaLimits = DEFAULT_LIMITS) -> Select:
     """One row per customer active in the year before ``at``: the features (module
-    docstring), and ``churned`` (1/0) when ``horizon_days`` is given."""
-    at = _day_boundary(at)
-    year_ago = at - timedelta(days=window_days)
-    o, c, t, s = orders.c, customers.c, tickets.c, surveys.c
-    bought = o.amount > 0
+    docstring), and ``churned`` (1/0) when ``horizon_days`` is given (and ``p`` = 0)."""
+    return features_query(filters, (at,), window_days, pressure_days, horizon_days, limits)
+
+
+def features_query(filters: Filters, cutoffs: Sequence[datetime], window_days: int = DEFAULT_WINDOW_DAYS,
+                   pressure_days: int = DEFAULT_PRESSURE_DAYS, horizon_days: int | None = None,
+                   limits: SlaLimits = DEFAULT_LIMITS) -> Select:
+    """The rows of :func:`feature_query` for several cutoffs in one statement, each with
+    ``p``, the position of its cutoff, sorted by ``p`` and customer_id.
+
+    Each table is read once for every cutoff (``metrics.periods``: a row gets the cutoffs
+    whose window it falls in), so the churn page's three cutoffs (training, out-of-time
+    check, scoring) cost one scan of the interactions, not three.
+    """
+    cutoffs = tuple(_day_boundary(at) for at in cutoffs)
+    if horizon_days is not None and horizon_days <= 0:
+        raise ValueError(f"horizon_days must be a positive number of days, not {horizon_days}")
+    years = Periods(tuple(_ending_at(filters, at, window_days) for at in cutoffs))
+    o, c, t, s, i = orders.c, customers.c, tickets.c, surveys.c, interactions.c
+    r = years.rows(orders, o.ordered_at, [o.customer_id, o.ordered_at, o.amount], [valid_clause(orders)]).c
+    bought = r.amount > 0
     purchases = (
-        select(o.customer_id, func.max(case((bought, o.ordered_at))).label("last_order_at"),
-               count_if(bought).label("frequency"), as_float(func.sum(o.amount)).label("revenue"))
-        .where(valid_clause(orders), o.ordered_at >= year_ago, o.ordered_at < at)
-        .group_by(o.customer_id)
+        select(r.p, r.customer_id, func.max(case((bought, r.ordered_at))).label("last_order_at"),
+               count_if(bought).label("frequency"), as_float(func.sum(r.amount)).label("revenue"))
+        .group_by(r.p, r.customer_id)
         .having(count_if(bought) > 0)
-        .subquery("purchases")
+        .cte("purchases")
     )
-    seen_from_at = _ending_at(filters, at, window_days)
+    rt = years.rows(tickets, t.opened_at, [t.customer_id, t.opened_at, t.resolved_at, t.sla_class],
+                    [valid_clause(tickets), t.customer_id.is_not(None)]).c
+    seen_from_at = _status(rt.as_of, rt.opened_at, rt.resolved_at, rt.sla_class, limits)
     service = (
-        select(t.customer_id, func.count().label("tickets"),
-               count_if(status_expr(seen_from_at, limits) == "breached").label("sla_breaches"))
-        .where(valid_clause(tickets), t.customer_id.is_not(None), t.opened_at >= year_ago, t.opened_at < at)
-        .group_by(t.customer_id)
+        select(rt.p, rt.customer_id, func.count().label("tickets"),
+               count_if(seen_from_at == "breached").label("sla_breaches"))
+        .group_by(rt.p, rt.customer_id)
         .subquery("service")
     )
+    rs = years.joined(surveys, lambda cut: s.answered_at < cut.c.as_of,
+                      [s.customer_id, s.score, s.answered_at, s.response_id],
+                      [valid_clause(surveys), s.kind == "nps", s.customer_id.is_not(None)]).c
     answers = (
-        select(s.customer_id, s.score,
-               func.row_number().over(partition_by=s.customer_id,
-                                      order_by=(s.answered_at.desc(), s.response_id.desc())).label("n"))
-        .where(valid_clause(surveys), s.kind == "nps", s.customer_id.is_not(None), s.answered_at < at)
+        select(rs.p, rs.customer_id, rs.score,
+               func.row_number().over(partition_by=(rs.p, rs.customer_id),
+                                      order_by=(rs.answered_at.desc(), rs.response_id.desc())).label("n"))
         .subquery("answers")
     )
-    last_nps = select(answers.c.customer_id, answers.c.score).where(answers.c.n == 1).subquery("last_nps")
-    weekly = weekly_contacts(_ending_at(filters, at, pressure_days))
-    pressure = (select(weekly.c.customer_id, func.max(weekly.c.contacts).label("contacts"))
-                .group_by(weekly.c.customer_id).subquery("pressure"))
+    last_nps = (select(answers.c.p, answers.c.customer_id, answers.c.score).where(answers.c.n == 1)
+                .subquery("last_nps"))
+    weeks = Periods(tuple(_ending_at(filters, at, pressure_days) for at in cutoffs))
+    contacts = _in_windows(weeks, interactions, i.occurred_at,
+                           [i.customer_id, func.date_trunc("week", i.occurred_at).label("week")],
+                           [i.direction == "outbound", i.customer_id.is_not(None),
+                            *weeks.selection.fact_clauses(interactions, "channel")])
+    rw = contacts.c
+    buyers = purchases.c    # only the population's contacts are counted: far fewer (customer, week) groups
+    weekly = (select(rw.p, rw.customer_id, func.count().label("contacts"))
+              .select_from(contacts.join(purchases, and_(buyers.p == rw.p, buyers.customer_id == rw.customer_id)))
+              .group_by(rw.p, rw.customer_id, rw.week).subquery("weekly"))
+    pressure = (select(weekly.c.p, weekly.c.customer_id, func.max(weekly.c.contacts).label("contacts"))
+                .group_by(weekly.c.p, weekly.c.customer_id).subquery("pressure"))
     p = purchases.c
+    at_seconds = case(*[(p.p == n, epoch(at)) for n, at in enumerate(cutoffs)])
+
+    def same(part: Subquery):
+        return and_(part.c.p == p.p, part.c.customer_id == p.customer_id)
+
     columns = [
-        p.customer_id, *[c[col].label(dim) for dim, col in CUSTOMER_DIMENSIONS.items()], c.name,
+        p.p, p.customer_id, *[c[col].label(dim) for dim, col in CUSTOMER_DIMENSIONS.items()], c.name,
         p.last_order_at,
-        ((epoch(at) - epoch(p.last_order_at)) / DAY).label("recency_days"),
+        ((at_seconds - epoch(p.last_order_at)) / DAY).label("recency_days"),
         p.frequency,
         p.revenue,
         func.ln(1.0 + func.greatest(p.revenue, 0.0)).label("monetary"),
@@ -208,21 +254,36 @@ def feature_query(filters: Filters, at: datetime, window_days: int = DEFAULT_WIN
         func.coalesce(pressure.c.contacts, 0).label("contact_pressure"),
     ]
     joined = (purchases.join(customers, c.customer_id == p.customer_id)
-              .outerjoin(service, service.c.customer_id == p.customer_id)
-              .outerjoin(last_nps, last_nps.c.customer_id == p.customer_id)
-              .outerjoin(pressure, pressure.c.customer_id == p.customer_id))
+              .outerjoin(service, same(service))
+              .outerjoin(last_nps, same(last_nps))
+              .outerjoin(pressure, same(pressure)))
     if horizon_days is not None:
-        if horizon_days <= 0:
-            raise ValueError(f"horizon_days must be a positive number of days, not {horizon_days}")
-        came_back = (
-            select(o.customer_id)
-            .where(valid_clause(orders), bought, o.ordered_at >= at, o.ordered_at < at + timedelta(days=horizon_days))
-            .group_by(o.customer_id)
-            .subquery("came_back")
-        )
+        later = Periods(tuple(replace(filters, start=at.date(), end=(at + timedelta(days=horizon_days - 1)).date(),
+                                      compare="none", channel=()) for at in cutoffs))
+        rb = later.rows(orders, o.ordered_at, [o.customer_id], [valid_clause(orders), o.amount > 0]).c
+        came_back = select(rb.p, rb.customer_id).group_by(rb.p, rb.customer_id).subquery("came_back")
         columns.append(case((came_back.c.customer_id.is_(None), 1), else_=0).label("churned"))
-        joined = joined.outerjoin(came_back, came_back.c.customer_id == p.customer_id)
-    return select(*columns).select_from(joined).where(*filters.customer_clauses()).order_by(p.customer_id)
+        joined = joined.outerjoin(came_back, same(came_back))
+    return select(*columns).select_from(joined).where(*filters.customer_clauses()).order_by(p.p, p.customer_id)
+
+
+_FEATURE_TYPES = {"customer_id": str, "recency_days": float, "frequency": "int64", "revenue": float,
+                  "monetary": float, "tickets": "int64", "sla_breaches": "int64", "last_nps": float,
+                  "has_nps": "int64", "contact_pressure": "int64"}
+
+
+def features_at(conn: Connection, filters: Filters, cutoffs: Sequence[datetime],
+                window_days: int = DEFAULT_WINDOW_DAYS, pressure_days: int = DEFAULT_PRESSURE_DAYS,
+                horizon_days: int | None = None, limits: SlaLimits = DEFAULT_LIMITS) -> list[pd.DataFrame]:
+    """:func:`customer_features` at each of ``cutoffs``, read in one statement
+    (:func:`features_query`); one frame per cutoff, in order."""
+    query = features_query(filters, cutoffs, window_days, pressure_days, horizon_days, limits)
+    columns = FEATURE_COLUMNS + (["churned"] if horizon_days is not None else [])
+    frame = fetch_frame(conn, query, ["p", *columns])
+    types = {**_FEATURE_TYPES, **({"churned": "int64"} if horizon_days is not None else {})}
+    positions = frame.pop("p").astype("int64").to_numpy()
+    return [frame[positions == n].astype(types).sort_values("customer_id", kind="mergesort", ignore_index=True)
+            for n in range(len(cutoffs))]
 
 
 def customer_features(conn: Connection, filters: Filters, at: datetime | None = None,
@@ -233,16 +294,8 @@ def customer_features(conn: Connection, filters: Filters, at: datetime | None = 
     ``last_nps`` is NaN when the customer never answered; ``churned`` (0/1) is there when
     ``horizon_days`` is given. Sorted by customer_id.
     """
-    query = feature_query(filters, at or filters.as_of, window_days, pressure_days, horizon_days, limits)
-    columns = FEATURE_COLUMNS + (["churned"] if horizon_days is not None else [])
-    frame = fetch_frame(conn, query, columns)
-    types = {"customer_id": str, "recency_days": float, "frequency": "int64", "revenue": float,
-             "monetary": float, "tickets": "int64", "sla_breaches": "int64", "last_nps": float,
-             "has_nps": "int64", "contact_pressure": "int64"}
-    if horizon_days is not None:
-        types["churned"] = "int64"
-    frame = frame.astype(types)
-    return frame.sort_values("customer_id", kind="mergesort", ignore_index=True)
+    (frame,) = features_at(conn, filters, (at or filters.as_of,), window_days, pressure_days, horizon_days, limits)
+    return frame
 
 
 # ---- the model
@@ -450,7 +503,11 @@ def churn_risk(conn: Connection, filters: Filters, horizon_days: int = DEFAULT_H
     at = filters.as_of
     train_at = at - timedelta(days=horizon_days)
     options = {"window_days": window_days, "pressure_days": pressure_days, "limits": limits}
-    training = customer_features(conn, filters, train_at, horizon_days=horizon_days, **options)
+    validation_at = train_at - timedelta(days=horizon_days)
+    # the three cutoffs in one statement; the scoring one has no label (its horizon is the future)
+    training, earlier, scores = features_at(conn, filters, (train_at, validation_at, at), horizon_days=horizon_days,
+                                            **options)
+    scores = scores.drop(columns="churned")
     if training.empty:
         raise NotEnoughData(lazy("No customer of this selection ordered in the {window} days before {cutoff} (the "
                                  "training cutoff, {horizon} days before the end of the range): the churn model "
@@ -461,15 +518,12 @@ def churn_risk(conn: Connection, filters: Filters, horizon_days: int = DEFAULT_H
     notes = list(model.notes_)
 
     validation_auc = None
-    validation_at = train_at - timedelta(days=horizon_days)
-    earlier = customer_features(conn, filters, validation_at, horizon_days=horizon_days, **options)
     try:
         validation_auc = auc(training.churned, ChurnModel().fit(earlier).predict_proba(training))
     except NotEnoughData as exc:
         notes.append(f"No out-of-time check: the model at {validation_at:%Y-%m-%d}, one horizon earlier, "
                      f"cannot be fitted. {exc}")
 
-    scores = customer_features(conn, filters, at, **options)
     scores["churn_probability"] = model.predict_proba(scores)
     scores = scores.sort_values(["churn_probability", "customer_id"], ascending=[False, True],
                                 kind="mergesort", ignore_index=True)
