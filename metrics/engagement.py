@@ -220,20 +220,27 @@ def pressure_distribution(conn: Connection, filters: Filters) -> pd.DataFrame:
 
 
 def over_contacted(filters: Filters, settings: PressureSettings = PressureSettings()) -> Select:
-    """Customers with at least one week above the limit: weeks over, worst week, total."""
+    """Customers with at least one week above the limit: weeks over, worst week, total.
+
+    Summed per customer before the customers' names are joined (valid customers have one
+    row each), so only the few customers over the limit are joined, not every customer-week.
+    """
     w = weekly_contacts(filters)
     over = w.c.contacts > settings.max_per_week
-    return (
-        select(w.c.customer_id, customers.c.name, customers.c.segment, customers.c.region,
-               customers.c.preferred_channel, customers.c.consent_marketing,
-               count_if(over).label("weeks_over_limit"), func.max(w.c.contacts).label("max_per_week"),
-               func.sum(w.c.contacts).label("outbound_contacts"))
-        .select_from(w.join(customers, customers.c.customer_id == w.c.customer_id))
-        .where(valid_clause(customers))
-        .group_by(w.c.customer_id, customers.c.name, customers.c.segment, customers.c.region,
-                  customers.c.preferred_channel, customers.c.consent_marketing)
+    per_customer = (
+        select(w.c.customer_id, count_if(over).label("weeks_over_limit"),
+               func.max(w.c.contacts).label("max_per_week"), func.sum(w.c.contacts).label("outbound_contacts"))
+        .group_by(w.c.customer_id)
         .having(func.max(w.c.contacts) > settings.max_per_week)
-        .order_by(func.max(w.c.contacts).desc(), w.c.customer_id)
+        .subquery("over_limit")
+    )
+    o, c = per_customer.c, customers.c
+    return (
+        select(o.customer_id, c.name, c.segment, c.region, c.preferred_channel, c.consent_marketing,
+               o.weeks_over_limit, o.max_per_week, o.outbound_contacts)
+        .select_from(per_customer.join(customers, c.customer_id == o.customer_id))
+        .where(valid_clause(customers))
+        .order_by(o.max_per_week.desc(), o.customer_id)
     )
 
 
@@ -282,7 +289,10 @@ def _violation_columns():
 
 
 def consent_facts(conn: Connection, filters: Filters) -> dict[str, float | None]:
-    """Outbound contacts against marketing consent, or off the customer's preferred channel."""
+    """Outbound contacts against marketing consent, or off the customer's preferred channel.
+
+    Only outbound contacts are read: both violations are outbound contacts by definition.
+    """
     i = interactions.c
     against, off = _violation_columns()
     row = conn.execute(
@@ -290,14 +300,19 @@ def consent_facts(conn: Connection, filters: Filters) -> dict[str, float | None]
                count_if(against).label("against_consent"), count_if(off).label("off_preferred_channel"),
                func.count(func.distinct(case((against, i.customer_id)))).label("customers_against_consent"))
         .select_from(interactions.join(customers, customers.c.customer_id == i.customer_id))
-        .where(*_interaction_clauses(filters))
+        .where(i.direction == "outbound", *_interaction_clauses(filters))
     ).mappings().one()
     return {**row, "against_consent_share": ratio(row["against_consent"], row["outbound"]),
             "off_preferred_share": ratio(row["off_preferred_channel"], row["outbound"])}
 
 
 def violation_records(filters: Filters) -> Select:
-    """Outbound contacts against consent or off the preferred channel (drill-down)."""
+    """Outbound contacts against consent or off the preferred channel (drill-down).
+
+    Both violations imply an outbound contact to a customer who refused marketing or has a
+    preferred channel; those two conditions are stated too, so the engine applies them while
+    scanning each table instead of after the join.
+    """
     i, c = interactions.c, customers.c
     against, off = _violation_columns()
     return (
@@ -305,7 +320,8 @@ def violation_records(filters: Filters) -> Select:
                c.preferred_channel, c.consent_marketing, i.department, i.campaign_id,
                against.label("against_consent"), off.label("off_preferred_channel"))
         .select_from(interactions.join(customers, c.customer_id == i.customer_id))
-        .where(*_interaction_clauses(filters), or_(against, off))
+        .where(*_interaction_clauses(filters), i.direction == "outbound",
+               or_(c.consent_marketing.is_(False), c.preferred_channel.is_not(None)), or_(against, off))
         .order_by(i.occurred_at.desc(), i.interaction_id)
     )
 
