@@ -149,10 +149,8 @@ def keep_interaction_cube(conn: Connection, periods: Periods | Sequence[Filters]
 def _interaction_cube(conn: Connection, periods: Periods) -> pd.DataFrame:
     """The interaction figures per period and combination of customer dimensions (metrics.cube)."""
     counts, served = _interaction_parts(periods, cube.attribution())
-    parts = [cube.frame(conn.execute(select(part)).mappings().all(), names)
-             for part, names in ((counts, INTERACTION_COUNTS), (served, ("served_customers", "multi_department_customers")))]
-    return pd.concat(parts, ignore_index=True).fillna({name: 0 for name in INTERACTION_FIGURES}).astype(
-        {name: "int64" for name in INTERACTION_FIGURES})
+    return cube.frame([(conn.execute(select(part)).mappings().all(), names) for part, names in (
+        (counts, INTERACTION_COUNTS), (served, ("served_customers", "multi_department_customers")))])
 
 
 def _campaign_clauses(filters: Filters) -> list:
