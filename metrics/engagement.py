@@ -18,7 +18,7 @@ from sqlalchemy.sql import Subquery
 from sqlalchemy.sql.elements import Label
 
 from data.schema import campaigns, customers, interactions, orders
-from metrics import cube
+from metrics import cube, keeping
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.health import valid_clause
 from metrics.periods import Periods, as_periods, by_period
@@ -237,11 +237,12 @@ def over_contacted(filters: Filters, settings: PressureSettings = PressureSettin
 
 def pressure_facts(conn: Connection, filters: Filters, settings: PressureSettings = PressureSettings()) -> dict:
     """Customers contacted, those over the limit and their share, mean contacts per week."""
-    facts = pressure_overview(conn, filters, settings)
+    facts = dict(pressure_overview(conn, filters, settings))
     del facts["distribution"]
     return facts
 
 
+@keeping.kept_result("engagement.pressure_overview")
 def pressure_overview(conn: Connection, filters: Filters, settings: PressureSettings = PressureSettings()) -> dict:
     """:func:`pressure_facts` and, under ``distribution``, :func:`pressure_distribution`, in one
     statement: the outbound contacts per customer and week are counted once for both."""
@@ -279,6 +280,7 @@ def _violation_columns():
     return against_consent, off_channel
 
 
+@keeping.kept_result("engagement.consent")
 def consent_facts(conn: Connection, filters: Filters) -> dict[str, float | None]:
     """Outbound contacts against marketing consent, or off the customer's preferred channel."""
     i = interactions.c
