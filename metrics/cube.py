@@ -99,14 +99,24 @@ def sums(cube: pd.DataFrame, selection: Filters, columns: Sequence[str], periods
 def counts(conn: Connection, family: str, periods: Periods, columns: Sequence[str],
            build: Callable[[Connection, Periods], pd.DataFrame]) -> list[dict[str, int | Decimal]] | None:
     """``columns`` per period for ``periods``' selection, summed from the family's kept cube,
-    or None when the direct statement should answer (no keeper, or no customer filter).
+    or None when the direct statement should answer (no keeper, no customer filter, or a
+    cube over :data:`MAX_ROWS` rows).
     ``build(conn, whole_periods)`` computes the cube: one row per ``p`` and combination
     (:data:`KEYS`) with ``columns``."""
     if not keeping.active() or not periods.selection.has_customer_filter:
         return None
     general = whole(periods)
-    cube = keeping.kept(("cube", family, general.filters), lambda: build(conn, general))
-    return sums(cube, periods.selection, columns, len(periods))
+    cube = keeping.kept(("cube", family, general.filters), lambda: _bounded(build(conn, general)))
+    return None if cube is None else sums(cube, periods.selection, columns, len(periods))
+
+
+#: A cube with more rows than this (customer dimensions with very many values) is not kept:
+#: summing it would cost about what the direct statement costs, and it would fill the store.
+MAX_ROWS = 500_000
+
+
+def _bounded(cube: pd.DataFrame) -> pd.DataFrame | None:
+    return cube if len(cube) <= MAX_ROWS else None
 
 
 def keep(conn: Connection, family: str, periods: Periods,
@@ -115,7 +125,7 @@ def keep(conn: Connection, family: str, periods: Periods,
     not kept yet (warming: the next filter change on these dates reads it)."""
     if keeping.active():
         general = whole(periods)
-        keeping.kept(("cube", family, general.filters), lambda: build(conn, general))
+        keeping.kept(("cube", family, general.filters), lambda: _bounded(build(conn, general)))
 
 
 def frame(parts: Sequence[tuple[Sequence, Sequence[str]]], exact: Sequence[str] = ()) -> pd.DataFrame:

@@ -111,6 +111,15 @@ def test_one_cube_answers_every_selection_of_the_same_dates(tiny):
     assert keeper.built == 3
 
 
+def test_a_cube_too_big_to_help_is_not_kept(tiny, monkeypatch):
+    """Customer dimensions with very many values make a cube as big as the source: over
+    MAX_ROWS rows it is not kept, and the direct statement answers."""
+    monkeypatch.setattr(cube, "MAX_ROWS", 1)
+    keeper = Kept()
+    direct, kept = _both(tiny, JAN.with_values(region="North"), keeper)
+    assert kept == direct and list(keeper.kept.values()) == [None]
+
+
 def test_sums_of_a_cube_by_hand():
     """Two periods, three combinations (one with no segment, one unattributed)."""
     frame = pd.DataFrame({
