@@ -147,6 +147,7 @@ FAMILIES: dict[str, Callable[[Connection, list[Filters], Settings], list]] = {
 #: the family's cube of those periods' dates.
 CUBES: dict[str, Callable[[Connection, list[Filters]], None]] = {
     "interactions": engagement.keep_interaction_cube,
+    "value": value.keep_value_cube,
 }
 #: The families the change and growth KPIs read of a comparison's own comparison (NPS
 #: change, customer equity and active customers growth): read for those periods too.
@@ -720,13 +721,16 @@ def evaluate(conn: Connection, filters: Filters, targets: dict[str, float] | Non
     return Scorecard(filters, tuple(results), _rule_scores(results), comparison_rules)
 
 
-def keep_cubes(conn: Connection, filters: Filters, settings: Settings | None = None) -> None:
-    """Compute and keep the dimension cubes of the scorecard of ``filters``' dates (when a
-    keeper is set: metrics.cube), so that a selection of customer dimensions on those dates
-    is then summed instead of queried."""
-    periods = PeriodFacts.scorecard(conn, filters, settings if settings is not None else load_settings())
-    for family, keep in CUBES.items():
-        keep(conn, periods.wanted(family, filters))
+def keep_cubes(conn: Connection, filters: Filters, settings: Settings | None = None, months: int = 6) -> None:
+    """Compute and keep the dimension cubes of the scorecard of ``filters``' dates and of its
+    ``months``-month trend (when a keeper is set: metrics.cube), so that a selection of
+    customer dimensions on those dates is then summed instead of queried."""
+    settings = settings if settings is not None else load_settings()
+    windows = month_windows(filters, months)
+    for periods, first in ((PeriodFacts.scorecard(conn, filters, settings), filters),
+                           (PeriodFacts(conn, settings, windows, [w.comparison() for w in windows]), windows[0])):
+        for family, keep in CUBES.items():
+            keep(conn, periods.wanted(family, first))
 
 
 def month_windows(filters: Filters, months: int) -> list[Filters]:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from decimal import Decimal
 
 import pandas as pd
 from sqlalchemy import select
@@ -47,10 +48,12 @@ ATTRIBUTED = "attributed"
 KEYS = (*CUSTOMER_DIMENSIONS, ATTRIBUTED)
 
 
-def attribution() -> Subquery:
-    """The valid customers with their customer dimensions: what a fact row is attributed to."""
+def attribution(*extra: str) -> Subquery:
+    """The valid customers with their customer dimensions (and the ``extra`` customers
+    columns): what a fact row is attributed to."""
     c = customers.c
-    return (select(c.customer_id, *[c[column].label(dim) for dim, column in CUSTOMER_DIMENSIONS.items()])
+    return (select(c.customer_id, *[c[column].label(dim) for dim, column in CUSTOMER_DIMENSIONS.items()],
+                   *[c[column] for column in extra])
             .where(valid_clause(customers)).subquery("attribution"))
 
 
@@ -77,24 +80,43 @@ def chosen(cube: pd.DataFrame, selection: Filters) -> pd.DataFrame:
     return cube[mask]
 
 
-def sums(cube: pd.DataFrame, selection: Filters, columns: Sequence[str], periods: int) -> list[dict[str, int]]:
-    """Per period (``p`` 0..periods-1), the sum of ``columns`` over the selected combinations."""
-    totals = chosen(cube, selection).groupby("p")[list(columns)].sum()
-    return [{name: int(totals.at[p, name]) if p in totals.index else 0 for name in columns}
-            for p in range(periods)]
+def _total(values: pd.Series) -> int | Decimal:
+    """A column's sum: a count as an int, an exact sum (money, held as Decimal) added exactly."""
+    if values.dtype == object:
+        return sum(values, Decimal(0))
+    return int(values.sum())
+
+
+def sums(cube: pd.DataFrame, selection: Filters, columns: Sequence[str], periods: int) -> list[dict[str, int | Decimal]]:
+    """Per period (``p`` 0..periods-1), the sum of ``columns`` over the selected combinations
+    (counts as ints, exact sums as Decimals: money adds up to the cent in any order)."""
+    picked = chosen(cube, selection)
+    groups = dict(tuple(picked.groupby("p"))) if len(picked) else {}
+    none = cube.iloc[:0]
+    return [{name: _total((groups[p] if p in groups else none)[name]) for name in columns} for p in range(periods)]
 
 
 def counts(conn: Connection, family: str, periods: Periods, columns: Sequence[str],
-           build: Callable[[Connection, Periods], pd.DataFrame]) -> list[dict[str, int]] | None:
+           build: Callable[[Connection, Periods], pd.DataFrame]) -> list[dict[str, int | Decimal]] | None:
     """``columns`` per period for ``periods``' selection, summed from the family's kept cube,
-    or None when the direct statement should answer (no keeper, or no customer filter).
+    or None when the direct statement should answer (no keeper, no customer filter, or a
+    cube over :data:`MAX_ROWS` rows).
     ``build(conn, whole_periods)`` computes the cube: one row per ``p`` and combination
     (:data:`KEYS`) with ``columns``."""
     if not keeping.active() or not periods.selection.has_customer_filter:
         return None
     general = whole(periods)
-    cube = keeping.kept(("cube", family, general.filters), lambda: build(conn, general))
-    return sums(cube, periods.selection, columns, len(periods))
+    cube = keeping.kept(("cube", family, general.filters), lambda: _bounded(build(conn, general)))
+    return None if cube is None else sums(cube, periods.selection, columns, len(periods))
+
+
+#: A cube with more rows than this (customer dimensions with very many values) is not kept:
+#: summing it would cost about what the direct statement costs, and it would fill the store.
+MAX_ROWS = 500_000
+
+
+def _bounded(cube: pd.DataFrame) -> pd.DataFrame | None:
+    return cube if len(cube) <= MAX_ROWS else None
 
 
 def keep(conn: Connection, family: str, periods: Periods,
@@ -103,13 +125,22 @@ def keep(conn: Connection, family: str, periods: Periods,
     not kept yet (warming: the next filter change on these dates reads it)."""
     if keeping.active():
         general = whole(periods)
-        keeping.kept(("cube", family, general.filters), lambda: build(conn, general))
+        keeping.kept(("cube", family, general.filters), lambda: _bounded(build(conn, general)))
 
 
-def frame(rows: Sequence, columns: Sequence[str]) -> pd.DataFrame:
-    """Cube rows (mappings with ``p``, :data:`KEYS` and ``columns``) as a compact frame."""
-    data = pd.DataFrame([dict(row) for row in rows], columns=["p", *KEYS, *columns])
-    data[list(columns)] = data[list(columns)].fillna(0).astype("int64")
+def frame(parts: Sequence[tuple[Sequence, Sequence[str]]], exact: Sequence[str] = ()) -> pd.DataFrame:
+    """A cube as one compact frame from the rows of one or more statements, each giving ``p``,
+    :data:`KEYS` and some of the columns (a column a part does not give is 0 in its rows).
+    ``exact`` columns are sums of money, kept as Decimals so that they add up exactly."""
+    frames = [pd.DataFrame([dict(row) for row in rows], columns=["p", *KEYS, *names]) for rows, names in parts]
+    data = pd.concat(frames, ignore_index=True)
+    data["p"] = data["p"].astype("int64")
+    for name in dict.fromkeys(name for _rows, names in parts for name in names):
+        if name in exact:
+            data[name] = [Decimal(0) if v is None or v != v else v if isinstance(v, Decimal) else Decimal(str(v))
+                          for v in data[name]]
+        else:
+            data[name] = data[name].fillna(0).astype("int64")
     data[ATTRIBUTED] = data[ATTRIBUTED].fillna(False).astype(bool)
     for dim in CUSTOMER_DIMENSIONS:
         data[dim] = data[dim].astype("category")

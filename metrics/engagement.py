@@ -18,7 +18,7 @@ from sqlalchemy.sql import Subquery
 from sqlalchemy.sql.elements import Label
 
 from data.schema import campaigns, customers, interactions, orders
-from metrics import cube
+from metrics import cube, keeping
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.health import valid_clause
 from metrics.periods import Periods, as_periods, by_period
@@ -149,10 +149,8 @@ def keep_interaction_cube(conn: Connection, periods: Periods | Sequence[Filters]
 def _interaction_cube(conn: Connection, periods: Periods) -> pd.DataFrame:
     """The interaction figures per period and combination of customer dimensions (metrics.cube)."""
     counts, served = _interaction_parts(periods, cube.attribution())
-    parts = [cube.frame(conn.execute(select(part)).mappings().all(), names)
-             for part, names in ((counts, INTERACTION_COUNTS), (served, ("served_customers", "multi_department_customers")))]
-    return pd.concat(parts, ignore_index=True).fillna({name: 0 for name in INTERACTION_FIGURES}).astype(
-        {name: "int64" for name in INTERACTION_FIGURES})
+    return cube.frame([(conn.execute(select(part)).mappings().all(), names) for part, names in (
+        (counts, INTERACTION_COUNTS), (served, ("served_customers", "multi_department_customers")))])
 
 
 def _campaign_clauses(filters: Filters) -> list:
@@ -246,11 +244,12 @@ def over_contacted(filters: Filters, settings: PressureSettings = PressureSettin
 
 def pressure_facts(conn: Connection, filters: Filters, settings: PressureSettings = PressureSettings()) -> dict:
     """Customers contacted, those over the limit and their share, mean contacts per week."""
-    facts = pressure_overview(conn, filters, settings)
+    facts = dict(pressure_overview(conn, filters, settings))
     del facts["distribution"]
     return facts
 
 
+@keeping.kept_result("engagement.pressure_overview")
 def pressure_overview(conn: Connection, filters: Filters, settings: PressureSettings = PressureSettings()) -> dict:
     """:func:`pressure_facts` and, under ``distribution``, :func:`pressure_distribution`, in one
     statement: the outbound contacts per customer and week are counted once for both."""
@@ -288,6 +287,7 @@ def _violation_columns():
     return against_consent, off_channel
 
 
+@keeping.kept_result("engagement.consent")
 def consent_facts(conn: Connection, filters: Filters) -> dict[str, float | None]:
     """Outbound contacts against marketing consent, or off the customer's preferred channel.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -42,3 +43,15 @@ def kept(key: tuple, compute: Callable[[], T]) -> T:
     """The value kept under ``key``, or ``compute()`` (kept when a keeper is set)."""
     keeper = _KEEPER.get()
     return compute() if keeper is None else keeper(key, compute)
+
+
+def kept_result(name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """A metric function ``f(conn, *args)`` whose result is kept under ``(name, *args,
+    **kwargs)`` when a keeper is set: a page section and another page's evidence that ask for
+    the same figures compute them once."""
+    def decorate(function: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(function)
+        def run(conn, *args, **kwargs):
+            return kept((name, *args, *sorted(kwargs.items())), lambda: function(conn, *args, **kwargs))
+        return run
+    return decorate

@@ -29,12 +29,10 @@ from sqlalchemy.engine import Connection
 from data.schema import interactions, orders
 from i18n import N_, Text, _, day, lazy, number
 from metrics import engagement
-from metrics.catalogue import KPIS, TARGETS_PATH, Rule, Scorecard, evaluate, meets
+from metrics.catalogue import KPIS, TARGETS_PATH, Facts, Rule, Scorecard, evaluate, load_settings, meets
 from metrics.filters import Filters
-from metrics.quality import quality_facts
 from metrics.sql import count_if, ratio
 from metrics.units import format_value
-from metrics.voice import survey_facts
 
 #: The phases and what each means (English; shown with ``_(...)``).
 PHASES = {1: N_("Technology"), 2: N_("Integration"), 3: N_("Process"), 4: N_("Customer-centric")}
@@ -121,12 +119,13 @@ def evidence(conn: Connection, filters: Filters, card: Scorecard | None = None,
     value = {r.kpi.name: r.value for r in card.results}
     target = {r.kpi.name: r.target for r in card.results}
     t = thresholds
-    interactions_facts = engagement.interaction_facts(conn, filters)
+    facts = Facts(conn, filters, load_settings())  # the scorecard's families (kept by the app)
+    interactions_facts = facts.interactions
     consent = engagement.consent_facts(conn, filters)
     pressure = engagement.pressure_facts(conn, filters)
     channels, departments = _channels_and_departments(conn, filters)
-    records = quality_facts(conn, filters)["records"]
-    nps_answers = int(survey_facts(conn, filters)["nps_answers"])
+    records = facts.quality["records"]
+    nps_answers = int(facts.surveys["nps_answers"])
     repeat = _repeat_buyers(conn, filters)
     personal = _personalized_share(conn, filters)
 

@@ -22,10 +22,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pandas as pd
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Numeric, and_, case, func, select, type_coerce
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Subquery
+from sqlalchemy.sql.elements import Label
 
 from data.schema import customers, orders
+from metrics import cube
 from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.periods import Periods, as_periods, by_period
@@ -121,8 +124,42 @@ VALUE_COUNTS = ("active_customers", "previous_active", "retained", "new_customer
 def value_facts_by_period(conn: Connection, periods: Periods | Sequence[Filters],
                           params: NpvParams = DEFAULT_NPV) -> list[dict[str, float | None]]:
     """:func:`value_facts` of several periods in one statement: the orders of the two years
-    before each period's end read once, each order in every period whose window holds it."""
+    before each period's end read once, each order in every period whose window holds it
+    (or, with a customer filter in the app, summed from the kept cube: :mod:`metrics.cube`;
+    the margin, a sum of money, is added exactly)."""
     periods = as_periods(periods)
+    rows = cube.counts(conn, "value", periods, VALUE_SUMS, _value_cube)
+    if rows is None:
+        active, acquired = _value_parts(periods)
+        t = periods.table()
+        query = (select(t.c.p, *[active.c[name] for name in VALUE_SUMS if name != "new_customers"],
+                        acquired.c.new_customers)
+                 .select_from(t.outerjoin(active, active.c.p == t.c.p).outerjoin(acquired, acquired.c.p == t.c.p)))
+        rows = by_period(periods, conn.execute(query).mappings().all(), {})
+    return [_value_facts({name: int(row[name] or 0) for name in VALUE_COUNTS}, float(row["margin"] or 0), params)
+            for row in rows]
+
+
+#: The sums the value facts are made of: counts of customers, and the margin (money).
+VALUE_SUMS = (*VALUE_COUNTS, "margin")
+
+
+def _value_facts(counts: dict[str, int], margin: float, params: NpvParams) -> dict[str, float | None]:
+    per_customer = ratio(margin, counts["active_customers"])
+    retention = ratio(counts["retained"], counts["previous_active"])
+    clv = (None if per_customer is None or retention is None
+           else npv_clv(per_customer, retention, params.discount_rate, params.horizon_years))
+    return {"group": "all", "active_customers": counts["active_customers"],
+            "previous_active": counts["previous_active"], "retained": counts["retained"],
+            "margin": margin, "margin_per_customer": per_customer, "retention": retention, "clv": clv,
+            "equity": None if clv is None else clv * counts["active_customers"],
+            "new_customers": counts["new_customers"]}
+
+
+def _value_parts(periods: Periods, by: Subquery | None = None) -> tuple[Subquery, Subquery]:
+    """The active customers and their margin, and the customers acquired, per period (and,
+    with the customers' attribution ``by``, per combination of customer dimensions: the cube,
+    where the margin stays an exact sum of money)."""
     o, c = orders.c, customers.c
     first = min(f.as_of for f in periods.filters) - timedelta(days=730)
     last = max(f.as_of for f in periods.filters)
@@ -139,36 +176,39 @@ def value_facts_by_period(conn: Connection, periods: Periods | Sequence[Filters]
         ).group_by(r.p, r.customer_id).subquery("activity")
     )
     a = activity.c
-    active = (
-        select(
-            a.p,
-            func.coalesce(func.sum(a.current), 0).label("active_customers"),
+    margin = func.coalesce(func.sum(a.margin), 0)
+    sums = [func.coalesce(func.sum(a.current), 0).label("active_customers"),
             func.coalesce(func.sum(a.previous), 0).label("previous_active"),
-            func.coalesce(func.sum(a.current * a.previous), 0).label("retained"),
-            as_float(func.coalesce(func.sum(a.margin), 0)).label("margin"),
-        ).select_from(activity.join(customers, c.customer_id == a.customer_id)).where(valid_clause(customers))
-        .group_by(a.p).subquery("active")
-    )
-    n = periods.rows(customers, c.acquired_at, [], periods.selection.customer_clauses()).c
-    acquired = select(n.p, func.count().label("new_customers")).group_by(n.p).subquery("acquired")
-    t = periods.table()
-    query = (select(t.c.p, active.c.active_customers, active.c.previous_active, active.c.retained, active.c.margin,
-                    acquired.c.new_customers)
-             .select_from(t.outerjoin(active, active.c.p == t.c.p).outerjoin(acquired, acquired.c.p == t.c.p)))
-    facts = []
-    for row in by_period(periods, conn.execute(query).mappings().all(), {}):
-        counts = {name: int(row[name] or 0) for name in VALUE_COUNTS}
-        margin = float(row["margin"] or 0.0)
-        per_customer = ratio(margin, counts["active_customers"])
-        retention = ratio(counts["retained"], counts["previous_active"])
-        clv = (None if per_customer is None or retention is None
-               else npv_clv(per_customer, retention, params.discount_rate, params.horizon_years))
-        facts.append({"group": "all", "active_customers": counts["active_customers"],
-                      "previous_active": counts["previous_active"], "retained": counts["retained"],
-                      "margin": margin, "margin_per_customer": per_customer, "retention": retention, "clv": clv,
-                      "equity": None if clv is None else clv * counts["active_customers"],
-                      "new_customers": counts["new_customers"]})
-    return facts
+            func.coalesce(func.sum(a.current * a.previous), 0).label("retained")]
+    if by is None:
+        active = (select(a.p, *sums, as_float(margin).label("margin"))
+                  .select_from(activity.join(customers, c.customer_id == a.customer_id)).where(valid_clause(customers))
+                  .group_by(a.p).subquery("active"))
+        n = periods.rows(customers, c.acquired_at, [], periods.selection.customer_clauses()).c
+        acquired = select(n.p, func.count().label("new_customers")).group_by(n.p).subquery("acquired")
+        return active, acquired
+    combination = cube.dimension_columns(by)
+    active = (select(a.p, *combination, *sums, type_coerce(margin, Numeric(38, 2)).label("margin"))
+              .select_from(activity.join(by, by.c.customer_id == a.customer_id))
+              .group_by(a.p, *[column.element if isinstance(column, Label) else column for column in combination])
+              .subquery("active"))
+    n = periods.rows(by, by.c.acquired_at, combination).c
+    keys = [n[key] for key in cube.KEYS]
+    acquired = select(n.p, *keys, func.count().label("new_customers")).group_by(n.p, *keys).subquery("acquired")
+    return active, acquired
+
+
+def _value_cube(conn: Connection, periods: Periods) -> pd.DataFrame:
+    """The value sums per period and combination of customer dimensions (metrics.cube)."""
+    active, acquired = _value_parts(periods, cube.attribution("acquired_at"))
+    return cube.frame([(conn.execute(select(active)).mappings().all(), ("active_customers", "previous_active",
+                                                                         "retained", "margin")),
+                       (conn.execute(select(acquired)).mappings().all(), ("new_customers",))], exact=("margin",))
+
+
+def keep_value_cube(conn: Connection, periods: Periods | Sequence[Filters]) -> None:
+    """Compute and keep the value cube of these periods (:func:`metrics.cube.keep`)."""
+    cube.keep(conn, "value", as_periods(periods), _value_cube)
 
 
 def revenue_by_period(conn: Connection, filters: Filters, grain: str = "month") -> pd.DataFrame:

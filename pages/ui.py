@@ -568,6 +568,13 @@ def _keeper(url: str, version: str) -> keeping.Keeper:
     return lambda key, compute: results().get_or_compute(version, (url, *key), compute)
 
 
+def is_kept(url: str, name: str, f: Filters, args: tuple) -> bool:
+    """True when ``name``'s result for these filters is kept on disk for the source as it is
+    now (warming then leaves it to the page, which reads it)."""
+    lang = i18n.language() if name in TEXT_RESULTS else i18n.DEFAULT
+    return (fingerprint(url), ("compute", url, lang, name, f, args)) in results()
+
+
 OVER_BUDGET_MESSAGE = N_("This section needs more memory or time than the server allows for one computation, "
                       "so it was stopped. Narrow the date range or add a filter, then try again.")
 

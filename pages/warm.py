@@ -25,17 +25,18 @@ from pages import ui
 
 #: The Overview's sections (computation, window, arguments): ``window`` "range" is the
 #: selected range, "year" the 12 months up to its end. In the reverse of the page's order,
-#: so that a warming thread and the first visitor's page work on different sections; last,
-#: the dimension cubes of its dates (metrics/cube.py): a filter change then sums a cube.
+#: so that a warming thread and the first visitor's page work on different sections.
 OVERVIEW = (("forecast", "range", ("new_customers", 6)), ("forecast", "range", ("revenue", 6)),
             ("voice.nps", "year", ()), ("sla.over_time", "year", ("month",)),
             ("value.new_customers", "year", ()), ("value.revenue", "year", ()),
-            ("trend", "range", (6, tuple(sorted(ui.OVERVIEW_HEADLINE)))), ("scorecard", "range", ("targets",)),
-            ("cubes", "range", ()))
+            ("trend", "range", (6, tuple(sorted(ui.OVERVIEW_HEADLINE)))), ("scorecard", "range", ("targets",)))
 #: Computed for the company's default view only (heavier, and the same for every visitor):
 #: the sparklines of every KPI (the rules page; their families but two are the Overview's,
-#: kept), the value models and RFM.
-COMPANY = (("trend", "range", (6,)), ("clv", "range", (12, "segment")), ("rfm", "range", ()))
+#: kept), the value models and RFM; last, the dimension cubes of the default dates
+#: (metrics/cube.py): a filter change, and each granted scope's Overview warmed next, then
+#: sum a cube.
+COMPANY = (("trend", "range", (6,)), ("clv", "range", (12, "segment")), ("rfm", "range", ()),
+           ("cubes", "range", ()))
 
 
 def targets(store_url: str) -> tuple:
@@ -59,26 +60,35 @@ def default_filters(url: str, scope: Scope = ()) -> Filters:
     return Filters(start=start, end=end, scope=scope)
 
 
-def sections(url: str, f: Filters, store_url: str, plan) -> None:
-    """Compute ``plan``'s sections for ``f`` (in every language for those holding sentences)."""
+def sections(url: str, f: Filters, store_url: str, plan) -> int:
+    """Compute ``plan``'s sections for ``f`` (in every language for those holding sentences)
+    that are not kept yet; how many were computed. A server started after ``make warm`` then
+    leaves its first visitor's pages alone instead of reading every result a second time."""
     windows = {"range": f, "year": ui.month_window(f, 12)}
+    computed = 0
     for name, window, args in plan:
         args = tuple(targets(store_url) if a == "targets" else a for a in args)
         for lang in (i18n.LANGUAGES if name in ui.TEXT_RESULTS else (i18n.DEFAULT,)):
             with i18n.using(lang):
-                ui._compute(url, name, windows[window], args)
+                if not ui.is_kept(url, name, windows[window], args):
+                    ui._compute(url, name, windows[window], args)
+                    computed += 1
+    return computed
 
 
-def default_view(url: str, store_url: str) -> None:
-    """Warm the company's default view, then each granted scope's Overview. Best effort:
-    any failure is left for the page itself to meet and report."""
+def default_view(url: str, store_url: str) -> int:
+    """Warm the company's default view, then each granted scope's Overview; how many sections
+    were computed (those kept already are left). Best effort: any failure is left for the
+    page itself to meet and report."""
+    computed = 0
     try:
         ui.dimension_values(url)
-        sections(url, default_filters(url), store_url, OVERVIEW + COMPANY)
+        computed += sections(url, default_filters(url), store_url, OVERVIEW + COMPANY)
         for scope in granted_scopes(store_url):
-            sections(url, default_filters(url, scope), store_url, OVERVIEW)
+            computed += sections(url, default_filters(url, scope), store_url, OVERVIEW)
     except Exception:  # noqa: BLE001 - best effort, see the docstring
-        return
+        pass
+    return computed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,14 +103,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     started = time.perf_counter()
-    default_view(url, resolve_store_url())
+    computed = default_view(url, resolve_store_url())
     try:
         scopes = len(granted_scopes(resolve_store_url()))
     except AccessError as exc:
         print(f"note: no scope warmed, the access definition is not valid: {exc}", file=sys.stderr)
         scopes = 0
     print(f"Warmed the default view of {mask_url(url)} and the Overview of {scopes} granted scope(s) "
-          f"in {time.perf_counter() - started:.1f} s (results in {ui.results().folder}).")
+          f"in {time.perf_counter() - started:.1f} s: {computed} section(s) computed, the others were kept "
+          f"already (results in {ui.results().folder}).")
     return 0
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine
 
 from metrics import drilldown, sla
 from metrics.filters import Filters
-from tests.browser import assert_no_exception, open_page, wait_idle
+from tests.browser import assert_no_exception, open_page, wait_drawn, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -126,6 +126,7 @@ def test_breach_drill_down_and_its_csv(app_server, browser, demo_url, tmp_path):
 
 def test_kpi_tile_drill_down_opens(app_server, browser):
     page = open_page(browser, f"{app_server}/?{RANGE}")
+    wait_drawn(page)    # the whole page drawn: a click while its script still runs can be lost
     page.locator(".st-key-drill_overview_sla_compliance").get_by_role("button", name="Records").first.click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible(timeout=30_000)

@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from metrics import cube, engagement, keeping
+from metrics import cube, engagement, keeping, value
 from metrics.catalogue import evaluate, trend
 from metrics.filters import Filters
 
@@ -51,6 +51,25 @@ def test_a_region_summed_from_the_cube_is_counted_by_hand(tiny):
     assert facts["digital_inbound_share"] == pytest.approx(1 / 3)
 
 
+def test_the_value_of_a_region_summed_from_the_cube_is_counted_by_hand(tiny):
+    """As of 1 February 2026. North: A bought in the year before (O2 1,000 with no margin, O3
+    margin 600) and in the year before that (O1): active, retained, margin 1,600. South: B
+    bought O4 (margin 100) and returned O5 (-25): active, margin 75, and was acquired in
+    January. The margin is a sum of money, added exactly from the cube."""
+    keeper = Kept()
+    with keeping.keeping(keeper):
+        (north,) = value.value_facts_by_period(tiny, [JAN.with_values(region="North")])
+        (south,) = value.value_facts_by_period(tiny, [JAN.with_values(region="South")])
+    assert keeper.built == 1
+    assert (north["active_customers"], north["previous_active"], north["retained"], north["margin"],
+            north["new_customers"]) == (1, 1, 1, 1600.0, 0)
+    assert north["clv"] == pytest.approx(value.npv_clv(1600.0, 1.0))
+    assert (south["active_customers"], south["previous_active"], south["retained"], south["margin"],
+            south["new_customers"]) == (1, 0, 0, 75.0, 1)
+    assert south["retention"] is None and south["clv"] is None
+    assert [north, south] == [value.value_facts(tiny, JAN.with_values(region=r)) for r in ("North", "South")]
+
+
 def test_the_whole_company_is_not_read_from_the_cube(tiny):
     """Without a customer filter the direct statement answers, and it counts the interaction
     with no customer (I07): 11 in January, 10 linked, 4 customers served, 2 by two departments."""
@@ -90,6 +109,15 @@ def test_one_cube_answers_every_selection_of_the_same_dates(tiny):
     _both(tiny, JAN.with_values(region="North", channel=("email",)), keeper)    # a fact filter: its own cube
     _both(tiny, Filters(date(2026, 1, 2), date(2026, 1, 31), compare="none", region=("North",)), keeper)
     assert keeper.built == 3
+
+
+def test_a_cube_too_big_to_help_is_not_kept(tiny, monkeypatch):
+    """Customer dimensions with very many values make a cube as big as the source: over
+    MAX_ROWS rows it is not kept, and the direct statement answers."""
+    monkeypatch.setattr(cube, "MAX_ROWS", 1)
+    keeper = Kept()
+    direct, kept = _both(tiny, JAN.with_values(region="North"), keeper)
+    assert kept == direct and list(keeper.kept.values()) == [None]
 
 
 def test_sums_of_a_cube_by_hand():

@@ -60,3 +60,23 @@ def test_a_scorecard_read_back_equals_the_scorecard_computed(tiny):
     direct = evaluate(tiny, UNTIL, targets={}, settings=EVERY_ANSWER)
     assert [r.as_dict() for r in kept["again"].results] == [r.as_dict() for r in direct.results] \
         == [r.as_dict() for r in first.results]
+
+
+def test_maturity_evidence_reads_what_the_scorecard_and_the_engagement_page_computed(tiny):
+    """The CRM maturity page's evidence after the Overview (scorecard) and the Engagement page
+    (contact pressure, consent): only its own three figures are queried (channels and
+    departments, repeat buyers, personalised share), and the criteria are the same."""
+    from metrics import engagement, maturity
+    from metrics.catalogue import load_settings
+    from metrics.engagement import PressureSettings
+
+    kept: dict[tuple, object] = {}
+    keeper = lambda key, compute: kept[key] if key in kept else kept.setdefault(key, compute())  # noqa: E731
+    card = evaluate(tiny, UNTIL, targets={}, settings=load_settings())
+    with keeping.keeping(keeper):
+        evaluate(tiny, UNTIL, targets={}, settings=load_settings())
+        engagement.pressure_overview(tiny, UNTIL, PressureSettings(max_per_week=3))
+        engagement.consent_facts(tiny, UNTIL)
+        statements = _statements(tiny, lambda: kept.setdefault("evidence", maturity.evidence(tiny, UNTIL, card)))
+    assert len(statements) == 3
+    assert [vars(c) for c in kept["evidence"]] == [vars(c) for c in maturity.evidence(tiny, UNTIL, card)]
