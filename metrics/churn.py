@@ -95,7 +95,7 @@ from i18n import N_, _, day, lazy, number
 from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.periods import Periods
-from metrics.sla import DEFAULT_LIMITS, SlaLimits, _status
+from metrics.sla import DEFAULT_LIMITS, SlaLimits, status_at
 from metrics.sql import DAY, as_float, count_if, epoch, fetch_frame
 
 DEFAULT_HORIZON_DAYS = 180
@@ -204,7 +204,7 @@ def features_query(filters: Filters, cutoffs: Sequence[datetime], window_days: i
     )
     rt = years.rows(tickets, t.opened_at, [t.customer_id, t.opened_at, t.resolved_at, t.sla_class],
                     [valid_clause(tickets), t.customer_id.is_not(None)]).c
-    seen_from_at = _status(rt.as_of, rt.opened_at, rt.resolved_at, rt.sla_class, limits)
+    seen_from_at = status_at(rt.as_of, rt.opened_at, rt.resolved_at, rt.sla_class, limits)
     service = (
         select(rt.p, rt.customer_id, func.count().label("tickets"),
                count_if(seen_from_at == "breached").label("sla_breaches"))

@@ -58,10 +58,10 @@ def limit_seconds(limits: SlaLimits = DEFAULT_LIMITS):
 def status_expr(filters: Filters, limits: SlaLimits = DEFAULT_LIMITS):
     """'met' | 'breached' | 'pending' of a ticket, seen from as_of."""
     t = tickets.c
-    return _status(filters.as_of, t.opened_at, t.resolved_at, t.sla_class, limits)
+    return status_at(filters.as_of, t.opened_at, t.resolved_at, t.sla_class, limits)
 
 
-def _status(as_of, opened_at, resolved_at, sla_class, limits: SlaLimits = DEFAULT_LIMITS):
+def status_at(as_of, opened_at, resolved_at, sla_class, limits: SlaLimits = DEFAULT_LIMITS):
     """:func:`status_expr` with ``as_of`` a datetime or a column (a period's end, per row)."""
     limit = case((sla_class == "immediate", literal(limits.immediate_seconds)),
                  else_=literal(limits.deferred_seconds))
@@ -179,7 +179,7 @@ def overall_by_period(conn: Connection, periods: Periods | Sequence[Filters],
                       tk.opened_at, tk.resolved_at, tk.first_response_at],
                      periods.selection.fact_clauses(tickets, "channel")).c
     resolved = and_(r.resolved_at.is_not(None), r.resolved_at < r.as_of)
-    status = _status(r.as_of, r.opened_at, r.resolved_at, r.sla_class, limits)
+    status = status_at(r.as_of, r.opened_at, r.resolved_at, r.sla_class, limits)
     resolution = case((resolved, seconds_between(r.opened_at, r.resolved_at)))
     first_response = case((and_(r.first_response_at.is_not(None), r.first_response_at < r.as_of),
                            seconds_between(r.opened_at, r.first_response_at)))
