@@ -5,25 +5,45 @@ from __future__ import annotations
 from i18n import _, number
 from metrics.catalogue import Unit
 
+#: Per unit: the factor a value is shown at (a fraction as a percentage) and its decimals.
+SHOWN: dict[Unit, tuple[float, int]] = {
+    Unit.PERCENT: (100.0, 1),
+    Unit.POINTS: (1.0, 1),
+    Unit.RATIO: (1.0, 2),
+    Unit.HOURS: (1.0, 1),
+    Unit.DAYS: (1.0, 0),
+    Unit.PER_THOUSAND: (1.0, 1),
+    Unit.SCORE: (1.0, 2),
+}
+
+
+def shown(value: float, unit: Unit) -> str:
+    """The number as it reads (scaled, to the unit's decimals, in the current language); a
+    difference too small to show reads 0, never -0."""
+    factor, decimals = SHOWN[unit]
+    text = number(value * factor, decimals)
+    return number(0.0, decimals) if text.lstrip("-") == number(0.0, decimals) else text
+
 
 def format_value(value: float | None, unit: Unit, signed: bool = False) -> str:
     """A KPI value in its unit: 12.3 %, 4.2 h, 31 days, 2.8, 3.1x, 11.8 per 1,000, NPS points.
 
-    ``signed`` formats a difference: percentages then read as percentage points (pp).
+    ``signed`` formats a difference: percentages then read as percentage points (pp); a
+    difference that rounds to nothing reads 0.0, without a sign.
     """
     if value is None:
         return _("no data")
-    sign = "+" if signed and value > 0 else ""
+    text = shown(value, unit)
+    if signed and value > 0 and text != shown(0.0, unit):
+        text = "+" + text
     if unit is Unit.PERCENT:
-        return (_("{value} pp") if signed else _("{value} %")).format(value=sign + number(value * 100, 1))
-    if unit is Unit.POINTS:
-        return f"{sign}{number(value, 1)}"
+        return (_("{value} pp") if signed else _("{value} %")).format(value=text)
     if unit is Unit.RATIO:
-        return _("{value}x").format(value=sign + number(value, 2))
+        return _("{value}x").format(value=text)
     if unit is Unit.HOURS:
-        return _("{value} h").format(value=sign + number(value, 1))
+        return _("{value} h").format(value=text)
     if unit is Unit.DAYS:
-        return _("{value} days").format(value=sign + number(value, 0))
+        return _("{value} days").format(value=text)
     if unit is Unit.PER_THOUSAND:
-        return _("{value} per 1,000").format(value=sign + number(value, 1))
-    return f"{sign}{number(value, 2)}"
+        return _("{value} per 1,000").format(value=text)
+    return text

@@ -30,7 +30,7 @@ from metrics import (catalogue, churn, clv, cohorts, forecast, rfm, drilldown, e
                      segments, sla, survival, value, voice)
 from metrics.catalogue import CATALOGUE, KPIS, Unit
 from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS, Filters
-from metrics.units import format_value
+from metrics.units import format_value, shown
 from metrics import escape, health, keeping
 import i18n
 from i18n import N_, _
@@ -859,6 +859,7 @@ def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_
     kpi = KPIS[row["name"]]
     unit = kpi.unit
     delta = None if row["delta"] is None or pd.isna(row["delta"]) else format_value(row["delta"], unit, signed=True)
+    unchanged = delta is not None and shown(row["delta"], unit) == shown(0.0, unit)  # no arrow for "0.0 pp"
     comparator = "≥" if kpi.direction.value == "higher" else "≤"
     status = row["status"]
     spark = [v for v in (sparkline or []) if v is not None and not pd.isna(v)]
@@ -868,7 +869,8 @@ def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_
         format_value(_none(row["value"]), unit),
         delta=delta,
         # green when the change is good news: up for higher-is-better KPIs, down for the others
-        delta_color="normal" if kpi.direction.value == "higher" else "inverse",
+        delta_color="off" if unchanged else "normal" if kpi.direction.value == "higher" else "inverse",
+        delta_arrow="off" if unchanged else "auto",
         help=(_(kpi.definition) + " " + _("Target {comparator} {target}.").format(
             comparator=comparator, target=format_value(row["target"], unit)) + " " + weight).strip(),
         border=True,
