@@ -7,9 +7,11 @@ Everything that computes lives in ``metrics``; results are cached per filter set
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import threading
+import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -132,7 +134,7 @@ def _open(url: str) -> Source:
     if _serving() and os.environ.get("CRM_WARM", "1") != "0":
         from pages import warm
 
-        threading.Thread(target=warm.default_view, args=(url, resolve_store_url()), daemon=True,
+        threading.Thread(target=warm.default_view, args=(url, resolve_store_url(), VISITORS), daemon=True,
                          name="warm-default-view").start()
     return opened
 
@@ -579,6 +581,35 @@ OVER_BUDGET_MESSAGE = N_("This section needs more memory or time than the server
                       "so it was stopped. Narrow the date range or add a filter, then try again.")
 
 
+class _Visitors:
+    """How many computations people are waiting for right now, and when the last ended: the
+    server's background warming waits for them (pages/warm.py) rather than slow them down."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._waiting = 0
+        self._last = 0.0
+
+    @contextlib.contextmanager
+    def waiting(self):
+        with self._lock:
+            self._waiting += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._waiting -= 1
+                self._last = time.monotonic()
+
+    def idle(self, quiet: float) -> bool:
+        """Nobody waiting for a computation, and nobody for ``quiet`` seconds."""
+        with self._lock:
+            return self._waiting == 0 and time.monotonic() - self._last >= quiet
+
+
+VISITORS = _Visitors()
+
+
 def compute(name: str, f: Filters, *args) -> Any:
     """A metric computation for the filters, cached per (source, filters, arguments).
 
@@ -586,7 +617,7 @@ def compute(name: str, f: Filters, *args) -> Any:
     message where its section would be, not with a traceback or a dead server.
     """
     url = require_source().url
-    with st.spinner(_("Computing…")):
+    with st.spinner(_("Computing…")), VISITORS.waiting():
         return within_budget(_compute, url, name, f, args)
 
 
@@ -774,7 +805,7 @@ def _records_csv(url: str, name: str, f: Filters, args: tuple, statuses: tuple[s
 def records_page(name: str, f: Filters, *args, size: int = 50) -> tuple[pd.DataFrame, int]:
     """The first ``size`` records behind a figure (for a table on the page) and their total."""
     url = require_source().url
-    with st.spinner(_("Fetching records…")):
+    with st.spinner(_("Fetching records…")), VISITORS.waiting():
         return within_budget(_records_page, url, name, f, args, 0, size)
 
 

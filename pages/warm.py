@@ -60,10 +60,18 @@ def default_filters(url: str, scope: Scope = ()) -> Filters:
     return Filters(start=start, end=end, scope=scope)
 
 
-def sections(url: str, f: Filters, store_url: str, plan) -> int:
+#: Seconds without any visitor computation before a server's warming starts a section of
+#: what the first visitor does not wait for (the other pages, the cubes), and the longest it
+#: waits for such a pause.
+QUIET_SECONDS, PATIENCE_SECONDS = 0.5, 120.0
+
+
+def sections(url: str, f: Filters, store_url: str, plan, visitors=None) -> int:
     """Compute ``plan``'s sections for ``f`` (in every language for those holding sentences)
     that are not kept yet; how many were computed. A server started after ``make warm`` then
-    leaves its first visitor's pages alone instead of reading every result a second time."""
+    leaves its first visitor's pages alone instead of reading every result a second time.
+    With ``visitors`` (a server's :data:`pages.ui.VISITORS`), each section waits for a pause
+    in what people wait for, so warming never competes with them for the cores."""
     windows = {"range": f, "year": ui.month_window(f, 12)}
     computed = 0
     for name, window, args in plan:
@@ -71,21 +79,31 @@ def sections(url: str, f: Filters, store_url: str, plan) -> int:
         for lang in (i18n.LANGUAGES if name in ui.TEXT_RESULTS else (i18n.DEFAULT,)):
             with i18n.using(lang):
                 if not ui.is_kept(url, name, windows[window], args):
+                    _wait_for_a_pause(visitors)
                     ui._compute(url, name, windows[window], args)
                     computed += 1
     return computed
 
 
-def default_view(url: str, store_url: str) -> int:
+def _wait_for_a_pause(visitors) -> None:
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while visitors is not None and not visitors.idle(QUIET_SECONDS) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def default_view(url: str, store_url: str, visitors=None) -> int:
     """Warm the company's default view, then each granted scope's Overview; how many sections
-    were computed (those kept already are left). Best effort: any failure is left for the
-    page itself to meet and report."""
+    were computed (those kept already are left). In a server (``visitors`` given) the
+    Overview is warmed at once, beside the first visitor who is opening it, and the rest in
+    the pauses of what people wait for. Best effort: any failure is left for the page itself
+    to meet and report."""
     computed = 0
     try:
         ui.dimension_values(url)
-        computed += sections(url, default_filters(url), store_url, OVERVIEW + COMPANY)
+        computed += sections(url, default_filters(url), store_url, OVERVIEW)
+        computed += sections(url, default_filters(url), store_url, COMPANY, visitors)
         for scope in granted_scopes(store_url):
-            computed += sections(url, default_filters(url, scope), store_url, OVERVIEW)
+            computed += sections(url, default_filters(url, scope), store_url, OVERVIEW, visitors)
     except Exception:  # noqa: BLE001 - best effort, see the docstring
         pass
     return computed
