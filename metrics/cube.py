@@ -35,6 +35,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Subquery
+from sqlalchemy.sql.elements import Label
 
 from data.schema import customers
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
@@ -60,6 +61,11 @@ def attribution(*extra: str) -> Subquery:
 def dimension_columns(by: Subquery) -> list:
     """The combination columns of a row joined (left outer) to :func:`attribution` ``by``."""
     return [*[by.c[dim] for dim in CUSTOMER_DIMENSIONS], by.c.customer_id.is_not(None).label(ATTRIBUTED)]
+
+
+def grouped(columns) -> list:
+    """``columns`` as a GROUP BY takes them: a labelled expression (``attributed``) by itself."""
+    return [column.element if isinstance(column, Label) else column for column in columns]
 
 
 def whole(periods: Periods) -> Periods:

@@ -15,7 +15,6 @@ import pandas as pd
 from sqlalchemy import BigInteger, Select, and_, case, cast, false, func, literal, or_, select, union_all
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Subquery
-from sqlalchemy.sql.elements import Label
 
 from data.schema import campaigns, customers, interactions, orders
 from metrics import cube, keeping
@@ -136,7 +135,7 @@ def _interaction_parts(periods: Periods, by: Subquery | None = None) -> tuple[Su
     pc = per_customer.c
     served = (select(*grouping, func.count().label("served_customers"),
                      count_if(pc.first_department != pc.last_department).label("multi_department_customers"))
-              .select_from(served_from).group_by(*[g.element if isinstance(g, Label) else g for g in grouping])
+              .select_from(served_from).group_by(*cube.grouped(grouping))
               .subquery("served"))
     return counts, served
 

@@ -25,7 +25,6 @@ import pandas as pd
 from sqlalchemy import Numeric, and_, case, func, select, type_coerce
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Subquery
-from sqlalchemy.sql.elements import Label
 
 from data.schema import customers, orders
 from metrics import cube
@@ -190,7 +189,7 @@ def _value_parts(periods: Periods, by: Subquery | None = None) -> tuple[Subquery
     combination = cube.dimension_columns(by)
     active = (select(a.p, *combination, *sums, type_coerce(margin, Numeric(38, 2)).label("margin"))
               .select_from(activity.join(by, by.c.customer_id == a.customer_id))
-              .group_by(a.p, *[column.element if isinstance(column, Label) else column for column in combination])
+              .group_by(a.p, *cube.grouped(combination))
               .subquery("active"))
     n = periods.rows(by, by.c.acquired_at, combination).c
     keys = [n[key] for key in cube.KEYS]
