@@ -36,14 +36,16 @@ pio.templates["crm"] = go.layout.Template(
         hoverlabel=dict(font_size=12),
     )
 )
-pio.templates.default = "plotly_white+crm"
-
-
 pio.templates["crm_dark"] = go.layout.Template(pio.templates["crm"])
 pio.templates["crm_dark"].layout.update(
     font=dict(color="#FAFAFA"), paper_bgcolor="#0E1117", plot_bgcolor="#0E1117",
     xaxis=dict(gridcolor="#31333F", zerolinecolor="#4A4C5A"), yaxis=dict(gridcolor="#31333F", zerolinecolor="#4A4C5A"),
 )
+# merged once here: plotly merges a "a+b" template name again for every figure (35 ms each,
+# half a second for the Overview's charts)
+pio.templates["crm_light_merged"] = pio.templates.merge_templates("plotly_white", "crm")
+pio.templates["crm_dark_merged"] = pio.templates.merge_templates("plotly_dark", "crm_dark")
+pio.templates.default = "crm_light_merged"
 
 
 def _wrapped(text: str | None, width: int) -> str | None:
@@ -250,7 +252,7 @@ def themed(fig: go.Figure, dark: bool, symbol: str = MONEY_SIGN) -> go.Figure:
     fitted(fig)
     localised(fig, symbol)
     if dark:
-        fig.update_layout(template="plotly_dark+crm_dark")
+        fig.update_layout(template="crm_dark_merged")
         # reference lines and labels drawn in black would vanish on a dark background
         for shape in fig.layout.shapes or ():
             if shape.line and shape.line.color == BLACK:

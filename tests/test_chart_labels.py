@@ -30,3 +30,18 @@ def test_pipeline_deal_counts_never_outside_the_chart():
         fig = charts.pipeline_bars(frame, "Cartera abierta por antigüedad", "Días", "€")
     assert fig.data[0].textposition == "auto"       # inside the long bar when it fits there, beside a short one
     assert list(fig.data[0].text) == ["38 oportunidades", "2 oportunidades"]
+
+
+def test_every_figure_has_the_dashboard_s_template_in_light_and_dark():
+    """The palette, fonts and backgrounds come from one template merged once (plotly merges a
+    'plotly_white+crm' name again for every figure)."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    assert "+" not in pio.templates.default
+    light = go.Figure().layout.template.layout
+    assert list(light.colorway) == charts.PALETTE and light.plot_bgcolor == "white"
+    assert light.font.family.startswith("Source Sans Pro")
+    dark = charts.themed(go.Figure(), dark=True).layout.template.layout
+    assert list(dark.colorway) == charts.PALETTE and dark.plot_bgcolor == "#0E1117"
+    assert dark.font.color == "#FAFAFA"
