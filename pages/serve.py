@@ -49,7 +49,19 @@ def preload() -> list[str]:
     finally:
         for logger, level in zip(quiet, levels):
             logger.setLevel(level)
+    _skip_repl_check()
     return names
+
+
+def _skip_repl_check() -> None:
+    """Streamlit checks once per process, when the first element is sent, whether it runs in
+    a Python REPL (to print a hint): ``inspect.stack()`` over the page script's deep stack,
+    0.4 s of the first visitor's first page. A server started here is no REPL: the check is
+    marked as made (a private flag of Streamlit's; nothing happens if it is gone)."""
+    from streamlit import delta_generator
+
+    if hasattr(delta_generator, "_use_warning_has_been_displayed"):
+        delta_generator._use_warning_has_been_displayed = True
 
 
 def main(argv: list[str] | None = None) -> None:
