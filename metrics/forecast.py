@@ -532,25 +532,30 @@ def forecast(series: pd.Series, horizon: int = 6, seasonal_periods: int = 12,
     rows, fitted = [], []
     for spec in CANDIDATES:
         if spec.seasonal and not seasonal_allowed:
-            rows.append((spec.name, float("nan"),
+            rows.append([spec.name, float("nan"),
                          lazy("not tried: seasonality needs {needed} months, there are {n}",
-                              needed=SEASONS_NEEDED * seasonal_periods, n=n)))
+                              needed=SEASONS_NEEDED * seasonal_periods, n=n)])
             continue
         fit, problem = _fit(y, spec, seasonal_periods)
-        predicted = None
-        if fit is not None:
-            predicted = _predict(fit, y.index[-1] + pd.offsets.MonthBegin(1), horizon, levels, non_negative)
-            problem = "" if predicted is not None else lazy("gave no finite forecast")
         aicc = float(fit.results.aicc) if fit is not None else float("nan")
-        rows.append((spec.name, aicc, problem))
+        rows.append([spec.name, aicc, problem])
+        if fit is not None:
+            fitted.append((aicc, len(rows) - 1, spec, fit))
+    # the best AICc whose forecast is finite: predicted in that order, the first finite one
+    # chosen (the others' forecasts are never needed)
+    chosen = None
+    for _aicc, row, spec, fit in sorted(fitted, key=lambda item: item[:2]):
+        predicted = _predict(fit, y.index[-1] + pd.offsets.MonthBegin(1), horizon, levels, non_negative)
         if predicted is not None:
-            fitted.append((aicc, len(fitted), spec, predicted))
+            chosen = spec, predicted
+            break
+        rows[row][2] = lazy("gave no finite forecast")
     candidates = pd.DataFrame(rows, columns=["model", "aicc", "note"])
-    if not fitted:
+    if chosen is None:
         return without_model(lazy("No exponential smoothing model could be fitted to these {n} months (none "
                                   "converged), so no forecast is shown.", n=n), candidates)
 
-    _aicc, _order, spec, predicted = min(fitted, key=lambda item: item[:2])
+    spec, predicted = chosen
     return Forecast(history=y, unfinished=unfinished, predictions=predicted, model=spec.name, reason=None,
                     backtest=_backtest(y, spec, seasonal_periods, levels, non_negative),
                     candidates=candidates, horizon=horizon, levels=levels,
