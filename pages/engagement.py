@@ -19,6 +19,8 @@ st.markdown(_("People receive 25 to 300 commercial messages a day; the customer 
 limit = st.number_input(_("Alert above this many outbound contacts per customer in a week"), 1, 20, 3,
                         key="pressure_limit")
 settings = PressureSettings(max_per_week=int(limit))
+ui.prefetch((("engagement.pressure_overview", "range", (settings,)), ("engagement.consent", "range", ()),
+             ("engagement.personalised", "range", ()), ("engagement.roi", "range", ())), f)
 pressure = ui.compute("engagement.pressure_overview", f, settings)  # with the distribution, in one statement
 if not pressure["contacted_customers"] and not ui.compute("engagement.any", f):
     ui.empty_state(_("No interactions in this range for this selection."))

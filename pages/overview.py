@@ -8,6 +8,7 @@ from pages import charts, signin, ui
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title(_("Overview"))
 f = ui.filters()
+ui.prefetch(ui.OVERVIEW_SECTIONS, f)
 ui.caption_filters(f)
 
 

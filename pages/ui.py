@@ -36,6 +36,7 @@ from metrics.units import format_value, shown
 from metrics import escape, health, keeping
 import i18n
 from i18n import N_, _
+from pages import ahead
 
 TTL = 600  # seconds a cached lookup (dimension values, data span, settings) lives
 #: Seconds between two looks at the source's fingerprint: a data refresh is seen within them,
@@ -611,14 +612,41 @@ VISITORS = _Visitors()
 
 
 def compute(name: str, f: Filters, *args) -> Any:
-    """A metric computation for the filters, cached per (source, filters, arguments).
+    """A metric computation for the filters, cached per (source, filters, arguments); the
+    one started ahead by :func:`prefetch` when there is one.
 
     A computation that goes over the engine's budget (data/budget.py) stops with a
     message where its section would be, not with a traceback or a dead server.
     """
     url = require_source().url
+    started = _started().claim((url, name, f, args))
     with st.spinner(_("Computing…")), VISITORS.waiting():
-        return within_budget(_compute, url, name, f, args)
+        return within_budget(ahead.result, started, lambda: _compute(url, name, f, args))
+
+
+def _started() -> ahead.Started:
+    """This session's sections started ahead (pages/ahead.py)."""
+    if "_sections_started" not in st.session_state:
+        st.session_state["_sections_started"] = ahead.Started()
+    return st.session_state["_sections_started"]
+
+
+def prefetch(plan: ahead.Plan, f: Filters) -> None:
+    """Start the page's sections (``plan``, see pages/ahead.py) for ``f`` side by side, ahead of
+    the script that draws them; :func:`compute` then takes each one's result. Called once, at
+    the top of a page, after the widgets its arguments come from."""
+    url = require_source().url
+    windows = {"range": f, "year": month_window(f, 12)}
+    jobs = {}
+    for name, window, args in plan:
+        args = tuple(tuple(sorted(targets().items())) if a == "targets" else a for a in args)
+        lang = i18n.language() if name in TEXT_RESULTS else i18n.DEFAULT
+
+        def job(name=name, f=windows[window], args=args, lang=lang) -> Any:
+            with VISITORS.waiting():
+                return _compute_for(url, fingerprint(url), lang, name, f, args)
+        jobs[(url, name, windows[window], args)] = job
+    _started().start(jobs)
 
 
 class _SectionStopped(Exception):
@@ -924,6 +952,13 @@ def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_
 #: The Overview's headline KPI tiles (their sparklines are warmed: pages/warm.py).
 OVERVIEW_HEADLINE = ("sla_compliance", "nps", "csat", "win_rate", "customer_equity_growth", "active_customers_growth",
                      "complaints_per_1000", "duplicate_rate")
+#: The Overview's sections, started side by side when it opens (:func:`prefetch`): each
+#: forecast's model fits beside the statements of the scorecard and the sparklines.
+OVERVIEW_SECTIONS: ahead.Plan = (
+    ("scorecard", "range", ("targets",)), ("forecast", "range", ("revenue", 6)),
+    ("trend", "range", (6, tuple(sorted(OVERVIEW_HEADLINE)))), ("forecast", "range", ("new_customers", 6)),
+    ("value.revenue", "year", ()), ("value.new_customers", "year", ()), ("sla.over_time", "year", ("month",)),
+    ("voice.nps", "year", ()))
 
 
 def kpi_row(kpis: pd.DataFrame, names: list[str], f: Filters, key: str, per_row: int = 4) -> None:

@@ -23,20 +23,17 @@ from metrics.filters import Filters
 from metrics.scope import AccessError, Scope, load_access
 from pages import ui
 
-#: The Overview's sections (computation, window, arguments): ``window`` "range" is the
-#: selected range, "year" the 12 months up to its end. In the reverse of the page's order,
-#: so that a warming thread and the first visitor's page work on different sections.
-OVERVIEW = (("forecast", "range", ("new_customers", 6)), ("forecast", "range", ("revenue", 6)),
-            ("voice.nps", "year", ()), ("sla.over_time", "year", ("month",)),
-            ("value.new_customers", "year", ()), ("value.revenue", "year", ()),
-            ("trend", "range", (6, tuple(sorted(ui.OVERVIEW_HEADLINE)))), ("scorecard", "range", ("targets",)))
+#: The Overview's sections (computation, window, arguments: pages/ahead.py), in the reverse
+#: of the page's order, so that a warming thread and the first visitor's page work on
+#: different sections.
+OVERVIEW = ui.OVERVIEW_SECTIONS[::-1]
 #: Computed for the company's default view only (heavier, and the same for every visitor):
-#: the sparklines of every KPI (the rules page; their families but two are the Overview's,
-#: kept), the value models and RFM; last, the dimension cubes of the default dates
-#: (metrics/cube.py): a filter change, and each granted scope's Overview warmed next, then
-#: sum a cube.
-COMPANY = (("trend", "range", (6,)), ("clv", "range", (12, "segment")), ("rfm", "range", ()),
-           ("cubes", "range", ()))
+#: first the dimension cubes of the default dates (metrics/cube.py), since a filter change is
+#: what a visitor does next, and each granted scope's Overview warmed last then sums a cube;
+#: then the sparklines of every KPI (the rules page; their families but two are the
+#: Overview's, kept), the value models and RFM.
+COMPANY = (("cubes", "range", ()), ("trend", "range", (6,)), ("clv", "range", (12, "segment")),
+           ("rfm", "range", ()))
 
 
 def targets(store_url: str) -> tuple:

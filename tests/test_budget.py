@@ -163,3 +163,52 @@ def test_an_over_budget_section_stops_only_itself(monkeypatch, demo_path, tmp_pa
     assert [e.value for e in at.error] == [OVER_BUDGET_MESSAGE]
     shown = [m.value for m in at.markdown]
     assert "never reached" not in shown and "the next section is drawn" in shown
+
+
+def _page_with_a_heavy_section_started_ahead():
+    from datetime import date
+
+    import streamlit as st
+    from sqlalchemy import text
+
+    from metrics.filters import Filters
+    from pages import ui
+
+    ui.COMPUTATIONS["test.heavy"] = lambda conn, f: conn.execute(
+        text("select len(list(i::varchar)) from range(30000000) r(i)")).scalar()
+    st.title("Heavy")
+    january = Filters(date(2026, 1, 1), date(2026, 1, 31))
+    ui.prefetch((("test.heavy", "range", ()),), january)
+
+    @ui.section
+    def heavy():
+        ui.compute("test.heavy", january)
+        st.write("never reached")
+
+    heavy()
+    st.write("the next section is drawn")
+
+
+def test_an_over_budget_section_started_ahead_stops_only_itself(monkeypatch, demo_path, tmp_path):
+    """The section computed ahead of the script (pages/ahead.py) fails in its thread; the
+    page shows the message where it takes it, and draws the rest."""
+    import shutil
+
+    import streamlit as st
+
+    own = tmp_path / "crm.duckdb"
+    shutil.copy(demo_path, own)
+    monkeypatch.setenv("CRM_DB_URL", f"duckdb:///{own}")
+    monkeypatch.setenv("CRM_DB_MEMORY", "64MB")
+    monkeypatch.setenv("CRM_DB_TEMP", str(tmp_path))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_function(_page_with_a_heavy_section_started_ahead, default_timeout=120).run()
+    st.cache_resource.clear()
+    assert not at.exception, [e.value for e in at.exception]
+    from pages.ui import OVER_BUDGET_MESSAGE
+
+    assert [e.value for e in at.error] == [OVER_BUDGET_MESSAGE]
+    shown = [m.value for m in at.markdown]
+    assert "never reached" not in shown and "the next section is drawn" in shown
+    assert len(at.session_state["_sections_started"]) == 0
