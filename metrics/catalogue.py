@@ -144,10 +144,12 @@ FAMILIES: dict[str, Callable[[Connection, list[Filters], Settings], list]] = {
     "campaign_cost": lambda conn, periods, settings: engagement.campaign_cost_by_period(conn, periods),
 }
 #: The families a dimension cube can answer (metrics.cube): (conn, periods) -> None keeps
-#: the family's cube of those periods' dates.
+#: the family's cube of those periods' dates. The cheaper first (:func:`keep_cubes` builds
+#: them in this order): the value cube of the headline sparklines is ready seconds before the
+#: interaction cube, which only the rules page's sparklines read.
 CUBES: dict[str, Callable[[Connection, list[Filters]], None]] = {
-    "interactions": engagement.keep_interaction_cube,
     "value": value.keep_value_cube,
+    "interactions": engagement.keep_interaction_cube,
 }
 #: The families the change and growth KPIs read of a comparison's own comparison (NPS
 #: change, customer equity and active customers growth): read for those periods too.
