@@ -26,8 +26,6 @@ group_b = c3.selectbox(_("Group B"), options, index=1, key="seg_b")
 if group_a == group_b:
     st.warning(_("Pick two different groups."))
     st.stop()
-ui.prefetch((("segments.compare", "range", (dimension, group_a, group_b)),
-             ("segments.revenue", "range", (("segment", "region"),))), f)
 
 
 def _count(n) -> str:

@@ -17,14 +17,11 @@ st.markdown(_("Two views of what the customer base is worth, which give differen
               "per segment on the order history up to the end of the range. **NPV** (bottom): the lifetime value "
               "of a customer group from its yearly margin and retention, discounted."))
 number, percent = ui.i18n.number, ui.i18n.percent
-CHURN_DAYS = 180  # the churn section's horizon until its slider is moved
 
 c1, c2 = st.columns(2)
 horizon = int(c1.select_slider(_("CLV horizon (months)"), [6, 12, 24, 36], value=12, key="clv_horizon"))
 by = c2.selectbox(_("Fit the models per"), ["segment", None], key="clv_by",
                   format_func=lambda d: _("segment") if d else _("nobody (one pooled model)"))
-ui.prefetch((("clv", "range", (horizon, by)), ("rfm", "range", ()),
-             ("churn", "range", (st.session_state.get("churn_horizon", CHURN_DAYS), horizon, by))), f)
 result = ui.compute("clv", f, horizon, by)
 PARAMETER_COLUMNS = {"group": N_("Group"), "model": N_("Model"), "fitted_on": N_("Fitted on"),
                      "parameter": N_("Parameter"), "coef": N_("Estimate"), "se": N_("Standard error"),
@@ -120,7 +117,7 @@ def rfm_section() -> None:
 def churn_section() -> None:
     """Churn model, CLV at risk and the customers most at risk."""
     st.subheader(_("Churn risk and CLV at risk"))
-    horizon_days = int(st.select_slider(_("Churn within (days)"), [90, 180, 365], value=CHURN_DAYS, key="churn_horizon"))
+    horizon_days = int(st.select_slider(_("Churn within (days)"), [90, 180, 365], value=180, key="churn_horizon"))
     risk = ui.compute("churn", f, horizon_days, horizon, by)  # CLV at risk uses the value models above
     if risk["error"]:
         ui.empty_state(risk["error"])
