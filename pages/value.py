@@ -12,9 +12,9 @@ st.title(_("Customer value"))
 f = ui.filters()
 ui.caption_filters(f, ("customers", "orders"))
 st.markdown(_("Two views of what the customer base is worth, which give different totals on purpose. "
-              "**Predicted** (top): a purchase model predicts each customer's purchases and the probability they "
+              "**Predicted value**: a purchase model predicts each customer's purchases and the probability they "
               "are still a customer, a spend model their spend per purchase (BG/NBD and Gamma-Gamma), fitted "
-              "per segment on the order history up to the end of the range. **NPV** (bottom): the lifetime value "
+              "per segment on the order history up to the end of the range. **NPV by group**: the lifetime value "
               "of a customer group from its yearly margin and retention, discounted."))
 number, percent = ui.i18n.number, ui.i18n.percent
 
@@ -22,60 +22,64 @@ c1, c2 = st.columns(2)
 horizon = int(c1.select_slider(_("CLV horizon (months)"), [6, 12, 24, 36], value=12, key="clv_horizon"))
 by = c2.selectbox(_("Fit the models per"), ["segment", None], key="clv_by",
                   format_func=lambda d: _("segment") if d else _("nobody (one pooled model)"))
-result = ui.compute("clv", f, horizon, by)
 PARAMETER_COLUMNS = {"group": N_("Group"), "model": N_("Model"), "fitted_on": N_("Fitted on"),
                      "parameter": N_("Parameter"), "coef": N_("Estimate"), "se": N_("Standard error"),
                      "lower 95": N_("95 % low"), "upper 95": N_("95 % high")}
-if result["error"]:
-    ui.empty_state(result["error"])
-else:
-    overall = result["overall"]
-    tiles = st.columns(4)
-    tiles[0].metric(_("Customer equity (predicted)"), ui.money(overall["equity"]), border=True,
-                    help=_("Sum of every customer's discounted CLV over the next {months} months, from the purchase "
-                           "models. The NPV equity further down uses yearly margin and retention instead, and the "
-                           "'Customer equity growth' KPI uses the NPV method: the three answer different "
-                           "questions.").format(months=horizon))
-    tiles[1].metric(_("Mean CLV"), ui.money(overall["mean_clv"]), border=True)
-    tiles[2].metric(_("Mean P(alive)"), percent(overall["p_alive"], 0), border=True,
-                    help=_("The average probability that a customer is still buying."))
-    tiles[3].metric(_("Expected purchases"), number(overall["expected_purchases"]), border=True,
-                    help=_("Purchases the base is expected to make in the next {months} months.").format(
-                        months=horizon))
-    symbol = ui.currency_symbol()
-    left, right = st.columns(2)
-    with left:
-        ui.chart(charts.clv_histogram(result["distribution"]), key="clv_hist")
-        st.caption(_("Most customers are worth little and a few are worth a lot: the value is skewed, hence the "
-                     "log scale."))
-    with right:
-        ui.chart(charts.equity_bars(result["by_segment"], "equity", _("Customer equity by segment"),
-                                    _("Equity ({currency})").format(currency=symbol),
-                                    money=ui.money), key="clv_equity")
-        st.caption(_("Where the predicted value of the base sits, segment by segment."))
-    ui.chart(charts.alive_vs_clv(result["sample"]), key="clv_scatter")
-    st.caption(_("Each dot is a customer (a sample of up to 3,000). Bottom right: likely still customers but of "
-                 "low value; top left: valuable customers who may already have left — the ones to win back "
-                 "first."))
-    st.subheader(_("Top customers by predicted CLV"))
-    top = result["top"]
-    # subset: a second format() without it sets every other column back to pandas' default (7186.193077)
-    st.dataframe(ui.money_table(labels.readable(top), ["clv", "monetary_value", "expected_spend"]).format(
-        {"expected_purchases": lambda v: number(v, 1)}, subset=["expected_purchases"]), hide_index=True, height=300,
-        column_config={
-        **labels.column_config(top), "frequency": st.column_config.NumberColumn(_("Repeat purchases"), format="%d"),
-        "p_alive": ui.percent_column(_("P(alive)")), "clv": st.column_config.NumberColumn(_("CLV")),
-        "monetary_value": st.column_config.NumberColumn(_("Mean repeat spend")),
-        "expected_spend": st.column_config.NumberColumn(_("Expected spend / purchase")),
-        "expected_purchases": st.column_config.NumberColumn(_("Expected purchases"))}, placeholder=labels.EMPTY)
-    ui.download(top, "top_customers_clv", key="clv_top_csv")
-    with st.expander(_("Model parameters (maximum likelihood, with standard errors)")):
-        parameters = result["parameters"]
-        st.dataframe(labels.readable(parameters), hide_index=True, column_config={
-            c: _(PARAMETER_COLUMNS[c]) for c in parameters.columns if c in PARAMETER_COLUMNS}, placeholder=labels.EMPTY)
-        for group, notes in result["notes"].items():
-            for note in notes:
-                st.caption(f"{group}: {note}")
+
+
+def predicted_section() -> None:
+    """The purchase and spend models' customer equity, CLV distribution and top customers."""
+    result = ui.compute("clv", f, horizon, by)
+    if result["error"]:
+        ui.empty_state(result["error"])
+    else:
+        overall = result["overall"]
+        tiles = st.columns(4)
+        tiles[0].metric(_("Customer equity (predicted)"), ui.money(overall["equity"]), border=True,
+                        help=_("Sum of every customer's discounted CLV over the next {months} months, from the purchase "
+                               "models. The NPV equity (NPV by group) uses yearly margin and retention instead, and the "
+                               "'Customer equity growth' KPI uses the NPV method: the three answer different "
+                               "questions.").format(months=horizon))
+        tiles[1].metric(_("Mean CLV"), ui.money(overall["mean_clv"]), border=True)
+        tiles[2].metric(_("Mean P(alive)"), percent(overall["p_alive"], 0), border=True,
+                        help=_("The average probability that a customer is still buying."))
+        tiles[3].metric(_("Expected purchases"), number(overall["expected_purchases"]), border=True,
+                        help=_("Purchases the base is expected to make in the next {months} months.").format(
+                            months=horizon))
+        symbol = ui.currency_symbol()
+        left, right = st.columns(2)
+        with left:
+            ui.chart(charts.clv_histogram(result["distribution"]), key="clv_hist")
+            st.caption(_("Most customers are worth little and a few are worth a lot: the value is skewed, hence the "
+                         "log scale."))
+        with right:
+            ui.chart(charts.equity_bars(result["by_segment"], "equity", _("Customer equity by segment"),
+                                        _("Equity ({currency})").format(currency=symbol),
+                                        money=ui.money), key="clv_equity")
+            st.caption(_("Where the predicted value of the base sits, segment by segment."))
+        ui.chart(charts.alive_vs_clv(result["sample"]), key="clv_scatter")
+        st.caption(_("Each dot is a customer (a sample of up to 3,000). Bottom right: likely still customers but of "
+                     "low value; top left: valuable customers who may already have left — the ones to win back "
+                     "first."))
+        st.subheader(_("Top customers by predicted CLV"))
+        top = result["top"]
+        # subset: a second format() without it sets every other column back to pandas' default (7186.193077)
+        st.dataframe(ui.money_table(labels.readable(top), ["clv", "monetary_value", "expected_spend"]).format(
+            {"expected_purchases": lambda v: number(v, 1)}, subset=["expected_purchases"]), hide_index=True, height=300,
+            column_config={
+            **labels.column_config(top), "frequency": st.column_config.NumberColumn(_("Repeat purchases"), format="%d"),
+            "p_alive": ui.percent_column(_("P(alive)")), "clv": st.column_config.NumberColumn(_("CLV")),
+            "monetary_value": st.column_config.NumberColumn(_("Mean repeat spend")),
+            "expected_spend": st.column_config.NumberColumn(_("Expected spend / purchase")),
+            "expected_purchases": st.column_config.NumberColumn(_("Expected purchases"))}, placeholder=labels.EMPTY)
+        ui.download(top, "top_customers_clv", key="clv_top_csv")
+        with st.expander(_("Model parameters (maximum likelihood, with standard errors)")):
+            parameters = result["parameters"]
+            st.dataframe(labels.readable(parameters), hide_index=True, column_config={
+                c: _(PARAMETER_COLUMNS[c]) for c in parameters.columns if c in PARAMETER_COLUMNS}, placeholder=labels.EMPTY)
+            for group, notes in result["notes"].items():
+                for note in notes:
+                    st.caption(f"{group}: {note}")
 
 
 @ui.section
@@ -179,8 +183,8 @@ def npv_section() -> None:
         st.caption(_("A group's NPV lifetime value adds up, year by year over the horizon, the mean yearly margin "
                      "of an active customer (an order in the last 365 days) times the chance they are still active "
                      "(the yearly retention, compounded), discounted at the chosen rate. Equity = active customers "
-                     "× that value: {equity} in total, the NPV view, which differs from the predicted equity at "
-                     "the top ({months}-month purchase predictions).").format(
+                     "× that value: {equity} in total, the NPV view, which differs from the predicted equity "
+                     "(Predicted value: {months}-month purchase predictions).").format(
             equity=ui.money(float(npv.equity.sum())), months=horizon))
         st.dataframe(ui.money_table(npv, ["margin", "margin_per_customer", "clv", "equity"]), hide_index=True,
                      column_config={
@@ -196,6 +200,10 @@ def npv_section() -> None:
         ui.download(npv, f"npv_by_{dimension}", key="npv_csv")
 
 
-rfm_section()
-churn_section()
-npv_section()
+#: The page's views, as tabs computed only when opened (each is heavy at a million customers).
+VIEWS = {N_("Predicted value"): predicted_section, N_("RFM"): rfm_section, N_("Churn risk"): churn_section,
+         N_("NPV by group"): npv_section}
+for tab, draw in zip(st.tabs([_(label) for label in VIEWS], key="value_view", on_change="rerun"), VIEWS.values()):
+    with tab:
+        if tab.open:
+            draw()

@@ -47,9 +47,11 @@ def app(monkeypatch, demo_url, tmp_path):
     monkeypatch.setenv("CRM_DB_URL", demo_url)
     monkeypatch.setenv("CRM_APP_DB_URL", f"sqlite:///{tmp_path}/app.sqlite")
 
-    def make(page: str, lang: str) -> AppTest:
+    def make(page: str, lang: str, state: dict | None = None) -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         at.query_params["lang"] = lang
+        for key, value in (state or {}).items():     # e.g. the view (tab) the page opens on
+            at.session_state[key] = value
         at.run()
         # AppTest reads the widgets back in this thread, through their format_func (the page's _):
         # the language must be the page's here too
@@ -71,6 +73,25 @@ def _english_left(shown: list[str], english: list[str]) -> list[str]:
     return found
 
 
+#: Pages whose views are tabs computed only when opened: the tabs' key and their labels.
+VIEWS = {"value": ("value_view", ["Predicted value", "RFM", "Churn risk", "NPV by group"])}
+
+
+def _every_view(app, page: str, lang: str) -> list[str]:
+    """What the page shows in each of its views (the page as opened when it has none)."""
+    if page not in VIEWS:
+        return texts(app(page, lang))
+    key, labels = VIEWS[page]
+    shown = []
+    for label in labels:
+        with i18n.using(lang):
+            at = app(page, lang, {key: i18n._(label)})
+        assert not at.exception, [e.value for e in at.exception]
+        assert not [e.value for e in at.error]
+        shown += texts(at)
+    return shown
+
+
 @pytest.mark.parametrize("page", list(PAGES))
 def test_page_in_spanish_has_no_english_heading_left(app, page):
     title, english = PAGES[page]
@@ -79,18 +100,24 @@ def test_page_in_spanish_has_no_english_heading_left(app, page):
     assert not [e.value for e in at.error]
     assert [t.value for t in at.title] == [title]
     # the maturity report's preview is metrics.maturity.report_markdown (translated with metrics/)
-    shown = [t for t in texts(at) if not t.startswith("# CRM maturity report")]
+    shown = [t for t in _every_view(app, page, "es") if not t.startswith("# CRM maturity report")]
     assert len(shown) > 20
     assert _english_left(shown, english) == []
 
 
 @pytest.mark.parametrize("page", ["funnel", "value"])
 def test_the_same_page_in_english_shows_those_headings(app, page):
-    """The check above is not vacuous: in English the page shows several of the listed texts."""
+    """The check above is not vacuous: in English the page shows several of the listed texts
+    (on the Customer value page, each heading in its own view)."""
     title, english = PAGES[page]
     at = app(page, "en")
     assert not at.exception, [e.value for e in at.exception]
-    assert len(_english_left(texts(at), english)) >= 5
+    shown = _every_view(app, page, "en")
+    assert len(_english_left(shown, english)) >= 5
+    if page == "value":
+        for heading in ("RFM: recency, frequency, monetary value", "Churn risk and CLV at risk",
+                        "NPV lifetime value by group", "Top customers by predicted CLV"):
+            assert _english_left(shown, [heading]), heading
 
 
 def test_spanish_numbers_and_money(app):

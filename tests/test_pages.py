@@ -167,3 +167,30 @@ def test_overview_in_spanish_from_the_link(app):
     labels = {m.label for m in at.metric}
     assert {"Puntuación global del CRM", "Cumplimiento del SLA", "Tasa de éxito"} <= labels, labels
     assert at.query_params["lang"] in ("es", ["es"])
+
+
+def test_the_customer_value_page_computes_only_the_view_that_is_open(app, monkeypatch):
+    """Its views are lazy tabs: the value models when it opens; RFM, the churn model and the
+    NPV table each only when their tab is chosen (each is seconds at a million customers)."""
+    from pages import ui
+
+    asked = []
+    for name, function in list(ui.COMPUTATIONS.items()):
+        monkeypatch.setitem(ui.COMPUTATIONS, name,
+                            lambda conn, f, *args, _name=name, _function=function: (asked.append(_name),
+                                                                                      _function(conn, f, *args))[1])
+    import streamlit as st
+
+    st.cache_data.clear()
+    ui.results().forget()
+    at = app("value")
+    _check(at, "Customer value")
+    assert "clv" in asked and not {"rfm", "churn", "value.by_group"} & set(asked), asked
+    for label, name, heading in (("RFM", "rfm", "RFM: recency, frequency, monetary value"),
+                                 ("Churn risk", "churn", "Churn risk and CLV at risk"),
+                                 ("NPV by group", "value.by_group", "NPV lifetime value by group")):
+        at.session_state["value_view"] = label
+        at.run()
+        _check(at, "Customer value")
+        assert name in asked, (label, asked)
+        assert [s.value for s in at.subheader][-1:] == [heading] or heading in [s.value for s in at.subheader]
