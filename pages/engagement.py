@@ -3,7 +3,7 @@
 import streamlit as st
 from statsmodels.stats.proportion import proportion_confint
 
-from i18n import _
+from i18n import N_, _
 from metrics.engagement import PressureSettings
 from pages import charts, labels, ui
 
@@ -19,8 +19,7 @@ st.markdown(_("People receive 25 to 300 commercial messages a day; the customer 
 limit = st.number_input(_("Alert above this many outbound contacts per customer in a week"), 1, 20, 3,
                         key="pressure_limit")
 settings = PressureSettings(max_per_week=int(limit))
-ui.prefetch((("engagement.pressure_overview", "range", (settings,)), ("engagement.consent", "range", ()),
-             ("engagement.personalised", "range", ()), ("engagement.roi", "range", ())), f)
+ui.prefetch((("engagement.pressure_overview", "range", (settings,)), ("engagement.consent", "range", ())), f)
 pressure = ui.compute("engagement.pressure_overview", f, settings)  # with the distribution, in one statement
 if not pressure["contacted_customers"] and not ui.compute("engagement.any", f):
     ui.empty_state(_("No interactions in this range for this selection."))
@@ -41,83 +40,103 @@ tiles[3].metric(_("Contacts off the preferred channel"), number(consent["off_pre
                 delta=_("{share} of outbound").format(share=ui.fmt(consent["off_preferred_share"], "percent")),
                 delta_color="off", delta_arrow="off", border=True)
 
-left, right = st.columns(2)
-with left:
-    distribution = pressure["distribution"]
-    if distribution.empty:
-        ui.empty_state(_("No outbound contacts in this range."))
-    else:
-        ui.chart(charts.pressure_histogram(distribution, int(limit)), key="pressure_hist")
-        st.caption(_("Log scale: most customer-weeks have one contact; the red bars are the weeks above the limit."))
-with right:
-    st.markdown(_("**Over-contacted customers**"))
-    over, total = ui.records_page("engagement.over", f, settings, size=200)
-    st.caption(_("{n} customers had at least one week above {limit} contacts.").format(n=number(total),
-                                                                                       limit=int(limit)))
-    st.dataframe(labels.styled(over, ui.money), hide_index=True, height=300, column_config=labels.column_config(over),
-                 placeholder=labels.EMPTY)
-    ui.records_button(_("All over-contacted customers"), _("Over-contacted customers"), "engagement.over", f,
-                      settings, key="over_drill")
-
-st.subheader(_("Consent and preferred channel"))
-violations, count = ui.records_page("engagement.violations", f, size=100)
-st.caption(_("{n} outbound contacts went to customers without marketing consent or off the channel they asked for "
-             "(preferred channel 'none' means no contact at all). The latest 100:").format(n=number(count)))
-st.dataframe(labels.styled(violations, ui.money), hide_index=True, height=300,
-             column_config=labels.column_config(violations), placeholder=labels.EMPTY)
-ui.records_button(_("All violations"), _("Consent and channel violations"), "engagement.violations", f,
-                  key="violations_drill")
-
-st.subheader(_("Personalised vs generic"))
-response = ui.compute("engagement.personalised", f)
-
 
 def interval(successes: int, trials: int) -> tuple:
+    """A response rate and its 95 % Wilson interval (None and a zero band without trials)."""
     if not trials:
         return None, 0.0, 0.0
     low, high = proportion_confint(successes, trials, method="wilson")
     return successes / trials, low, high
 
 
-left, right = st.columns([3, 2])
-with left:
-    ui.chart(charts.response_bars(interval(response.personalized_responses, response.personalized_contacts),
-                                  interval(response.generic_responses, response.generic_contacts)),
-             key="response_bars")
-with right:
-    if response.p_value is None:
-        st.info(_("Not enough personalised and generic contacts to compare."))
-    else:
-        st.markdown(_("Personalised contacts get **{rate}** responses ({responses} of {contacts}); generic ones "
-                      "**{generic_rate}** ({generic_responses} of {generic_contacts}): {lift} as many.").format(
-            rate=ui.fmt(response.personalized_rate, "percent"), responses=number(response.personalized_responses),
-            contacts=number(response.personalized_contacts), generic_rate=ui.fmt(response.generic_rate, "percent"),
-            generic_responses=number(response.generic_responses),
-            generic_contacts=number(response.generic_contacts),
-            lift=f"{number(response.lift, 1)}×" if response.lift else "—"))
-        st.markdown(_("Is the difference real? **{verdict}** (two-proportion test).").format(
-            verdict=ui.chance(response.p_value)))
+def pressure_view() -> None:
+    """How hard we push: contacts per customer-week and the customers over the limit."""
+    left, right = st.columns(2)
+    with left:
+        distribution = pressure["distribution"]
+        if distribution.empty:
+            ui.empty_state(_("No outbound contacts in this range."))
+        else:
+            ui.chart(charts.pressure_histogram(distribution, int(limit)), key="pressure_hist")
+            st.caption(_("Log scale: most customer-weeks have one contact; the red bars are the weeks above the limit."))
+    with right:
+        st.markdown(_("**Over-contacted customers**"))
+        over, total = ui.records_page("engagement.over", f, settings, size=200)
+        st.caption(_("{n} customers had at least one week above {limit} contacts.").format(n=number(total),
+                                                                                           limit=int(limit)))
+        st.dataframe(labels.styled(over, ui.money), hide_index=True, height=300, column_config=labels.column_config(over),
+                     placeholder=labels.EMPTY)
+        ui.records_button(_("All over-contacted customers"), _("Over-contacted customers"), "engagement.over", f,
+                          settings, key="over_drill")
 
-st.subheader(_("Campaigns"))
-roi = ui.compute("engagement.roi", f)
-if roi.empty and any(f.allowed(d) is not None for d in ("region", "industry", "acquisition_channel", "owner_team")):
-    ui.empty_state(_("Campaigns are aimed at segments, not at regions, industries, acquisition channels or teams, "
-                     "so they cannot be shown for this selection or your access."))
-elif roi.empty:
-    ui.empty_state(_("No campaign started in this range for this selection."))
-else:
-    roi["target_segment"] = roi["target_segment"].fillna(_("all segments"))
-    ui.chart(charts.campaign_roi(roi), key="roi_chart")
-    money_columns = ["cost", "attributed_margin", "cost_per_acquisition"]
-    st.dataframe(ui.money_table(labels.readable(roi), money_columns), hide_index=True, column_config={
-        **labels.column_config(roi), "campaign_id": _("Code"), "name": _("Campaign"),
-        "acquired": st.column_config.NumberColumn(_("Customers acquired"), format="%d"),
-        "cost": st.column_config.NumberColumn(_("Cost")),
-        "attributed_margin": st.column_config.NumberColumn(_("Attributed margin")),
-        "cost_per_acquisition": st.column_config.NumberColumn(_("Cost per acquisition")),
-        "response_rate": ui.percent_column(_("Response rate")), "roi": ui.percent_column(_("ROI")),
-        "started_at": st.column_config.DatetimeColumn(_("Started"), format="YYYY-MM-DD")}, placeholder=labels.EMPTY)
-    st.caption(_("ROI = (attributed margin - cost) / cost. A customer is credited to the campaign of their last "
-                 "campaign contact in the 90 days before acquisition; attributed margin is their margin in the "
-                 "year after — so the latest campaigns, whose customers have had little time to buy, start near "
-                 "-100 % and rise as that year goes by."))
+
+def consent_view() -> None:
+    """Outbound contacts against consent or off the preferred channel."""
+    violations, count = ui.records_page("engagement.violations", f, size=100)
+    st.caption(_("{n} outbound contacts went to customers without marketing consent or off the channel they asked for "
+                 "(preferred channel 'none' means no contact at all). The latest 100:").format(n=number(count)))
+    st.dataframe(labels.styled(violations, ui.money), hide_index=True, height=300,
+                 column_config=labels.column_config(violations), placeholder=labels.EMPTY)
+    ui.records_button(_("All violations"), _("Consent and channel violations"), "engagement.violations", f,
+                      key="violations_drill")
+
+
+def personalised_view() -> None:
+    """Response to personalised against generic contacts, with a two-proportion test."""
+    response = ui.compute("engagement.personalised", f)
+
+
+    left, right = st.columns([3, 2])
+    with left:
+        ui.chart(charts.response_bars(interval(response.personalized_responses, response.personalized_contacts),
+                                      interval(response.generic_responses, response.generic_contacts)),
+                 key="response_bars")
+    with right:
+        if response.p_value is None:
+            st.info(_("Not enough personalised and generic contacts to compare."))
+        else:
+            st.markdown(_("Personalised contacts get **{rate}** responses ({responses} of {contacts}); generic ones "
+                          "**{generic_rate}** ({generic_responses} of {generic_contacts}): {lift} as many.").format(
+                rate=ui.fmt(response.personalized_rate, "percent"), responses=number(response.personalized_responses),
+                contacts=number(response.personalized_contacts), generic_rate=ui.fmt(response.generic_rate, "percent"),
+                generic_responses=number(response.generic_responses),
+                generic_contacts=number(response.generic_contacts),
+                lift=f"{number(response.lift, 1)}×" if response.lift else "—"))
+            st.markdown(_("Is the difference real? **{verdict}** (two-proportion test).").format(
+                verdict=ui.chance(response.p_value)))
+
+
+def campaigns_view() -> None:
+    """What each campaign cost and returned."""
+    roi = ui.compute("engagement.roi", f)
+    if roi.empty and any(f.allowed(d) is not None for d in ("region", "industry", "acquisition_channel", "owner_team")):
+        ui.empty_state(_("Campaigns are aimed at segments, not at regions, industries, acquisition channels or teams, "
+                         "so they cannot be shown for this selection or your access."))
+    elif roi.empty:
+        ui.empty_state(_("No campaign started in this range for this selection."))
+    else:
+        roi["target_segment"] = roi["target_segment"].fillna(_("all segments"))
+        ui.chart(charts.campaign_roi(roi), key="roi_chart")
+        money_columns = ["cost", "attributed_margin", "cost_per_acquisition"]
+        st.dataframe(ui.money_table(labels.readable(roi), money_columns), hide_index=True, column_config={
+            **labels.column_config(roi), "campaign_id": _("Code"), "name": _("Campaign"),
+            "acquired": st.column_config.NumberColumn(_("Customers acquired"), format="%d"),
+            "cost": st.column_config.NumberColumn(_("Cost")),
+            "attributed_margin": st.column_config.NumberColumn(_("Attributed margin")),
+            "cost_per_acquisition": st.column_config.NumberColumn(_("Cost per acquisition")),
+            "response_rate": ui.percent_column(_("Response rate")), "roi": ui.percent_column(_("ROI")),
+            "started_at": st.column_config.DatetimeColumn(_("Started"), format="YYYY-MM-DD")}, placeholder=labels.EMPTY)
+        st.caption(_("ROI = (attributed margin - cost) / cost. A customer is credited to the campaign of their last "
+                     "campaign contact in the 90 days before acquisition; attributed margin is their margin in the "
+                     "year after — so the latest campaigns, whose customers have had little time to buy, start near "
+                     "-100 % and rise as that year goes by."))
+
+
+#: The page's views below its tiles, as tabs computed only when opened (at a million
+#: customers each reads tens of millions of interactions).
+VIEWS = {N_("Contact pressure"): pressure_view, N_("Consent and preferred channel"): consent_view,
+         N_("Personalised vs generic"): personalised_view, N_("Campaigns"): campaigns_view}
+for tab, draw in zip(st.tabs([_(label) for label in VIEWS], key="engagement_view", on_change="rerun"), VIEWS.values()):
+    with tab:
+        if tab.open:
+            draw()

@@ -62,6 +62,8 @@ def test_the_overview_takes_every_section_it_started_and_computes_each_once(monk
             return _function(conn, f, *args)
         monkeypatch.setitem(ui.COMPUTATIONS, name, counted)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    if "_sections_started" not in at.session_state:   # the run stopped at the new-data notice
+        at.run()                                      # (the caches were just emptied): as a visitor does
     assert not at.exception and [t.value for t in at.title] == ["Overview"]
     assert len(at.session_state["_sections_started"]) == 0          # the plan matches what the page asks
     assert computed and max(computed.values()) == 1, computed

@@ -25,7 +25,7 @@ PAGES = {
     "funnel": ("Lifecycle funnel", 3),
     "service": ("Service & SLA", 5),
     "retention": ("Retention cohorts", 1),
-    "engagement": ("Engagement", 3),
+    "engagement": ("Engagement", 1),  # its other views are tabs computed when opened
     "segments": ("Segments", 1),
     "value": ("Customer value", 3),
     "maturity": ("CRM maturity", 0),

@@ -74,7 +74,9 @@ def _english_left(shown: list[str], english: list[str]) -> list[str]:
 
 
 #: Pages whose views are tabs computed only when opened: the tabs' key and their labels.
-VIEWS = {"value": ("value_view", ["Predicted value", "RFM", "Churn risk", "NPV by group"])}
+VIEWS = {"value": ("value_view", ["Predicted value", "RFM", "Churn risk", "NPV by group"]),
+         "engagement": ("engagement_view", ["Contact pressure", "Consent and preferred channel",
+                                            "Personalised vs generic", "Campaigns"])}
 
 
 def _every_view(app, page: str, lang: str) -> list[str]:

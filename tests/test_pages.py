@@ -169,9 +169,28 @@ def test_overview_in_spanish_from_the_link(app):
     assert at.query_params["lang"] in ("es", ["es"])
 
 
-def test_the_customer_value_page_computes_only_the_view_that_is_open(app, monkeypatch):
-    """Its views are lazy tabs: the value models when it opens; RFM, the churn model and the
-    NPV table each only when their tab is chosen (each is seconds at a million customers)."""
+#: Pages whose views are lazy tabs: (tabs' key, computations when the page opens, then for
+#: each view its label, the computation it adds and a text it shows).
+LAZY_VIEWS = {
+    "value": ("value_view", {"clv"}, [
+        ("RFM", "rfm", "RFM: recency, frequency, monetary value"),
+        ("Churn risk", "churn", "Churn risk and CLV at risk"),
+        ("NPV by group", "value.by_group", "NPV lifetime value by group")]),
+    "engagement": ("engagement_view", {"engagement.pressure_overview", "engagement.consent"}, [
+        ("Personalised vs generic", "engagement.personalised", "Is the difference real?"),
+        ("Campaigns", "engagement.roi", "ROI = (attributed margin - cost) / cost."),
+        ("Consent and preferred channel", None, "outbound contacts went to customers without marketing consent")]),
+}
+HIDDEN = {"rfm", "churn", "value.by_group", "engagement.personalised", "engagement.roi"}
+
+
+@pytest.mark.parametrize("page", list(LAZY_VIEWS))
+def test_a_page_computes_only_the_view_that_is_open(app, monkeypatch, page):
+    """Customer value and Engagement show their views as lazy tabs: only the first view's
+    sections when the page opens; each other view's when its tab is chosen (each is seconds at
+    a million customers)."""
+    import streamlit as st
+
     from pages import ui
 
     asked = []
@@ -179,18 +198,16 @@ def test_the_customer_value_page_computes_only_the_view_that_is_open(app, monkey
         monkeypatch.setitem(ui.COMPUTATIONS, name,
                             lambda conn, f, *args, _name=name, _function=function: (asked.append(_name),
                                                                                       _function(conn, f, *args))[1])
-    import streamlit as st
-
     st.cache_data.clear()
     ui.results().forget()
-    at = app("value")
-    _check(at, "Customer value")
-    assert "clv" in asked and not {"rfm", "churn", "value.by_group"} & set(asked), asked
-    for label, name, heading in (("RFM", "rfm", "RFM: recency, frequency, monetary value"),
-                                 ("Churn risk", "churn", "Churn risk and CLV at risk"),
-                                 ("NPV by group", "value.by_group", "NPV lifetime value by group")):
-        at.session_state["value_view"] = label
+    key, first, views = LAZY_VIEWS[page]
+    at = app(page)
+    _check(at, PAGES[page][0])
+    assert first <= set(asked) and not HIDDEN & set(asked), asked
+    for label, name, text in views:
+        at.session_state[key] = label
         at.run()
-        _check(at, "Customer value")
-        assert name in asked, (label, asked)
-        assert [s.value for s in at.subheader][-1:] == [heading] or heading in [s.value for s in at.subheader]
+        _check(at, PAGES[page][0])
+        assert name is None or name in asked, (label, asked)
+        shown = [e.value for e in (*at.subheader, *at.markdown, *at.caption)]
+        assert any(text in value for value in shown), (label, text)
