@@ -84,6 +84,25 @@ def test_over_budget_is_not_every_error():
     assert over_budget(MemoryError())
 
 
+def _run_with_a_small_budget(monkeypatch, demo_path, tmp_path, page) -> AppTest:
+    """``page`` run on a copy of the demo whose engine may use 64 MB."""
+    import shutil
+
+    import streamlit as st
+
+    own = tmp_path / "crm.duckdb"   # a file of its own: DuckDB keeps one temp directory per open file
+    shutil.copy(demo_path, own)
+    monkeypatch.setenv("CRM_DB_URL", f"duckdb:///{own}")
+    monkeypatch.setenv("CRM_DB_MEMORY", "64MB")
+    monkeypatch.setenv("CRM_DB_TEMP", str(tmp_path))
+    st.cache_resource.clear()            # the source is opened again, with this budget
+    st.cache_data.clear()
+    try:
+        return AppTest.from_function(page, default_timeout=120).run()
+    finally:
+        st.cache_resource.clear()
+
+
 def _page_with_a_heavy_section():
     from datetime import date
 
@@ -101,19 +120,7 @@ def _page_with_a_heavy_section():
 
 
 def test_an_over_budget_section_shows_a_message(monkeypatch, demo_path, tmp_path):
-    import shutil
-
-    import streamlit as st
-
-    own = tmp_path / "crm.duckdb"   # a file of its own: DuckDB keeps one temp directory per open file
-    shutil.copy(demo_path, own)
-    monkeypatch.setenv("CRM_DB_URL", f"duckdb:///{own}")
-    monkeypatch.setenv("CRM_DB_MEMORY", "64MB")
-    monkeypatch.setenv("CRM_DB_TEMP", str(tmp_path))
-    st.cache_resource.clear()            # the source is opened again, with this budget
-    st.cache_data.clear()
-    at = AppTest.from_function(_page_with_a_heavy_section, default_timeout=120).run()
-    st.cache_resource.clear()
+    at = _run_with_a_small_budget(monkeypatch, demo_path, tmp_path, _page_with_a_heavy_section)
     assert not at.exception, [e.value for e in at.exception]
     from pages.ui import OVER_BUDGET_MESSAGE
 
@@ -144,19 +151,7 @@ def _page_with_a_heavy_section_among_others():
 
 
 def test_an_over_budget_section_stops_only_itself(monkeypatch, demo_path, tmp_path):
-    import shutil
-
-    import streamlit as st
-
-    own = tmp_path / "crm.duckdb"   # a file of its own: DuckDB keeps one temp directory per open file
-    shutil.copy(demo_path, own)
-    monkeypatch.setenv("CRM_DB_URL", f"duckdb:///{own}")
-    monkeypatch.setenv("CRM_DB_MEMORY", "64MB")
-    monkeypatch.setenv("CRM_DB_TEMP", str(tmp_path))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    at = AppTest.from_function(_page_with_a_heavy_section_among_others, default_timeout=120).run()
-    st.cache_resource.clear()
+    at = _run_with_a_small_budget(monkeypatch, demo_path, tmp_path, _page_with_a_heavy_section_among_others)
     assert not at.exception, [e.value for e in at.exception]
     from pages.ui import OVER_BUDGET_MESSAGE
 
@@ -192,19 +187,7 @@ def _page_with_a_heavy_section_started_ahead():
 def test_an_over_budget_section_started_ahead_stops_only_itself(monkeypatch, demo_path, tmp_path):
     """The section computed ahead of the script (pages/ahead.py) fails in its thread; the
     page shows the message where it takes it, and draws the rest."""
-    import shutil
-
-    import streamlit as st
-
-    own = tmp_path / "crm.duckdb"
-    shutil.copy(demo_path, own)
-    monkeypatch.setenv("CRM_DB_URL", f"duckdb:///{own}")
-    monkeypatch.setenv("CRM_DB_MEMORY", "64MB")
-    monkeypatch.setenv("CRM_DB_TEMP", str(tmp_path))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    at = AppTest.from_function(_page_with_a_heavy_section_started_ahead, default_timeout=120).run()
-    st.cache_resource.clear()
+    at = _run_with_a_small_budget(monkeypatch, demo_path, tmp_path, _page_with_a_heavy_section_started_ahead)
     assert not at.exception, [e.value for e in at.exception]
     from pages.ui import OVER_BUDGET_MESSAGE
 
