@@ -9,8 +9,8 @@ sections as a :data:`Plan` starts them all at once when its script starts
 was started for it (:func:`claim`), waiting only for what is not finished yet.
 
 It pays where one section holds the interpreter and another waits for the database: on
-the Overview (forecasts beside statements) and the Engagement page (four statements, two
-at a time). It does not where two sections both keep the cores busy: the Customer value
+the Overview (forecasts beside statements) and the Engagement page (the statements of its
+tiles, two at a time; its other views are tabs computed when opened). It does not where two sections both keep the cores busy: the Customer value
 page's value models and churn model computed side by side took 12 s at 1M customers
 instead of 10 s one after the other, so that page does not start its sections ahead.
 

@@ -549,9 +549,13 @@ TEXT_RESULTS = frozenset({"maturity.evidence", "forecast", "survival", "churn", 
                           "cohorts.matrix", "engagement.personalised", "pipeline.forecast"})
 
 
+def _result_language(name: str) -> str:
+    """The language ``name``'s result is kept in: the page's for results holding sentences."""
+    return i18n.language() if name in TEXT_RESULTS else i18n.DEFAULT
+
+
 def _compute(url: str, name: str, f: Filters, args: tuple) -> Any:
-    lang = i18n.language() if name in TEXT_RESULTS else i18n.DEFAULT
-    return _compute_for(url, fingerprint(url), lang, name, f, args)
+    return _compute_for(url, fingerprint(url), _result_language(name), name, f, args)
 
 
 @st.cache_data(show_spinner=False, max_entries=512, max_size=CACHE_BUDGET["compute"])
@@ -574,8 +578,7 @@ def _keeper(url: str, version: str) -> keeping.Keeper:
 def is_kept(url: str, name: str, f: Filters, args: tuple) -> bool:
     """True when ``name``'s result for these filters is kept on disk for the source as it is
     now (warming then leaves it to the page, which reads it)."""
-    lang = i18n.language() if name in TEXT_RESULTS else i18n.DEFAULT
-    return (fingerprint(url), ("compute", url, lang, name, f, args)) in results()
+    return (fingerprint(url), ("compute", url, _result_language(name), name, f, args)) in results()
 
 
 OVER_BUDGET_MESSAGE = N_("This section needs more memory or time than the server allows for one computation, "
@@ -636,17 +639,21 @@ def prefetch(plan: ahead.Plan, f: Filters) -> None:
     the script that draws them; :func:`compute` then takes each one's result. Called once, at
     the top of a page, after the widgets its arguments come from."""
     url = require_source().url
-    windows = {"range": f, "year": month_window(f, 12)}
     jobs = {}
-    for name, window, args in plan:
-        args = tuple(tuple(sorted(targets().items())) if a == "targets" else a for a in args)
-        lang = i18n.language() if name in TEXT_RESULTS else i18n.DEFAULT
-
-        def job(name=name, f=windows[window], args=args, lang=lang) -> Any:
+    for name, window, args in plan_sections(plan, f, tuple(sorted(targets().items()))):
+        def job(name=name, window=window, args=args, lang=_result_language(name)) -> Any:
             with VISITORS.waiting():
-                return _compute_for(url, fingerprint(url), lang, name, f, args)
-        jobs[(url, name, windows[window], args)] = job
+                return _compute_for(url, fingerprint(url), lang, name, window, args)
+        jobs[(url, name, window, args)] = job
     _started().start(jobs)
+
+
+def plan_sections(plan: ahead.Plan, f: Filters, kpi_targets: tuple) -> list[tuple[str, Filters, tuple]]:
+    """``plan``'s sections for ``f`` as computed: (computation, filters, arguments), its window
+    ("range", "year") made filters and its "targets" argument ``kpi_targets``."""
+    windows = {"range": f, "year": month_window(f, 12)}
+    return [(name, windows[window], tuple(kpi_targets if a == "targets" else a for a in args))
+            for name, window, args in plan]
 
 
 class _SectionStopped(Exception):
@@ -1115,6 +1122,15 @@ def forecast_panel(f: Filters, what: str, title: str, y_title: str, money: bool 
         st.warning(_("This forecast failed its test: most recent months fell outside its 95 % band, so the bands "
                      "are too narrow. Read it as a rough direction only."), icon=":material/warning:")
     st.caption(f"{result.sentence()} {backtest}")
+
+
+def views(drawn: dict[str, Callable[[], None]], key: str) -> None:
+    """A page's views as tabs (labels untranslated, each with the function that draws it),
+    only the chosen one drawn and so computed (Streamlit's lazy tabs)."""
+    for tab, draw in zip(st.tabs([_(label) for label in drawn], key=key, on_change="rerun"), drawn.values()):
+        with tab:
+            if tab.open:
+                draw()
 
 
 def page_window(f: Filters, months: int, key: str, what: str) -> Filters:

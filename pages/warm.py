@@ -69,15 +69,13 @@ def sections(url: str, f: Filters, store_url: str, plan, visitors=None) -> int:
     leaves its first visitor's pages alone instead of reading every result a second time.
     With ``visitors`` (a server's :data:`pages.ui.VISITORS`), each section waits for a pause
     in what people wait for, so warming never competes with them for the cores."""
-    windows = {"range": f, "year": ui.month_window(f, 12)}
     computed = 0
-    for name, window, args in plan:
-        args = tuple(targets(store_url) if a == "targets" else a for a in args)
+    for name, window, args in ui.plan_sections(plan, f, targets(store_url)):
         for lang in (i18n.LANGUAGES if name in ui.TEXT_RESULTS else (i18n.DEFAULT,)):
             with i18n.using(lang):
-                if not ui.is_kept(url, name, windows[window], args):
+                if not ui.is_kept(url, name, window, args):
                     _wait_for_a_pause(visitors)
-                    ui._compute(url, name, windows[window], args)
+                    ui._compute(url, name, window, args)
                     computed += 1
     return computed
 
