@@ -136,7 +136,4 @@ def campaigns_view() -> None:
 #: customers each reads tens of millions of interactions).
 VIEWS = {N_("Contact pressure"): pressure_view, N_("Consent and preferred channel"): consent_view,
          N_("Personalised vs generic"): personalised_view, N_("Campaigns"): campaigns_view}
-for tab, draw in zip(st.tabs([_(label) for label in VIEWS], key="engagement_view", on_change="rerun"), VIEWS.values()):
-    with tab:
-        if tab.open:
-            draw()
+ui.views(VIEWS, "engagement_view")

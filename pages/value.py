@@ -203,7 +203,4 @@ def npv_section() -> None:
 #: The page's views, as tabs computed only when opened (each is heavy at a million customers).
 VIEWS = {N_("Predicted value"): predicted_section, N_("RFM"): rfm_section, N_("Churn risk"): churn_section,
          N_("NPV by group"): npv_section}
-for tab, draw in zip(st.tabs([_(label) for label in VIEWS], key="value_view", on_change="rerun"), VIEWS.values()):
-    with tab:
-        if tab.open:
-            draw()
+ui.views(VIEWS, "value_view")
