@@ -591,8 +591,8 @@ def _analysis(size: dict) -> list[str]:
         "comparison: rows given their period by a CASE over the bounds, or joined to the period rows when "
         "periods overlap; metrics/periods.py), where the hand-written SQL sends one. What is left is the "
         "shape: each family's statement reads its table on its own (the hand-written statement shares one "
-        "plan), interactions are read twice (a small cube for the counts, a per-period, per-customer "
-        "group-by for the departments); emails are normalised once; orders are still joined back to "
+        "plan), interactions are read twice, as by the hand-written statement (a small cube of the raw "
+        "columns for the counts, a per-customer group-by of each period for the departments); emails are normalised once; orders are still joined back to "
         "customers after the per-customer activity, because a customer row can be invalid (data health) and "
         "its orders then leave every figure. The heaviest families in DuckDB time are "
         + ", ".join(f"{f} ({_f(execute[f], 3)} s)" for f in heaviest) + ". A statement also has a fixed cost "
@@ -617,8 +617,7 @@ def _analysis(size: dict) -> list[str]:
         f"{_f(imports.get('statsmodels.stats.proportion'))} s and pandas {_f(imports.get('pandas'))} s.", "",
         "**What would close it**: one statement for the whole scorecard (the families as CTEs of one "
         "SELECT, so DuckDB plans and schedules once); compiling once (a compiled-SQL cache keyed by the "
-        "period count and the filters' shape, the health clause resolved into the cached text); and reading "
-        "interactions once for both the counts and the departments.",
+        "period count and the filters' shape, the health clause resolved into the cached text).",
         "",
         f"**Trend.** `catalogue.trend(conn, f, 6)` (six months, each with its comparison, one statement per "
         f"family for all twelve periods): {_f(prof.get('trend_seconds'), 3)} s warm, against "

@@ -64,9 +64,9 @@ def interaction_facts_by_period(conn: Connection, periods: Periods | Sequence[Fi
     """:func:`interaction_facts` of several periods in one statement (or, with a customer
     filter in the app, summed from the kept cube of the periods: :mod:`metrics.cube`).
 
-    The counts come from a small cube (rows counted per period, direction, channel group,
-    campaign, response and link); the customers served per period from a group-by of the
-    linked rows per period and customer keeping only the first and last department in
+    The counts come from a small cube (rows counted per period, direction, channel,
+    campaign, response and link); the customers served per period from a group-by of each
+    period's linked rows per customer keeping only the first and last department in
     alphabetical order: "served by at least two departments" is ``min(department) <>
     max(department)``, the same as ``count(DISTINCT department) >= 2`` (NULLs ignored).
     """
@@ -99,35 +99,38 @@ def _interaction_ratios(row: dict[str, int]) -> dict[str, float | None]:
 
 def _interaction_parts(periods: Periods, by: Subquery | None = None) -> tuple[Subquery, Subquery]:
     """The interaction counts and the customers served, grouped per period (and, with the
-    customers' attribution ``by``, per combination of customer dimensions: the cube)."""
+    customers' attribution ``by``, per combination of customer dimensions: the cube).
+
+    The counts first group the rows by the raw columns the flags are made of (a few hundred
+    groups), then make the flags of those groups: hashing the columns as they are is cheaper
+    than computing every flag on every row. The customers served are grouped per customer
+    in one statement per period (:meth:`Periods.each`): smaller hash tables than one
+    grouping of every period's customers together.
+    """
     i = interactions.c
     clauses = periods.selection.fact_clauses(interactions, "channel")
     table = interactions if by is None else interactions.outerjoin(by, by.c.customer_id == i.customer_id)
     r = periods.rows(table, i.occurred_at, [i.customer_id, i.direction, i.campaign_id, i.responded, i.channel,
                                             *([] if by is None else cube.dimension_columns(by))], clauses).c
     combination = [] if by is None else [r[key] for key in cube.KEYS]
-    campaign = and_(r.direction == "outbound", r.campaign_id.is_not(None))
-    inbound = r.direction == "inbound"
-    flags = [r.customer_id.is_not(None).label("linked"), campaign.label("campaign"),
-             and_(campaign, r.responded).label("responded"), inbound.label("inbound"),
-             and_(inbound, r.channel.in_(DIGITAL_CHANNELS)).label("digital")]
-    flagged = (select(r.p, *combination, *flags, func.count().label("n"))
-               .group_by(r.p, *combination, *[flag.element for flag in flags]).subquery("cube").c)
-    grouping = [flagged.p, *[flagged[key] for key in cube.KEYS if by is not None]]
+    raw = [r.customer_id.is_not(None).label("linked"), r.direction, r.campaign_id.is_not(None).label("in_campaign"),
+           r.responded, r.channel]
+    g = (select(r.p, *combination, *raw, func.count().label("n"))
+         .group_by(r.p, *cube.grouped(combination), *cube.grouped(raw)).subquery("raw_cube").c)
+    campaign = and_(g.direction == "outbound", g.in_campaign)
+    inbound = g.direction == "inbound"
+    flags = {"linked": g.linked, "campaign_contacts": campaign, "campaign_responses": and_(campaign, g.responded),
+             "inbound": inbound, "digital_inbound": and_(inbound, g.channel.in_(DIGITAL_CHANNELS))}
+    grouping = [g.p, *[g[key] for key in cube.KEYS if by is not None]]
     counts = select(
-        *grouping,
-        func.sum(flagged.n).label("interactions"),
-        func.sum(case((flagged.linked, flagged.n), else_=0)).label("linked"),
-        func.sum(case((flagged.campaign, flagged.n), else_=0)).label("campaign_contacts"),
-        func.sum(case((flagged.responded, flagged.n), else_=0)).label("campaign_responses"),
-        func.sum(case((flagged.inbound, flagged.n), else_=0)).label("inbound"),
-        func.sum(case((flagged.digital, flagged.n), else_=0)).label("digital_inbound"),
+        *grouping, func.sum(g.n).label("interactions"),
+        *[func.sum(case((flag, g.n), else_=0)).label(name) for name, flag in flags.items()],
     ).group_by(*grouping).subquery("counts")
-    d = periods.rows(interactions, i.occurred_at, [i.customer_id, i.department],
-                     [i.customer_id.is_not(None), *clauses]).c
-    per_customer = (select(d.p, d.customer_id, func.min(d.department).label("first_department"),
-                           func.max(d.department).label("last_department"))
-                    .group_by(d.p, d.customer_id).subquery("per_customer"))
+    per_customer = periods.each(lambda p, f: (
+        select(p.label("p"), i.customer_id, func.min(i.department).label("first_department"),
+               func.max(i.department).label("last_department"))
+        .where(i.occurred_at >= f.start_at, i.occurred_at < f.as_of, i.customer_id.is_not(None), *clauses)
+        .group_by(i.customer_id))).subquery("per_customer")
     served_from, grouping = per_customer, [per_customer.c.p]
     if by is not None:  # the customers' combinations joined after the group-by: one row per customer
         served_from = per_customer.outerjoin(by, by.c.customer_id == per_customer.c.customer_id)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from sqlalchemy import DateTime, Integer, and_, case, cast, literal, literal_column, select, union_all
-from sqlalchemy.sql import ColumnElement, FromClause, Subquery
+from sqlalchemy.sql import ColumnElement, CompoundSelect, FromClause, Select, Subquery
 
 from metrics.filters import Filters
 
@@ -99,6 +99,13 @@ class Periods:
             return query.where(*where, *clauses).subquery("in_periods")
         return self.joined(table, lambda t: and_(column >= t.c.start_at, column < t.c.as_of), columns,
                            [self.hull(column), *clauses])
+
+    def each(self, statement: Callable[[ColumnElement[int], Filters], Select]) -> CompoundSelect | Select:
+        """``statement(p, filters)`` of every period, one after the other (``UNION ALL``): for a
+        grouping per period whose groups are many (customers), where one grouping of all the
+        periods' rows together would build one large hash table."""
+        statements = [statement(_index(i), f) for i, f in enumerate(self.filters)]
+        return union_all(*statements) if len(statements) > 1 else statements[0]
 
     def joined(self, table: FromClause, on: Callable[[Subquery], ColumnElement[bool]], columns: Sequence,
                clauses: Sequence = ()) -> Subquery:

@@ -41,3 +41,23 @@ def test_a_period_without_rows_gets_the_empty_aggregates():
     periods = Periods((Q3, Q3.comparison(), Q3.comparison().comparison()))
     rows = [{"p": 2, "n": 5}, {"p": 0, "n": 3}]
     assert by_period(periods, rows, {"n": 0}) == [{"p": 0, "n": 3}, {"n": 0, "p": 1}, {"p": 2, "n": 5}]
+
+
+def test_each_period_groups_its_own_rows_even_where_periods_overlap():
+    """Periods.each: one statement per period, in order; a row in two periods counts in both."""
+    from sqlalchemy import Column, DateTime, Integer, MetaData, Table, create_engine, func, select
+
+    visits = Table("visits", MetaData(), Column("customer_id", Integer), Column("visited_at", DateTime))
+    engine = create_engine("duckdb:///:memory:")
+    with engine.begin() as conn:
+        visits.create(conn)
+        conn.execute(visits.insert(), [{"customer_id": c, "visited_at": d} for c, d in (
+            (1, "2026-07-03"), (1, "2026-07-20"), (2, "2026-08-31"), (2, "2026-09-01"), (3, "2026-06-30"))])
+        # Q3 and the 30 days from 15 August overlap: customer 2's visits count in both
+        late = Filters(date(2026, 8, 15), date(2026, 9, 13))
+        v = visits.c
+        statement = Periods((Q3, late)).each(lambda p, f: (
+            select(p.label("p"), v.customer_id, func.count().label("visits"))
+            .where(v.visited_at >= f.start_at, v.visited_at < f.as_of).group_by(v.customer_id)))
+        rows = sorted(tuple(r) for r in conn.execute(statement))
+    assert rows == [(0, 1, 2), (0, 2, 2), (1, 2, 2)]
