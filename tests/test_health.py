@@ -136,3 +136,21 @@ def test_every_check_has_a_declared_kind_and_reason():
 def test_valid_clause_compiles_to_every_check_without_a_connection():
     text = str(health.valid(schema.tickets).compile(compile_kwargs={"literal_binds": False}))
     assert "resolved_at < tickets.opened_at" in text
+
+
+def test_an_executed_statement_leaves_out_only_the_failing_checks(demo_url):
+    """The placeholder is compiled at execution as the checks that failed on this source (none
+    on the clean demo), and the same statement printed afterwards still shows every check."""
+    from sqlalchemy import event, func, select
+
+    engine = create_engine(demo_url, connect_args={"read_only": True})
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda conn, cur, statement, *a: sent.append(statement))
+    statement = select(func.count()).select_from(schema.tickets).where(health.valid_clause(schema.tickets))
+    with engine.connect() as conn:
+        count = conn.execute(statement).scalar_one()
+        total = conn.execute(select(func.count()).select_from(schema.tickets)).scalar_one()
+    assert count == total > 0                          # nothing left out of a clean source
+    executed = [s for s in sent if "count(*)" in s.lower() and "tickets" in s][0]
+    assert "resolved_at <" not in executed             # no check written into the statement
+    assert "resolved_at < tickets.opened_at" in str(statement.compile())
