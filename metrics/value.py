@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Subquery
 
 from data.schema import customers, orders
-from metrics import cube
+from metrics import cube, keeping
 from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.periods import Periods, as_periods, by_period
@@ -210,8 +210,10 @@ def keep_value_cube(conn: Connection, periods: Periods | Sequence[Filters]) -> N
     cube.keep(conn, "value", as_periods(periods), _value_cube)
 
 
+@keeping.kept_result("value.revenue_by_period")
 def revenue_by_period(conn: Connection, filters: Filters, grain: str = "month") -> pd.DataFrame:
-    """Revenue, margin, orders and buying customers per period of the range."""
+    """Revenue, margin, orders and buying customers per period of the range (kept: the
+    Overview's revenue chart and its forecast read the same months)."""
     o = orders.c
     period = func.date_trunc(grain, o.ordered_at).label("period")
     query = (
@@ -225,8 +227,9 @@ def revenue_by_period(conn: Connection, filters: Filters, grain: str = "month") 
                         columns=["period", "revenue", "margin", "orders", "customers"])
 
 
+@keeping.kept_result("value.new_customers_by_period")
 def new_customers_by_period(conn: Connection, filters: Filters, grain: str = "month") -> pd.DataFrame:
-    """Customers acquired per period of the range."""
+    """Customers acquired per period of the range (kept, as :func:`revenue_by_period`)."""
     c = customers.c
     period = func.date_trunc(grain, c.acquired_at).label("period")
     query = (select(period, func.count().label("new_customers"))

@@ -77,8 +77,9 @@ with right:
 st.subheader(_("Headline trends (12 months)"))
 year = ui.month_window(f, 12)
 partial, partial_text = ui.partial_month(f), ui.partial_label(f)
-revenue = ui.compute("value.revenue", year)
-new = ui.compute("value.new_customers", year)
+history = ui.month_window(f, ui.FORECAST_HISTORY_MONTHS)     # the forecasts' months, computed once
+revenue = ui.last_months(ui.compute("value.revenue", history), year)
+new = ui.last_months(ui.compute("value.new_customers", history), year)
 compliance = ui.compute("sla.over_time", year, "month")
 nps = ui.compute("voice.nps", year)
 if revenue.empty and new.empty and compliance.empty and nps.empty:

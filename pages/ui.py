@@ -442,10 +442,14 @@ def _customer_value(_conn, f: Filters, horizon_months: int, by: str | None) -> d
             "customers": fit["customers"], "repeat_buyers": fit["repeat_buyers"]}
 
 
+#: The months of history a forecast is fitted on (up to the end of the range).
+FORECAST_HISTORY_MONTHS = 36
+
+
 def _forecast(conn, f: Filters, what: str, horizon: int) -> forecast.Forecast:
     """Monthly ``what`` (revenue, new_customers, tickets) over the 36 months to the end of
     the range, forecast ``horizon`` months ahead."""
-    window = month_window(f, 36)
+    window = month_window(f, FORECAST_HISTORY_MONTHS)
     if what == "revenue":
         frame, column = value.revenue_by_period(conn, window), "revenue"
     elif what == "new_customers":
@@ -651,7 +655,7 @@ def prefetch(plan: ahead.Plan, f: Filters) -> None:
 def plan_sections(plan: ahead.Plan, f: Filters, kpi_targets: tuple) -> list[tuple[str, Filters, tuple]]:
     """``plan``'s sections for ``f`` as computed: (computation, filters, arguments), its window
     ("range", "year") made filters and its "targets" argument ``kpi_targets``."""
-    windows = {"range": f, "year": month_window(f, 12)}
+    windows = {"range": f, "year": month_window(f, 12), "history": month_window(f, FORECAST_HISTORY_MONTHS)}
     return [(name, windows[window], tuple(kpi_targets if a == "targets" else a for a in args))
             for name, window, args in plan]
 
@@ -785,6 +789,12 @@ def targets(store_url: str | None = None) -> dict[str, float]:
 
 def scorecard(f: Filters) -> dict:
     return compute("scorecard", f, tuple(sorted(targets().items())))
+
+
+def last_months(frame: pd.DataFrame, window: Filters, column: str = "period") -> pd.DataFrame:
+    """The rows of a monthly ``frame`` within ``window`` (a :func:`month_window` of the same
+    end): a year's months read from the forecast's 36, which hold the same figures."""
+    return frame[frame[column] >= pd.Timestamp(window.start)].reset_index(drop=True)
 
 
 def month_window(f: Filters, months: int = 12) -> Filters:
@@ -960,11 +970,13 @@ def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_
 OVERVIEW_HEADLINE = ("sla_compliance", "nps", "csat", "win_rate", "customer_equity_growth", "active_customers_growth",
                      "complaints_per_1000", "duplicate_rate")
 #: The Overview's sections, started side by side when it opens (:func:`prefetch`): each
-#: forecast's model fits beside the statements of the scorecard and the sparklines.
+#: forecast's model fits beside the statements of the scorecard and the sparklines. The
+#: revenue and new-customer charts show the last 12 of the forecasts' 36 months, read by one
+#: statement each (kept: metrics.value).
 OVERVIEW_SECTIONS: ahead.Plan = (
     ("scorecard", "range", ("targets",)), ("forecast", "range", ("revenue", 6)),
     ("trend", "range", (6, tuple(sorted(OVERVIEW_HEADLINE)))), ("forecast", "range", ("new_customers", 6)),
-    ("value.revenue", "year", ()), ("value.new_customers", "year", ()), ("sla.over_time", "year", ("month",)),
+    ("value.revenue", "history", ()), ("value.new_customers", "history", ()), ("sla.over_time", "year", ("month",)),
     ("voice.nps", "year", ()))
 
 

@@ -69,3 +69,44 @@ def test_the_overview_takes_every_section_it_started_and_computes_each_once(monk
     assert computed and max(computed.values()) == 1, computed
     planned = {name for name, _window, _args in ui.OVERVIEW_SECTIONS}
     assert planned <= {name for name, _f, _args in computed}
+
+
+def test_the_overview_reads_each_monthly_series_once_for_its_chart_and_its_forecast(monkeypatch, demo_url,
+                                                                                     tmp_path):
+    """The revenue and new-customer charts show the last 12 of the forecasts' 36 months: one
+    statement each, and the same figures as the 12 months read on their own."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.engine import Engine
+
+    from metrics import value
+
+    monkeypatch.setenv("CRM_DB_URL", demo_url)
+    monkeypatch.setenv("CRM_APP_DB_URL", f"sqlite:///{tmp_path}/app.sqlite")
+    st.cache_data.clear()
+    ui.results().forget()
+    statements = Counter()
+
+    def count(conn, cursor, statement, *args):
+        if "date_trunc" in statement and "GROUP BY" in statement:
+            statements["revenue" if "ordered_at" in statement else
+                       "new customers" if "acquired_at" in statement else "other"] += 1
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+        if "_sections_started" not in at.session_state:
+            at.run()
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert not at.exception
+    assert statements["revenue"] == 1 and statements["new customers"] == 1, statements
+
+    from pages import warm
+
+    f = warm.default_filters(demo_url)
+    year, history = ui.month_window(f, 12), ui.month_window(f, ui.FORECAST_HISTORY_MONTHS)
+    with create_engine(demo_url, connect_args={"read_only": True}).connect() as conn:
+        for series in (value.revenue_by_period, value.new_customers_by_period):
+            alone, sliced = series(conn, year), ui.last_months(series(conn, history), year)
+            assert len(alone) == 12
+            assert alone.equals(sliced)
