@@ -97,8 +97,10 @@ OBSERVER = """() => {
   return performance.now();
 }"""
 #: Installed in a tab before its page loads: the script-state changes from the start (a
-#: mutation observer, called as soon as the attribute changes), and ``__charts``, each
-#: change of the number of charts drawn (plotly draws each into its ``.main-svg``).
+#: mutation observer of that attribute alone, called as soon as it changes, and a look every
+#: 20 ms for an element replaced), and ``__charts``, each change of the number of charts
+#: drawn (plotly draws each into its ``.main-svg``; counted every 20 ms). ``__stopFirst()``
+#: ends both once the first load is measured: they must not slow the steps after it.
 AT_START = """
 window.__runs = []; window.__charts = [[0, 0]];
 const look = () => {
@@ -106,13 +108,17 @@ const look = () => {
   const state = app ? app.getAttribute('data-test-script-state') : null;
   const last = window.__runs.length ? window.__runs[window.__runs.length - 1][0] : null;
   if (state !== last) window.__runs.push([state, performance.now()]);
+};
+const count = () => {
+  look();
   const charts = document.querySelectorAll('.js-plotly-plot .main-svg:first-child').length;
   if (charts !== window.__charts[window.__charts.length - 1][0]) window.__charts.push([charts, performance.now()]);
 };
 document.addEventListener('DOMContentLoaded', () => {
-  new MutationObserver(look).observe(document, {subtree: true, childList: true, attributes: true,
-                                                attributeFilter: ['data-test-script-state']});
-  setInterval(look, 20);
+  const observer = new MutationObserver(look);
+  observer.observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+  const timer = setInterval(count, 20);
+  window.__stopFirst = () => { observer.disconnect(); clearInterval(timer); };
 });
 """
 FINISHED_AFTER = """(t0) => {
@@ -243,6 +249,7 @@ def first_load(context, url: str, title: str) -> tuple[object, float, float | No
     page.wait_for_function(CHARTS_DRAWN, timeout=STEP_TIMEOUT_MS, polling=100)
     origin, finished, (charts, drawn) = page.evaluate(
         f"() => [performance.timeOrigin, ({FINISHED_AFTER})(0), window.__charts[window.__charts.length - 1]]")
+    page.evaluate("window.__stopFirst()")
     page.wait_for_timeout(500)      # let the page settle: a click right after the first run may be lost
     page.evaluate(OBSERVER)
     since_asked = lambda t: (origin + t - asked) / 1000    # noqa: E731
