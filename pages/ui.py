@@ -150,11 +150,20 @@ def _serving() -> bool:
         return False
 
 
+#: The sources this process has opened (``_open`` keeps them; :func:`release_source` forgets).
+_OPENED: set[str] = set()
+
+
 def source() -> Source | None:
     """The opened source, or None after showing why it cannot be used."""
     try:
+        url = resolve_url()
+        if url in _OPENED:      # opened before: no spinner (it starts a thread, on every call)
+            return _open(url)
         with st.spinner(_("Opening the data source…")):
-            return _open(resolve_url())
+            opened = _open(url)
+        _OPENED.add(url)
+        return opened
     except SourceError as exc:
         st.error(str(exc), icon=":material/error:")
         st.caption(_("Set CRM_DB_URL or `[connections.crm] url` in .streamlit/secrets.toml, then reload. "
@@ -175,6 +184,7 @@ def release_source() -> None:
         except SourceError:
             pass
     _open.clear()
+    _OPENED.clear()
     st.cache_data.clear()
 
 
@@ -627,7 +637,10 @@ def compute(name: str, f: Filters, *args) -> Any:
     """
     url = require_source().url
     started = _started().claim((url, name, f, args))
-    with st.spinner(_("Computing…")), VISITORS.waiting():
+    # no spinner for a result already there (each spinner starts a thread: 2-3 ms, and a
+    # warm page reads a dozen results)
+    ready = (started is not None and started.done()) or is_kept(url, name, f, args)
+    with (contextlib.nullcontext() if ready else st.spinner(_("Computing…"))), VISITORS.waiting():
         return within_budget(ahead.result, started, lambda: _compute(url, name, f, args))
 
 
