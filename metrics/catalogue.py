@@ -145,10 +145,11 @@ FAMILIES: dict[str, Callable[[Connection, list[Filters], Settings], list]] = {
 }
 #: The families a dimension cube can answer (metrics.cube): (conn, periods) -> None keeps
 #: the family's cube of those periods' dates. The cheaper first (:func:`keep_cubes` builds
-#: them in this order): the value cube of the headline sparklines is ready seconds before the
+#: them in this order): the value and quality cubes of the headline sparklines are ready before the
 #: interaction cube, which only the rules page's sparklines read.
 CUBES: dict[str, Callable[[Connection, list[Filters]], None]] = {
     "value": value.keep_value_cube,
+    "quality": quality.keep_quality_cube,
     "interactions": engagement.keep_interaction_cube,
 }
 #: The families the change and growth KPIs read of a comparison's own comparison (NPS

@@ -139,9 +139,15 @@ def frame(parts: Sequence[tuple[Sequence, Sequence[str]]], exact: Sequence[str] 
     :data:`KEYS` and some of the columns (a column a part does not give is 0 in its rows).
     ``exact`` columns are sums of money, kept as Decimals so that they add up exactly."""
     frames = [pd.DataFrame([dict(row) for row in rows], columns=["p", *KEYS, *names]) for rows, names in parts]
-    data = pd.concat(frames, ignore_index=True)
+    names = list(dict.fromkeys(name for _rows, names in parts for name in names))
+    return compact(pd.concat(frames, ignore_index=True), names, exact)
+
+
+def compact(data: pd.DataFrame, names: Sequence[str], exact: Sequence[str] = ()) -> pd.DataFrame:
+    """A cube frame (``p``, :data:`KEYS` and the sums ``names``) in compact types: counts as
+    integers (missing: 0), ``exact`` sums as Decimals, the dimensions as categories."""
     data["p"] = data["p"].astype("int64")
-    for name in dict.fromkeys(name for _rows, names in parts for name in names):
+    for name in names:
         if name in exact:
             data[name] = [Decimal(0) if v is None or v != v else v if isinstance(v, Decimal) else Decimal(str(v))
                           for v in data[name]]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, case, func, literal, select
+import pandas as pd
+from sqlalchemy import Select, and_, case, func, literal, select
 from sqlalchemy.engine import Connection
 
 from data.schema import customers
-from metrics.filters import Filters
+from metrics import cube, keeping
+from metrics.filters import CUSTOMER_DIMENSIONS, Filters
+from metrics.health import valid_clause
 from metrics.periods import Periods, as_periods, by_period
 from metrics.sql import DAY, as_float, count_if, epoch, percentile, ratio
 
@@ -35,13 +38,18 @@ def quality_facts(conn: Connection, filters: Filters) -> dict[str, float | None]
 
 
 def quality_facts_by_period(conn: Connection, periods: Periods | Sequence[Filters]) -> list[dict[str, float | None]]:
-    """:func:`quality_facts` at the end of several periods in one statement.
+    """:func:`quality_facts` at the end of several periods in one statement (or, with a
+    customer filter in the app, summed from the kept cube: :func:`_quality_cube`).
 
     Emails are normalised once: each normalised email is kept with the creation of its
     first record, and counted in every period that ends after it (the distinct emails
     among the records created before as_of).
     """
     periods = as_periods(periods)
+    kept = _kept_counts(conn, periods)
+    if kept is not None:
+        medians = _median_ages(conn, periods)
+        return [_quality_facts(row, median) for row, median in zip(kept, medians)]
     c = customers.c
     clauses = periods.selection.customer_clauses()
     last = max(f.as_of for f in periods.filters)
@@ -53,7 +61,7 @@ def quality_facts_by_period(conn: Connection, periods: Periods | Sequence[Filter
         select(
             r.p,
             func.count().label("records"),
-            sum((func.count(r[name]) for name in COMPLETENESS_FIELDS), literal(0)).label("filled"),
+            _filled(r).label("filled"),
             func.count(r.email).label("with_email"),
             percentile(0.5, age_days).label("days_since_update"),
             count_if(~edited_before).label("edited_later"),
@@ -68,18 +76,129 @@ def quality_facts_by_period(conn: Connection, periods: Periods | Sequence[Filter
     query = (select(t.c.p, records.c.records, records.c.filled, records.c.with_email, records.c.days_since_update,
                     records.c.edited_later, emails.c.distinct_emails)
              .select_from(t.outerjoin(records, records.c.p == t.c.p).outerjoin(emails, emails.c.p == t.c.p)))
-    facts = []
-    for row in by_period(periods, conn.execute(query).mappings().all(), {}):
-        n = int(row["records"] or 0)
-        distinct_share = ratio(int(row["distinct_emails"] or 0), int(row["with_email"] or 0))
-        facts.append({
-            "records": n,
-            "completeness": ratio(row["filled"], n * len(COMPLETENESS_FIELDS)),
-            "duplicate_rate": None if distinct_share is None else 1.0 - distinct_share,
-            "days_since_update": (row["days_since_update"]
-                                  if int(row["edited_later"] or 0) <= 0.05 * n else None),
-        })
-    return facts
+    return [_quality_facts(row, row["days_since_update"])
+            for row in by_period(periods, conn.execute(query).mappings().all(), {})]
+
+
+def _filled(r):
+    """The completeness fields filled in a group of records."""
+    return sum((func.count(r[name]) for name in COMPLETENESS_FIELDS), literal(0))
+
+
+def _quality_facts(row: dict, days_since_update: float | None) -> dict[str, float | None]:
+    n = int(row["records"] or 0)
+    distinct_share = ratio(int(row["distinct_emails"] or 0), int(row["with_email"] or 0))
+    return {
+        "records": n,
+        "completeness": ratio(row["filled"], n * len(COMPLETENESS_FIELDS)),
+        "duplicate_rate": None if distinct_share is None else 1.0 - distinct_share,
+        "days_since_update": days_since_update if int(row["edited_later"] or 0) <= 0.05 * n else None,
+    }
+
+
+# --------------------------------------------------------------------------- the quality cube
+#: The cube's sums per period and combination of customer dimensions.
+QUALITY_SUMS = ("records", "filled", "with_email", "edited_later")
+#: The column of the records sharing their email with another record: their email's number.
+EMAIL_GROUP = "email_group"
+
+
+def _kept_counts(conn: Connection, periods: Periods) -> list[dict] | None:
+    """The counts of the periods' selection from the kept cube and shared-email records, or
+    None when the direct statement answers (no keeper, no customer filter, too many rows).
+
+    Distinct emails do not add up over combinations (one email can be held in two
+    segments), but they do once split: an email held by one record counts where that
+    record is (a record with an email, less those sharing it); the few emails held by
+    several records are counted from those records themselves, kept with their
+    combination and creation (:func:`_shared_emails`).
+    """
+    rows = cube.counts(conn, "quality", periods, QUALITY_SUMS, _quality_cube)
+    if rows is None:
+        return None
+    shared = keeping.kept(("quality.shared_emails",), lambda: _bounded(_shared_emails(conn)))
+    if shared is None:
+        return None
+    selected = cube.chosen(shared, periods.selection)
+    first = selected.groupby(EMAIL_GROUP)["created_at"].min()
+    for row, f in zip(rows, periods.filters):
+        as_of = pd.Timestamp(f.as_of)
+        sharing = int((selected["created_at"] < as_of).sum())
+        row["distinct_emails"] = row["with_email"] - sharing + int((first < as_of).sum())
+    return rows
+
+
+def _median_ages(conn: Connection, periods: Periods) -> list[float | None]:
+    """Per period, the median days from updated_at to as_of of the selection's records
+    created and not edited since (the only quality figure no cube can sum)."""
+    c = customers.c
+    last = max(f.as_of for f in periods.filters)
+    r = periods.joined(customers, lambda t: and_(c.created_at < t.c.as_of, c.updated_at < t.c.as_of),
+                       [c.updated_at], [c.created_at < last, *periods.selection.customer_clauses()]).c
+    query = select(r.p, percentile(0.5, (epoch(r.as_of) - epoch(r.updated_at)) / DAY).label("median")).group_by(r.p)
+    return [row["median"] for row in by_period(periods, conn.execute(query).mappings().all(), {"median": None})]
+
+
+def _quality_cube(conn: Connection, periods: Periods) -> pd.DataFrame:
+    """The quality sums per period and combination of customer dimensions (metrics.cube).
+
+    One grouping of the records, without a row per period: by combination and by where
+    their creation and last edit fall among the periods' ends (``created``/``edited``: how
+    many ends are at or before them). A record counts in the period ending at the j-th end
+    when ``created <= j``, and was edited later when ``edited > j``.
+    """
+    c = customers.c
+    ends = sorted({f.as_of for f in periods.filters})
+
+    def among_ends(column):
+        return case((column.is_(None), None), *[(column < end, i) for i, end in enumerate(ends)], else_=len(ends))
+
+    r = (select(*[c[column].label(dim) for dim, column in CUSTOMER_DIMENSIONS.items()],
+                among_ends(c.created_at).label("created"), among_ends(c.updated_at).label("edited"),
+                *[c[name] for name in COMPLETENESS_FIELDS])
+         .where(valid_clause(customers)).subquery("records").c)
+    by = [*[r[dim] for dim in CUSTOMER_DIMENSIONS], r.created, r.edited]
+    query = (select(*by, func.count().label("records"), _filled(r).label("filled"),
+                    func.count(r.email).label("with_email")).group_by(*by))
+    groups = pd.DataFrame(conn.execute(query).mappings().all(),
+                          columns=[*CUSTOMER_DIMENSIONS, "created", "edited", "records", "filled", "with_email"])
+    groups[["created", "edited"]] = groups[["created", "edited"]].astype(float)   # NULL: never
+    dims = list(CUSTOMER_DIMENSIONS)
+    frames = []
+    for p, f in enumerate(periods.filters):
+        j = ends.index(f.as_of)
+        made = groups[groups.created <= j].assign(edited_later=lambda g: (g.edited > j) * g.records)
+        sums = made.groupby(dims, dropna=False)[list(QUALITY_SUMS)].sum().reset_index()
+        frames.append(sums.assign(p=p, **{cube.ATTRIBUTED: True}))
+    return cube.compact(pd.concat(frames, ignore_index=True)[["p", *cube.KEYS, *QUALITY_SUMS]], QUALITY_SUMS)
+
+
+def _shared_emails(conn: Connection) -> pd.DataFrame:
+    """The valid records whose normalised email another record holds too: their combination,
+    creation and email's number (the email itself is not kept)."""
+    c = customers.c
+    holders = func.count().over(partition_by=normalised_email())
+    held = (select(normalised_email().label("email"), *[c[column].label(dim)
+                                                        for dim, column in CUSTOMER_DIMENSIONS.items()],
+                   c.created_at, holders.label("holders"))
+            .where(valid_clause(customers), c.email.is_not(None)).subquery("held"))
+    rows = conn.execute(select(held).where(held.c.holders > 1)).mappings().all()
+    frame = pd.DataFrame(rows, columns=["email", *CUSTOMER_DIMENSIONS, "created_at", "holders"])
+    frame[EMAIL_GROUP] = pd.factorize(frame.pop("email"))[0]
+    frame[cube.ATTRIBUTED] = True
+    frame["created_at"] = pd.to_datetime(frame["created_at"])
+    return frame.drop(columns="holders")
+
+
+def _bounded(frame: pd.DataFrame) -> pd.DataFrame | None:
+    return frame if len(frame) <= cube.MAX_ROWS else None
+
+
+def keep_quality_cube(conn: Connection, periods: Periods | Sequence[Filters]) -> None:
+    """Compute and keep the quality cube of these periods and the records sharing an email."""
+    cube.keep(conn, "quality", as_periods(periods), _quality_cube)
+    if keeping.active():
+        keeping.kept(("quality.shared_emails",), lambda: _bounded(_shared_emails(conn)))
 
 
 def field_completeness(conn: Connection, filters: Filters) -> dict[str, float | None]:
