@@ -150,6 +150,7 @@ FAMILIES: dict[str, Callable[[Connection, list[Filters], Settings], list]] = {
 CUBES: dict[str, Callable[[Connection, list[Filters]], None]] = {
     "value": value.keep_value_cube,
     "quality": quality.keep_quality_cube,
+    "surveys": voice.keep_survey_cube,
     "interactions": engagement.keep_interaction_cube,
 }
 #: The families the change and growth KPIs read of a comparison's own comparison (NPS

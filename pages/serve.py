@@ -67,11 +67,12 @@ def _skip_repl_check() -> None:
 
 
 def _freeze_loaded_objects() -> None:
-    """Streamlit runs a full garbage collection after every script run (``runner.postScriptGC``),
-    which holds the interpreter while it walks every object: with the libraries above,
-    about 250,000 objects and 0.15-0.5 s, during which the run's last messages wait to be
-    sent. The objects loaded so far live as long as the server; :func:`gc.freeze` moves them
-    out of the collector's sight, so that each collection walks only what the runs made."""
+    """A full garbage collection holds the interpreter while it walks every object: with the
+    libraries above, about 250,000 objects and 0.15-0.5 s. The objects loaded so far live as
+    long as the server; :func:`gc.freeze` moves them out of the collector's sight, so that
+    each collection walks only what the runs made. (Streamlit's own full collection after
+    every run, ``runner.postScriptGC``, is turned off in ``.streamlit/config.toml``: with
+    the results held in memory it still took 0.2 s of each run at 1M customers.)"""
     gc.collect()
     gc.freeze()
 

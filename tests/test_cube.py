@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from metrics import cube, engagement, keeping, quality, value
+from metrics import cube, engagement, keeping, quality, value, voice
 from metrics.catalogue import evaluate, trend
 from metrics.filters import Filters
 
@@ -89,6 +89,32 @@ def test_the_quality_of_a_segment_is_counted_by_hand_from_the_cube(tiny):
     assert "email" not in shared    # the addresses themselves are not kept
 
 
+def test_the_surveys_of_a_region_are_counted_by_hand_from_the_cube(tiny):
+    """January. South (B and C): B's NPS 9 (a promoter), CSAT 4 and 2, CES 5; B and C were
+    invited and neither answered. North (A, D, E): A's NPS 10, 9 and 7, CSAT 5, CES 2; A
+    answered, D did not. The unattributed NPS 3 counts in neither."""
+    keeper = Kept()
+    with keeping.keeping(keeper):
+        (south,) = voice.survey_facts_by_period(tiny, [JAN.with_values(region="South")])
+        (north,) = voice.survey_facts_by_period(tiny, [JAN.with_values(region="North")])
+    assert keeper.built == 1
+    assert (south["nps"], south["nps_answers"], south["csat"], south["ces"], south["ces_sd"],
+            south["invitations"], south["survey_response_rate"]) == (100.0, 1, 0.5, 5.0, None, 2, 0.0)
+    assert (north["nps_answers"], north["promoters"], north["detractors"], north["csat"], north["ces"],
+            north["invitations"], north["survey_response_rate"]) == (3, 2, 0, 1.0, 2.0, 2, 0.5)
+    assert north["nps"] == pytest.approx(200 / 3)
+
+
+def test_the_ces_spread_from_sums_is_the_sample_standard_deviation():
+    """CES 2 and 5: mean 3.5, variance (1.5² + 1.5²) / 1 = 4.5; scores 1..7 as statistics.stdev."""
+    import statistics
+
+    assert voice._sample_sd(2, 7, 29) == pytest.approx(4.5 ** 0.5)
+    scores = [1, 7, 3, 3, 6, 2, 5, 4, 4, 7]
+    assert voice._sample_sd(len(scores), sum(scores), sum(x * x for x in scores)) == statistics.stdev(scores)
+    assert voice._sample_sd(1, 5, 25) is None and voice._sample_sd(0, 0, 0) is None
+
+
 def test_the_whole_company_is_not_read_from_the_cube(tiny):
     """Without a customer filter the direct statement answers, and it counts the interaction
     with no customer (I07): 11 in January, 10 linked, 4 customers served, 2 by two departments."""
@@ -119,13 +145,15 @@ def test_the_cube_equals_the_direct_statement_on_the_tiny_crm(tiny, name):
     assert kept == direct
 
 
+@pytest.mark.parametrize("family", [quality.quality_facts_by_period, voice.survey_facts_by_period],
+                         ids=["quality", "surveys"])
 @pytest.mark.parametrize("name", SELECTIONS)
-def test_the_quality_cube_equals_the_direct_statement_on_the_tiny_crm(tiny, name):
+def test_the_quality_and_survey_cubes_equal_the_direct_statement_on_the_tiny_crm(tiny, name, family):
     f = SELECTIONS[name]
     periods = [f, *([f.comparison()] if f.comparison() else [])]
-    direct = quality.quality_facts_by_period(tiny, periods)
+    direct = family(tiny, periods)
     with keeping.keeping(Kept()):
-        kept = quality.quality_facts_by_period(tiny, periods)
+        kept = family(tiny, periods)
     assert kept == direct
 
 

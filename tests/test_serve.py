@@ -6,6 +6,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+CONFIG_PROBE = """
+import json
+from streamlit import config
+config.get_config_options(force_reparse=True)
+print(json.dumps({"gc": config.get_option("runner.postScriptGC")}))
+"""
 PROBE = """
 import gc, json, sys
 from pages import serve
@@ -24,3 +30,10 @@ def test_preload_imports_every_module_and_freezes_them():
     # the libraries' objects (pandas, plotly, statsmodels...: well over 100,000) are frozen,
     # so Streamlit's collection after each run does not walk them again
     assert result["frozen"] > 100_000
+
+
+def test_the_app_leaves_garbage_collection_to_python_between_runs():
+    """Streamlit's full collection after each run walked every result held in memory while
+    the run's end waited; the project's config turns it off (Python's collector still runs)."""
+    out = subprocess.run([sys.executable, "-c", CONFIG_PROBE], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert __import__("json").loads(out.stdout.strip().splitlines()[-1]) == {"gc": False}
