@@ -15,8 +15,8 @@ then the server is restarted on the same results folder (``CRM_CACHE_DIR``: what
 is kept on disk per data refresh) and the first load and every page are timed again
 (**after a restart**); then ten sessions (ten browser contexts, each with its own region filter in the URL, so the
 server computes for each) open the Overview and the Retention page, and the server's peak
-resident memory (``VmHWM`` of its process and of its forecast worker, added up) is read.
-Last, the morning after a data refresh: ``python -m pages.warm`` (``make warm``) into an empty results folder, then a fresh server's
+resident memory (``VmHWM`` of its process) is read. Last, the morning after a data refresh:
+``python -m pages.warm`` (``make warm``) into an empty results folder, then a fresh server's
 **first load after make warm**.
 
 "Done" for a step is the moment the app's script run has finished (``stApp``'s
@@ -181,34 +181,11 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 
 def peak_rss_mb(proc: subprocess.Popen) -> float:
-    """The peak resident memory so far (VmHWM), in MB, of the server and of the processes it
-    started (the forecast worker and its fork server: pages/fitting.py), added up (pages
-    they share are counted in each: an upper bound)."""
-    return sum(_vm_hwm_mb(pid) for pid in [proc.pid, *_descendants(proc.pid)])
-
-
-def _vm_hwm_mb(pid: int) -> float:
-    try:
-        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    except OSError:         # ended meanwhile
-        return 0.0
-    return next((int(line.split()[1]) / 1024 for line in lines if line.startswith("VmHWM:")), 0.0)
-
-
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, queue = [], list(children.get(pid, []))
-    while queue:
-        child = queue.pop()
-        found.append(child)
-        queue += children.get(child, [])
-    return found
+    """The process's peak resident memory so far (VmHWM), in MB."""
+    for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 # ---- the browser
@@ -619,7 +596,7 @@ def report(raw: dict) -> str:
         errors = sorted({page for r in runs for page, errs in r["errors"].items() if errs}
                         | {"Overview after make warm" for r in runs if r.get("errors_after_warm")})
         alive = all(r.get("alive", True) for r in runs)
-        lines += ["", f"Server peak resident memory (with its forecast worker): {one:,.0f} MB with one session"
+        lines += ["", f"Server peak resident memory: {one:,.0f} MB with one session"
                   + (f", {max(ten):,.0f} MB after ten more sessions (each with its own region filter, "
                      f"Overview then Retention; {runs[-1]['sessions_seconds']:.0f} s)" if ten else "")
                   + (f" (aim {aims['peak_mb']:,} MB: {_aim(max(ten), aims['peak_mb'])})"

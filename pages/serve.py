@@ -26,7 +26,7 @@ LIBRARIES = ("pandas", "numpy", "plotly.graph_objects", "plotly.express", "scipy
 #: The app's packages whose every module is loaded (``pages`` itself only for its shared
 #: modules: the page scripts are run by the navigation, not imported).
 PACKAGES = ("i18n", "data", "metrics")
-PAGE_MODULES = ("pages.ui", "pages.charts", "pages.labels", "pages.signin", "pages.fitting")
+PAGE_MODULES = ("pages.ui", "pages.charts", "pages.labels", "pages.signin")
 
 
 def preload() -> list[str]:
@@ -78,14 +78,10 @@ def _freeze_loaded_objects() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Preload, start the forecast worker (pages/fitting.py), then hand over to
-    ``streamlit run app.py`` with the given options."""
+    """Preload, then hand over to ``streamlit run app.py`` with the given options."""
     from streamlit.web import cli
 
-    from pages import fitting
-
     preload()
-    fitting.start()
     cli.main(args=["run", str(APP), *(sys.argv[1:] if argv is None else argv)], prog_name="streamlit")
 
 

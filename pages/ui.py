@@ -36,7 +36,7 @@ from metrics.units import format_value, shown
 from metrics import escape, health, keeping
 import i18n
 from i18n import N_, _
-from pages import ahead, fitting
+from pages import ahead
 
 TTL = 600  # seconds a cached lookup (dimension values, data span, settings) lives
 #: Seconds between two looks at the source's fingerprint: a data refresh is seen within them,
@@ -470,7 +470,7 @@ def _forecast(conn, f: Filters, what: str, horizon: int) -> forecast.Forecast:
         frame["tickets"] = frame.met + frame.breached + frame.pending
         column = "tickets"
     series = forecast.monthly_series(frame, column, end=f.end)
-    return fitting.forecast(series, horizon, last_period_complete=f.as_of.day == 1)
+    return forecast.forecast(series, horizon, last_period_complete=f.as_of.day == 1)
 
 
 def _rfm(conn, f: Filters) -> dict:
