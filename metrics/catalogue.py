@@ -144,9 +144,9 @@ FAMILIES: dict[str, Callable[[Connection, list[Filters], Settings], list]] = {
     "campaign_cost": lambda conn, periods, settings: engagement.campaign_cost_by_period(conn, periods),
 }
 #: The families a dimension cube can answer (metrics.cube): (conn, periods) -> None keeps
-#: the family's cube of those periods' dates. The cheaper first (:func:`keep_cubes` builds
-#: them in this order): the value and quality cubes of the headline sparklines are ready before the
-#: interaction cube, which only the rules page's sparklines read.
+#: the family's cube of those periods' dates. The cheaper first (:func:`keep_cubes` and the
+#: server's warming build them in this order): the interaction cube, of the 44M rows at 1M
+#: customers, last.
 CUBES: dict[str, Callable[[Connection, list[Filters]], None]] = {
     "value": value.keep_value_cube,
     "quality": quality.keep_quality_cube,
@@ -725,16 +725,29 @@ def evaluate(conn: Connection, filters: Filters, targets: dict[str, float] | Non
     return Scorecard(filters, tuple(results), _rule_scores(results), comparison_rules)
 
 
-def keep_cubes(conn: Connection, filters: Filters, settings: Settings | None = None, months: int = 6) -> None:
+#: The dates whose cubes :func:`keep_cubes` builds: the scorecard's periods, the trend's months.
+CUBE_DATES = ("scorecard", "trend")
+
+
+def keep_cubes(conn: Connection, filters: Filters, family: str | None = None, dates: str | None = None,
+               settings: Settings | None = None, months: int = 6) -> None:
     """Compute and keep the dimension cubes of the scorecard of ``filters``' dates and of its
     ``months``-month trend (when a keeper is set: metrics.cube), so that a selection of
-    customer dimensions on those dates is then summed instead of queried."""
+    customer dimensions on those dates is then summed instead of queried. ``family`` (one of
+    :data:`CUBES`) and ``dates`` (one of :data:`CUBE_DATES`) build one of them only: the
+    server's warming builds them one at a time, pausing between them for its visitors."""
+    unknown = ({family} - set(CUBES) - {None}) | ({dates} - set(CUBE_DATES) - {None})
+    if unknown:
+        raise ValueError(f"no such cube: {', '.join(map(str, unknown))}")
     settings = settings if settings is not None else load_settings()
     windows = month_windows(filters, months)
-    for periods, first in ((PeriodFacts.scorecard(conn, filters, settings), filters),
-                           (PeriodFacts(conn, settings, windows, [w.comparison() for w in windows]), windows[0])):
-        for family, keep in CUBES.items():
-            keep(conn, periods.wanted(family, first))
+    chosen = {"scorecard": (PeriodFacts.scorecard(conn, filters, settings), filters),
+              "trend": (PeriodFacts(conn, settings, windows, [w.comparison() for w in windows]), windows[0])}
+    for name, (periods, first) in chosen.items():
+        if dates in (None, name):
+            for cubed, keep in CUBES.items():
+                if family in (None, cubed):
+                    keep(conn, periods.wanted(cubed, first))
 
 
 def month_windows(filters: Filters, months: int) -> list[Filters]:

@@ -255,3 +255,19 @@ def test_scorecard_and_trend_through_the_cube_equal_the_direct_ones(tmp_path_fac
                 pd.testing.assert_frame_equal(kept_months, months)
         assert keeper.built >= len(grid)
         engine.dispose()
+
+
+def test_each_cube_is_kept_on_its_own_and_all_of_them_together(tiny):
+    """The server's warming builds one cube per section (pages/warm.py): the value cube of
+    the scorecard's dates alone, then every cube of the scorecard's dates and of the trend's
+    six months (four families, two dates) and the records sharing an e-mail."""
+    from metrics.catalogue import CUBE_DATES, CUBES, keep_cubes
+
+    keeper = Kept()
+    with keeping.keeping(keeper):
+        keep_cubes(tiny, JAN, "value", "scorecard")
+        assert [key[1] for key in keeper.kept] == ["value"]
+        keep_cubes(tiny, JAN)
+    assert keeper.built == len(CUBES) * len(CUBE_DATES) + 1
+    with pytest.raises(ValueError, match="no such cube: tickets"):
+        keep_cubes(tiny, JAN, "tickets")

@@ -135,6 +135,9 @@ def test_warming_computes_the_overview_of_every_granted_scope(demo_path, tmp_pat
         f = Filters(start=start, end=end, compare="previous", scope=tuple(scope.items()))
         assert (version, ("compute", url, "en", "scorecard", f, (targets,))) in store, scope
         assert (version, ("compute", url, "en", "trend", f, (6, tuple(sorted(ui.OVERVIEW_HEADLINE))))) in store, scope
+    company = Filters(start=start, end=end, compare="previous")
+    for _name, _window, cube in warm.CUBES:     # every cube of the default dates, one section each
+        assert (version, ("compute", url, "en", "cubes", company, cube)) in store, cube
     other = Filters(start=start, end=end, scope=(("region", ("North",)),))
     assert (version, ("compute", url, "en", "scorecard", other, (targets,))) not in store
     store.close()
