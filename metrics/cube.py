@@ -112,7 +112,7 @@ def counts(conn: Connection, family: str, periods: Periods, columns: Sequence[st
     if not keeping.active() or not periods.selection.has_customer_filter:
         return None
     general = whole(periods)
-    cube = keeping.kept(("cube", family, general.filters), lambda: _bounded(build(conn, general)))
+    cube = keeping.kept(("cube", family, general.filters), lambda: bounded(build(conn, general)))
     return None if cube is None else sums(cube, periods.selection, columns, len(periods))
 
 
@@ -121,8 +121,9 @@ def counts(conn: Connection, family: str, periods: Periods, columns: Sequence[st
 MAX_ROWS = 500_000
 
 
-def _bounded(cube: pd.DataFrame) -> pd.DataFrame | None:
-    return cube if len(cube) <= MAX_ROWS else None
+def bounded(frame: pd.DataFrame) -> pd.DataFrame | None:
+    """``frame`` if it has at most :data:`MAX_ROWS` rows (worth keeping), else None."""
+    return frame if len(frame) <= MAX_ROWS else None
 
 
 def keep(conn: Connection, family: str, periods: Periods,
@@ -131,7 +132,7 @@ def keep(conn: Connection, family: str, periods: Periods,
     not kept yet (warming: the next filter change on these dates reads it)."""
     if keeping.active():
         general = whole(periods)
-        keeping.kept(("cube", family, general.filters), lambda: _bounded(build(conn, general)))
+        keeping.kept(("cube", family, general.filters), lambda: bounded(build(conn, general)))
 
 
 def frame(parts: Sequence[tuple[Sequence, Sequence[str]]], exact: Sequence[str] = ()) -> pd.DataFrame:

@@ -271,3 +271,15 @@ def test_each_cube_is_kept_on_its_own_and_all_of_them_together(tiny):
     assert keeper.built == len(CUBES) * len(CUBE_DATES) + 1
     with pytest.raises(ValueError, match="no such cube: tickets"):
         keep_cubes(tiny, JAN, "tickets")
+
+
+def test_too_many_records_sharing_an_email_fall_back_to_the_direct_statement(tiny, monkeypatch):
+    """Over MAX_ROWS records in a cube or sharing an e-mail, nothing is kept and the quality
+    family reads the source directly: the same figures."""
+    f = JAN.with_values(region="North")
+    direct = quality.quality_facts_by_period(tiny, [f])
+    monkeypatch.setattr(cube, "MAX_ROWS", 1)
+    keeper = Kept()
+    with keeping.keeping(keeper):
+        assert quality.quality_facts_by_period(tiny, [f]) == direct
+    assert all(kept is None for kept in keeper.kept.values())
