@@ -273,9 +273,9 @@ def test_each_cube_is_kept_on_its_own_and_all_of_them_together(tiny):
         keep_cubes(tiny, JAN, "tickets")
 
 
-def test_too_many_records_sharing_an_email_fall_back_to_the_direct_statement(tiny, monkeypatch):
-    """Over MAX_ROWS records in a cube or sharing an e-mail, nothing is kept and the quality
-    family reads the source directly: the same figures."""
+def test_a_quality_cube_too_big_to_keep_falls_back_to_the_direct_statement(tiny, monkeypatch):
+    """Over MAX_ROWS rows the quality cube is not kept and the family reads the source
+    directly: the same figures."""
     f = JAN.with_values(region="North")
     direct = quality.quality_facts_by_period(tiny, [f])
     monkeypatch.setattr(cube, "MAX_ROWS", 1)
