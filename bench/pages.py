@@ -43,6 +43,7 @@ Writes ``bench/results_pages.md`` (raw measurements in ``bench/work/results_page
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -415,7 +416,9 @@ def main(argv: list[str] | None = None) -> int:
 
     WORK.mkdir(parents=True, exist_ok=True)
     raw: dict = {"when": datetime.now().strftime("%Y-%m-%d %H:%M"), "sizes": {}}
-    with tempfile.TemporaryDirectory(prefix="bench_pages_") as tmp, sync_playwright() as p:
+    kept = os.environ.get("BENCH_KEEP_WORK")     # keep the servers' logs, for a failed step
+    with (contextlib.nullcontext(tempfile.mkdtemp(prefix="bench_pages_")) if kept
+          else tempfile.TemporaryDirectory(prefix="bench_pages_")) as tmp, sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
         work = Path(tmp)
         raw["floor"] = floor(browser, max(3, args.runs), work)

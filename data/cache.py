@@ -139,6 +139,10 @@ class ResultStore:
             self._locks.pop(key, None)
         return found
 
+    def get(self, fingerprint: str, parts: tuple, default: Any = None) -> Any:
+        """The result kept under (fingerprint, parts), or ``default`` (nothing is computed)."""
+        return self._disk.get(self.key(fingerprint, parts), default=default)
+
     def __contains__(self, item: tuple[str, tuple]) -> bool:
         return self.key(*item) in self._disk
 

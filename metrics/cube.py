@@ -18,10 +18,12 @@ customer with no value in a dimension is left out by any selection of that dimen
 :mod:`metrics.health` leave both records out of every figure), so a valid customer has one
 combination.
 
-A cube is computed on first use for its dates and fact filters (the interaction channel)
-and kept by the keeper set with :func:`metrics.keeping.keeping` (the app's results per data
-refresh, data/cache.py); without a keeper, or without a customer filter, a family runs its
-direct statement. ``tests/test_cube.py`` checks both paths equal for a grid of filters on
+A cube is kept by the keeper set with :func:`metrics.keeping.keeping` (the app's results per
+data refresh, data/cache.py), for its dates and fact filters (the interaction channel). It is
+computed on first use, or, with a keeper that builds such results in its own time (the app),
+by the warming (:func:`keep`) or in the background after the first selection on its dates,
+the direct statement answering meanwhile; without a keeper, or without a customer filter, a
+family runs its direct statement. ``tests/test_cube.py`` checks both paths equal for a grid of filters on
 DuckDB and PostgreSQL.
 """
 
@@ -105,15 +107,20 @@ def sums(cube: pd.DataFrame, selection: Filters, columns: Sequence[str], periods
 def counts(conn: Connection, family: str, periods: Periods, columns: Sequence[str],
            build: Callable[[Connection, Periods], pd.DataFrame]) -> list[dict[str, int | Decimal]] | None:
     """``columns`` per period for ``periods``' selection, summed from the family's kept cube,
-    or None when the direct statement should answer (no keeper, no customer filter, or a
-    cube over :data:`MAX_ROWS` rows).
+    or None when the direct statement should answer (no keeper, no customer filter, a cube
+    over :data:`MAX_ROWS` rows, or one the keeper has not built yet: metrics.keeping.prepared).
     ``build(conn, whole_periods)`` computes the cube: one row per ``p`` and combination
     (:data:`KEYS`) with ``columns``."""
     if not keeping.active() or not periods.selection.has_customer_filter:
         return None
     general = whole(periods)
-    cube = keeping.kept(("cube", family, general.filters), lambda: bounded(build(conn, general)))
+    cube = keeping.prepared(key(family, general), lambda c: bounded(build(c, general)), conn)
     return None if cube is None else sums(cube, periods.selection, columns, len(periods))
+
+
+def key(family: str, general: Periods) -> tuple:
+    """What the family's cube of ``general``'s dates (see :func:`whole`) is kept under."""
+    return ("cube", family, general.filters)
 
 
 #: A cube with more rows than this (customer dimensions with very many values) is not kept:
@@ -132,7 +139,7 @@ def keep(conn: Connection, family: str, periods: Periods,
     not kept yet (warming: the next filter change on these dates reads it)."""
     if keeping.active():
         general = whole(periods)
-        keeping.kept(("cube", family, general.filters), lambda: bounded(build(conn, general)))
+        keeping.kept(key(family, general), lambda: bounded(build(conn, general)))
 
 
 def frame(parts: Sequence[tuple[Sequence, Sequence[str]]], exact: Sequence[str] = ()) -> pd.DataFrame:

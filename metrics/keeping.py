@@ -5,6 +5,11 @@ The metrics layer does not know where results live or when they go stale; whoeve
 computation may set a :data:`Keeper` with :func:`keeping` (the app: its results kept per data
 refresh, data/cache.py, so that the sparklines of one page and the scorecard of another
 share what they both read). Without one, everything is computed (the CLI, reports, tests).
+
+Some results are worth reading only once built: a dimension cube costs more to build than
+the direct statement it saves (:func:`prepared`). A keeper may leave building them to its
+own time (the app: in the background, between its visitors' computations) by having an
+``ahead(key, build)`` method; the computation then answers directly meanwhile.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import contextvars
 import functools
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
+
+from sqlalchemy.engine import Connection
 
 T = TypeVar("T")
 
@@ -43,6 +50,19 @@ def kept(key: tuple, compute: Callable[[], T]) -> T:
     """The value kept under ``key``, or ``compute()`` (kept when a keeper is set)."""
     keeper = _KEEPER.get()
     return compute() if keeper is None else keeper(key, compute)
+
+
+def prepared(key: tuple, build: Callable[[Connection], T], conn: Connection) -> T | None:
+    """The value kept under ``key``, for a result worth reading only once built (a dimension
+    cube). A keeper with an ``ahead(key, build)`` method answers it: the kept value, or None
+    while it is not built (the keeper builds it in its own time, with its own connection; the
+    caller answers directly meanwhile). Any other keeper builds it now with ``conn`` and keeps
+    it; without a keeper it is built and not kept."""
+    keeper = _KEEPER.get()
+    if keeper is None:
+        return build(conn)
+    ahead = getattr(keeper, "ahead", None)
+    return keeper(key, lambda: build(conn)) if ahead is None else ahead(key, build)
 
 
 def kept_result(name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:

@@ -116,7 +116,7 @@ def _kept_counts(conn: Connection, periods: Periods) -> list[dict] | None:
     rows = cube.counts(conn, "quality", periods, QUALITY_SUMS, _quality_cube)
     if rows is None:
         return None
-    shared = _kept_shared_emails(conn)
+    shared = keeping.prepared(SHARED_EMAILS, _bounded_shared_emails, conn)
     if shared is None:
         return None
     selected = cube.chosen(shared, periods.selection)
@@ -190,16 +190,20 @@ def _shared_emails(conn: Connection) -> pd.DataFrame:
     return frame.drop(columns="holders")
 
 
-def _kept_shared_emails(conn: Connection) -> pd.DataFrame | None:
-    """:func:`_shared_emails`, kept once per data refresh (None: too many to be worth keeping)."""
-    return keeping.kept(("quality.shared_emails",), lambda: cube.bounded(_shared_emails(conn)))
+#: What the records sharing an email are kept under, once per data refresh.
+SHARED_EMAILS = ("quality.shared_emails",)
+
+
+def _bounded_shared_emails(conn: Connection) -> pd.DataFrame | None:
+    """:func:`_shared_emails`, or None when they are too many to be worth keeping."""
+    return cube.bounded(_shared_emails(conn))
 
 
 def keep_quality_cube(conn: Connection, periods: Periods | Sequence[Filters]) -> None:
     """Compute and keep the quality cube of these periods and the records sharing an email."""
     cube.keep(conn, "quality", as_periods(periods), _quality_cube)
     if keeping.active():
-        _kept_shared_emails(conn)
+        keeping.kept(SHARED_EMAILS, lambda: _bounded_shared_emails(conn))
 
 
 def field_completeness(conn: Connection, filters: Filters) -> dict[str, float | None]:

@@ -36,7 +36,7 @@ from metrics.units import format_value, shown
 from metrics import escape, health, keeping
 import i18n
 from i18n import N_, _
-from pages import ahead
+from pages import ahead, keeper
 
 TTL = 600  # seconds a cached lookup (dimension values, data span, settings) lives
 #: Seconds between two looks at the source's fingerprint: a data refresh is seen within them,
@@ -577,16 +577,24 @@ def _compute_for(url: str, version: str, lang: str, name: str, f: Filters, args:
     """``name`` computed for the filters, once per data refresh (``version``, the fingerprint)
     and language (results may hold sentences)."""
     def run() -> Any:
-        with i18n.using(lang), keeping.keeping(_keeper(url, version)), _open(url).engine.connect() as conn:
+        with i18n.using(lang), keeping.keeping(_keeper(url, version, name)), _open(url).engine.connect() as conn:
             return COMPUTATIONS[name](conn, f, *args)
     return results().get_or_compute(version, ("compute", url, lang, name, f, args), run)
 
 
-def _keeper(url: str, version: str) -> keeping.Keeper:
+#: Computations that build the dimension cubes when they run (the warming's); any other
+#: answers directly while a cube is not kept and leaves it to :data:`BUILDER`.
+BUILDS_CUBES = frozenset({"cubes"})
+
+
+def _keeper(url: str, version: str, name: str) -> keeping.Keeper:
     """Intermediate results (metrics/keeping.py) kept with the results of this data refresh: a
     family's facts read by two pages are computed once; the first selection of customer
-    dimensions on some dates computes their cube (metrics/cube.py), later ones sum it."""
-    return lambda key, compute: results().get_or_compute(version, (url, *key), compute)
+    dimensions on some dates answers directly and queues their cube (metrics/cube.py), which
+    later selections sum (pages/keeper.py)."""
+    if name in BUILDS_CUBES:
+        return keeper.Kept(results(), url, version)
+    return keeper.BuiltAhead(results(), url, version, BUILDER, lambda: _open(url).engine.connect())
 
 
 def is_kept(url: str, name: str, f: Filters, args: tuple) -> bool:
@@ -626,6 +634,16 @@ class _Visitors:
 
 
 VISITORS = _Visitors()
+
+
+def _pause_for_visitors() -> None:
+    from pages import warm
+
+    warm.wait_for_a_pause(VISITORS)
+
+
+#: Builds, in the pauses of the visitors' computations, the cubes they missed (pages/keeper.py).
+BUILDER = keeper.Builder(_pause_for_visitors)
 
 
 def compute(name: str, f: Filters, *args) -> Any:

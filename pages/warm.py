@@ -80,13 +80,15 @@ def sections(url: str, f: Filters, store_url: str, plan, visitors=None) -> int:
         for lang in (i18n.LANGUAGES if name in ui.TEXT_RESULTS else (i18n.DEFAULT,)):
             with i18n.using(lang):
                 if not ui.is_kept(url, name, window, args):
-                    _wait_for_a_pause(visitors)
+                    wait_for_a_pause(visitors)
                     ui._compute(url, name, window, args)
                     computed += 1
     return computed
 
 
-def _wait_for_a_pause(visitors) -> None:
+def wait_for_a_pause(visitors) -> None:
+    """Return when nobody has waited for a computation for QUIET_SECONDS (at once without
+    ``visitors``), or after PATIENCE_SECONDS."""
     deadline = time.monotonic() + PATIENCE_SECONDS
     while visitors is not None and not visitors.idle(QUIET_SECONDS) and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -24,7 +24,7 @@ def test_warming_starts_a_section_only_after_the_visitor_s_computation_and_a_qui
     thread.start()
     entered.wait()
     assert not visitors.idle(0.0)
-    warm._wait_for_a_pause(visitors)
+    warm.wait_for_a_pause(visitors)
     events.append("warming goes on")
     thread.join()
     assert events == ["visitor done", "warming goes on"]
@@ -35,10 +35,10 @@ def test_the_command_line_does_not_wait_and_a_server_waits_no_longer_than_its_pa
     busy = ui._Visitors()
     events = []
     with busy.waiting():
-        warm._wait_for_a_pause(None)        # the command line: nobody to wait for
+        warm.wait_for_a_pause(None)        # the command line: nobody to wait for
         events.append("command line went on")
         monkeypatch.setattr(warm, "PATIENCE_SECONDS", 0.0)
-        warm._wait_for_a_pause(busy)        # no patience left: goes on while someone still waits
+        warm.wait_for_a_pause(busy)        # no patience left: goes on while someone still waits
         events.append("server went on")
     assert events == ["command line went on", "server went on"]
 
@@ -53,7 +53,7 @@ def test_the_cubes_are_warmed_one_at_a_time_each_after_a_pause(monkeypatch):
     from metrics.filters import Filters
 
     events = []
-    monkeypatch.setattr(warm, "_wait_for_a_pause", lambda visitors: events.append("pause"))
+    monkeypatch.setattr(warm, "wait_for_a_pause", lambda visitors: events.append("pause"))
     monkeypatch.setattr(warm, "targets", lambda store_url: ())
     monkeypatch.setattr(ui, "is_kept", lambda *args: False)
     monkeypatch.setattr(ui, "_compute", lambda url, name, f, args: events.append((name, args)))
