@@ -153,6 +153,10 @@ def open_engine(url: str) -> Engine:
             if parsed.database not in (None, "", ":memory:") and not Path(parsed.database).exists():
                 raise SourceError(f"DuckDB file not found: {parsed.database}")
             engine = create_engine(parsed, connect_args={"read_only": True})
+            # duckdb_engine compiles as the PostgreSQL dialect it derives from, and turns
+            # SQLAlchemy's compiled-statement cache off only for want of having tested it: on,
+            # a scorecard's statements are compiled once, not on every call (tests/test_sources.py)
+            engine.dialect._supports_statement_cache = True
             # bounded memory and threads, spilling to disk beyond the limit (data/budget.py); set
             # per connection, as another reader of the same file may have opened it without them
             event.listen(engine, "connect", bounds.apply_to_duckdb)

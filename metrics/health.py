@@ -532,9 +532,13 @@ def exclusion_clause(table: Table, failing: frozenset[str] | None, cutoff: datet
 
 
 class ValidRows(_ColumnElement):
-    """Placeholder for "this row of ``table`` is valid", resolved per connection at execution."""
+    """Placeholder for "this row of ``table`` is valid", resolved per connection at execution.
 
-    inherit_cache = False
+    Its cache key is the table and the checks it resolves to on the executing connection
+    (those that failed, and the day's cutoff), so that SQLAlchemy compiles a statement once
+    and reuses its SQL until the source's checks change.
+    """
+
     type = Boolean()
 
     def __init__(self, table: Table):
@@ -545,6 +549,11 @@ class ValidRows(_ColumnElement):
 
     def get_children(self, **kw):
         return ()
+
+    def _gen_cache_key(self, anon_map, bindparams):
+        pending = getattr(_EXECUTING, "pending", None)
+        resolved = None if pending is None else (sorted(pending[1].failing), pending[1].cutoff)
+        return (self.__class__, self.table.name, repr(resolved))
 
 
 #: Per thread: the statement about to be compiled for execution and its source's health
@@ -609,6 +618,8 @@ def _before_execute(conn, clauseelement, multiparams, params, execution_options)
         return
     report = health_report(conn)
     _EXECUTING.pending = (clauseelement, report)
+    # a statement keeps its cache key once made; made again, it names the checks as they are now
+    clauseelement.__dict__.pop("_generate_cache_key", None)
 
 
 @event.listens_for(Engine, "after_execute")

@@ -221,3 +221,42 @@ def test_postgresql_keys_are_trusted_but_foreign_keys_are_checked(pg_url):
     assert not [c for c in enforced if c[2] == "foreign"]
     assert report.counts["orders.customer_id_unknown"] == 1
     assert report.excluded_rows["orders"] == 1
+
+
+def test_statements_are_compiled_once_and_again_when_the_checks_change(demo_copy, monkeypatch):
+    """The app's DuckDB engine keeps compiled statements: a second scorecard compiles none of
+    its statements again. The health placeholder is part of a statement's cache key, so when
+    the source's failing checks change (a file changed in place, seen by the same engine) the
+    statement is compiled again and leaves out the broken rows: nothing stale is reused."""
+    from sqlalchemy.engine.interfaces import CacheStats
+
+    from data.sources import open_engine
+    from metrics.catalogue import evaluate
+    from metrics.filters import Filters
+
+    engine = open_engine(f"duckdb:///{demo_copy}")
+    hits: list[bool] = []
+    event.listen(engine, "after_cursor_execute",
+                 lambda conn, cursor, statement, parameters, context, many: hits.append(
+                     context.cache_hit is CacheStats.CACHE_HIT))
+    f = Filters(date(2026, 8, 1), date(2026, 10, 31))
+    valid_tickets = select(func.count()).select_from(schema.tickets).where(health.valid_clause(schema.tickets))
+    with engine.connect() as conn:
+        first = [r.as_dict() for r in evaluate(conn, f, targets={}).results]
+        hits.clear()
+        again = [r.as_dict() for r in evaluate(conn, f, targets={}).results]
+        assert again == first
+        assert len(hits) >= 7 and all(hits)                 # every statement read from the cache
+        counted = conn.execute(valid_tickets).scalar_one()
+    engine.dispose()        # the file is free for a writer; the engine, its report and cache stay
+    with duckdb.connect(str(demo_copy)) as db:
+        db.execute("UPDATE tickets SET resolved_at = opened_at - INTERVAL 1 HOUR WHERE ticket_id IN "
+                   "(SELECT ticket_id FROM tickets WHERE resolved_at IS NOT NULL ORDER BY ticket_id LIMIT 3)")
+    monkeypatch.setattr(health, "VERIFY_SECONDS", 0)
+    sent = Statements(engine)
+    with engine.connect() as conn:
+        hits.clear()
+        assert conn.execute(valid_tickets).scalar_one() == counted - 3
+    assert hits[-1] is False                                 # compiled again, for the new checks
+    assert "resolved_at <" in sent.sent[-1]
+    engine.dispose()
