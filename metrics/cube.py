@@ -23,8 +23,8 @@ data refresh, data/cache.py), for its dates and fact filters (the interaction ch
 computed on first use, or, with a keeper that builds such results in its own time (the app),
 by the warming (:func:`keep`) or in the background after the first selection on its dates,
 the direct statement answering meanwhile; without a keeper, or without a customer filter, a
-family runs its direct statement. ``tests/test_cube.py`` checks both paths equal for a grid of filters on
-DuckDB and PostgreSQL.
+family runs its direct statement. ``tests/test_cube.py`` checks both paths equal for a grid
+of filters on DuckDB and PostgreSQL.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -87,14 +88,23 @@ class Builder:
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until every queued job has run (True), or ``timeout`` seconds (False)."""
-        import time
-
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.pending():
             if deadline is not None and time.monotonic() > deadline:
                 return False
             time.sleep(0.05)
         return True
+
+    def clear(self) -> None:
+        """Drop the jobs not started yet (the source is about to change: what they would
+        build is of the data as it was)."""
+        while True:
+            try:
+                name, _job = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            with self._lock:
+                self._queued.discard(name)
 
     def _run(self) -> None:
         while True:

@@ -183,6 +183,7 @@ def release_source() -> None:
             _open(url).engine.dispose()
         except SourceError:
             pass
+    BUILDER.clear()
     _open.clear()
     _OPENED.clear()
     st.cache_data.clear()

@@ -84,3 +84,16 @@ def test_a_failing_build_is_dropped_and_the_next_one_runs():
     assert done.is_set() and builder.pending() == 0
     builder.submit("first", done.clear)                 # dropped, so it can be queued again
     assert builder.join(timeout=10) and not done.is_set()
+
+
+def test_jobs_not_started_are_dropped_when_the_source_is_about_to_change():
+    """An import releases the source (pages/ui.py): the cubes queued for the old data are
+    not built."""
+    release, ran = threading.Event(), []
+    builder = keeper.Builder(wait=lambda: release.wait(10))
+    builder.submit("running", lambda: ran.append("running"))
+    builder.submit("queued", lambda: ran.append("queued"))
+    builder.clear()
+    release.set()
+    assert builder.join(timeout=10)
+    assert "queued" not in ran and builder.pending() == 0
