@@ -68,10 +68,10 @@ ui.kpi_row(kpis, list(ui.OVERVIEW_HEADLINE), f, "overview_")
 st.subheader(_("Gartner's eight rules"))
 left, right = st.columns(2)
 with left:
-    ui.chart(charts.rule_radar(card["rules"]), key="radar")
+    ui.chart(charts.rule_radar, card["rules"], key="radar")
     st.caption(_("Each axis is a rule's score out of 100; the dotted line is the comparison period."))
 with right:
-    ui.chart(charts.rule_bars(card["rules"]), key="rule_bars")
+    ui.chart(charts.rule_bars, card["rules"], key="rule_bars")
     st.caption(_("Green ≥ 90, orange ≥ 70, red below. Open *Gartner's eight rules* for every KPI behind a score."))
 
 st.subheader(_("Headline trends (12 months)"))
@@ -87,28 +87,27 @@ if revenue.empty and new.empty and compliance.empty and nps.empty:
 else:
     a, b = st.columns(2)
     with a:
-        ui.chart(charts.monthly_line(revenue, "period", "revenue", _("Revenue per month"), _("Revenue ({currency})").format(currency=ui.currency_symbol()), money=True,
-                                     kind="bar", partial=partial, partial_label=partial_text), key="trend_revenue")
+        ui.chart(charts.monthly_line, revenue, "period", "revenue", _("Revenue per month"),
+                 _("Revenue ({currency})").format(currency=ui.currency_symbol()), money=True,
+                 kind="bar", partial=partial, partial_label=partial_text, key="trend_revenue")
     with b:
-        ui.chart(charts.monthly_line(new, "period", "new_customers", _("New customers per month"),
-                                     _("Customers acquired"), colour=charts.GREEN,
-                                     kind="bar", partial=partial, partial_label=partial_text), key="trend_new")
+        ui.chart(charts.monthly_line, new, "period", "new_customers", _("New customers per month"),
+                 _("Customers acquired"), colour=charts.GREEN,
+                 kind="bar", partial=partial, partial_label=partial_text, key="trend_new")
     c, d = st.columns(2)
     with c:
         overall_month = (compliance.groupby("period")[["met", "breached"]].sum().reset_index())
         overall_month["compliance"] = overall_month.met / (overall_month.met + overall_month.breached)
         target = kpis.loc["sla_compliance", "target"]
-        ui.chart(charts.monthly_line(overall_month, "period", "compliance", _("SLA compliance per month"),
-                                     _("Share of tickets met"), target=target,
-                                     target_label=_("target {target}").format(target=ui.i18n.percent(target, 0)),
-                                     percent=True, colour=charts.ORANGE, partial=partial,
-                                     partial_label=partial_text), key="trend_sla")
+        ui.chart(charts.monthly_line, overall_month, "period", "compliance", _("SLA compliance per month"),
+                 _("Share of tickets met"), target=target,
+                 target_label=_("target {target}").format(target=ui.i18n.percent(target, 0)),
+                 percent=True, colour=charts.ORANGE, partial=partial, partial_label=partial_text, key="trend_sla")
     with d:
         target = kpis.loc["nps", "target"]
-        ui.chart(charts.monthly_line(nps, "period", "nps", _("NPS per month"), _("NPS (points)"),
-                                     target=target, target_label=_("target {target}").format(target=f"{target:.0f}"), colour=charts.PURPLE,
-                                     partial=partial, partial_label=partial_text),
-                 key="trend_nps")
+        ui.chart(charts.monthly_line, nps, "period", "nps", _("NPS per month"), _("NPS (points)"),
+                 target=target, target_label=_("target {target}").format(target=f"{target:.0f}"),
+                 colour=charts.PURPLE, partial=partial, partial_label=partial_text, key="trend_nps")
 
 st.subheader(_("Forecasts (6 months)"))
 a, b = st.columns(2)

@@ -211,3 +211,30 @@ def test_a_page_computes_only_the_view_that_is_open(app, monkeypatch, page):
         assert name is None or name in asked, (label, asked)
         shown = [e.value for e in (*at.subheader, *at.markdown, *at.caption)]
         assert any(text in value for value in shown), (label, text)
+
+
+def test_a_rerun_draws_the_overview_figures_without_building_them(app, monkeypatch):
+    """The Overview's figures are built once per data, language and theme (pages/ui.py chart):
+    a rerun draws the same eight charts without building any; in Spanish they are built again,
+    with Spanish titles."""
+    import functools
+
+    from pages import charts, ui
+
+    ui._figure.clear()          # figures other tests of this process built are kept too
+    built: list[str] = []
+    for name in ("rule_radar", "rule_bars", "monthly_line", "forecast_chart"):
+        def counted(*args, _build=getattr(charts, name), **kwargs):
+            built.append(_build.__name__)
+            return _build(*args, **kwargs)
+        monkeypatch.setattr(charts, name, functools.wraps(getattr(charts, name))(counted))
+    at = app("overview")
+    first = [c.proto.spec for c in at.get("plotly_chart")]
+    assert len(first) == 8 and len(built) == 8
+    at.run()
+    assert not at.exception
+    assert [c.proto.spec for c in at.get("plotly_chart")] == first and len(built) == 8
+    at.query_params["lang"] = "es"
+    at.run()
+    assert len(built) == 16
+    assert any("Ingresos" in c.proto.spec for c in at.get("plotly_chart"))
