@@ -48,7 +48,7 @@ cols[-1].metric(_("Pending (open, deadline not reached)"), ui.i18n.number(int(ov
 # week by week up to six months; a longer range month by month (a weekly line over a year is noise)
 grain = "week" if (page_filters.end - page_filters.start).days <= 183 else "month"
 over_time = ui.compute("sla.over_time", page_filters, grain)
-ui.chart(charts.compliance_over_time(over_time.dropna(subset=["compliance"]), target, grain), key="sla_weekly")
+ui.chart(charts.compliance_over_time, over_time.dropna(subset=["compliance"]), target, grain, key="sla_weekly")
 
 st.subheader(_("Response and resolution"))
 times = st.columns(4)
@@ -74,11 +74,11 @@ times[3].metric(_("First-contact resolution"), ui.fmt(overall["fcr"], "percent")
                 help=_("Resolved tickets that needed one contact / resolved tickets that report it"), border=True)
 left, right = st.columns(2)
 with left:
-    ui.chart(charts.time_histogram(ui.compute("sla.distribution", page_filters, "resolution"),
-                                   _("Resolution time (tickets resolved by the end of the range)")), key="sla_res")
+    ui.chart(charts.time_histogram, ui.compute("sla.distribution", page_filters, "resolution"),
+             _("Resolution time (tickets resolved by the end of the range)"), key="sla_res")
 with right:
-    ui.chart(charts.time_histogram(ui.compute("sla.distribution", page_filters, "first_response"),
-                                   _("Time to first response")), key="sla_first")
+    ui.chart(charts.time_histogram, ui.compute("sla.distribution", page_filters, "first_response"),
+             _("Time to first response"), key="sla_first")
 
 st.subheader(_("Demand: tickets per month and forecast"))
 ui.forecast_panel(f, "tickets", _("Tickets opened per month: actual and forecast"), _("Tickets"))
@@ -90,7 +90,7 @@ with left:
     if backlog.empty:
         ui.empty_state(_("No ticket was open at the end of the range."))
     else:
-        ui.chart(charts.backlog_bars(backlog), key="sla_backlog")
+        ui.chart(charts.backlog_bars, backlog, key="sla_backlog")
         ui.records_button(_("Open tickets"), _("Tickets open at the end of the range"), "sla.tickets", page_filters,
                           key="sla_backlog_drill")
 with right:

@@ -1103,10 +1103,10 @@ def dark_theme() -> bool:
 def chart(fig, *args, key: str | None = None, **kwargs) -> None:
     """Draw a plotly figure with the project's template, light or dark as the user's Streamlit theme.
 
-    ``fig`` is a figure, or a builder of pages/charts.py with its arguments: the themed
-    figure is then built once per arguments, language, theme and currency, and reruns and
-    sessions draw it again without building it (the Overview's eight figures took 0.2-0.3 s
-    of every rerun)."""
+    ``fig`` is a figure, or a builder of pages/charts.py with its arguments (data: frames,
+    numbers, strings; not functions, which cannot be hashed): the themed figure is then built
+    once per arguments, language, theme and currency, and reruns and sessions draw it again
+    without building it (the Overview's eight figures took 0.2-0.3 s of every rerun)."""
     from pages import charts
 
     if callable(fig):

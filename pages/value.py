@@ -49,15 +49,15 @@ def predicted_section() -> None:
         symbol = ui.currency_symbol()
         left, right = st.columns(2)
         with left:
-            ui.chart(charts.clv_histogram(result["distribution"]), key="clv_hist")
+            ui.chart(charts.clv_histogram, result["distribution"], key="clv_hist")
             st.caption(_("Most customers are worth little and a few are worth a lot: the value is skewed, hence the "
                          "log scale."))
         with right:
             ui.chart(charts.equity_bars(result["by_segment"], "equity", _("Customer equity by segment"),
                                         _("Equity ({currency})").format(currency=symbol),
-                                        money=ui.money), key="clv_equity")
+                                        money=ui.money), key="clv_equity")   # a formatter: built each run
             st.caption(_("Where the predicted value of the base sits, segment by segment."))
-        ui.chart(charts.alive_vs_clv(result["sample"]), key="clv_scatter")
+        ui.chart(charts.alive_vs_clv, result["sample"], key="clv_scatter")
         st.caption(_("Each dot is a customer (a sample of up to 3,000). Bottom right: likely still customers but of "
                      "low value; top left: valuable customers who may already have left — the ones to win back "
                      "first."))
@@ -93,7 +93,7 @@ def rfm_section() -> None:
         pareto = rfm_result["pareto"]
         left, right = st.container(), st.container()  # the grid as wide as the page: its cells hold names
         with left:
-            ui.chart(charts.rfm_heatmap(rfm_result["grid"]), key="rfm_grid")
+            ui.chart(charts.rfm_heatmap, rfm_result["grid"], key="rfm_grid")
             st.caption(_("Customers who bought in the last year, scored 1-5 on recency and frequency by quintile; "
                          "each cell is named after the RFM segment it belongs to."))
         with right:
@@ -136,8 +136,8 @@ def churn_section() -> None:
         st.markdown(fit)
         left, right = st.columns(2)
         with left:
-            ui.chart(charts.at_risk_bars(risk["at_risk"], _("Predicted CLV ({currency})").format(
-                currency=ui.currency_symbol())), key="clv_at_risk")
+            ui.chart(charts.at_risk_bars, risk["at_risk"], _("Predicted CLV ({currency})").format(
+                currency=ui.currency_symbol()), key="clv_at_risk")
             overall = risk["at_risk"][risk["at_risk"].group == "all"].iloc[0]
             st.caption(_("{at_risk} of {clv} predicted value ({share}) belongs to customers likely to leave: the "
                          "value at stake. The drivers on the right say which of recency, service failures, "
@@ -145,7 +145,7 @@ def churn_section() -> None:
                 at_risk=ui.money(overall.clv_at_risk), clv=ui.money(overall.clv),
                 share=percent(overall.share_at_risk, 0)))
         with right:
-            ui.chart(charts.odds_ratio_forest(risk["odds_ratios"]), key="churn_drivers")
+            ui.chart(charts.odds_ratio_forest, risk["odds_ratios"], key="churn_drivers")
         for sentence in risk["odds_ratios"].sentence:
             st.markdown(f"- {sentence}")
         for note in risk["notes"]:
