@@ -1106,7 +1106,8 @@ def chart(fig, *args, key: str | None = None, **kwargs) -> None:
     ``fig`` is a figure, or a builder of pages/charts.py with its arguments (data: frames,
     numbers, strings; not functions, which cannot be hashed): the themed figure is then built
     once per arguments, language, theme and currency, and reruns and sessions draw it again
-    without building it (the Overview's eight figures took 0.2-0.3 s of every rerun)."""
+    without building it (a warm rerun of the Overview went from 0.40-0.44 s to 0.12-0.14 s
+    at 100k customers)."""
     from pages import charts
 
     if callable(fig):
