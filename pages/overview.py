@@ -5,10 +5,13 @@ import streamlit as st
 from i18n import _
 from pages import charts, signin, ui
 
+#: The tabs of the trends and the forecasts (only the one shown is computed).
+VIEW_KEY = "overview_view"
+
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title(_("Overview"))
 f = ui.filters()
-ui.prefetch(ui.OVERVIEW_SECTIONS, f)
+ui.prefetch(ui.overview_plan(ui.open_view(ui.OVERVIEW_VIEWS, VIEW_KEY)), f)
 ui.caption_filters(f)
 
 
@@ -74,17 +77,19 @@ with right:
     ui.chart(charts.rule_bars, card["rules"], key="rule_bars")
     st.caption(_("Green ≥ 90, orange ≥ 70, red below. Open *Gartner's eight rules* for every KPI behind a score."))
 
-st.subheader(_("Headline trends (12 months)"))
-year = ui.month_window(f, 12)
-partial, partial_text = ui.partial_month(f), ui.partial_label(f)
-history = ui.month_window(f, ui.FORECAST_HISTORY_MONTHS)     # the forecasts' months, computed once
-revenue = ui.last_months(ui.compute("value.revenue", history), year)
-new = ui.last_months(ui.compute("value.new_customers", history), year)
-compliance = ui.compute("sla.over_time", year, "month")
-nps = ui.compute("voice.nps", year)
-if revenue.empty and new.empty and compliance.empty and nps.empty:
-    ui.empty_state(_("No activity in the 12 months up to the end of the range for this selection."))
-else:
+
+def trends() -> None:
+    """Revenue, new customers, SLA compliance and NPS per month over the 12 months to the end."""
+    year = ui.month_window(f, 12)
+    partial, partial_text = ui.partial_month(f), ui.partial_label(f)
+    history = ui.month_window(f, ui.FORECAST_HISTORY_MONTHS)     # the forecasts' months, computed once
+    revenue = ui.last_months(ui.compute("value.revenue", history), year)
+    new = ui.last_months(ui.compute("value.new_customers", history), year)
+    compliance = ui.compute("sla.over_time", year, "month")
+    nps = ui.compute("voice.nps", year)
+    if revenue.empty and new.empty and compliance.empty and nps.empty:
+        ui.empty_state(_("No activity in the 12 months up to the end of the range for this selection."))
+        return
     a, b = st.columns(2)
     with a:
         ui.chart(charts.monthly_line, revenue, "period", "revenue", _("Revenue per month"),
@@ -109,10 +114,15 @@ else:
                  target=target, target_label=_("target {target}").format(target=f"{target:.0f}"),
                  colour=charts.PURPLE, partial=partial, partial_label=partial_text, key="trend_nps")
 
-st.subheader(_("Forecasts (6 months)"))
-a, b = st.columns(2)
-with a:
-    ui.forecast_panel(f, "revenue", _("Revenue: actual and forecast"),
-                      _("Revenue ({currency})").format(currency=ui.currency_symbol()), money=True)
-with b:
-    ui.forecast_panel(f, "new_customers", _("New customers: actual and forecast"), _("Customers acquired"))
+
+def forecasts() -> None:
+    """Revenue and new customers: the months behind and the six ahead, with their bands."""
+    a, b = st.columns(2)
+    with a:
+        ui.forecast_panel(f, "revenue", _("Revenue: actual and forecast"),
+                          _("Revenue ({currency})").format(currency=ui.currency_symbol()), money=True)
+    with b:
+        ui.forecast_panel(f, "new_customers", _("New customers: actual and forecast"), _("Customers acquired"))
+
+
+ui.views(dict(zip(ui.OVERVIEW_VIEWS, (trends, forecasts))), VIEW_KEY)

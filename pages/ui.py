@@ -12,7 +12,7 @@ import html
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -1001,15 +1001,24 @@ def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_
 #: The Overview's headline KPI tiles (their sparklines are warmed: pages/warm.py).
 OVERVIEW_HEADLINE = ("sla_compliance", "nps", "csat", "win_rate", "customer_equity_growth", "active_customers_growth",
                      "complaints_per_1000", "duplicate_rate")
-#: The Overview's sections, started side by side when it opens (:func:`prefetch`): each
-#: forecast's model fits beside the statements of the scorecard and the sparklines. The
-#: revenue and new-customer charts show the last 12 of the forecasts' 36 months, read by one
-#: statement each (kept: metrics.value).
+#: The Overview's sections, started side by side when it opens (:func:`prefetch`): the
+#: scorecard beside the sparklines' statements, then those of the view shown (below).
 OVERVIEW_SECTIONS: ahead.Plan = (
-    ("scorecard", "range", ("targets",)), ("forecast", "range", ("revenue", 6)),
-    ("trend", "range", (6, tuple(sorted(OVERVIEW_HEADLINE)))), ("forecast", "range", ("new_customers", 6)),
-    ("value.revenue", "history", ()), ("value.new_customers", "history", ()), ("sla.over_time", "year", ("month",)),
-    ("voice.nps", "year", ()))
+    ("scorecard", "range", ("targets",)), ("trend", "range", (6, tuple(sorted(OVERVIEW_HEADLINE)))))
+#: The Overview's two views (tab labels, untranslated), each with its sections; only the one
+#: shown is computed (:func:`views`). The revenue and new-customer charts show the last 12 of
+#: the forecasts' 36 months, read by one statement each (kept: metrics.value), so opening the
+#: forecasts then fits their models on series already read.
+OVERVIEW_VIEWS: dict[str, ahead.Plan] = {
+    N_("Headline trends (12 months)"): (
+        ("value.revenue", "history", ()), ("value.new_customers", "history", ()),
+        ("sla.over_time", "year", ("month",)), ("voice.nps", "year", ())),
+    N_("Forecasts (6 months)"): (("forecast", "range", ("revenue", 6)), ("forecast", "range", ("new_customers", 6)))}
+
+
+def overview_plan(view: str | None = None) -> ahead.Plan:
+    """The Overview's sections with those of ``view`` (untranslated label; the first view when None)."""
+    return (*OVERVIEW_SECTIONS, *OVERVIEW_VIEWS[view or next(iter(OVERVIEW_VIEWS))])
 
 
 def kpi_row(kpis: pd.DataFrame, names: list[str], f: Filters, key: str, per_row: int = 4) -> None:
@@ -1191,11 +1200,24 @@ def forecast_panel(f: Filters, what: str, title: str, y_title: str, money: bool 
 
 def views(drawn: dict[str, Callable[[], None]], key: str) -> None:
     """A page's views as tabs (labels untranslated, each with the function that draws it),
-    only the chosen one drawn and so computed (Streamlit's lazy tabs)."""
-    for tab, draw in zip(st.tabs([_(label) for label in drawn], key=key, on_change="rerun"), drawn.values()):
+    only the chosen one drawn and so computed (Streamlit's lazy tabs). The chosen view stays
+    chosen when the language changes."""
+    labels = [_(label) for label in drawn]
+    chosen = _(open_view(drawn, key))
+    for tab, draw in zip(st.tabs(labels, key=key, default=chosen, on_change="rerun"), drawn.values()):
         with tab:
             if tab.open:
                 draw()
+
+
+def open_view(labels: Iterable[str], key: str) -> str:
+    """The untranslated label of the view :func:`views` with ``key`` shows (the first until
+    another tab is chosen, in any language), known before the tabs are drawn (to start its
+    sections ahead)."""
+    labels = list(labels)
+    chosen = st.session_state.get(key)
+    return next((label for label in labels for code in i18n.LANGUAGES
+                 if i18n.translations(code).gettext(label) == chosen), labels[0])
 
 
 def page_window(f: Filters, months: int, key: str, what: str) -> Filters:

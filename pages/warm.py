@@ -3,7 +3,7 @@ results kept per data refresh (data/cache.py).
 
 ``python -m pages.warm`` (``make warm``; ``make run`` runs it in the background while the
 server starts) computes the default view: the Overview with the default filters in every
-language and the dimension cubes of its dates (a filter change then sums them), then the
+language (the tab it opens on, then its forecasts' tab) and the dimension cubes of its dates (a filter change then sums them), then the
 sparklines of every KPI, the customer value models and RFM; then the Overview of every row
 scope the access definition grants (a regional manager's morning Overview is a different
 filter set from the company's). Run it after each data refresh, e.g. from the cron job that
@@ -24,10 +24,11 @@ from metrics.filters import Filters
 from metrics.scope import AccessError, Scope, load_access
 from pages import ui
 
-#: The Overview's sections (computation, window, arguments: pages/ahead.py), in the reverse
-#: of the page's order, so that a warming thread and the first visitor's page work on
-#: different sections.
-OVERVIEW = ui.OVERVIEW_SECTIONS[::-1]
+#: The Overview's sections (computation, window, arguments: pages/ahead.py) as it opens, in
+#: the reverse of the page's order, so that a warming thread and the first visitor's page
+#: work on different sections; then those of its other views (the forecasts' tab).
+OVERVIEW = ui.overview_plan()[::-1]
+OVERVIEW_OTHER_VIEWS = tuple(section for plan in list(ui.OVERVIEW_VIEWS.values())[1:] for section in plan)
 #: The dimension cubes of the default dates (metrics/cube.py), one section each, so that a
 #: server's warming pauses between them for its visitors (together they take 12 s at 1M
 #: customers; the largest, the interactions of the trend's months, 4.5 s): first those of
@@ -104,9 +105,10 @@ def default_view(url: str, store_url: str, visitors=None) -> int:
     try:
         ui.dimension_values(url)
         computed += sections(url, default_filters(url), store_url, OVERVIEW)
-        computed += sections(url, default_filters(url), store_url, COMPANY, visitors)
+        computed += sections(url, default_filters(url), store_url, (*OVERVIEW_OTHER_VIEWS, *COMPANY), visitors)
         for scope in granted_scopes(store_url):
-            computed += sections(url, default_filters(url, scope), store_url, OVERVIEW, visitors)
+            computed += sections(url, default_filters(url, scope), store_url, (*OVERVIEW, *OVERVIEW_OTHER_VIEWS),
+                                 visitors)
     except Exception:  # noqa: BLE001 - best effort, see the docstring
         pass
     return computed

@@ -67,8 +67,14 @@ def test_the_overview_takes_every_section_it_started_and_computes_each_once(monk
     assert not at.exception and [t.value for t in at.title] == ["Overview"]
     assert len(at.session_state["_sections_started"]) == 0          # the plan matches what the page asks
     assert computed and max(computed.values()) == 1, computed
-    planned = {name for name, _window, _args in ui.OVERVIEW_SECTIONS}
+    planned = {name for name, _window, _args in ui.overview_plan()}
     assert planned <= {name for name, _f, _args in computed}
+    assert "forecast" not in {name for name, _f, _args in computed}    # its tab is not open
+    at.session_state["overview_view"] = "Forecasts (6 months)"
+    at.run()
+    assert not at.exception and len(at.session_state["_sections_started"]) == 0
+    assert max(computed.values()) == 1 and [args for name, _f, args in computed if name == "forecast"] == [
+        ("revenue", 6), ("new_customers", 6)]
 
 
 def test_the_overview_reads_each_monthly_series_once_for_its_chart_and_its_forecast(monkeypatch, demo_url,
@@ -96,9 +102,11 @@ def test_the_overview_reads_each_monthly_series_once_for_its_chart_and_its_forec
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
         if "_sections_started" not in at.session_state:
             at.run()
+        at.session_state["overview_view"] = "Forecasts (6 months)"     # the forecasts' tab opened
+        at.run()
     finally:
         event.remove(Engine, "before_cursor_execute", count)
-    assert not at.exception
+    assert not at.exception and len(at.get("plotly_chart")) == 4       # the radar, the bars, two forecasts
     assert statements["revenue"] == 1 and statements["new customers"] == 1, statements
 
     from pages import warm

@@ -215,8 +215,9 @@ def test_a_page_computes_only_the_view_that_is_open(app, monkeypatch, page):
 
 def test_a_rerun_draws_the_overview_figures_without_building_them(app, monkeypatch):
     """The Overview's figures are built once per data, language and theme (pages/ui.py chart):
-    a rerun draws the same eight charts without building any; in Spanish they are built again,
-    with Spanish titles."""
+    a rerun draws the same six charts without building any. The forecasts' two charts are built
+    when their tab is opened only; in Spanish they are built again, with Spanish titles, and the
+    forecasts' tab stays open."""
     import functools
 
     from pages import charts, ui
@@ -230,11 +231,16 @@ def test_a_rerun_draws_the_overview_figures_without_building_them(app, monkeypat
         monkeypatch.setattr(charts, name, functools.wraps(getattr(charts, name))(counted))
     at = app("overview")
     first = [c.proto.spec for c in at.get("plotly_chart")]
-    assert len(first) == 8 and len(built) == 8
+    assert len(first) == 6 and len(built) == 6 and "forecast_chart" not in built
     at.run()
     assert not at.exception
-    assert [c.proto.spec for c in at.get("plotly_chart")] == first and len(built) == 8
+    assert [c.proto.spec for c in at.get("plotly_chart")] == first and len(built) == 6
+    at.session_state["overview_view"] = "Forecasts (6 months)"
+    at.run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 4 and built[6:] == ["forecast_chart", "forecast_chart"]
     at.query_params["lang"] = "es"
     at.run()
-    assert len(built) == 16
+    assert len(built) == 8 + 4      # the radar, the bars and, the forecasts' tab still open, two forecasts
+    assert [t.label for t in at.tabs] == ["Tendencias principales (12 meses)", "Previsiones (6 meses)"]
     assert any("Ingresos" in c.proto.spec for c in at.get("plotly_chart"))

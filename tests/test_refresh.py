@@ -94,6 +94,9 @@ def test_warming_from_the_shell_computes_what_the_first_visitor_reads(monkeypatc
     tiles = _tiles(at)
     assert not [e.value for e in at.error]
     assert tiles["Overall CRM score"].endswith("/ 100")
+    at.session_state["overview_view"] = "Forecasts (6 months)"      # warmed too
+    at.run()
+    assert not at.exception and not [e.value for e in at.error] and len(at.get("plotly_chart")) == 4
     _restart()
 
 
