@@ -125,4 +125,5 @@ def forecasts() -> None:
         ui.forecast_panel(f, "new_customers", _("New customers: actual and forecast"), _("Customers acquired"))
 
 
+st.subheader(_("Trends and forecasts"))
 ui.views(dict(zip(ui.OVERVIEW_VIEWS, (trends, forecasts))), VIEW_KEY)
