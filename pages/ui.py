@@ -609,8 +609,11 @@ OVER_BUDGET_MESSAGE = N_("This section needs more memory or time than the server
 
 
 class _Visitors:
-    """How many computations people are waiting for right now, and when the last ended: the
-    server's background warming waits for them (pages/warm.py) rather than slow them down."""
+    """How many script runs and computations people are waiting for right now, and when the
+    last ended: the server's background warming and cube building wait for them
+    (pages/warm.py, pages/keeper.py) rather than slow them down. A whole run counts, not only
+    its computations: between two computations the script builds figures and sends them,
+    and a model fit started then in the background would take the interpreter from it."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -1296,7 +1299,8 @@ def run_guarded(body: Callable[[], None]) -> None:
     from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
     try:
-        body()
+        with VISITORS.waiting():
+            body()
     except (DBAPIError, SourceError) as exc:
         logging.getLogger("crm.app").warning("data source failed: %s", exc, exc_info=True)
         st.error(_("The data source does not answer right now (it may be restarting or unreachable). "

@@ -80,6 +80,7 @@ def test_filters_go_to_the_url_and_the_url_restores_them(app_server, browser):
     page.close()
 
     reopened = open_page(browser, shared)
+    wait_drawn(reopened)    # open_page can return before the first run has started (tests/browser.py)
     assert_no_exception(reopened)
     segment = reopened.get_by_test_id("stMultiSelect").filter(has_text="Segment").first
     expect(segment).to_contain_text("SMB")

@@ -64,3 +64,12 @@ def test_the_cubes_are_warmed_one_at_a_time_each_after_a_pause(monkeypatch):
     assert events == [step for dates, family in cubes for step in ("pause", ("cubes", (family, dates)))]
     assert cubes[3] == ("scorecard", "interactions") and cubes[-1] == ("trend", "interactions")
     assert warm.COMPANY[:len(cubes)] == warm.CUBES
+
+
+def test_a_page_run_counts_as_waited_for_from_its_start_to_its_end():
+    """Not only its computations: between them the script builds and sends its figures, and a
+    model fit started then in the background would take the interpreter from it."""
+    seen = []
+    ui.run_guarded(lambda: seen.append(ui.VISITORS.idle(0.0)))     # the page's body, with no computation
+    assert seen == [False]
+    assert ui.VISITORS.idle(0.0) and not ui.VISITORS.idle(60.0)    # a pause starts when the run ends
