@@ -467,66 +467,52 @@ def main(argv: list[str] | None = None) -> int:
 #: here, so that the results file is regenerated with it).
 NOTES = """
 - **The machine.** Each size's table is the median of two runs on this code (2026-11-28
-  14:26). The machine was slower than in the morning: the code of the morning's tables
-  (a839386), measured again at 14:41 on the 100k demo, gave a warm Overview of 1.10 s and
-  a warm Customer value of 1.12 s, against 0.69-0.89 s and 0.59-0.95 s at 11:34-11:41; the
-  scorecard benchmark's hand-written SQL moved the same way (1.36 s warm at 1M at 12:29,
-  1.68-1.90 s in the afternoon). The ratios to the floor measured in the same run are the
-  guide. Two runs of this afternoon stopped on a click that started no run for 300 s; the
-  benchmark now clicks again after 5 s (and counts it). One of them stopped on the blank
-  page, where none of the app's code runs.
-- **What changed since the morning's runs**: a visitor never waits for a dimension cube to
-  be built (pages/keeper.py): a selection on dates whose cubes are not kept answers with the
-  direct statements and queues the cubes for a background thread of the server, which
-  builds them one at a time in the visitors' pauses. Before, the first selection on some
-  dates built them while its visitor waited (at 100k in-process, the first of six filter
-  changes took 2.76 s before and 1.59 s now; the next ones 1.1-1.3 s before and 1.3-1.6 s
-  now, the background builds running beside them). And statements are compiled once
-  (SQLAlchemy's cache, on for DuckDB, the health clause part of its key).
-- **A filter change** (a segment added) at 1M: 3.4-4.3 s in this table (2.8-3.3 s in the
-  morning's). It is made about 35 s after the server started, before its own warming has
-  built the cubes of the default dates: it is answered by the direct statements of four
-  families for the scorecard's and the sparklines' periods. After `make warm` (cubes kept),
-  measured apart today over five changes: 2.3-3.2 s; in-process (no browser) 1.3-1.4 s.
-  What is left in-process: the two forecasts' model fits (0.4-0.6 s each, six candidate
-  models and a backtest), the tickets and pipeline families and the quality median read
-  directly (medians do not add up: 0.1-0.25 s each, for the scorecard and again for the
-  sparklines' six months), and building the eight figures (0.2-0.3 s). **The browser** is
-  the other half, measured with Chromium's CPU counters and its trace over five changes
-  after `make warm`: Chromium uses 1.8-2.9 CPU-seconds per change, as much as the server
-  (1.8-2.5 s). Its renderer's main thread is busy 2.0-2.2 s: 1.2 s of React rendering the
-  page as the run's messages arrive (plotly.js drawing the eight charts 0.4 s of it, Vega
-  the eight sparklines 0.1 s), 0.25 s of style and layout forced by the charts measuring
-  themselves, 0.15 s of painting. On two cores the browser and the server's script and two
-  section threads share the machine: timed inside the real server, the script of a change
-  takes 2.0-2.2 s where in-process (no browser beside it) it takes 1.3-1.4 s, and
-  in-process with one core kept busy it took 1.5-2.1 s. A change under 1.5 s on this
-  machine needs both halves cut: fewer or lighter charts redrawn, and the forecasts and
-  the direct families out of the change.
+  17:17). The machine was faster than at 14:26, the previous tables' run (the blank page's
+  first load 0.84 s against 1.08 s): the ratios to the floor measured in the same run are
+  the guide. Four clicks of this run started no script run within 5 s and were made again
+  (each step is timed from the click that started its run).
+- **What changed since the 14:26 tables**: the Overview's trends and forecasts are two tabs,
+  the trends first, and only the tab shown is computed and drawn (Streamlit's lazy tabs):
+  the forecasts' twelve model fits and two charts left the first load and every filter
+  change; opening the forecasts' tab takes 0.6-0.7 s (**forecasts' tab** above). The
+  Overview, Service & SLA and Customer value build their figures once per data, language,
+  theme and currency (`ui.chart`). A whole page run now counts as what people wait for:
+  the server's warming and cube builder start only in a pause after it (a model fit in the
+  background took the interpreter from the script drawing the page).
+- **A filter change** (a segment added) at 1M: 1.81 s after `make warm` (aim 1.5 s; 2.3-3.2 s
+  before the tabs) and 2.59 s on a fresh server that warms itself (3.4-4.3 s before), where
+  the cubes of the default dates are not built yet when the change is made (about 30 s after
+  the server started, the benchmark leaving no pause between its clicks): the families are
+  then read by their direct statements. In-process (no browser) after `make warm` a change
+  takes 0.72-0.87 s: the revenue of the forecasts' 36 months (one statement on the orders,
+  0.22-0.27 s), the tickets family and its medians, which do not add up (three statements,
+  0.07-0.13 s each), the pipeline and quality medians read directly, all on two section
+  threads. **The browser** is the other half: Chromium redraws the page as the run's
+  messages arrive (React, the six plotly charts, the eight Vega sparklines, style and
+  layout forced by the charts measuring themselves), on the same two cores as the server's
+  script and section threads. At 100k a change takes 0.84-0.87 s.
+- **The first load.** With nothing computed (a fresh server, an empty results folder), the
+  Overview at 1M computes the data-health report, the sidebar's lookups, the scorecard and
+  its sparklines from the source beside the server's own warming: 5.81 s (aim 4 s; 8.6 s
+  before the tabs). The value, interaction and quality families of the scorecard's and the
+  sparklines' periods (one statement each, the orders and interactions of two years and of
+  the sparklines' six months) are most of it: two cores reading 44M interactions and 1M
+  orders is what stops it. After `make warm` (19 s at 1M, 7 s at 100k, run after each data
+  refresh) the next visitor reads results: 1.96 s at 1M and 1.89 s at 100k, within the aims;
+  at 100k with nothing computed 2.97 s (aim 2 s).
 - **The server's own warming** (no `make warm` before) computes the Overview beside the
-  first visitor, then the cubes one at a time, the sparklines of every KPI and the value
-  models, in the pauses of what visitors wait for. At 1M Gartner's rules (4.3 s) and
-  Customer value (4.2 s) cold are just over their 4 s aim in this table (3.8-4.1 s and
-  2.8-3.8 s in the morning's); every page after a restart, results kept, is within its
-  aims. `make warm` after each data refresh removes the trade.
-- **The first load.** With nothing computed, the Overview at 1M computes the scorecard, its
-  sparklines, two forecasts and the data-health report beside the server's own warming:
-  8.3-8.9 s (aim 4 s), and at 100k 5.3-5.6 s (aim 2 s). In-process, the data-health report
-  and the sidebar's lookups take 1.4 s, then the scorecard (4.2 s: the interactions alone
-  2.3 s beside the sparklines' statements) and the sparklines (3.8 s: the value family of
-  eleven periods 1.9 s) share the two cores. Two cores computing a million customers'
-  scorecard, sparklines and checks from nothing is what stops it; after `make warm` (30 s
-  at 1M, 11 s at 100k) the next visitor reads results: 2.4-3.5 s at 1M and 2.0-3.3 s at 100k.
-  The browser then draws the eight charts (plotly.js, 4.7 MB, loaded on the first chart).
-- **Warm pages** rerun their script: results are read from the caches, figures are built and
-  serialised and every element is sent. The warm Overview's script takes 0.43 s on the
-  server (the figures: 0.3 s); opened from another page, the browser then mounts eight new
-  charts, which is the rest. In this table the Overview (1.16 s at 100k, 1.52 s at 1M) and
-  Customer value at 100k (1.17 s) are over their warm aims; the morning's code measured in
-  the same hour gave 1.10 s and 1.12 s for those at 100k (above).
+  first visitor, then, in the pauses of what visitors wait for, the forecasts, the cubes
+  one at a time, the sparklines of every KPI and the value models. Every other page cold
+  is within its aim at 1M (Customer value 3.05 s, the value models fitted on the page's
+  first visit) and at 100k; every page after a restart, results kept, is within its aims.
+- **Warm pages** rerun their script: results are read from the caches, figures are read
+  from the figure cache on the three pages that use it (built on the others), and every
+  element is sent; opened from another page, the browser then mounts the page's charts.
+  Every page warm is within its aim at both sizes (the slowest: Customer value, 1.18 s at
+  1M and 0.80 s at 100k, with its 3,000-point scatter and two tables).
 - **Memory.** One session peaked at 1.4 GB at 1M (DuckDB's memory limit is a share of the
   machine, `CRM_DB_MEMORY`); ten more sessions, each with its own region filter, peaked at
-  1.0 GB on the restarted server: within the 3 GB aim. No exception, no crash.
+  1.1 GB on the restarted server: within the 3 GB aim. No exception, no crash.
 """
 
 def _median(values: list[float]) -> float:
