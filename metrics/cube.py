@@ -34,7 +34,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Subquery
 from sqlalchemy.sql.elements import Label
@@ -140,6 +140,54 @@ def keep(conn: Connection, family: str, periods: Periods,
     if keeping.active():
         general = whole(periods)
         keeping.kept(key(family, general), lambda: bounded(build(conn, general)))
+
+
+#: A series' statement for filters without a customer filter: grouped by its keys (the
+#: period, and e.g. a ticket class) and, given the customers' attribution, by the
+#: combination of customer dimensions too (:func:`series`).
+SeriesQuery = Callable[[Filters, "Subquery | None"], Select]
+
+
+def series(conn: Connection, name: str, filters: Filters, query: SeriesQuery, keys: Sequence[str],
+           columns: Sequence[str], exact: Sequence[str] = ()) -> pd.DataFrame | None:
+    """A series (a chart's months) for ``filters``' selection summed from its kept cube: one
+    row per ``keys`` its selected combinations have rows for, with ``columns`` summed (counts
+    as ints, the ``exact`` sums of money added exactly and given as floats, as the direct
+    statement casts them); None when the direct statement should answer (as :func:`counts`)."""
+    if not keeping.active() or not filters.has_customer_filter:
+        return None
+    general = whole(Periods((filters,))).selection
+    kept = keeping.prepared(series_key(name, general),
+                            lambda c: bounded(_series_cube(c, query, general, keys, columns, exact)), conn)
+    if kept is None:
+        return None
+    picked = chosen(kept, filters)
+    rows = [{**dict(zip(keys, group)), **{column: float(_total(part[column])) if column in exact
+                                           else _total(part[column]) for column in columns}}
+            for group, part in picked.groupby(list(keys), sort=True)] if len(picked) else []
+    return pd.DataFrame(rows, columns=[*keys, *columns])
+
+
+def keep_series(conn: Connection, name: str, filters: Filters, query: SeriesQuery, keys: Sequence[str],
+                columns: Sequence[str], exact: Sequence[str] = ()) -> None:
+    """Compute and keep the cube of a series of ``filters``' dates (:func:`keep`'s warming)."""
+    if keeping.active():
+        general = whole(Periods((filters,))).selection
+        keeping.kept(series_key(name, general), lambda: bounded(_series_cube(conn, query, general, keys, columns,
+                                                                             exact)))
+
+
+def series_key(name: str, general: Filters) -> tuple:
+    """What a series' cube of ``general``'s dates is kept under."""
+    return ("cube", "series", name, general)
+
+
+def _series_cube(conn: Connection, query: SeriesQuery, general: Filters, keys: Sequence[str],
+                 columns: Sequence[str], exact: Sequence[str]) -> pd.DataFrame:
+    rows = conn.execute(query(general, attribution())).mappings().all()
+    data = pd.DataFrame([dict(row) for row in rows], columns=[*keys, *KEYS, *columns])
+    data["p"] = 0           # compact's period index: a series' periods are among its keys
+    return compact(data, columns, exact)
 
 
 def frame(parts: Sequence[tuple[Sequence, Sequence[str]]], exact: Sequence[str] = ()) -> pd.DataFrame:

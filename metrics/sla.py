@@ -20,8 +20,10 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Subquery
 
 from data.schema import customers, tickets
+from metrics import cube
 from metrics.filters import Filters
 from i18n import N_
 from metrics.periods import Periods, as_periods, by_period
@@ -224,22 +226,45 @@ def overall_by_period(conn: Connection, periods: Periods | Sequence[Filters],
 
 def compliance_over_time(conn: Connection, filters: Filters, grain: str = "week",
                          limits: SlaLimits = DEFAULT_LIMITS) -> pd.DataFrame:
-    """Met, breached and compliance per period (week or month of opened_at) and class."""
+    """Met, breached and compliance per period (week or month of opened_at) and class (with
+    a customer filter in the app, the counts summed from the kept cube of the range:
+    :func:`metrics.cube.series`)."""
+    def query(f: Filters, by: Subquery | None) -> Select:
+        return _compliance_query(f, grain, limits, by)
+    frame = cube.series(conn, f"sla/{grain}/{limits}", filters, query, ("period", "sla_class"), STATUS_COUNTS)
+    if frame is None:
+        frame = pd.DataFrame(conn.execute(query(filters, None)).mappings().all(),
+                             columns=["period", "sla_class", *STATUS_COUNTS])
+    frame["compliance"] = [ratio(m, m + b) for m, b in zip(frame.met, frame.breached)]
+    return frame
+
+
+def keep_compliance_cube(conn: Connection, filters: Filters, grain: str = "week",
+                         limits: SlaLimits = DEFAULT_LIMITS) -> None:
+    """Compute and keep the cube of :func:`compliance_over_time` for these dates (the warming)."""
+    cube.keep_series(conn, f"sla/{grain}/{limits}", filters, lambda f, by: _compliance_query(f, grain, limits, by),
+                     ("period", "sla_class"), STATUS_COUNTS)
+
+
+STATUS_COUNTS = ("met", "breached", "pending")
+
+
+def _compliance_query(filters: Filters, grain: str, limits: SlaLimits, by: Subquery | None) -> Select:
+    """The tickets' statuses per period and class statement (and, with the customers'
+    attribution ``by``, per combination of customer dimensions: the cube)."""
     status = status_expr(filters, limits)
     period = func.date_trunc(grain, tickets.c.opened_at).label("period")
+    dims = [] if by is None else cube.dimension_columns(by)
     query = (
-        select(period, tickets.c.sla_class,
+        select(period, tickets.c.sla_class, *dims,
                count_if(status == "met").label("met"),
                count_if(status == "breached").label("breached"),
                count_if(status == "pending").label("pending"))
         .where(*ticket_clauses(filters))
-        .group_by(period, tickets.c.sla_class)
+        .group_by(period, tickets.c.sla_class, *cube.grouped(dims))
         .order_by(period, tickets.c.sla_class)
     )
-    frame = pd.DataFrame(conn.execute(query).mappings().all(),
-                         columns=["period", "sla_class", "met", "breached", "pending"])
-    frame["compliance"] = [ratio(m, m + b) for m, b in zip(frame.met, frame.breached)]
-    return frame
+    return query if by is None else query.select_from(tickets.outerjoin(by, by.c.customer_id == tickets.c.customer_id))
 
 
 def backlog_by_age(conn: Connection, filters: Filters) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pandas as pd
-from sqlalchemy import Numeric, and_, case, func, select, type_coerce
+from sqlalchemy import Numeric, Select, and_, case, func, select, type_coerce
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Subquery
 
@@ -213,18 +213,40 @@ def keep_value_cube(conn: Connection, periods: Periods | Sequence[Filters]) -> N
 @keeping.kept_result("value.revenue_by_period")
 def revenue_by_period(conn: Connection, filters: Filters, grain: str = "month") -> pd.DataFrame:
     """Revenue, margin, orders and buying customers per period of the range (kept: the
-    Overview's revenue chart and its forecast read the same months)."""
+    Overview's revenue chart and its forecast read the same months; with a customer filter
+    in the app, summed from the kept cube of the range: :func:`metrics.cube.series`)."""
+    def query(f: Filters, by: Subquery | None) -> Select:
+        return _revenue_query(f, grain, by)
+    summed = cube.series(conn, f"revenue/{grain}", filters, query, ("period",), REVENUE_SUMS, exact=REVENUE_MONEY)
+    if summed is not None:
+        return summed
+    return pd.DataFrame(conn.execute(query(filters, None)).mappings().all(), columns=["period", *REVENUE_SUMS])
+
+
+def keep_revenue_cube(conn: Connection, filters: Filters, grain: str = "month") -> None:
+    """Compute and keep the cube of :func:`revenue_by_period` for these dates (the warming)."""
+    cube.keep_series(conn, f"revenue/{grain}", filters, lambda f, by: _revenue_query(f, grain, by), ("period",),
+                     REVENUE_SUMS, exact=REVENUE_MONEY)
+
+
+REVENUE_SUMS, REVENUE_MONEY = ("revenue", "margin", "orders", "customers"), ("revenue", "margin")
+
+
+def _revenue_query(filters: Filters, grain: str, by: Subquery | None) -> Select:
+    """The revenue per period statement (and, with the customers' attribution ``by``, per
+    combination of customer dimensions, its sums of money left exact: the cube)."""
     o = orders.c
     period = func.date_trunc(grain, o.ordered_at).label("period")
+    money = as_float if by is None else (lambda total: total)
+    dims = [] if by is None else cube.dimension_columns(by)
     query = (
-        select(period, as_float(func.sum(o.amount)).label("revenue"),
-               as_float(func.sum(func.coalesce(o.margin, o.amount))).label("margin"),
+        select(period, *dims, money(func.sum(o.amount)).label("revenue"),
+               money(func.sum(func.coalesce(o.margin, o.amount))).label("margin"),
                func.count().label("orders"), func.count(func.distinct(o.customer_id)).label("customers"))
         .where(filters.in_period(o.ordered_at), *filters.fact_clauses(orders))
-        .group_by(period).order_by(period)
+        .group_by(period, *cube.grouped(dims)).order_by(period)
     )
-    return pd.DataFrame(conn.execute(query).mappings().all(),
-                        columns=["period", "revenue", "margin", "orders", "customers"])
+    return query if by is None else query.select_from(orders.outerjoin(by, by.c.customer_id == o.customer_id))
 
 
 @keeping.kept_result("value.new_customers_by_period")

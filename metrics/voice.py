@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 import pandas as pd
-from sqlalchemy import BigInteger, and_, case, cast, func, select
+from sqlalchemy import BigInteger, Select, and_, case, cast, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Subquery
 
@@ -132,15 +132,34 @@ def keep_survey_cube(conn: Connection, periods: Periods | Sequence[Filters]) -> 
 
 
 def nps_by_period(conn: Connection, filters: Filters, grain: str = "month") -> pd.DataFrame:
-    """NPS and its number of answers per period of the range."""
-    s = surveys.c
-    period = func.date_trunc(grain, s.answered_at).label("period")
-    query = (select(period, func.count().label("answers"), count_if(s.score >= 9).label("promoters"),
-                    count_if(s.score <= 6).label("detractors"))
-             .where(s.kind == "nps", filters.in_period(s.answered_at), *filters.fact_clauses(surveys))
-             .group_by(period).order_by(period))
-    frame = pd.DataFrame(conn.execute(query).mappings().all(),
-                         columns=["period", "answers", "promoters", "detractors"])
+    """NPS and its number of answers per period of the range (with a customer filter in the
+    app, the counts summed from the kept cube of the range: :func:`metrics.cube.series`)."""
+    def query(f: Filters, by: Subquery | None) -> Select:
+        return _nps_query(f, grain, by)
+    frame = cube.series(conn, f"nps/{grain}", filters, query, ("period",), NPS_COUNTS)
+    if frame is None:
+        frame = pd.DataFrame(conn.execute(query(filters, None)).mappings().all(), columns=["period", *NPS_COUNTS])
     frame["nps"] = [100.0 * (p - d) / n if n else None
                     for p, d, n in zip(frame.promoters, frame.detractors, frame.answers)]
     return frame
+
+
+def keep_nps_cube(conn: Connection, filters: Filters, grain: str = "month") -> None:
+    """Compute and keep the cube of :func:`nps_by_period` for these dates (the warming)."""
+    cube.keep_series(conn, f"nps/{grain}", filters, lambda f, by: _nps_query(f, grain, by), ("period",), NPS_COUNTS)
+
+
+NPS_COUNTS = ("answers", "promoters", "detractors")
+
+
+def _nps_query(filters: Filters, grain: str, by: Subquery | None) -> Select:
+    """The NPS answers per period statement (and, with the customers' attribution ``by``, per
+    combination of customer dimensions: the cube)."""
+    s = surveys.c
+    period = func.date_trunc(grain, s.answered_at).label("period")
+    dims = [] if by is None else cube.dimension_columns(by)
+    query = (select(period, *dims, func.count().label("answers"), count_if(s.score >= 9).label("promoters"),
+                    count_if(s.score <= 6).label("detractors"))
+             .where(s.kind == "nps", filters.in_period(s.answered_at), *filters.fact_clauses(surveys))
+             .group_by(period, *cube.grouped(dims)).order_by(period))
+    return query if by is None else query.select_from(surveys.outerjoin(by, by.c.customer_id == s.customer_id))

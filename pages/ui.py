@@ -512,6 +512,9 @@ COMPUTATIONS: dict[str, Callable[..., Any]] = {
     "scorecard": _scorecard,
     "trend": catalogue.trend,
     "cubes": catalogue.keep_cubes,  # warming: the dimension cubes of the scorecard's dates
+    "value.revenue_cube": value.keep_revenue_cube,      # warming: the cubes of the Overview's series
+    "voice.nps_cube": voice.keep_nps_cube,
+    "sla.over_time_cube": sla.keep_compliance_cube,
     "sla.summary": sla.summary,
     "sla.over_time": sla.compliance_over_time,
     "sla.backlog": sla.backlog_by_age,
@@ -585,7 +588,7 @@ def _compute_for(url: str, version: str, lang: str, name: str, f: Filters, args:
 
 #: Computations that build the dimension cubes when they run (the warming's); any other
 #: answers directly while a cube is not kept and leaves it to :data:`BUILDER`.
-BUILDS_CUBES = frozenset({"cubes"})
+BUILDS_CUBES = frozenset({"cubes", "value.revenue_cube", "voice.nps_cube", "sla.over_time_cube"})
 
 
 def _keeper(url: str, version: str, name: str) -> keeping.Keeper:

@@ -35,12 +35,16 @@ OVERVIEW_OTHER_VIEWS = tuple(section for plan in list(ui.OVERVIEW_VIEWS.values()
 #: the scorecard's dates, then those of the trend's months, the interactions last (only the
 #: rules page's sparklines read them): what a filter change on the Overview sums first.
 CUBES = tuple(("cubes", "range", (family, dates)) for dates in catalogue.CUBE_DATES for family in catalogue.CUBES)
+#: The cubes of the Overview's monthly series (metrics.cube.series), as its trends read them.
+SERIES_CUBES = (("value.revenue_cube", "history", ()), ("sla.over_time_cube", "year", ("month",)),
+                ("voice.nps_cube", "year", ()))
 #: Computed for the company's default view only (heavier, and the same for every visitor):
-#: first the dimension cubes of the default dates, since a filter change is what a visitor
-#: does next, and each granted scope's Overview warmed last then sums a cube; then the
-#: sparklines of every KPI (the rules page; their families but two are the Overview's,
-#: kept), the value models and RFM.
-COMPANY = (*CUBES, ("trend", "range", (6,)), ("clv", "range", (12, "segment")), ("rfm", "range", ()))
+#: first the dimension cubes of the default dates (the scorecard's, the Overview's series',
+#: the sparklines'), since a filter change is what a visitor does next, and each granted
+#: scope's Overview warmed last then sums a cube; then the sparklines of every KPI (the
+#: rules page; their families but two are the Overview's, kept), the value models and RFM.
+COMPANY = (*CUBES[:len(catalogue.CUBES)], *SERIES_CUBES, *CUBES[len(catalogue.CUBES):], ("trend", "range", (6,)),
+           ("clv", "range", (12, "segment")), ("rfm", "range", ()))
 
 
 def targets(store_url: str) -> tuple:

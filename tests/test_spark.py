@@ -157,6 +157,28 @@ def test_scorecard_summed_from_cubes_on_spark_equals_duckdb(engines):
     assert any(key[0] == "cube" for key in kept)
 
 
+def test_monthly_series_summed_from_cubes_on_spark_equal_duckdb(engines):
+    """The Overview's monthly series (metrics.cube.series: revenue, NPS, SLA compliance): their
+    cube statements run on Spark, and a region summed from them equals DuckDB's direct ones."""
+    from metrics import keeping
+
+    duck, spark = engines
+    kept: dict[tuple, object] = {}
+    keeper = lambda key, compute: kept[key] if key in kept else kept.setdefault(key, compute())  # noqa: E731
+    f = FILTERS[0].with_values(region="North")
+
+    def series(conn):
+        return {"revenue": value.revenue_by_period(conn, f), "nps": voice.nps_by_period(conn, f),
+                "sla": sla.compliance_over_time(conn, f, "month")}
+    with duck.connect() as d, spark.connect() as s:
+        left = series(d)
+        with keeping.keeping(keeper):
+            right = series(s)
+    assert _flat(left)
+    assert_same(left, right, "series")
+    assert sum(key[:2] == ("cube", "series") for key in kept) == 3
+
+
 def test_data_health_checks_equal(engines):
     """The data-model checks behind the valid rows (and the Data page) count the same rows."""
     duck, spark = engines

@@ -46,7 +46,8 @@ def test_the_command_line_does_not_wait_and_a_server_waits_no_longer_than_its_pa
 def test_the_cubes_are_warmed_one_at_a_time_each_after_a_pause(monkeypatch):
     """Together the cubes take 12 s at 1M customers: a server's warming builds them one per
     section, waiting for a pause in what visitors wait for before each, the scorecard's dates
-    first and the interactions (44M rows) last of each."""
+    first and the interactions (44M rows) last of each; the Overview's monthly series' cubes
+    come between the scorecard's dates and the trend's."""
     from datetime import date
 
     from metrics import catalogue
@@ -63,7 +64,9 @@ def test_the_cubes_are_warmed_one_at_a_time_each_after_a_pause(monkeypatch):
     assert computed == len(cubes) == 8
     assert events == [step for dates, family in cubes for step in ("pause", ("cubes", (family, dates)))]
     assert cubes[3] == ("scorecard", "interactions") and cubes[-1] == ("trend", "interactions")
-    assert warm.COMPANY[:len(cubes)] == warm.CUBES
+    # the scorecard's cubes, then the Overview's series' cubes, then the sparklines'
+    assert warm.COMPANY[:len(cubes) + 3] == (*warm.CUBES[:4], *warm.SERIES_CUBES, *warm.CUBES[4:])
+    assert {name for name, _window, _args in warm.SERIES_CUBES} <= ui.BUILDS_CUBES
 
 
 def test_a_page_run_counts_as_waited_for_from_its_start_to_its_end():
