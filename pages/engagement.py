@@ -57,7 +57,7 @@ def pressure_view() -> None:
         if distribution.empty:
             ui.empty_state(_("No outbound contacts in this range."))
         else:
-            ui.chart(charts.pressure_histogram(distribution, int(limit)), key="pressure_hist")
+            ui.chart(charts.pressure_histogram, distribution, int(limit), key="pressure_hist")
             st.caption(_("Log scale: most customer-weeks have one contact; the red bars are the weeks above the limit."))
     with right:
         st.markdown(_("**Over-contacted customers**"))
@@ -88,8 +88,8 @@ def personalised_view() -> None:
 
     left, right = st.columns([3, 2])
     with left:
-        ui.chart(charts.response_bars(interval(response.personalized_responses, response.personalized_contacts),
-                                      interval(response.generic_responses, response.generic_contacts)),
+        ui.chart(charts.response_bars, interval(response.personalized_responses, response.personalized_contacts),
+                 interval(response.generic_responses, response.generic_contacts),
                  key="response_bars")
     with right:
         if response.p_value is None:
@@ -116,7 +116,7 @@ def campaigns_view() -> None:
         ui.empty_state(_("No campaign started in this range for this selection."))
     else:
         roi["target_segment"] = roi["target_segment"].fillna(_("all segments"))
-        ui.chart(charts.campaign_roi(roi), key="roi_chart")
+        ui.chart(charts.campaign_roi, roi, key="roi_chart")
         money_columns = ["cost", "attributed_margin", "cost_per_acquisition"]
         st.dataframe(ui.money_table(labels.readable(roi), money_columns), hide_index=True, column_config={
             **labels.column_config(roi), "campaign_id": _("Code"), "name": _("Campaign"),

@@ -64,12 +64,12 @@ for col, stage_row in zip(tiles, table.itertuples()):
 
 left, right = st.columns(2)
 with left:
-    ui.chart(charts.funnel_stages(table), key="funnel_chart")
+    ui.chart(charts.funnel_stages, table, key="funnel_chart")
 with right:
     CONVERSIONS = {"step": N_("Step (from previous stage)"), "cumulative": N_("Cumulative (from prospect)")}
     which = st.segmented_control(_("Conversion"), ["step", "cumulative"], default="step", key="funnel_which",
                                  format_func=lambda w: _(CONVERSIONS[w]))
-    ui.chart(charts.conversion_bars(table, which or "step"), key="funnel_conv")
+    ui.chart(charts.conversion_bars, table, which or "step", key="funnel_conv")
 
 st.subheader(_("Time between stages"))
 days = st.columns(3)

@@ -70,10 +70,11 @@ class Builder:
         self._queued: set = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._stopped = False
 
     def submit(self, name: Any, job: Callable[[], None]) -> None:
         with self._lock:
-            if name in self._queued:
+            if name in self._queued or self._stopped:
                 return
             self._queued.add(name)
             if self._thread is None or not self._thread.is_alive():
@@ -106,12 +107,22 @@ class Builder:
             with self._lock:
                 self._queued.discard(name)
 
+    def stop(self, timeout: float = 60.0) -> bool:
+        """Take no more jobs, drop the queued ones and wait for the one running (True when
+        none is left). Called as the interpreter exits: a database statement still running
+        in this daemon thread when Python finalises aborts the whole process."""
+        with self._lock:
+            self._stopped = True
+        self.clear()
+        return self.join(timeout)
+
     def _run(self) -> None:
         while True:
             name, job = self._jobs.get()
             try:
                 self._wait()
-                job()
+                if not self._stopped:
+                    job()
             except Exception:  # noqa: BLE001 - best effort, see the class docstring
                 pass
             finally:

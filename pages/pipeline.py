@@ -48,18 +48,18 @@ else:
     by_age = by_age.assign(group=[_(g) for g in by_age.group])
     a, b = st.columns(2)
     with a:
-        ui.chart(charts.pipeline_bars(by_age, _("Open pipeline by age"), _("Days since the deal was created"),
-                                      symbol), key="pipeline_age")
+        ui.chart(charts.pipeline_bars, by_age, _("Open pipeline by age"), _("Days since the deal was created"),
+                 symbol, key="pipeline_age")
     with b:
         by_team = by_team.assign(group=[labels.value_label(g) for g in by_team.group])
-        ui.chart(charts.pipeline_bars(by_team, _("Open pipeline by team"), _("Sales team"), symbol),
+        ui.chart(charts.pipeline_bars, by_team, _("Open pipeline by team"), _("Sales team"), symbol,
                  key="pipeline_team")
 
 st.subheader(_("Expected closes by month"))
 if forecast.empty:
     ui.empty_state(_("No forecast: no open deal, or no deal won in the 12 months before the end of the range."))
 else:
-    ui.chart(charts.close_forecast_bars(forecast, symbol), key="pipeline_forecast")
+    ui.chart(charts.close_forecast_bars, forecast, symbol, key="pipeline_forecast")
     overdue = int(forecast.overdue.sum())
     st.caption(_("A deal is expected to close one median sales cycle after it was created; the {n} deals already "
                  "past that are counted in {month}. The weighted bar multiplies each amount by the win rate of the "
@@ -77,7 +77,7 @@ for col, by, title, y_title in ((a, "source", _("Win rate by source"), _("Source
             ui.empty_state(_("No deal was won or lost in the range for this selection."))
         else:
             rates = rates.assign(group=[labels.value_label(g) for g in rates.group])
-            ui.chart(charts.win_rate_dots(rates, title, y_title, target), key=f"pipeline_win_{by}")
+            ui.chart(charts.win_rate_dots, rates, title, y_title, target, key=f"pipeline_win_{by}")
 st.caption(_("Each line is the 95 % Wilson interval: with few closed deals it is wide, and two groups whose lines "
              "overlap may not really differ."))
 
@@ -87,7 +87,7 @@ median = facts["sales_cycle_days"]
 if days.empty:
     ui.empty_state(_("No deal was won in the range for this selection."))
 else:
-    ui.chart(charts.cycle_histogram(days, median), key="pipeline_cycle")
+    ui.chart(charts.cycle_histogram, days, median, key="pipeline_cycle")
 if median is None:
     ui.empty_state(_("No median sales cycle in the range, so no deal can be called stuck."))
 else:

@@ -35,7 +35,7 @@ def survival_section() -> None:
     if result["curves"].empty:
         ui.empty_state(_("No customer with orders in this selection to follow."))
         return
-    ui.chart(charts.survival_curves(result["curves"], churn_days), key="survival_chart")
+    ui.chart(charts.survival_curves, result["curves"], churn_days, key="survival_chart")
     for median in result["medians"].values():
         st.markdown(f"- {median.sentence()}")
     verdict = result["logrank"]
@@ -67,7 +67,7 @@ titles = {"retention": (_("Customer retention: share of the cohort buying in mon
           "revenue": (_("Revenue of the cohort in month k"),
                       _("Revenue ({currency})").format(currency=ui.currency_symbol()))}
 title, colorbar = titles[name]
-ui.chart(charts.cohort_heatmap(matrices[name], percent, title, colorbar, bounded=name == "retention"),
+ui.chart(charts.cohort_heatmap, matrices[name], percent, title, colorbar, bounded=name == "retention",
          key="cohort_heatmap")
 st.caption(_("{cohorts} cohorts, {customers} customers. Month 0 is 100 % by construction: every customer's first "
              "order falls in the acquisition month.").format(cohorts=ui.i18n.number(len(matrices["size"])),

@@ -7,6 +7,7 @@ Everything that computes lives in ``metrics``; results are cached per filter set
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import html
 import os
@@ -135,8 +136,10 @@ def _open(url: str) -> Source:
     if _serving() and os.environ.get("CRM_WARM", "1") != "0":
         from pages import warm
 
-        threading.Thread(target=warm.default_view, args=(url, resolve_store_url(), VISITORS), daemon=True,
-                         name="warm-default-view").start()
+        warming = threading.Thread(target=warm.default_view, args=(url, resolve_store_url(), VISITORS),
+                                   daemon=True, name="warm-default-view")
+        warming.start()
+        atexit.register(warm.stop, warming)
     return opened
 
 
@@ -651,6 +654,7 @@ def _pause_for_visitors() -> None:
 
 #: Builds, in the pauses of the visitors' computations, the cubes they missed (pages/keeper.py).
 BUILDER = keeper.Builder(_pause_for_visitors)
+atexit.register(BUILDER.stop)
 
 
 def compute(name: str, f: Filters, *args) -> Any:

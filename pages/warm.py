@@ -14,6 +14,7 @@ first visitor opens the source (``CRM_WARM=0`` turns that off).
 from __future__ import annotations
 
 import sys
+import threading
 import time
 
 import i18n
@@ -86,16 +87,31 @@ def sections(url: str, f: Filters, store_url: str, plan, visitors=None) -> int:
             with i18n.using(lang):
                 if not ui.is_kept(url, name, window, args):
                     wait_for_a_pause(visitors)
+                    if STOPPING.is_set():
+                        return computed
                     ui._compute(url, name, window, args)
                     computed += 1
     return computed
+
+
+#: Set when the server exits: a server's warming then starts no further section.
+STOPPING = threading.Event()
+
+
+def stop(warming: threading.Thread, timeout: float = 60.0) -> None:
+    """Let a server's warming thread finish the section it is computing and start no other
+    (at the interpreter's exit: a statement still running in a daemon thread while Python
+    finalises aborts the process)."""
+    STOPPING.set()
+    warming.join(timeout)
 
 
 def wait_for_a_pause(visitors) -> None:
     """Return when nobody has waited for a computation for QUIET_SECONDS (at once without
     ``visitors``), or after PATIENCE_SECONDS."""
     deadline = time.monotonic() + PATIENCE_SECONDS
-    while visitors is not None and not visitors.idle(QUIET_SECONDS) and time.monotonic() < deadline:
+    while (visitors is not None and not visitors.idle(QUIET_SECONDS) and time.monotonic() < deadline
+           and not STOPPING.is_set()):
         time.sleep(0.1)
 
 

@@ -97,3 +97,43 @@ def test_jobs_not_started_are_dropped_when_the_source_is_about_to_change():
     release.set()
     assert builder.join(timeout=10)
     assert "queued" not in ran and builder.pending() == 0
+
+
+def test_stopping_waits_for_the_running_build_and_starts_no_other():
+    """At the interpreter's exit (pages/ui.py registers it): a statement still running in the
+    daemon thread while Python finalises aborts the process, so the running build is waited
+    for, the queued ones are dropped and nothing new is taken."""
+    started, release, ran = threading.Event(), threading.Event(), []
+
+    def running():
+        started.set()
+        release.wait(10)
+        ran.append("running")
+    builder = keeper.Builder(wait=lambda: None)
+    builder.submit("running", running)
+    builder.submit("queued", lambda: ran.append("queued"))
+    assert started.wait(10)
+    threading.Timer(0.2, release.set).start()
+    assert builder.stop(timeout=10)
+    assert ran == ["running"] and builder.pending() == 0
+    builder.submit("after", lambda: ran.append("after"))
+    assert builder.pending() == 0 and ran == ["running"]
+
+
+def test_a_server_s_warming_starts_no_section_once_stopping(monkeypatch):
+    from pages import ui, warm
+
+    computed = []
+    monkeypatch.setattr(warm, "targets", lambda store_url: ())
+    monkeypatch.setattr(ui, "is_kept", lambda *args: False)
+    monkeypatch.setattr(ui, "_compute", lambda url, name, f, args: computed.append(name))
+    monkeypatch.setattr(warm, "STOPPING", threading.Event())
+    busy = ui._Visitors()
+    thread = threading.Thread(target=lambda: busy.waiting().__enter__())   # a visitor who never leaves
+    thread.start()
+    thread.join()
+    worker = threading.Thread(target=warm.sections, args=("duckdb:///crm.duckdb", Filters(date(2026, 1, 1),
+                                                          date(2026, 1, 31)), "sqlite:///app.sqlite", warm.CUBES, busy))
+    worker.start()
+    warm.stop(worker, timeout=10)        # it was waiting for a pause: it stops at once
+    assert not worker.is_alive() and computed == []
