@@ -467,52 +467,53 @@ def main(argv: list[str] | None = None) -> int:
 #: here, so that the results file is regenerated with it).
 NOTES = """
 - **The machine.** Each size's table is the median of two runs on this code (2026-11-28
-  17:17). The machine was faster than at 14:26, the previous tables' run (the blank page's
-  first load 0.84 s against 1.08 s): the ratios to the floor measured in the same run are
-  the guide. Four clicks of this run started no script run within 5 s and were made again
-  (each step is timed from the click that started its run).
+  17:53). The machine was faster than at 14:26, the run before this round's changes (the
+  blank page's first load 0.91 s against 1.08 s): the ratios to the floor measured in the
+  same run are the guide. Four clicks of this run started no script run within 5 s and
+  were made again (each step is timed from the click that started its run).
 - **What changed since the 14:26 tables**: the Overview's trends and forecasts are two tabs,
   the trends first, and only the tab shown is computed and drawn (Streamlit's lazy tabs):
   the forecasts' twelve model fits and two charts left the first load and every filter
-  change; opening the forecasts' tab takes 0.6-0.7 s (**forecasts' tab** above). The
-  Overview, Service & SLA and Customer value build their figures once per data, language,
-  theme and currency (`ui.chart`). A whole page run now counts as what people wait for:
-  the server's warming and cube builder start only in a pause after it (a model fit in the
-  background took the interpreter from the script drawing the page).
-- **A filter change** (a segment added) at 1M: 1.81 s after `make warm` (aim 1.5 s; 2.3-3.2 s
-  before the tabs) and 2.59 s on a fresh server that warms itself (3.4-4.3 s before), where
-  the cubes of the default dates are not built yet when the change is made (about 30 s after
-  the server started, the benchmark leaving no pause between its clicks): the families are
-  then read by their direct statements. In-process (no browser) after `make warm` a change
-  takes 0.72-0.87 s: the revenue of the forecasts' 36 months (one statement on the orders,
-  0.22-0.27 s), the tickets family and its medians, which do not add up (three statements,
-  0.07-0.13 s each), the pipeline and quality medians read directly, all on two section
-  threads. **The browser** is the other half: Chromium redraws the page as the run's
-  messages arrive (React, the six plotly charts, the eight Vega sparklines, style and
-  layout forced by the charts measuring themselves), on the same two cores as the server's
-  script and section threads. At 100k a change takes 0.84-0.87 s.
+  change; opening the forecasts' tab takes 0.5-0.6 s (**forecasts' tab** above). The
+  Overview's monthly series (36 months of revenue, 12 of NPS and of SLA compliance) are
+  summed from dimension cubes under a customer filter, built by `make warm` after the
+  scorecard's. Every page builds its figures once per data, language, theme and currency
+  (`ui.chart`). A whole page run counts as what people wait for: the server's warming
+  and cube builder start only in a pause after it (a model fit in the background took
+  Python's interpreter from the script drawing the page).
+- **A filter change** (a segment added) at 1M: 1.34 s after `make warm`, within the 1.5 s aim
+  (2.3-3.2 s before this round). On a fresh server that warms itself it takes 2.79 s: the
+  change is made about 30 s after the server started, and this benchmark clicks its next
+  step as soon as a page is drawn, so the warming, which waits for half a second without
+  any run, has not built a cube yet (it would after 120 s of waiting): the families are
+  read by their direct statements. What is left of a change after `make warm`, in-process:
+  the tickets family and its medians, which do not add up (three statements, 0.07-0.13 s
+  each at 1M), and the pipeline and quality medians read directly, on two section
+  threads; then the browser redraws the page as the run's messages arrive (React, six
+  plotly charts, eight Vega sparklines, style and layout forced by the charts measuring
+  themselves) on the same two cores. At 100k a change takes 0.85-0.90 s.
 - **The first load.** With nothing computed (a fresh server, an empty results folder), the
   Overview at 1M computes the data-health report, the sidebar's lookups, the scorecard and
-  its sparklines from the source beside the server's own warming: 5.81 s (aim 4 s; 8.6 s
-  before the tabs). The value, interaction and quality families of the scorecard's and the
-  sparklines' periods (one statement each, the orders and interactions of two years and of
-  the sparklines' six months) are most of it: two cores reading 44M interactions and 1M
-  orders is what stops it. After `make warm` (19 s at 1M, 7 s at 100k, run after each data
-  refresh) the next visitor reads results: 1.96 s at 1M and 1.89 s at 100k, within the aims;
-  at 100k with nothing computed 2.97 s (aim 2 s).
+  its sparklines from the source beside the server's own warming: 5.09 s (aim 4 s; 8.6 s
+  before this round), and 2.47 s at 100k (aim 2 s; 5.4 s before). The value, interaction and
+  quality families of the scorecard's and the sparklines' periods (one statement each: the
+  orders of two years before each of eleven month ends, 44M interactions) are most of it:
+  two cores reading the whole source from nothing is what stops it. After `make warm` (21 s
+  at 1M, 7 s at 100k, run after each data refresh) the next visitor reads results: 2.07 s
+  at 1M and 1.67 s at 100k, within the aims.
 - **The server's own warming** (no `make warm` before) computes the Overview beside the
   first visitor, then, in the pauses of what visitors wait for, the forecasts, the cubes
   one at a time, the sparklines of every KPI and the value models. Every other page cold
-  is within its aim at 1M (Customer value 3.05 s, the value models fitted on the page's
-  first visit) and at 100k; every page after a restart, results kept, is within its aims.
-- **Warm pages** rerun their script: results are read from the caches, figures are read
-  from the figure cache on the three pages that use it (built on the others), and every
-  element is sent; opened from another page, the browser then mounts the page's charts.
-  Every page warm is within its aim at both sizes (the slowest: Customer value, 1.18 s at
-  1M and 0.80 s at 100k, with its 3,000-point scatter and two tables).
+  is within its aim at both sizes (at 1M the slowest is Customer value, 2.52 s, its value
+  models fitted on the page's first visit); every page after a restart, results kept, is
+  within its aims.
+- **Warm pages** rerun their script: results are read from the caches, figures from the
+  figure cache, and every element is sent; opened from another page, the browser then
+  mounts the page's charts. Every page warm is within its aim at both sizes (the slowest:
+  Customer value, 0.82 s at 1M and 0.76 s at 100k).
 - **Memory.** One session peaked at 1.4 GB at 1M (DuckDB's memory limit is a share of the
   machine, `CRM_DB_MEMORY`); ten more sessions, each with its own region filter, peaked at
-  1.1 GB on the restarted server: within the 3 GB aim. No exception, no crash.
+  1.25 GB on the restarted server: within the 3 GB aim. No exception, no crash.
 """
 
 def _median(values: list[float]) -> float:
