@@ -164,7 +164,7 @@ def series(conn: Connection, name: str, filters: Filters, query: SeriesQuery, ke
     picked = chosen(kept, filters)
     rows = [{**dict(zip(keys, group)), **{column: float(_total(part[column])) if column in exact
                                            else _total(part[column]) for column in columns}}
-            for group, part in picked.groupby(list(keys), sort=True)] if len(picked) else []
+            for group, part in picked.groupby(list(keys), sort=True, dropna=False)] if len(picked) else []
     return pd.DataFrame(rows, columns=[*keys, *columns])
 
 
