@@ -30,7 +30,7 @@ of filters on DuckDB and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import pandas as pd
@@ -144,50 +144,66 @@ def keep(conn: Connection, family: str, periods: Periods,
 
 #: A series' statement for filters without a customer filter: grouped by its keys (the
 #: period, and e.g. a ticket class) and, given the customers' attribution, by the
-#: combination of customer dimensions too (:func:`series`).
+#: combination of customer dimensions too (:class:`Series`).
 SeriesQuery = Callable[[Filters, "Subquery | None"], Select]
 
 
-def series(conn: Connection, name: str, filters: Filters, query: SeriesQuery, keys: Sequence[str],
-           columns: Sequence[str], exact: Sequence[str] = ()) -> pd.DataFrame | None:
-    """A series (a chart's months) for ``filters``' selection summed from its kept cube: one
-    row per ``keys`` its selected combinations have rows for, with ``columns`` summed (counts
-    as ints, the ``exact`` sums of money added exactly and given as floats, as the direct
-    statement casts them); None when the direct statement should answer (as :func:`counts`)."""
-    if not keeping.active() or not filters.has_customer_filter:
-        return None
-    general = whole(Periods((filters,))).selection
-    kept = keeping.prepared(series_key(name, general),
-                            lambda c: bounded(_series_cube(c, query, general, keys, columns, exact)), conn)
-    if kept is None:
-        return None
-    picked = chosen(kept, filters)
-    rows = [{**dict(zip(keys, group)), **{column: float(_total(part[column])) if column in exact
-                                           else _total(part[column]) for column in columns}}
-            for group, part in picked.groupby(list(keys), sort=True, dropna=False)] if len(picked) else []
-    return pd.DataFrame(rows, columns=[*keys, *columns])
+@dataclass(frozen=True)
+class Series:
+    """A chart's series (its months) whose cube a selection of customer dimensions sums:
+    ``name`` (with its grain and settings) names the cube, ``query`` is its statement,
+    ``keys`` its groups, ``columns`` its counts and ``exact`` its sums of money (added
+    exactly, given as floats as the direct statement casts them)."""
 
+    name: str
+    query: SeriesQuery
+    keys: tuple[str, ...]
+    columns: tuple[str, ...]
+    exact: tuple[str, ...] = ()
 
-def keep_series(conn: Connection, name: str, filters: Filters, query: SeriesQuery, keys: Sequence[str],
-                columns: Sequence[str], exact: Sequence[str] = ()) -> None:
-    """Compute and keep the cube of a series of ``filters``' dates (:func:`keep`'s warming)."""
-    if keeping.active():
-        general = whole(Periods((filters,))).selection
-        keeping.kept(series_key(name, general), lambda: bounded(_series_cube(conn, query, general, keys, columns,
-                                                                             exact)))
+    def direct(self, conn: Connection, filters: Filters) -> pd.DataFrame:
+        """The series read by its statement."""
+        return pd.DataFrame(conn.execute(self.query(filters, None)).mappings().all(),
+                            columns=[*self.keys, *self.columns])
 
+    def read(self, conn: Connection, filters: Filters) -> pd.DataFrame:
+        """The series for ``filters``: summed from its kept cube when a keeper is set and a
+        customer dimension is selected (one row per keys the selected combinations have rows
+        for), else (or while the cube is not built) read by its statement."""
+        summed = self._summed(conn, filters)
+        return self.direct(conn, filters) if summed is None else summed
 
-def series_key(name: str, general: Filters) -> tuple:
-    """What a series' cube of ``general``'s dates is kept under."""
-    return ("cube", "series", name, general)
+    def keep(self, conn: Connection, filters: Filters) -> None:
+        """Compute and keep the cube of ``filters``' dates (:func:`keep`'s warming)."""
+        if keeping.active():
+            general = self._general(filters)
+            keeping.kept(self._key(general), lambda: bounded(self._cube(conn, general)))
 
+    def _summed(self, conn: Connection, filters: Filters) -> pd.DataFrame | None:
+        if not keeping.active() or not filters.has_customer_filter:
+            return None
+        general = self._general(filters)
+        kept = keeping.prepared(self._key(general), lambda c: bounded(self._cube(c, general)), conn)
+        if kept is None:
+            return None
+        picked = chosen(kept, filters)
+        rows = [{**dict(zip(self.keys, group)), **{column: float(_total(part[column])) if column in self.exact
+                                                    else _total(part[column]) for column in self.columns}}
+                for group, part in picked.groupby(list(self.keys), sort=True, dropna=False)] if len(picked) else []
+        return pd.DataFrame(rows, columns=[*self.keys, *self.columns])
 
-def _series_cube(conn: Connection, query: SeriesQuery, general: Filters, keys: Sequence[str],
-                 columns: Sequence[str], exact: Sequence[str]) -> pd.DataFrame:
-    rows = conn.execute(query(general, attribution())).mappings().all()
-    data = pd.DataFrame([dict(row) for row in rows], columns=[*keys, *KEYS, *columns])
-    data["p"] = 0           # compact's period index: a series' periods are among its keys
-    return compact(data, columns, exact)
+    @staticmethod
+    def _general(filters: Filters) -> Filters:
+        return whole(Periods((filters,))).selection
+
+    def _key(self, general: Filters) -> tuple:
+        return ("cube", "series", self.name, general)
+
+    def _cube(self, conn: Connection, general: Filters) -> pd.DataFrame:
+        rows = conn.execute(self.query(general, attribution())).mappings().all()
+        data = pd.DataFrame([dict(row) for row in rows], columns=[*self.keys, *KEYS, *self.columns])
+        data["p"] = 0           # compact's period index: a series' periods are among its keys
+        return compact(data, self.columns, self.exact)
 
 
 def frame(parts: Sequence[tuple[Sequence, Sequence[str]]], exact: Sequence[str] = ()) -> pd.DataFrame:

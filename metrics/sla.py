@@ -228,13 +228,8 @@ def compliance_over_time(conn: Connection, filters: Filters, grain: str = "week"
                          limits: SlaLimits = DEFAULT_LIMITS) -> pd.DataFrame:
     """Met, breached and compliance per period (week or month of opened_at) and class (with
     a customer filter in the app, the counts summed from the kept cube of the range:
-    :func:`metrics.cube.series`)."""
-    def query(f: Filters, by: Subquery | None) -> Select:
-        return _compliance_query(f, grain, limits, by)
-    frame = cube.series(conn, f"sla/{grain}/{limits}", filters, query, ("period", "sla_class"), STATUS_COUNTS)
-    if frame is None:
-        frame = pd.DataFrame(conn.execute(query(filters, None)).mappings().all(),
-                             columns=["period", "sla_class", *STATUS_COUNTS])
+    :class:`metrics.cube.Series`)."""
+    frame = _compliance_series(grain, limits).read(conn, filters)
     frame["compliance"] = [ratio(m, m + b) for m, b in zip(frame.met, frame.breached)]
     return frame
 
@@ -242,11 +237,12 @@ def compliance_over_time(conn: Connection, filters: Filters, grain: str = "week"
 def keep_compliance_cube(conn: Connection, filters: Filters, grain: str = "week",
                          limits: SlaLimits = DEFAULT_LIMITS) -> None:
     """Compute and keep the cube of :func:`compliance_over_time` for these dates (the warming)."""
-    cube.keep_series(conn, f"sla/{grain}/{limits}", filters, lambda f, by: _compliance_query(f, grain, limits, by),
-                     ("period", "sla_class"), STATUS_COUNTS)
+    _compliance_series(grain, limits).keep(conn, filters)
 
 
-STATUS_COUNTS = ("met", "breached", "pending")
+def _compliance_series(grain: str, limits: SlaLimits) -> cube.Series:
+    return cube.Series(f"sla/{grain}/{limits}", lambda f, by: _compliance_query(f, grain, limits, by),
+                       ("period", "sla_class"), ("met", "breached", "pending"))
 
 
 def _compliance_query(filters: Filters, grain: str, limits: SlaLimits, by: Subquery | None) -> Select:

@@ -214,22 +214,18 @@ def keep_value_cube(conn: Connection, periods: Periods | Sequence[Filters]) -> N
 def revenue_by_period(conn: Connection, filters: Filters, grain: str = "month") -> pd.DataFrame:
     """Revenue, margin, orders and buying customers per period of the range (kept: the
     Overview's revenue chart and its forecast read the same months; with a customer filter
-    in the app, summed from the kept cube of the range: :func:`metrics.cube.series`)."""
-    def query(f: Filters, by: Subquery | None) -> Select:
-        return _revenue_query(f, grain, by)
-    summed = cube.series(conn, f"revenue/{grain}", filters, query, ("period",), REVENUE_SUMS, exact=REVENUE_MONEY)
-    if summed is not None:
-        return summed
-    return pd.DataFrame(conn.execute(query(filters, None)).mappings().all(), columns=["period", *REVENUE_SUMS])
+    in the app, summed from the kept cube of the range: :class:`metrics.cube.Series`)."""
+    return _revenue_series(grain).read(conn, filters)
 
 
 def keep_revenue_cube(conn: Connection, filters: Filters, grain: str = "month") -> None:
     """Compute and keep the cube of :func:`revenue_by_period` for these dates (the warming)."""
-    cube.keep_series(conn, f"revenue/{grain}", filters, lambda f, by: _revenue_query(f, grain, by), ("period",),
-                     REVENUE_SUMS, exact=REVENUE_MONEY)
+    _revenue_series(grain).keep(conn, filters)
 
 
-REVENUE_SUMS, REVENUE_MONEY = ("revenue", "margin", "orders", "customers"), ("revenue", "margin")
+def _revenue_series(grain: str) -> cube.Series:
+    return cube.Series(f"revenue/{grain}", lambda f, by: _revenue_query(f, grain, by), ("period",),
+                       ("revenue", "margin", "orders", "customers"), exact=("revenue", "margin"))
 
 
 def _revenue_query(filters: Filters, grain: str, by: Subquery | None) -> Select:

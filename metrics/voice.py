@@ -133,12 +133,8 @@ def keep_survey_cube(conn: Connection, periods: Periods | Sequence[Filters]) -> 
 
 def nps_by_period(conn: Connection, filters: Filters, grain: str = "month") -> pd.DataFrame:
     """NPS and its number of answers per period of the range (with a customer filter in the
-    app, the counts summed from the kept cube of the range: :func:`metrics.cube.series`)."""
-    def query(f: Filters, by: Subquery | None) -> Select:
-        return _nps_query(f, grain, by)
-    frame = cube.series(conn, f"nps/{grain}", filters, query, ("period",), NPS_COUNTS)
-    if frame is None:
-        frame = pd.DataFrame(conn.execute(query(filters, None)).mappings().all(), columns=["period", *NPS_COUNTS])
+    app, the counts summed from the kept cube of the range: :class:`metrics.cube.Series`)."""
+    frame = _nps_series(grain).read(conn, filters)
     frame["nps"] = [100.0 * (p - d) / n if n else None
                     for p, d, n in zip(frame.promoters, frame.detractors, frame.answers)]
     return frame
@@ -146,10 +142,12 @@ def nps_by_period(conn: Connection, filters: Filters, grain: str = "month") -> p
 
 def keep_nps_cube(conn: Connection, filters: Filters, grain: str = "month") -> None:
     """Compute and keep the cube of :func:`nps_by_period` for these dates (the warming)."""
-    cube.keep_series(conn, f"nps/{grain}", filters, lambda f, by: _nps_query(f, grain, by), ("period",), NPS_COUNTS)
+    _nps_series(grain).keep(conn, filters)
 
 
-NPS_COUNTS = ("answers", "promoters", "detractors")
+def _nps_series(grain: str) -> cube.Series:
+    return cube.Series(f"nps/{grain}", lambda f, by: _nps_query(f, grain, by), ("period",),
+                       ("answers", "promoters", "detractors"))
 
 
 def _nps_query(filters: Filters, grain: str, by: Subquery | None) -> Select:

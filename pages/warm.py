@@ -36,7 +36,7 @@ OVERVIEW_OTHER_VIEWS = tuple(section for plan in list(ui.OVERVIEW_VIEWS.values()
 #: the scorecard's dates, then those of the trend's months, the interactions last (only the
 #: rules page's sparklines read them): what a filter change on the Overview sums first.
 CUBES = tuple(("cubes", "range", (family, dates)) for dates in catalogue.CUBE_DATES for family in catalogue.CUBES)
-#: The cubes of the Overview's monthly series (metrics.cube.series), as its trends read them.
+#: The cubes of the Overview's monthly series (metrics.cube.Series), as its trends read them.
 SERIES_CUBES = (("value.revenue_cube", "history", ()), ("sla.over_time_cube", "year", ("month",)),
                 ("voice.nps_cube", "year", ()))
 #: Computed for the company's default view only (heavier, and the same for every visitor):

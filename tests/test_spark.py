@@ -158,7 +158,7 @@ def test_scorecard_summed_from_cubes_on_spark_equals_duckdb(engines):
 
 
 def test_monthly_series_summed_from_cubes_on_spark_equal_duckdb(engines):
-    """The Overview's monthly series (metrics.cube.series: revenue, NPS, SLA compliance): their
+    """The Overview's monthly series (metrics.cube.Series: revenue, NPS, SLA compliance): their
     cube statements run on Spark, and a region summed from them equals DuckDB's direct ones."""
     from metrics import keeping
 
