@@ -24,10 +24,10 @@ $(DEMO): | $(VENV)/.installed
 	$(BIN)/python -m data demo --out $(DEMO)
 
 ## run: install into .venv, build the demo database if missing, serve the app (its libraries loaded before
-## the first visitor; the default view computed in the background meanwhile, into the results kept per data
-## refresh in .cache/)
+## the first visitor; the server then computes its default view in the background, into the results kept per
+## data refresh in .cache/)
 run: $(VENV)/.installed $(DEMO)
-	$(BIN)/python -m pages.warm & CRM_WARM=0 $(BIN)/python -m pages.serve --server.port $(PORT)
+	$(BIN)/python -m pages.serve --server.port $(PORT)
 
 ## warm: compute the default view into .cache/ (run it after each data refresh, e.g. from cron)
 warm: $(VENV)/.installed

@@ -84,13 +84,32 @@ class Periods:
         """``first start <= column < last as_of``: lets the engine skip what no period reads."""
         return and_(column >= min(f.start_at for f in self.filters), column < max(f.as_of for f in self.filters))
 
-    def table(self) -> Subquery:
+    def table(self, name: str = "periods") -> Subquery:
         """One row per period: p, start_at, as_of, year_ago and two_years_ago (as_of - 365/730 days)."""
         rows = [select(_index(i).label("p"), _at(f.start_at).label("start_at"), _at(f.as_of).label("as_of"),
                        _at(f.as_of - timedelta(days=365)).label("year_ago"),
                        _at(f.as_of - timedelta(days=730)).label("two_years_ago"))
                 for i, f in enumerate(self.filters)]
-        return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("periods")
+        return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery(name)
+
+    def ends(self) -> Periods:
+        """One period per distinct end (``as_of``), in order of first appearance: for what
+        depends on a period's end alone (a month and the comparison of the next one end on
+        the same day), computed once per end and then given to each period (:meth:`spread`)."""
+        first: dict = {}
+        for f in self.filters:
+            first.setdefault(f.as_of, f)
+        return Periods(tuple(first.values()))
+
+    def spread(self, ends: Periods, per_end: Subquery, name: str) -> Subquery:
+        """``per_end``'s rows, keyed by ``p`` of ``ends`` (:meth:`ends`), given to every period
+        with that end and keyed by this period's ``p``; its other columns as they are."""
+        if ends.filters == self.filters:
+            return per_end
+        t, e = self.table(), ends.table("ends")
+        return (select(t.c.p, *[column for column in per_end.c if column.name != "p"])
+                .select_from(t.join(e, e.c.as_of == t.c.as_of).join(per_end, per_end.c.p == e.c.p))
+                .subquery(name))
 
     def rows(self, table: FromClause, column, columns: Sequence, clauses: Sequence = ()) -> Subquery:
         """The rows of ``table`` whose ``column`` falls in a period, with ``p`` and that period's

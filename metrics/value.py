@@ -160,11 +160,12 @@ def _value_parts(periods: Periods, by: Subquery | None = None) -> tuple[Subquery
     with the customers' attribution ``by``, per combination of customer dimensions: the cube,
     where the margin stays an exact sum of money)."""
     o, c = orders.c, customers.c
+    ends = periods.ends()      # the activity depends on a period's end alone: once per end
     first = min(f.as_of for f in periods.filters) - timedelta(days=730)
     last = max(f.as_of for f in periods.filters)
-    r = periods.joined(orders, lambda t: and_(o.ordered_at >= t.c.two_years_ago, o.ordered_at < t.c.as_of),
-                       [o.customer_id, o.amount, o.margin, o.ordered_at],
-                       [o.ordered_at >= first, o.ordered_at < last, *periods.selection.fact_clauses(orders)]).c
+    r = ends.joined(orders, lambda t: and_(o.ordered_at >= t.c.two_years_ago, o.ordered_at < t.c.as_of),
+                    [o.customer_id, o.amount, o.margin, o.ordered_at],
+                    [o.ordered_at >= first, o.ordered_at < last, *periods.selection.fact_clauses(orders)]).c
     bought = r.amount > 0
     activity = (
         select(
@@ -180,17 +181,19 @@ def _value_parts(periods: Periods, by: Subquery | None = None) -> tuple[Subquery
             func.coalesce(func.sum(a.previous), 0).label("previous_active"),
             func.coalesce(func.sum(a.current * a.previous), 0).label("retained")]
     if by is None:
-        active = (select(a.p, *sums, as_float(margin).label("margin"))
-                  .select_from(activity.join(customers, c.customer_id == a.customer_id)).where(valid_clause(customers))
-                  .group_by(a.p).subquery("active"))
+        per_end = (select(a.p, *sums, as_float(margin).label("margin"))
+                   .select_from(activity.join(customers, c.customer_id == a.customer_id)).where(valid_clause(customers))
+                   .group_by(a.p).subquery("active_per_end"))
+        active = periods.spread(ends, per_end, "active")
         n = periods.rows(customers, c.acquired_at, [], periods.selection.customer_clauses()).c
         acquired = select(n.p, func.count().label("new_customers")).group_by(n.p).subquery("acquired")
         return active, acquired
     combination = cube.dimension_columns(by)
-    active = (select(a.p, *combination, *sums, type_coerce(margin, Numeric(38, 2)).label("margin"))
-              .select_from(activity.join(by, by.c.customer_id == a.customer_id))
-              .group_by(a.p, *cube.grouped(combination))
-              .subquery("active"))
+    per_end = (select(a.p, *combination, *sums, type_coerce(margin, Numeric(38, 2)).label("margin"))
+               .select_from(activity.join(by, by.c.customer_id == a.customer_id))
+               .group_by(a.p, *cube.grouped(combination))
+               .subquery("active_per_end"))
+    active = periods.spread(ends, per_end, "active")
     n = periods.rows(by, by.c.acquired_at, combination).c
     keys = [n[key] for key in cube.KEYS]
     acquired = select(n.p, *keys, func.count().label("new_customers")).group_by(n.p, *keys).subquery("acquired")

@@ -4,7 +4,9 @@ before the first visitor comes.
 ``streamlit run app.py`` imports the app's modules (plotly, statsmodels, scipy, pandas, the
 metrics) in the first visitor's script run: 3-4 s of that visitor's first page on this
 machine. Here they are imported while the server starts, so every visitor, the first
-included, finds them loaded. ``make run`` and the tests' servers start the app this way.
+included, finds them loaded. Then the server starts warming its default view (the Overview
+with the default filters, then the rest of pages/warm.py's plan) before anyone opens it.
+``make run`` and the tests' servers start the app this way.
 
 Options are Streamlit's (``--server.port 8501``...); the app's settings are the usual
 environment variables (``CRM_DB_URL``...).
@@ -77,11 +79,27 @@ def _freeze_loaded_objects() -> None:
     gc.freeze()
 
 
+def warm_at_start():
+    """Start warming the configured source's default view in this server (pages/warm.py), so
+    that the Overview is computed, or under way, before the first visitor comes; the warming
+    thread, or None (``CRM_WARM=0``, or no source configured: the pages say why)."""
+    from data.sources import SourceError, resolve_url
+    from pages import ui
+
+    try:
+        url = resolve_url()
+    except SourceError:
+        return None
+    return ui.start_warming(url)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Preload, then hand over to ``streamlit run app.py`` with the given options."""
+    """Preload, start warming the default view, then hand over to ``streamlit run app.py``
+    with the given options."""
     from streamlit.web import cli
 
     preload()
+    warm_at_start()
     cli.main(args=["run", str(APP), *(sys.argv[1:] if argv is None else argv)], prog_name="streamlit")
 
 

@@ -133,14 +133,37 @@ def frame() -> None:
 @st.cache_resource(show_spinner=False)  # the spinner (in the page's language) is in source()
 def _open(url: str) -> Source:
     opened = connect(url)
-    if _serving() and os.environ.get("CRM_WARM", "1") != "0":
-        from pages import warm
+    if _serving():
+        start_warming(url)
+    return opened
 
+
+#: The server's warming thread of each source (pages/warm.py), while it runs.
+_WARMING: dict[str, threading.Thread] = {}
+_WARMING_LOCK = threading.Lock()
+
+
+def start_warming(url: str) -> threading.Thread | None:
+    """Warm ``url``'s default view in a background thread of this server (pages/warm.py),
+    unless ``CRM_WARM=0`` or a warming of it is running already; the thread, or None.
+
+    ``python -m pages.serve`` calls it as the server starts (the morning's first visitor
+    then finds the Overview computed or under way); a source opened later (another source,
+    the workspace after an import) is warmed when a visitor first opens it."""
+    if os.environ.get("CRM_WARM", "1") == "0":
+        return None
+    from pages import warm
+
+    with _WARMING_LOCK:
+        running = _WARMING.get(url)
+        if running is not None and running.is_alive():
+            return None
         warming = threading.Thread(target=warm.default_view, args=(url, resolve_store_url(), VISITORS),
                                    daemon=True, name="warm-default-view")
+        _WARMING[url] = warming
         warming.start()
-        atexit.register(warm.stop, warming)
-    return opened
+    atexit.register(warm.stop, warming)
+    return warming
 
 
 def _serving() -> bool:

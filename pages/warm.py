@@ -1,14 +1,14 @@
 """Warming: what the morning's visitors will open, computed before they come into the
 results kept per data refresh (data/cache.py).
 
-``python -m pages.warm`` (``make warm``; ``make run`` runs it in the background while the
-server starts) computes the default view: the Overview with the default filters in every
-language (the tab it opens on, then its forecasts' tab) and the dimension cubes of its dates (a filter change then sums them), then the
-sparklines of every KPI, the customer value models and RFM; then the Overview of every row
+``python -m pages.warm`` (``make warm``) computes the default view: the Overview with the
+default filters in every language (the tab it opens on, then its forecasts' tab) and the
+dimension cubes of its dates (a filter change then sums them), then the sparklines of every KPI, the customer value models and RFM; then the Overview of every row
 scope the access definition grants (a regional manager's morning Overview is a different
 filter set from the company's). Run it after each data refresh, e.g. from the cron job that
-loads the data. A server whose warming was not run warms the default view itself when its
-first visitor opens the source (``CRM_WARM=0`` turns that off).
+loads the data. A server warms the default view itself as it starts (``python -m
+pages.serve``; ``make run``), and a source it opens later when a visitor first opens it
+(``CRM_WARM=0`` turns both off); what ``make warm`` kept it reads instead of computing.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import i18n
 from data.sources import SourceError, connect, mask_url, resolve_url
@@ -23,12 +24,16 @@ from data.store import resolve_url as resolve_store_url
 from metrics import catalogue
 from metrics.filters import Filters
 from metrics.scope import AccessError, Scope, load_access
-from pages import ui
+from pages import ahead, ui
 
 #: The Overview's sections (computation, window, arguments: pages/ahead.py) as it opens, in
-#: the reverse of the page's order, so that a warming thread and the first visitor's page
-#: work on different sections; then those of its other views (the forecasts' tab).
-OVERVIEW = ui.overview_plan()[::-1]
+#: the page's order (the scorecard and the sparklines first), computed side by side as the
+#: page computes them (:data:`OVERVIEW_WORKERS`): a first visitor who comes while they run
+#: waits for them rather than computing them again (data/cache.py); then those of its other
+#: views (the forecasts' tab).
+OVERVIEW = ui.overview_plan()
+#: The Overview's sections computed at once, as many as the page's own (pages/ahead.py).
+OVERVIEW_WORKERS = ahead.WORKERS
 OVERVIEW_OTHER_VIEWS = tuple(section for plan in list(ui.OVERVIEW_VIEWS.values())[1:] for section in plan)
 #: The dimension cubes of the default dates (metrics/cube.py), one section each, so that a
 #: server's warming pauses between them for its visitors (together they take 12 s at 1M
@@ -75,14 +80,15 @@ def default_filters(url: str, scope: Scope = ()) -> Filters:
 QUIET_SECONDS, PATIENCE_SECONDS = 0.5, 120.0
 
 
-def sections(url: str, f: Filters, store_url: str, plan, visitors=None) -> int:
+def sections(url: str, f: Filters, store_url: str, plan, visitors=None, workers: int = 1) -> int:
     """Compute ``plan``'s sections for ``f`` (in every language for those holding sentences)
     that are not kept yet; how many were computed. A server started after ``make warm`` then
     leaves its first visitor's pages alone instead of reading every result a second time.
     With ``visitors`` (a server's :data:`pages.ui.VISITORS`), each section waits for a pause
-    in what people wait for, so warming never competes with them for the cores."""
-    computed = 0
-    for name, window, args in ui.plan_sections(plan, f, targets(store_url)):
+    in what people wait for, so warming never competes with them for the cores. With
+    ``workers`` above one, that many sections are computed at once, in the plan's order."""
+    def one(name: str, window: Filters, args: tuple) -> int:
+        computed = 0
         for lang in (i18n.LANGUAGES if name in ui.TEXT_RESULTS else (i18n.DEFAULT,)):
             with i18n.using(lang):
                 if not ui.is_kept(url, name, window, args):
@@ -91,7 +97,13 @@ def sections(url: str, f: Filters, store_url: str, plan, visitors=None) -> int:
                         return computed
                     ui._compute(url, name, window, args)
                     computed += 1
-    return computed
+        return computed
+
+    chosen = ui.plan_sections(plan, f, targets(store_url))
+    if workers <= 1:
+        return sum(one(*section) for section in chosen)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crm-warm") as pool:
+        return sum(pool.map(lambda section: one(*section), chosen))
 
 
 #: Set when the server exits: a server's warming then starts no further section.
@@ -115,17 +127,30 @@ def wait_for_a_pause(visitors) -> None:
         time.sleep(0.1)
 
 
-def default_view(url: str, store_url: str, visitors=None) -> int:
-    """Warm the company's default view, then each granted scope's Overview; how many sections
-    were computed (those kept already are left). In a server (``visitors`` given) the
-    Overview is warmed at once, beside the first visitor who is opening it, and the rest in
-    the pauses of what people wait for. Best effort: any failure is left for the page itself
-    to meet and report."""
-    computed = 0
+def _lookups(url: str) -> None:
+    """The sidebar's filter values (pages/ui.py), cached for the first visitor; best effort."""
     try:
         ui.dimension_values(url)
-        computed += sections(url, default_filters(url), store_url, OVERVIEW)
-        computed += sections(url, default_filters(url), store_url, (*OVERVIEW_OTHER_VIEWS, *COMPANY), visitors)
+    except Exception:  # noqa: BLE001 - the sidebar meets and reports any failure itself
+        pass
+
+
+def default_view(url: str, store_url: str, visitors=None) -> int:
+    """Warm the company's default view, then each granted scope's Overview; how many sections
+    were computed (those kept already are left). The Overview is warmed at once, its
+    sections side by side; in a server (``visitors`` given: as it starts, or when a visitor
+    first opens a source) the rest waits for the pauses of what people wait for. Best
+    effort: any failure is left for the page itself to meet and report."""
+    computed = 0
+    try:
+        f = default_filters(url)
+        # the sidebar's lookups beside the Overview's sections, not before them: the
+        # scorecard's statements are what a first visitor waits for longest
+        lookups = threading.Thread(target=_lookups, args=(url,), daemon=True, name="warm-lookups")
+        lookups.start()
+        computed += sections(url, f, store_url, OVERVIEW, workers=OVERVIEW_WORKERS)
+        lookups.join()
+        computed += sections(url, f, store_url, (*OVERVIEW_OTHER_VIEWS, *COMPANY), visitors)
         for scope in granted_scopes(store_url):
             computed += sections(url, default_filters(url, scope), store_url, (*OVERVIEW, *OVERVIEW_OTHER_VIEWS),
                                  visitors)

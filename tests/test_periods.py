@@ -61,3 +61,35 @@ def test_each_period_groups_its_own_rows_even_where_periods_overlap():
             .where(v.visited_at >= f.start_at, v.visited_at < f.as_of).group_by(v.customer_id)))
         rows = sorted(tuple(r) for r in conn.execute(statement))
     assert rows == [(0, 1, 2), (0, 2, 2), (1, 2, 2)]
+
+
+def test_what_depends_on_the_end_alone_is_computed_once_per_end_and_given_to_each_period():
+    """Periods.ends and Periods.spread: August's window and September's comparison (the 30
+    days before 1 September) end on the same day; a figure of the end alone (the visitors of
+    the year before it) is grouped once for that end and given to both, keyed by their own
+    position."""
+    from sqlalchemy import Column, DateTime, Integer, MetaData, Table, and_, create_engine, func, select
+
+    july, august = Filters(date(2026, 7, 1), date(2026, 7, 31)), Filters(date(2026, 8, 1), date(2026, 8, 31))
+    late_august = Filters(date(2026, 9, 1), date(2026, 9, 30)).comparison()
+    assert (late_august.start, late_august.as_of) == (date(2026, 8, 2), august.as_of)
+    periods = Periods((july, august, late_august))
+    ends = periods.ends()
+    assert ends.filters == (july, august)                     # two ends, in order of first appearance
+    assert ends.spread(ends, "anything", "same") == "anything"    # nothing shared: as it is
+
+    visits = Table("visits", MetaData(), Column("customer_id", Integer), Column("visited_at", DateTime))
+    engine = create_engine("duckdb:///:memory:")
+    with engine.begin() as conn:
+        visits.create(conn)
+        conn.execute(visits.insert(), [{"customer_id": c, "visited_at": d} for c, d in (
+            (1, "2026-03-01"), (2, "2025-08-02"), (3, "2026-08-15"), (4, "2026-08-20"))])
+        v = visits.c
+        r = ends.joined(visits, lambda t: and_(v.visited_at >= t.c.year_ago, v.visited_at < t.c.as_of),
+                        [v.customer_id]).c
+        per_end = (select(r.p, func.count(func.distinct(r.customer_id)).label("visitors"))
+                   .group_by(r.p).subquery("per_end"))
+        rows = sorted(tuple(row) for row in conn.execute(select(periods.spread(ends, per_end, "visitors"))))
+    # as_of 1 August 2026, the year from 1 August 2025: customers 1 (March) and 2 -> 2;
+    # as_of 1 September, the year from 1 September 2025: 1, 3 and 4 -> 3 (August's and late August's)
+    assert rows == [(0, 2), (1, 3), (2, 3)]

@@ -37,3 +37,46 @@ def test_the_app_leaves_garbage_collection_to_python_between_runs():
     the run's end waited; the project's config turns it off (Python's collector still runs)."""
     out = subprocess.run([sys.executable, "-c", CONFIG_PROBE], cwd=ROOT, capture_output=True, text=True, check=True)
     assert __import__("json").loads(out.stdout.strip().splitlines()[-1]) == {"gc": False}
+
+
+def test_the_server_warms_its_default_view_as_it_starts_before_any_visitor(demo_path, tmp_path):
+    """The issue's "default view warmed when the server starts": with nobody opening a page,
+    the server computes the Overview of the default filters (scorecard and sparklines) and
+    then, the server being idle, the dimension cubes of its dates, into the results kept on
+    disk, where a visitor's page then reads them."""
+    import shutil
+    import time
+
+    from tests.conftest import start_app, stop_app
+    from data.cache import ResultStore, source_fingerprint
+    from data.sources import connect
+    from metrics.filters import Filters
+    from pages import ui, warm
+
+    source = tmp_path / "crm.duckdb"
+    shutil.copy(demo_path, source)
+    url = f"duckdb:///{source}"
+    app_db = f"sqlite:///{tmp_path}/app.sqlite"
+    proc, _base = start_app({"CRM_DB_URL": url, "CRM_APP_DB_URL": app_db, "CRM_CACHE_DIR": str(tmp_path / "cache"),
+                             "CRM_WARM": "1"}, tmp_path / "server.log")
+    try:
+        opened = connect(url)
+        with opened.engine.connect() as conn:
+            version = source_fingerprint(conn, url)
+        opened.engine.dispose()
+        start, end = warm.default_filters(url).start, warm.default_filters(url).end
+        f = Filters(start=start, end=end, compare="previous")
+        wanted = [("compute", url, "en", "scorecard", f, (warm.targets(app_db),)),
+                  ("compute", url, "en", "trend", f, (6, tuple(sorted(ui.OVERVIEW_HEADLINE)))),
+                  *[("compute", url, "en", "cubes", f, cube) for _name, _window, cube in warm.CUBES]]
+        store = ResultStore(tmp_path / "cache" / "results")
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not all((version, parts) in store for parts in wanted):
+            assert proc.poll() is None, (tmp_path / "server.log").read_text()
+            time.sleep(0.5)
+        missing = [parts[3:] for parts in wanted if (version, parts) not in store]
+        store.close()
+        assert missing == [], (tmp_path / "server.log").read_text()[-3000:]
+    finally:
+        stop_app(proc)
+    assert "Traceback" not in (tmp_path / "server.log").read_text()

@@ -52,3 +52,19 @@ def test_value_by_segment(tiny):
 def test_revenue_by_month(tiny):
     revenue = revenue_by_period(tiny, JAN)
     assert revenue.revenue.tolist() == [pytest.approx(2000 + 400 - 100)]
+
+
+def test_periods_sharing_an_end_read_the_same_activity_and_their_own_new_customers(tiny):
+    """The activity (active, retained, margin) depends on a period's end alone and is grouped
+    once per end (Periods.ends); new customers depend on the start too. January, and the 20
+    days to its end, share as_of 2026-02-01: same activity, B acquired (20 January) in both;
+    December ends on another day, with nobody acquired."""
+    from metrics.value import value_facts_by_period
+
+    late = Filters(date(2026, 1, 12), date(2026, 1, 31))
+    december = Filters(date(2025, 12, 1), date(2025, 12, 31))
+    together = value_facts_by_period(tiny, [JAN, december, late])
+    assert together == [value_facts(tiny, f) for f in (JAN, december, late)]
+    assert (together[2]["active_customers"], together[2]["retained"], together[2]["new_customers"]) == (3, 1, 1)
+    assert together[2]["margin_per_customer"] == pytest.approx(625.0)
+    assert together[1]["new_customers"] == 0 and together[1] != together[0]

@@ -76,3 +76,40 @@ def test_a_page_run_counts_as_waited_for_from_its_start_to_its_end():
     ui.run_guarded(lambda: seen.append(ui.VISITORS.idle(0.0)))     # the page's body, with no computation
     assert seen == [False]
     assert ui.VISITORS.idle(0.0) and not ui.VISITORS.idle(60.0)    # a pause starts when the run ends
+
+
+def test_the_overview_is_warmed_in_the_page_s_order_two_sections_at_a_time(monkeypatch):
+    """As the server starts, its warming computes the Overview's sections as the page does:
+    the scorecard and the sparklines side by side first (the longest a first visitor waits
+    for), then the monthly series, never more than two at once and without waiting for a
+    pause (nobody is there yet, and a visitor who comes waits for these very sections)."""
+    from datetime import date
+
+    from metrics.filters import Filters
+
+    running, most, order = [0], [0], []
+    lock = threading.Lock()
+    both_started = threading.Barrier(2, timeout=5)
+
+    def compute(url, name, f, args):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+            order.append(name)
+        if name in ("scorecard", "trend"):
+            both_started.wait()          # the two are computed at once, or this times out
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+
+    monkeypatch.setattr(warm, "wait_for_a_pause", lambda visitors: visitors is None or order.append("pause"))
+    monkeypatch.setattr(warm, "targets", lambda store_url: ())
+    monkeypatch.setattr(ui, "is_kept", lambda *args: False)
+    monkeypatch.setattr(ui, "_compute", compute)
+    computed = warm.sections("duckdb:///crm.duckdb", Filters(date(2026, 1, 1), date(2026, 3, 31)),
+                             "sqlite:///app.sqlite", warm.OVERVIEW, workers=warm.OVERVIEW_WORKERS)
+    names = [name for name, _window, _args in ui.overview_plan()]
+    assert names[:2] == ["scorecard", "trend"] and warm.OVERVIEW == ui.overview_plan()
+    assert "pause" not in order                            # no visitors given: no waiting
+    assert sorted(order[:2]) == ["scorecard", "trend"] and most[0] == 2
+    assert computed == len(order) >= len(names)            # the scorecard in each language
