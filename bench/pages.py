@@ -2,10 +2,11 @@
 
 For each demo database (default: bench/work/crm_100k.duckdb and crm_1m.duckdb, built on
 first use by bench/bench_report.py's ``database``, seed 42) and each run, a fresh app server
-started as ``make run`` does (``python -m pages.serve``; nothing cached) is driven by one
-browser tab:
+started as ``make run`` does (``python -m pages.serve``; nothing cached; the server starts
+warming its default view as it starts) is driven by one browser tab:
 
-- **first load**: the app's URL opened until the Overview's script has finished;
+- **first load**: the app's URL opened, as soon as the server answers, until the
+  Overview's script has finished;
 - **cold**: every other page opened from the sidebar for the first time;
 - **warm**: every page opened again (results cached by the server);
 - **filter change**: a segment added in the sidebar's Segment filter, on the Overview;
@@ -19,6 +20,9 @@ server computes for each) open the Overview and the Retention page, and the serv
 resident memory (``VmHWM`` of its process) is read. Last, the morning after a data refresh:
 ``python -m pages.warm`` (``make warm``) into an empty results folder, then a fresh server's
 **first load after make warm** and a **filter change after make warm** (a segment added).
+For comparison, a fresh server with its warming turned off (``CRM_WARM=0``) and nothing
+kept: **first load without any warming** and its **filter change**, what every
+computation costs when the visitor's own page runs it.
 
 "Done" for a step is the moment the app's script run has finished (``stApp``'s
 ``data-test-script-state`` goes back to ``notRunning``) with the page's title shown: the
@@ -399,6 +403,26 @@ def warmed_first_load(browser, db: Path, work: Path) -> dict:
             "filter_after_warm": changed, "errors_after_warm": errors}
 
 
+def unwarmed_first_load(browser, db: Path, work: Path) -> dict:
+    """A fresh server with its warming turned off (``CRM_WARM=0``) and an empty results
+    folder: its first visitor's page computes everything itself."""
+    app_db = work / f"app_{db.stem}_unwarmed.sqlite"
+    app_db.unlink(missing_ok=True)
+    cache = Path(tempfile.mkdtemp(prefix=f"cache_{db.stem}_unwarmed_", dir=work))
+    env = {"CRM_DB_URL": f"duckdb:///{db}", "CRM_APP_DB_URL": f"sqlite:///{app_db}", "CRM_CACHE_DIR": str(cache),
+           "CRM_WARM": "0"}
+    proc, base = start_server(ROOT / "app.py", env, work / f"server_{db.stem}_unwarmed.log")
+    try:
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        page, first, _drawn = first_load(context, base, "Overview")
+        changed = add_segment(page)
+        errors = exceptions(page)
+        context.close()
+    finally:
+        stop_server(proc)
+    return {"first_unwarmed": first, "filter_unwarmed": changed, "errors_unwarmed": errors}
+
+
 def customers_of(db: Path) -> int:
     import duckdb
 
@@ -442,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
             for run in range(args.runs):
                 runs.append(app_run(browser, db, work, sessions=not args.no_sessions and run == args.runs - 1))
                 runs[-1].update(warmed_first_load(browser, db, work))
+                runs[-1].update(unwarmed_first_load(browser, db, work))
                 print(db.name, run, json.dumps(runs[-1]), flush=True)
             raw["sizes"][str(size)] = {"db": str(db), "runs": runs}
         browser.close()
@@ -467,53 +492,50 @@ def main(argv: list[str] | None = None) -> int:
 #: here, so that the results file is regenerated with it).
 NOTES = """
 - **The machine.** Each size's table is the median of two runs on this code (2026-11-28
-  17:53). The machine was faster than at 14:26, the run before this round's changes (the
-  blank page's first load 0.91 s against 1.08 s): the ratios to the floor measured in the
-  same run are the guide. Four clicks of this run started no script run within 5 s and
-  were made again (each step is timed from the click that started its run).
-- **What changed since the 14:26 tables**: the Overview's trends and forecasts are two tabs,
-  the trends first, and only the tab shown is computed and drawn (Streamlit's lazy tabs):
-  the forecasts' twelve model fits and two charts left the first load and every filter
-  change; opening the forecasts' tab takes 0.5-0.6 s (**forecasts' tab** above). The
-  Overview's monthly series (36 months of revenue, 12 of NPS and of SLA compliance) are
-  summed from dimension cubes under a customer filter, built by `make warm` after the
-  scorecard's. Every page builds its figures once per data, language, theme and currency
-  (`ui.chart`). A whole page run counts as what people wait for: the server's warming
-  and cube builder start only in a pause after it (a model fit in the background took
-  Python's interpreter from the script drawing the page).
-- **A filter change** (a segment added) at 1M: 1.34 s after `make warm`, within the 1.5 s aim
-  (2.3-3.2 s before this round). On a fresh server that warms itself it takes 2.79 s: the
-  change is made about 30 s after the server started, and this benchmark clicks its next
-  step as soon as a page is drawn, so the warming, which waits for half a second without
-  any run, has not built a cube yet (it would after 120 s of waiting): the families are
-  read by their direct statements. What is left of a change after `make warm`, in-process:
-  the tickets family and its medians, which do not add up (three statements, 0.07-0.13 s
-  each at 1M), and the pipeline and quality medians read directly, on two section
-  threads; then the browser redraws the page as the run's messages arrive (React, six
-  plotly charts, eight Vega sparklines, style and layout forced by the charts measuring
-  themselves) on the same two cores. At 100k a change takes 0.85-0.90 s.
-- **The first load.** With nothing computed (a fresh server, an empty results folder), the
-  Overview at 1M computes the data-health report, the sidebar's lookups, the scorecard and
-  its sparklines from the source beside the server's own warming: 5.09 s (aim 4 s; 8.6 s
-  before this round), and 2.47 s at 100k (aim 2 s; 5.4 s before). The value, interaction and
-  quality families of the scorecard's and the sparklines' periods (one statement each: the
-  orders of two years before each of eleven month ends, 44M interactions) are most of it:
-  two cores reading the whole source from nothing is what stops it. After `make warm` (21 s
-  at 1M, 7 s at 100k, run after each data refresh) the next visitor reads results: 2.07 s
-  at 1M and 1.67 s at 100k, within the aims.
-- **The server's own warming** (no `make warm` before) computes the Overview beside the
-  first visitor, then, in the pauses of what visitors wait for, the forecasts, the cubes
-  one at a time, the sparklines of every KPI and the value models. Every other page cold
-  is within its aim at both sizes (at 1M the slowest is Customer value, 2.52 s, its value
-  models fitted on the page's first visit); every page after a restart, results kept, is
-  within its aims.
-- **Warm pages** rerun their script: results are read from the caches, figures from the
-  figure cache, and every element is sent; opened from another page, the browser then
-  mounts the page's charts. Every page warm is within its aim at both sizes (the slowest:
-  Customer value, 0.82 s at 1M and 0.76 s at 100k).
-- **Memory.** One session peaked at 1.4 GB at 1M (DuckDB's memory limit is a share of the
+  20:13; the blank page's first load 0.81 s, against 0.91 s at 17:53): the ratios to the
+  floor measured in the same run are the guide. Three clicks of this run started no script
+  run within 5 s and were made again (each step is timed from the click that started its
+  run).
+- **What changed since the 17:53 tables.** The server warms its default view as it starts
+  (`python -m pages.serve`), no longer when its first visitor opens the source: the
+  Overview's sections side by side in the page's order, the sidebar's lookups beside them,
+  while the first visitor's browser is still loading the app (0.8 s here). The value
+  family reads the orders once per period end (the sparklines' eleven periods have seven
+  ends: 0.71 s to 0.49 s at 1M). A new pair of rows shows a fresh server with its warming
+  turned off (`CRM_WARM=0`): every computation in the visitor's own page.
+- **The first load of a fresh server** at 1M: 4.27 s (4.23 and 4.30; aim 4 s; 5.09 s at
+  17:53, 8.6 s at 14:26); with the warming turned off 4.53 s. The visitor opens the app as
+  soon as the server answers, so the warming is only 1-1.5 s ahead of the page's own run,
+  and both wait for the same statements: the data-health report (0.3-0.6 s), then the
+  scorecard's families beside the sparklines' (value over seven period ends, 44M
+  interactions, the quality family's normalised e-mails for each), which keep both cores
+  busy for 3-3.5 s while Chromium loads and draws the app on the same two cores. What
+  would take it under 4 s: the scorecard's and the sparklines' periods in one statement per
+  family (the quality and survey families would read the customers and the answers once
+  instead of twice: about 0.4 s of the cores), or a per-customer table per data refresh. A
+  visitor who comes a few seconds after the server started, or after `make warm`, reads
+  results: 1.81 s after `make warm` at 1M. At 100k the first load is 2.24 s (2.00 and 2.47;
+  aim 2 s), 1.55 s after `make warm`.
+- **A filter change** (a segment added) at 1M: 1.22 s after `make warm`, within the 1.5 s
+  aim. On a fresh server it took 3.46-3.86 s in this run (2.79 s at 17:53): it is read by
+  the families' direct statements unless the server has built the dimension cubes of the
+  default dates by then, and it builds them only in pauses of half a second without any
+  page run (a cube is one statement of 0.3-4 s at 1M that cannot be stopped halfway). This
+  benchmark clicks its next step as soon as a page's script has finished, so whether a
+  cube was built before the change is a matter of the gaps between its clicks: a run of
+  the same sequence on the 17:53 code built all four scorecard cubes and changed the filter
+  in 1.73 s, one on this code built three and took 3.4 s (the interactions family, 44M
+  rows, read directly beside the sparklines' value family and Chromium still drawing the
+  page before). With the warming off, a change right after the first load takes 4.09 s:
+  the browser is still drawing the first load's charts. At 100k a change takes 0.75 s
+  (1.09 s with the warming off).
+- **Every other page**, cold and warm, is within its aims at both sizes (at 1M the slowest
+  cold is Customer value, 2.39 s, its value models fitted on the page's first visit; the
+  slowest warm Customer value, 0.66 s); so is every page after a restart, its results
+  kept on disk.
+- **Memory.** One session peaked at 1.5 GB at 1M (DuckDB's memory limit is a share of the
   machine, `CRM_DB_MEMORY`); ten more sessions, each with its own region filter, peaked at
-  1.25 GB on the restarted server: within the 3 GB aim. No exception, no crash.
+  1.2 GB on the restarted server: within the 3 GB aim. No exception, no crash.
 """
 
 def _median(values: list[float]) -> float:
@@ -577,6 +599,10 @@ def report(raw: dict) -> str:
             lines.append(f"| first load after `make warm` ({warm_s:.0f} s before, into an empty results folder) | "
                          f"{_cell(warmed, floor_load)} | {aims.get('first', '')} | "
                          f"{_aim(_median(warmed), aims.get('first'))} |")
+        unwarmed = [r["first_unwarmed"] for r in runs if "first_unwarmed" in r]
+        if unwarmed:
+            lines.append(f"| first load without any warming (`CRM_WARM=0`, nothing kept) | "
+                         f"{_cell(unwarmed, floor_load)} | | |")
         for key, what in (("first_drawn", "first load"), ("first_after_warm_drawn", "first load after `make warm`"),
                           ("restart_drawn", "first load after a restart")):
             drawn = [r[key] for r in runs if r.get(key) is not None]
@@ -589,6 +615,9 @@ def report(raw: dict) -> str:
         if changed:
             lines.append(f"| filter change after `make warm` (a segment added) | {_cell(changed, floor_rerun)} | "
                          f"{aims.get('filter', '')} | {_aim(_median(changed), aims.get('filter'))} |")
+        changed = [r["filter_unwarmed"] for r in runs if "filter_unwarmed" in r]
+        if changed:
+            lines.append(f"| filter change without any warming (a segment added) | {_cell(changed, floor_rerun)} | | |")
         dd = [r["drilldown"] for r in runs]
         lines.append(f"| drill-down dialog (Overview, first Records) | {_cell(dd, floor_rerun)} | | |")
         tab = [r["forecast_tab"] for r in runs if "forecast_tab" in r]
@@ -607,7 +636,8 @@ def report(raw: dict) -> str:
         one = max(r["peak_one_session_mb"] for r in runs)
         ten = [r["peak_ten_sessions_mb"] for r in runs if "peak_ten_sessions_mb" in r]
         errors = sorted({page for r in runs for page, errs in r["errors"].items() if errs}
-                        | {"Overview after make warm" for r in runs if r.get("errors_after_warm")})
+                        | {"Overview after make warm" for r in runs if r.get("errors_after_warm")}
+                        | {"Overview without warming" for r in runs if r.get("errors_unwarmed")})
         alive = all(r.get("alive", True) for r in runs)
         lines += ["", f"Server peak resident memory: {one:,.0f} MB with one session"
                   + (f", {max(ten):,.0f} MB after ten more sessions (each with its own region filter, "
