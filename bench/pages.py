@@ -379,18 +379,19 @@ def app_run(browser, db: Path, work: Path, sessions: bool) -> dict:
     return result
 
 
-def warmed_first_load(browser, db: Path, work: Path) -> dict:
-    """The morning after a data refresh: ``make warm`` (``python -m pages.warm``) into an
-    empty results folder, then a fresh server (no warming of its own) and its first visitor."""
-    app_db = work / f"app_{db.stem}_warmed.sqlite"
+def _empty_results(db: Path, work: Path, label: str) -> dict[str, str]:
+    """A server's environment on ``db`` with its own application store and an empty results
+    folder (nothing computed yet)."""
+    app_db = work / f"app_{db.stem}_{label}.sqlite"
     app_db.unlink(missing_ok=True)
-    cache = Path(tempfile.mkdtemp(prefix=f"cache_{db.stem}_warmed_", dir=work))
-    env = {"CRM_DB_URL": f"duckdb:///{db}", "CRM_APP_DB_URL": f"sqlite:///{app_db}", "CRM_CACHE_DIR": str(cache)}
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "pages.warm"], cwd=ROOT, env={**os.environ, **env}, check=True,
-                   capture_output=True)
-    warm_seconds = time.perf_counter() - start
-    proc, base = start_server(ROOT / "app.py", {**env, "CRM_WARM": "0"}, work / f"server_{db.stem}_warmed.log")
+    cache = Path(tempfile.mkdtemp(prefix=f"cache_{db.stem}_{label}_", dir=work))
+    return {"CRM_DB_URL": f"duckdb:///{db}", "CRM_APP_DB_URL": f"sqlite:///{app_db}", "CRM_CACHE_DIR": str(cache)}
+
+
+def _first_visit(browser, env: dict[str, str], log: Path) -> tuple[float, float | None, float, list]:
+    """A fresh server with ``env`` and its first visitor: (first load, charts drawn, filter
+    change, exceptions shown)."""
+    proc, base = start_server(ROOT / "app.py", env, log)
     try:
         context = browser.new_context(viewport={"width": 1440, "height": 1000})
         page, first, drawn = first_load(context, base, "Overview")
@@ -399,6 +400,19 @@ def warmed_first_load(browser, db: Path, work: Path) -> dict:
         context.close()
     finally:
         stop_server(proc)
+    return first, drawn, changed, errors
+
+
+def warmed_first_load(browser, db: Path, work: Path) -> dict:
+    """The morning after a data refresh: ``make warm`` (``python -m pages.warm``) into an
+    empty results folder, then a fresh server (no warming of its own) and its first visitor."""
+    env = _empty_results(db, work, "warmed")
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pages.warm"], cwd=ROOT, env={**os.environ, **env}, check=True,
+                   capture_output=True)
+    warm_seconds = time.perf_counter() - start
+    first, drawn, changed, errors = _first_visit(browser, {**env, "CRM_WARM": "0"},
+                                                 work / f"server_{db.stem}_warmed.log")
     return {"warm_seconds": warm_seconds, "first_after_warm": first, "first_after_warm_drawn": drawn,
             "filter_after_warm": changed, "errors_after_warm": errors}
 
@@ -406,20 +420,8 @@ def warmed_first_load(browser, db: Path, work: Path) -> dict:
 def unwarmed_first_load(browser, db: Path, work: Path) -> dict:
     """A fresh server with its warming turned off (``CRM_WARM=0``) and an empty results
     folder: its first visitor's page computes everything itself."""
-    app_db = work / f"app_{db.stem}_unwarmed.sqlite"
-    app_db.unlink(missing_ok=True)
-    cache = Path(tempfile.mkdtemp(prefix=f"cache_{db.stem}_unwarmed_", dir=work))
-    env = {"CRM_DB_URL": f"duckdb:///{db}", "CRM_APP_DB_URL": f"sqlite:///{app_db}", "CRM_CACHE_DIR": str(cache),
-           "CRM_WARM": "0"}
-    proc, base = start_server(ROOT / "app.py", env, work / f"server_{db.stem}_unwarmed.log")
-    try:
-        context = browser.new_context(viewport={"width": 1440, "height": 1000})
-        page, first, _drawn = first_load(context, base, "Overview")
-        changed = add_segment(page)
-        errors = exceptions(page)
-        context.close()
-    finally:
-        stop_server(proc)
+    first, _drawn, changed, errors = _first_visit(browser, {**_empty_results(db, work, "unwarmed"), "CRM_WARM": "0"},
+                                                  work / f"server_{db.stem}_unwarmed.log")
     return {"first_unwarmed": first, "filter_unwarmed": changed, "errors_unwarmed": errors}
 
 
