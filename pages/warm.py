@@ -3,12 +3,13 @@ results kept per data refresh (data/cache.py).
 
 ``python -m pages.warm`` (``make warm``) computes the default view: the Overview with the
 default filters in every language (the tab it opens on, then its forecasts' tab) and the
-dimension cubes of its dates (a filter change then sums them), then the sparklines of every KPI, the customer value models and RFM; then the Overview of every row
-scope the access definition grants (a regional manager's morning Overview is a different
-filter set from the company's). Run it after each data refresh, e.g. from the cron job that
-loads the data. A server warms the default view itself as it starts (``python -m
-pages.serve``; ``make run``), and a source it opens later when a visitor first opens it
-(``CRM_WARM=0`` turns both off); what ``make warm`` kept it reads instead of computing.
+dimension cubes of its dates (a filter change then sums them), then the sparklines of
+every KPI, the customer value models and RFM; then the Overview of every row scope the
+access definition grants (a regional manager's morning Overview is a different filter set
+from the company's). Run it after each data refresh, e.g. from the cron job that loads the
+data. A server warms the default view itself as it starts (``python -m pages.serve``;
+``make run``), and a source it opens later when a visitor first opens it (``CRM_WARM=0``
+turns both off); what ``make warm`` kept it reads instead of computing.
 """
 
 from __future__ import annotations
