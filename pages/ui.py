@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import contextvars
 import html
 import os
 import threading
@@ -466,9 +467,22 @@ def _clv_fit_for(url: str, version: str, lang: str, f: Filters, horizon_months: 
     return results().get_or_compute(version, ("clv", url, lang, f, horizon_months, by), fit)
 
 
+#: The source of the computation running in this context (set by :func:`_compute_for`): a
+#: computation that reads another kept result (the value models, the scorecard) reads that
+#: of its own source, also in a thread of the server's warming, where there is no page.
+_COMPUTING_URL: contextvars.ContextVar[str] = contextvars.ContextVar("computing_url")
+
+
+def _computing_url() -> str:
+    """The source of the computation running now (outside :func:`_compute_for`, as when a
+    test calls a computation itself: the source the page would open)."""
+    url = _COMPUTING_URL.get(None)
+    return url if url is not None else require_source().url
+
+
 def _customer_value(_conn, f: Filters, horizon_months: int, by: str | None) -> dict:
     """Predictive value, summarised for the page (a sample and the top list, not every customer)."""
-    fit = _clv_fit(require_source().url, f, horizon_months, by)  # inside compute()'s spinner
+    fit = _clv_fit(_computing_url(), f, horizon_months, by)
     if fit["error"]:
         return fit
     values = fit["values"]
@@ -508,7 +522,7 @@ def _rfm(conn, f: Filters) -> dict:
 
 def _churn(conn, f: Filters, horizon_days: int, clv_horizon_months: int = 12, by: str | None = "segment") -> dict:
     """Churn model, its drivers and the CLV at risk (CLV from the value models already fitted)."""
-    fit = _clv_fit(require_source().url, f, clv_horizon_months, by)
+    fit = _clv_fit(_computing_url(), f, clv_horizon_months, by)
     if fit["error"]:
         return fit
     try:
@@ -524,7 +538,7 @@ def _churn(conn, f: Filters, horizon_days: int, clv_horizon_months: int = 12, by
 
 def _maturity_evidence(conn, f: Filters, targets: tuple, thresholds) -> list:
     """The maturity phases' criteria; the scorecard (same filters and targets) from the results."""
-    card = _compute(require_source().url, "scorecard", f, (targets,))["card"]
+    card = _compute(_computing_url(), "scorecard", f, (targets,))["card"]
     return maturity.evidence(conn, f, card, thresholds)
 
 
@@ -607,8 +621,12 @@ def _compute_for(url: str, version: str, lang: str, name: str, f: Filters, args:
     """``name`` computed for the filters, once per data refresh (``version``, the fingerprint)
     and language (results may hold sentences)."""
     def run() -> Any:
-        with i18n.using(lang), keeping.keeping(_keeper(url, version, name)), _open(url).engine.connect() as conn:
-            return COMPUTATIONS[name](conn, f, *args)
+        token = _COMPUTING_URL.set(url)
+        try:
+            with i18n.using(lang), keeping.keeping(_keeper(url, version, name)), _open(url).engine.connect() as conn:
+                return COMPUTATIONS[name](conn, f, *args)
+        finally:
+            _COMPUTING_URL.reset(token)
     return results().get_or_compute(version, ("compute", url, lang, name, f, args), run)
 
 
