@@ -19,6 +19,8 @@ import importlib
 import logging
 import pkgutil
 import sys
+import threading
+import time
 from pathlib import Path
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -79,18 +81,29 @@ def _freeze_loaded_objects() -> None:
     gc.freeze()
 
 
-def warm_at_start():
-    """Start warming the configured source's default view in this server (pages/warm.py), so
-    that the Overview is computed, or under way, before the first visitor comes; the warming
-    thread, or None (``CRM_WARM=0``, or no source configured: the pages say why)."""
-    from data.sources import SourceError, resolve_url
-    from pages import ui
+def warm_at_start(patience: float = 60.0) -> threading.Thread:
+    """Start warming the configured source's default view in this server (pages/warm.py) as
+    soon as Streamlit's runtime exists (its caches are then the ones the pages read), so that
+    the Overview is computed, or under way, before the first visitor comes. Nothing is warmed
+    with ``CRM_WARM=0`` or without a configured source (the pages say why)."""
+    def when_serving() -> None:
+        from streamlit import runtime
 
-    try:
-        url = resolve_url()
-    except SourceError:
-        return None
-    return ui.start_warming(url)
+        from data.sources import SourceError, resolve_url
+        from pages import ui
+
+        deadline = time.monotonic() + patience
+        while not runtime.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        try:
+            url = resolve_url()
+        except SourceError:
+            return
+        ui.start_warming(url)
+
+    starter = threading.Thread(target=when_serving, daemon=True, name="warm-at-start")
+    starter.start()
+    return starter
 
 
 def main(argv: list[str] | None = None) -> None:
