@@ -494,50 +494,54 @@ def main(argv: list[str] | None = None) -> int:
 #: here, so that the results file is regenerated with it).
 NOTES = """
 - **The machine.** Each size's table is the median of two runs on this code (2026-11-28
-  20:13; the blank page's first load 0.81 s, against 0.91 s at 17:53): the ratios to the
-  floor measured in the same run are the guide. Three clicks of this run started no script
-  run within 5 s and were made again (each step is timed from the click that started its
-  run).
+  20:54; the blank page's first load 0.88 s). Another two runs 40 minutes earlier (20:13,
+  the code before its last two changes, which only move when the warming starts by a few
+  tenths of a second and which source three sections name) gave, at 1M: first load 4.27 s
+  (4.23 and 4.30), 4.53 s with the warming off, 2.25 s after a restart. In this run those
+  were 4.78 s, 5.08 s and 3.03 s: the same steps vary by 0.5-0.8 s from run to run on this
+  shared machine, so the ratios to the floor measured in the same run are the guide. Four
+  clicks of this run started no script run within 5 s and were made again (each step is
+  timed from the click that started its run).
 - **What changed since the 17:53 tables.** The server warms its default view as it starts
   (`python -m pages.serve`), no longer when its first visitor opens the source: the
   Overview's sections side by side in the page's order, the sidebar's lookups beside them,
-  while the first visitor's browser is still loading the app (0.8 s here). The value
-  family reads the orders once per period end (the sparklines' eleven periods have seven
-  ends: 0.71 s to 0.49 s at 1M). A new pair of rows shows a fresh server with its warming
-  turned off (`CRM_WARM=0`): every computation in the visitor's own page.
-- **The first load of a fresh server** at 1M: 4.27 s (4.23 and 4.30; aim 4 s; 5.09 s at
-  17:53, 8.6 s at 14:26); with the warming turned off 4.53 s. The visitor opens the app as
-  soon as the server answers, so the warming is only 1-1.5 s ahead of the page's own run,
-  and both wait for the same statements: the data-health report (0.3-0.6 s), then the
-  scorecard's families beside the sparklines' (value over seven period ends, 44M
-  interactions, the quality family's normalised e-mails for each), which keep both cores
-  busy for 3-3.5 s while Chromium loads and draws the app on the same two cores. What
+  while the first visitor's browser is still loading the app. The value family reads the
+  orders once per period end (the sparklines' eleven periods have seven ends: 0.71 s to
+  0.49 s at 1M). A new pair of rows shows a fresh server with its warming turned off
+  (`CRM_WARM=0`): every computation in the visitor's own page.
+- **The first load of a fresh server** at 1M: 4.78 s here, 4.27 s at 20:13 (aim 4 s; 5.09 s
+  at 17:53, 8.6 s at 14:26); with the warming turned off 5.08 s here, 4.53 s at 20:13. The
+  visitor opens the app as soon as the server answers, so the warming is only 1-1.5 s ahead
+  of the page's own run, and both wait for the same statements: the data-health report
+  (0.3-0.6 s), then the scorecard's families beside the sparklines' (value over seven period
+  ends, 44M interactions, the quality family's normalised e-mails for each), which keep both
+  cores busy for 3-3.5 s while Chromium loads and draws the app on the same two cores. What
   would take it under 4 s: the scorecard's and the sparklines' periods in one statement per
   family (the quality and survey families would read the customers and the answers once
   instead of twice: about 0.4 s of the cores), or a per-customer table per data refresh. A
   visitor who comes a few seconds after the server started, or after `make warm`, reads
-  results: 1.81 s after `make warm` at 1M. At 100k the first load is 2.24 s (2.00 and 2.47;
-  aim 2 s), 1.55 s after `make warm`.
-- **A filter change** (a segment added) at 1M: 1.22 s after `make warm`, within the 1.5 s
-  aim. On a fresh server it took 3.46-3.86 s in this run (2.79 s at 17:53): it is read by
-  the families' direct statements unless the server has built the dimension cubes of the
-  default dates by then, and it builds them only in pauses of half a second without any
-  page run (a cube is one statement of 0.3-4 s at 1M that cannot be stopped halfway). This
-  benchmark clicks its next step as soon as a page's script has finished, so whether a
-  cube was built before the change is a matter of the gaps between its clicks: a run of
-  the same sequence on the 17:53 code built all four scorecard cubes and changed the filter
-  in 1.73 s, one on this code built three and took 3.4 s (the interactions family, 44M
-  rows, read directly beside the sparklines' value family and Chromium still drawing the
-  page before). With the warming off, a change right after the first load takes 4.09 s:
-  the browser is still drawing the first load's charts. At 100k a change takes 0.75 s
-  (1.09 s with the warming off).
+  results: 1.83 s after `make warm` at 1M. At 100k the first load is 2.03 s (2.13 and 1.92;
+  2.24 s at 20:13; aim 2 s), 1.90 s after `make warm`.
+- **A filter change** (a segment added) at 1M: 1.27 s after `make warm`, within the 1.5 s
+  aim, and 1.31 s on a fresh server in this run. But the fresh server's change took 3.46-3.86
+  s at 20:13 (2.79 s at 17:53). It is read by the families' direct statements unless the
+  server has built the dimension cubes of the default dates by then, and it builds them
+  only in pauses of half a second without any page run (a cube is one statement of 0.3-4 s
+  at 1M that cannot be stopped halfway). This benchmark clicks its next step as soon as a
+  page's script has finished, so whether the cubes were built before the change depends on
+  the gaps between its clicks: in this run they were, at 20:13 they were not. The
+  statements themselves are unchanged (in-process, four changes on a fresh process took the
+  same on the 17:53 code and on this one). With the warming off, a change right after the
+  first load takes 4.48 s: the families read directly while the browser is still drawing
+  the first load's charts. At 100k a change takes 0.80 s (1.14 s with the warming off).
 - **Every other page**, cold and warm, is within its aims at both sizes (at 1M the slowest
-  cold is Customer value, 2.39 s, its value models fitted on the page's first visit; the
-  slowest warm Customer value, 0.66 s); so is every page after a restart, its results
-  kept on disk.
+  cold is Customer value, 2.49 s, its value models fitted on the page's first visit; the
+  slowest warm Customer value, 0.64 s). After a restart, its results kept on disk, every
+  page opens within the cold aims (the slowest, the Overview at 1M: 3.03 s here, 2.25 s at
+  20:13).
 - **Memory.** One session peaked at 1.5 GB at 1M (DuckDB's memory limit is a share of the
   machine, `CRM_DB_MEMORY`); ten more sessions, each with its own region filter, peaked at
-  1.2 GB on the restarted server: within the 3 GB aim. No exception, no crash.
+  1.25 GB on the restarted server: within the 3 GB aim. No exception, no crash.
 """
 
 def _median(values: list[float]) -> float:
