@@ -424,7 +424,9 @@ def sidebar_source() -> None:
 
 # --------------------------------------------------------------------------- computations
 def _scorecard(conn, f: Filters, targets: tuple) -> dict:
-    card = catalogue.evaluate(conn, f, dict(targets))
+    """The scorecard, as the app shows it: with its sparklines, which read part of its
+    families with it (metrics.catalogue.read_together)."""
+    card = catalogue.evaluate(conn, f, dict(targets), sparklines=catalogue.SPARKLINE_MONTHS)
     rules = pd.DataFrame([{"rule": r.rule.value, "title": r.rule.title, "definition": r.rule.definition,
                            "score": r.score, "with_data": r.with_data, "kpis": r.kpis} for r in card.rules])
     if card.comparison_rules is not None:
@@ -542,6 +544,13 @@ def _maturity_evidence(conn, f: Filters, targets: tuple, thresholds) -> list:
     return maturity.evidence(conn, f, card, thresholds)
 
 
+def _trend(conn, f: Filters, months: int, kpis: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The KPIs month by month (sparklines), with the scorecard's settings, read with the
+    scorecard of the same filters when ``months`` are its sparklines'."""
+    return catalogue.trend(conn, f, months, kpis, catalogue.load_settings(),
+                           with_scorecard=months == catalogue.SPARKLINE_MONTHS)
+
+
 COMPUTATIONS: dict[str, Callable[..., Any]] = {
     "maturity.evidence": _maturity_evidence,
     "rfm": _rfm,
@@ -550,7 +559,7 @@ COMPUTATIONS: dict[str, Callable[..., Any]] = {
     "clv": _customer_value,
     "survival": _survival,
     "scorecard": _scorecard,
-    "trend": catalogue.trend,
+    "trend": _trend,
     "cubes": catalogue.keep_cubes,  # warming: the dimension cubes of the scorecard's dates
     "value.revenue_cube": value.keep_revenue_cube,      # warming: the cubes of the Overview's series
     "voice.nps_cube": voice.keep_nps_cube,

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from metrics import cube, engagement, keeping, quality, value, voice
-from metrics.catalogue import evaluate, trend
+from metrics.catalogue import evaluate, keep_cubes, trend
 from metrics.filters import Filters
 
 JAN = Filters(date(2026, 1, 1), date(2026, 1, 31), compare="none")
@@ -228,7 +228,8 @@ def test_a_customer_recorded_twice_counts_nowhere_in_the_cube_either(tmp_path):
 @pytest.mark.postgres
 def test_scorecard_and_trend_through_the_cube_equal_the_direct_ones(tmp_path_factory, pg_cluster):
     """On the same demo in DuckDB and PostgreSQL, every KPI of the scorecard and every month of
-    the trend computed with kept cubes equals the direct computation, to the last bit."""
+    the trend computed with kept cubes equals the direct computation, to the last bit; so do
+    the scorecard and its sparklines read together from the cubes the warming builds."""
     from data.demo import DemoSpec
     from data.sources import open_engine
     from tests.conftest import END
@@ -253,6 +254,14 @@ def test_scorecard_and_trend_through_the_cube_equal_the_direct_ones(tmp_path_fac
                     kept_months = trend(conn, f, 6)
                 assert kept == direct, (url, f)
                 pd.testing.assert_frame_equal(kept_months, months)
+                together = Kept()       # as the app reads them: the scorecard with its sparklines
+                with keeping.keeping(together):
+                    keep_cubes(conn, f)
+                    kept = [r.as_dict() for r in evaluate(conn, f, targets={}, sparklines=6).results]
+                    kept_months = trend(conn, f, 6, with_scorecard=True)
+                assert {key[1] for key in together.kept if key[0] == "cube"} >= {"value", "quality", "interactions"}
+                assert kept == direct, (url, f)
+                pd.testing.assert_frame_equal(kept_months, months)
         assert keeper.built >= len(grid)
         engine.dispose()
 
@@ -260,15 +269,16 @@ def test_scorecard_and_trend_through_the_cube_equal_the_direct_ones(tmp_path_fac
 def test_each_cube_is_kept_on_its_own_and_all_of_them_together(tiny):
     """The server's warming builds one cube per section (pages/warm.py): the value cube of
     the scorecard's dates alone, then every cube of the scorecard's dates and of the trend's
-    six months (four families, two dates) and the records sharing an e-mail."""
-    from metrics.catalogue import CUBE_DATES, CUBES, keep_cubes
+    six months (four families, two dates; those the scorecard reads with its sparklines, one
+    cube for both dates) and the records sharing an e-mail."""
+    from metrics.catalogue import CUBE_DATES, CUBES, SHARED_FAMILIES
 
     keeper = Kept()
     with keeping.keeping(keeper):
         keep_cubes(tiny, JAN, "value", "scorecard")
         assert [key[1] for key in keeper.kept] == ["value"]
         keep_cubes(tiny, JAN)
-    assert keeper.built == len(CUBES) * len(CUBE_DATES) + 1
+    assert keeper.built == len(CUBES) * len(CUBE_DATES) - len(SHARED_FAMILIES) + 1 == 6
     with pytest.raises(ValueError, match="no such cube: tickets"):
         keep_cubes(tiny, JAN, "tickets")
 
