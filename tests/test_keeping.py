@@ -84,9 +84,9 @@ def test_maturity_evidence_reads_what_the_scorecard_and_the_engagement_page_comp
 
 def test_a_scorecard_and_its_sparklines_read_the_shared_families_once_and_equal_each_alone(tiny):
     """Shown together (the app's Overview), the scorecard and its six sparklines read surveys,
-    quality and value in one statement each, for the periods of both: whichever computes it
-    first, the other reads it back (nothing of them computed again). Every KPI and every month
-    equals the scorecard and the trend computed alone."""
+    tickets, pipeline, quality and value in one statement each, for the periods of both:
+    whichever computes it first, the other reads it back (nothing of them computed again).
+    Every KPI and every month equals the scorecard and the trend computed alone."""
     alone = evaluate(tiny, UNTIL, targets={}, settings=EVERY_ANSWER)
     months = trend(tiny, UNTIL, 6, settings=EVERY_ANSWER)
     for first in ("scorecard", "sparklines"):
@@ -98,10 +98,10 @@ def test_a_scorecard_and_its_sparklines_read_the_shared_families_once_and_equal_
         with keeping.keeping(keeper):
             together = {first: runs[first]()}
             statements = _statements(tiny, lambda: together.setdefault(second, runs[second]()))
-        shared = [key for key in kept if key[1] in ("surveys", "quality", "value")]
-        assert len(shared) == 3, first      # one statement each, for both
+        shared = [key for key in kept if key[1] in ("surveys", "tickets", "pipeline", "quality", "value")]
+        assert len(shared) == 5, first      # one statement each, for both
         assert not any(f"FROM {table}" in s for s in statements for table in ("surveys", "survey_invitations",
-                                                                              "orders")), first
+                                                                              "orders", "tickets", "opportunities")), first
         assert [r.as_dict() for r in together["scorecard"].results] == [r.as_dict() for r in alone.results]
         pd.testing.assert_frame_equal(together["sparklines"], months[list(together["sparklines"].columns)])
 
@@ -116,7 +116,7 @@ def test_what_is_read_together_is_the_same_list_for_the_scorecard_and_its_sparkl
     scorecard = PeriodFacts.scorecard(None, UNTIL, Settings(), sparklines=6)
     sparklines = PeriodFacts.trend(None, UNTIL, Settings(), 6, with_scorecard=True)
     months = month_windows(UNTIL, 6)
-    for family in ("surveys", "quality", "value"):
+    for family in ("surveys", "tickets", "pipeline", "quality", "value"):
         assert scorecard.wanted(family, UNTIL) == sparklines.wanted(family, months[3]) == list(together[family])
     before = UNTIL.comparison()
     assert together["quality"] == (UNTIL, before, *months)
