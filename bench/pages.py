@@ -493,55 +493,48 @@ def main(argv: list[str] | None = None) -> int:
 #: What the measurements and profiles say stands between the pages and the floor (kept
 #: here, so that the results file is regenerated with it).
 NOTES = """
-- **The machine.** Each size's table is the median of two runs on this code (2026-11-28
-  20:54; the blank page's first load 0.88 s). Another two runs 40 minutes earlier (20:13,
-  the code before its last two changes, which only move when the warming starts by a few
-  tenths of a second and which source three sections name) gave, at 1M: first load 4.27 s
-  (4.23 and 4.30), 4.53 s with the warming off, 2.25 s after a restart. In this run those
-  were 4.78 s, 5.08 s and 3.03 s: the same steps vary by 0.5-0.8 s from run to run on this
-  shared machine, so the ratios to the floor measured in the same run are the guide. Four
-  clicks of this run started no script run within 5 s and were made again (each step is
-  timed from the click that started its run).
-- **What changed since the 17:53 tables.** The server warms its default view as it starts
-  (`python -m pages.serve`), no longer when its first visitor opens the source: the
-  Overview's sections side by side in the page's order, the sidebar's lookups beside them,
-  while the first visitor's browser is still loading the app. The value family reads the
-  orders once per period end (the sparklines' eleven periods have seven ends: 0.71 s to
-  0.49 s at 1M). A new pair of rows shows a fresh server with its warming turned off
-  (`CRM_WARM=0`): every computation in the visitor's own page.
-- **The first load of a fresh server** at 1M: 4.78 s here, 4.27 s at 20:13 (aim 4 s; 5.09 s
-  at 17:53, 8.6 s at 14:26); with the warming turned off 5.08 s here, 4.53 s at 20:13. The
-  visitor opens the app as soon as the server answers, so the warming is only 1-1.5 s ahead
-  of the page's own run, and both wait for the same statements: the data-health report
-  (0.3-0.6 s), then the scorecard's families beside the sparklines' (value over seven period
-  ends, 44M interactions, the quality family's normalised e-mails for each), which keep both
-  cores busy for 3-3.5 s while Chromium loads and draws the app on the same two cores. What
-  would take it under 4 s: the scorecard's and the sparklines' periods in one statement per
-  family (the quality and survey families would read the customers and the answers once
-  instead of twice: about 0.4 s of the cores), or a per-customer table per data refresh. A
-  visitor who comes a few seconds after the server started, or after `make warm`, reads
-  results: 1.83 s after `make warm` at 1M. At 100k the first load is 2.03 s (2.13 and 1.92;
-  2.24 s at 20:13; aim 2 s), 1.90 s after `make warm`.
-- **A filter change** (a segment added) at 1M: 1.27 s after `make warm`, within the 1.5 s
-  aim, and 1.31 s on a fresh server in this run. But the fresh server's change took 3.46-3.86
-  s at 20:13 (2.79 s at 17:53). It is read by the families' direct statements unless the
-  server has built the dimension cubes of the default dates by then, and it builds them
-  only in pauses of half a second without any page run (a cube is one statement of 0.3-4 s
-  at 1M that cannot be stopped halfway). This benchmark clicks its next step as soon as a
-  page's script has finished, so whether the cubes were built before the change depends on
-  the gaps between its clicks: in this run they were, at 20:13 they were not. The
-  statements themselves are unchanged (in-process, four changes on a fresh process took the
-  same on the 17:53 code and on this one). With the warming off, a change right after the
-  first load takes 4.48 s: the families read directly while the browser is still drawing
-  the first load's charts. At 100k a change takes 0.80 s (1.14 s with the warming off).
-- **Every other page**, cold and warm, is within its aims at both sizes (at 1M the slowest
-  cold is Customer value, 2.49 s, its value models fitted on the page's first visit; the
-  slowest warm Customer value, 0.64 s). After a restart, its results kept on disk, every
-  page opens within the cold aims (the slowest, the Overview at 1M: 3.03 s here, 2.25 s at
-  20:13).
-- **Memory.** One session peaked at 1.5 GB at 1M (DuckDB's memory limit is a share of the
-  machine, `CRM_DB_MEMORY`); ten more sessions, each with its own region filter, peaked at
-  1.25 GB on the restarted server: within the 3 GB aim. No exception, no crash.
+- **The machine.** The tables are the median of two runs at 23:45 on this code, on a busy
+  machine: the blank page's first load took 1.08 s (0.83-0.89 s in the earlier runs of the
+  day), the load average was 4.1 at the end, and one 100k first load took 6.58 s against
+  2.55 s in the other run. Two runs at 22:06 on the same code but one change (the tickets
+  and the pipeline read with the sparklines, a few hundredths of a second under a filter),
+  on a quieter machine (floor 0.83 s), gave at 1M: first load 4.18 s (4.39 and 3.97), 1.91
+  s after `make warm`, 4.44 s with the warming off; filter change 1.50 s (1.47 and 1.54),
+  1.31 s after `make warm`; every other page cold and warm within its aims; at 100k the
+  first load 1.97 s (2.07 and 1.87) and a filter change 0.69 s. A run at 23:35 on this code,
+  on the machine at its busiest (the warm Overview at 1M took 1.16 s against 0.36-0.49 s),
+  gave 5.97 s and 2.28 s. The same steps vary by 0.5-2 s between runs on this shared
+  machine; the ratios to the floor measured in the same run are the guide.
+- **What changed since the 20:54 tables.** The interaction cube groups each period's rows
+  per customer before joining the customers' dimensions (the scorecard dates' cube 1.2 s
+  instead of 2.0 s at 1M, the trend months' 1.9 s instead of 2.5 s), so the server's
+  warming builds it in shorter pauses. The scorecard and its sparklines read surveys,
+  tickets, pipeline, quality and value in one statement each for both (quality 0.50 s
+  instead of 0.33 + 0.52 s, value 0.60 s instead of 0.20 + 0.55 s), with one cube each for
+  both dates. The warming builds the cubes a filter change on the Overview sums first.
+- **The first load of a fresh server** at 1M: 4.18 s at 22:06 (4.78 s at 20:54, 5.09 s at
+  17:53; aim 4 s), 5.13 s in this busier run. The visitor opens the app as soon as the server
+  answers, so the warming is only 1-1.5 s ahead of the page's own run, and both wait for
+  the same work: the data-health report (0.5-2.5 s in the server as it starts: the source's
+  first reads), then the scorecard's and the sparklines' families (the 44M interactions
+  the longest, 0.7-1.0 s alone) with both cores busy, while Chromium loads and draws the
+  app on the same two cores (its processes used 5.5 s of the cores by the end of the first
+  load, the server 10.5 s since its start). What would take it further: a per-customer
+  table per data refresh, or the health report kept from the previous data refresh when
+  only new days arrive. After `make warm`: 1.91 s (2.37 s here).
+- **A filter change** (a segment added) at 1M: 1.50 s on a fresh server at 22:06 and 1.31 s
+  after `make warm`; here 1.86 s and 1.40 s. A fresh server answers from the dimension cubes
+  if its warming built them in the pauses of the pages opened before the change (it builds
+  them only in pauses of half a second without any page run; a cube is one statement of
+  0.1-1.9 s at 1M that cannot be stopped halfway, and one started just before the click
+  takes the cores from it); otherwise from the direct statements (4.7 s with the warming
+  off, right after the first load). At 100k a change takes 0.82 s.
+- **Every other page**, cold and warm, is within its aims at both sizes, in this run too (at
+  1M the slowest cold is Customer value, its value models fitted on the page's first
+  visit). After a restart, its results kept on disk, every page opens within the cold aims.
+- **Memory.** One session peaked at about 1.5 GB at 1M (DuckDB's memory limit is a share of
+  the machine, `CRM_DB_MEMORY`); ten more sessions, each with its own region filter, peaked
+  lower on the restarted server: within the 3 GB aim. No exception, no crash.
 """
 
 def _median(values: list[float]) -> float:
