@@ -493,18 +493,18 @@ def main(argv: list[str] | None = None) -> int:
 #: What the measurements and profiles say stands between the pages and the floor (kept
 #: here, so that the results file is regenerated with it).
 NOTES = """
-- **The machine.** The tables are the median of two runs at 23:45 on this code, on a busy
-  machine: the blank page's first load took 1.08 s (0.83-0.89 s in the earlier runs of the
-  day), the load average was 4.1 at the end, and one 100k first load took 6.58 s against
-  2.55 s in the other run. Two runs at 22:06 on the same code but one change (the tickets
-  and the pipeline read with the sparklines, a few hundredths of a second under a filter),
-  on a quieter machine (floor 0.83 s), gave at 1M: first load 4.18 s (4.39 and 3.97), 1.91
-  s after `make warm`, 4.44 s with the warming off; filter change 1.50 s (1.47 and 1.54),
-  1.31 s after `make warm`; every other page cold and warm within its aims; at 100k the
-  first load 1.97 s (2.07 and 1.87) and a filter change 0.69 s. A run at 23:35 on this code,
-  on the machine at its busiest (the warm Overview at 1M took 1.16 s against 0.36-0.49 s),
-  gave 5.97 s and 2.28 s. The same steps vary by 0.5-2 s between runs on this shared
-  machine; the ratios to the floor measured in the same run are the guide.
+- **The machine.** The tables are the median of two runs at 00:03 on this code, on a busy
+  machine: the blank page's first load took 1.02 s (0.83-0.89 s in the runs before 23:00),
+  and the first fresh server of each size was much slower than the second (1M first load
+  6.90 s and 4.76 s; 100k 2.85 s and 1.82 s), as if the database file had to be read from
+  disk again. Three runs tonight on this code, their medians at 1M (fresh first load /
+  fresh filter change / filter change after `make warm`): 22:06, floor 0.83 s, on the same
+  code but one change (the tickets and the pipeline read with the sparklines, a few
+  hundredths of a second under a filter): 4.18 / 1.50 / 1.31 s, and at 100k a first load of
+  1.97 s; 23:45, floor 1.08 s: 5.13 / 1.86 / 1.40 s; 00:03 (this file): 5.83 / 2.05 / 1.46
+  s. The same steps vary by 0.5-2 s between runs on this shared machine; the ratios to the
+  floor measured in the same run are the guide. In every run every other page, cold and
+  warm, was within its aims at 1M.
 - **What changed since the 20:54 tables.** The interaction cube groups each period's rows
   per customer before joining the customers' dimensions (the scorecard dates' cube 1.2 s
   instead of 2.0 s at 1M, the trend months' 1.9 s instead of 2.5 s), so the server's
@@ -513,7 +513,7 @@ NOTES = """
   instead of 0.33 + 0.52 s, value 0.60 s instead of 0.20 + 0.55 s), with one cube each for
   both dates. The warming builds the cubes a filter change on the Overview sums first.
 - **The first load of a fresh server** at 1M: 4.18 s at 22:06 (4.78 s at 20:54, 5.09 s at
-  17:53; aim 4 s), 5.13 s in this busier run. The visitor opens the app as soon as the server
+  17:53; aim 4 s), 5.13 s and 5.83 s in the busier runs since. The visitor opens the app as soon as the server
   answers, so the warming is only 1-1.5 s ahead of the page's own run, and both wait for
   the same work: the data-health report (0.5-2.5 s in the server as it starts: the source's
   first reads), then the scorecard's and the sparklines' families (the 44M interactions
@@ -521,14 +521,14 @@ NOTES = """
   app on the same two cores (its processes used 5.5 s of the cores by the end of the first
   load, the server 10.5 s since its start). What would take it further: a per-customer
   table per data refresh, or the health report kept from the previous data refresh when
-  only new days arrive. After `make warm`: 1.91 s (2.37 s here).
+  only new days arrive. After `make warm`: 1.91 s at 22:06, 2.22 s here.
 - **A filter change** (a segment added) at 1M: 1.50 s on a fresh server at 22:06 and 1.31 s
-  after `make warm`; here 1.86 s and 1.40 s. A fresh server answers from the dimension cubes
+  after `make warm`; here 2.05 s and 1.46 s. A fresh server answers from the dimension cubes
   if its warming built them in the pauses of the pages opened before the change (it builds
   them only in pauses of half a second without any page run; a cube is one statement of
   0.1-1.9 s at 1M that cannot be stopped halfway, and one started just before the click
   takes the cores from it); otherwise from the direct statements (4.7 s with the warming
-  off, right after the first load). At 100k a change takes 0.82 s.
+  off, right after the first load). At 100k a change takes 0.97 s here, 0.69 s at 22:06.
 - **Every other page**, cold and warm, is within its aims at both sizes, in this run too (at
   1M the slowest cold is Customer value, its value models fitted on the page's first
   visit). After a restart, its results kept on disk, every page opens within the cold aims.
