@@ -476,7 +476,10 @@ class _Known:
 
 _REPORTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Engine -> _Known
 _LOCK = threading.Lock()
-_ENGINE_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: One count at a time per source (its URL), whichever of its engines asks: a second engine
+#: on the same source (the server's start opens one, pages/serve.py) waits, then reads the
+#: report the first kept on disk.
+_SOURCE_LOCKS: dict[str, threading.Lock] = {}
 _RESOLVING = threading.local()
 
 
@@ -491,8 +494,8 @@ def health_report(conn: Connection, refresh: bool = False) -> HealthReport:
     """
     engine = conn.engine
     with _LOCK:
-        engine_lock = _ENGINE_LOCKS.setdefault(engine, threading.Lock())
-    with engine_lock:
+        source_lock = _SOURCE_LOCKS.setdefault(engine.url.render_as_string(hide_password=False), threading.Lock())
+    with source_lock:
         known = _REPORTS.get(engine)
         now = datetime.now()
         if known and not refresh and time.monotonic() - known.verified < VERIFY_SECONDS and known.report.cutoff > now:

@@ -125,6 +125,39 @@ def test_report_is_kept_on_disk_and_reused_by_a_new_engine(demo_copy):
     assert not [s for s in sent.sent if "CASE WHEN" in s.upper()]
 
 
+def test_two_engines_on_one_source_count_its_checks_once(demo_copy):
+    """The server's start counts the checks on an engine of its own (pages/serve.py) while
+    the warming or a first visitor may already ask theirs: the second waits for the first
+    and reads the report it kept, instead of counting the same checks again beside it."""
+    import threading
+    import time
+
+    first, second = _engine(demo_copy), _engine(demo_copy)
+    sent = Statements(second)
+    answers: dict[str, health.HealthReport] = {}
+
+    def ask(name, engine):
+        with engine.connect() as conn:
+            answers[name] = health.health_report(conn)
+
+    asking = []
+
+    def second_asks_while_the_first_counts(conn, cursor, statement, parameters, context, executemany):
+        if "CASE WHEN" in statement.upper() and not asking:
+            asking.append(threading.Thread(target=ask, args=("second", second)))
+            asking[0].start()
+            time.sleep(0.3)  # the second engine reaches the report's lock while this one counts
+
+    event.listen(first, "before_cursor_execute", second_asks_while_the_first_counts)
+    ask("first", first)
+    asking[0].join(30)
+    first.dispose()
+    second.dispose()
+    assert answers["second"] == answers["first"] and answers["second"].checked_at == answers["first"].checked_at
+    # the second engine read the fingerprint only: no check counted
+    assert sent.sent and not [s for s in sent.sent if "CASE WHEN" in s.upper()], sent.sent
+
+
 def test_a_source_changed_in_place_is_checked_again(demo_copy):
     engine = _engine(demo_copy)
     with engine.connect() as conn:

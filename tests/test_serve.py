@@ -39,6 +39,61 @@ def test_the_app_leaves_garbage_collection_to_python_between_runs():
     assert __import__("json").loads(out.stdout.strip().splitlines()[-1]) == {"gc": False}
 
 
+def test_the_server_counts_the_health_checks_while_it_loads_and_keeps_them(demo_path, tmp_path, monkeypatch):
+    """As the server starts, the source's health checks are counted beside the libraries'
+    loading, and kept on disk under the data's fingerprint: the warming's and the visitors'
+    engine then read them back instead of counting (tests/test_health_kept.py)."""
+    import shutil
+
+    from sqlalchemy import create_engine
+    from metrics import health
+    from pages import serve
+
+    source = tmp_path / "crm.duckdb"
+    shutil.copy(demo_path, source)
+    monkeypatch.setenv("CRM_DB_URL", f"duckdb:///{source}")
+    monkeypatch.setenv("CRM_WARM", "1")
+    serve.check_source_early().join(60)
+    engine = create_engine(f"duckdb:///{source}", connect_args={"read_only": True})
+    with engine.connect() as conn:
+        key = health.report_key(conn)
+        kept = health.load_report(key)
+        counted = health.count_checks(conn)
+        assert kept is not None and (kept.counts, kept.excluded_rows) == (counted.counts, counted.excluded_rows)
+        assert len(kept.counts) > 20  # every table's checks were counted
+    engine.dispose()
+
+
+def test_a_source_that_cannot_be_opened_leaves_the_start_alone(tmp_path, monkeypatch):
+    """Nothing is counted, and nothing fails, when the source is missing: the pages say why."""
+    from pages import serve
+
+    monkeypatch.setenv("CRM_DB_URL", f"duckdb:///{tmp_path}/missing.duckdb")
+    monkeypatch.setenv("CRM_WARM", "1")
+    checker = serve.check_source_early()
+    checker.join(30)
+    assert not checker.is_alive() and not (tmp_path / "missing.duckdb").exists()
+
+
+def test_without_warming_nothing_is_counted_at_the_start(demo_path, tmp_path, monkeypatch):
+    """``CRM_WARM=0`` leaves every computation, the health checks included, to the pages."""
+    import shutil
+
+    from sqlalchemy import create_engine
+    from metrics import health
+    from pages import serve
+
+    source = tmp_path / "crm.duckdb"
+    shutil.copy(demo_path, source)
+    monkeypatch.setenv("CRM_DB_URL", f"duckdb:///{source}")
+    monkeypatch.setenv("CRM_WARM", "0")
+    assert serve.check_source_early() is None
+    engine = create_engine(f"duckdb:///{source}", connect_args={"read_only": True})
+    with engine.connect() as conn:
+        assert health.load_report(health.report_key(conn)) is None
+    engine.dispose()
+
+
 def test_the_server_warms_its_default_view_as_it_starts_before_any_visitor(demo_path, tmp_path):
     """The issue's "default view warmed when the server starts": with nobody opening a page,
     the server computes the Overview of the default filters (scorecard and sparklines) and
