@@ -113,29 +113,36 @@ def warm_at_start(patience: float = 60.0) -> threading.Thread:
 def check_source_early() -> threading.Thread | None:
     """Count the configured source's data-health checks (metrics/health.py) in a background
     thread while the libraries load; the thread (None with ``CRM_WARM=0``, which leaves
-    every computation to the visitors' pages).
+    every computation to the visitors' pages, or when the source cannot be opened now: the
+    pages report why).
 
     Every figure's statements leave out the records the checks found impossible, so the
     report is the first thing the warming and the first visitor need: at 1M customers one
     scan of every table, about a second. Counted here, on the other core while this one
     imports, it is kept on disk under the data's fingerprint (``CRM_CACHE_DIR``) and the
-    warming reads it back instead of counting again. Best effort: a source that cannot be
-    opened now is reported by the pages."""
+    warming reads it back instead of counting again.
+
+    What the count imports (pandas and numpy among them) is imported here, and the source
+    opened, before the thread starts: the thread then imports nothing. A module imported by
+    two threads at once is seen half-initialised by libraries that look for it in
+    ``sys.modules`` (plotly's optional numpy), which stopped the server as it started."""
     if os.environ.get("CRM_WARM", "1") == "0":
+        return None
+    import pandas  # noqa: F401  (what the count needs: see the docstring)
+
+    from data.sources import connect
+    from metrics import health, sql  # noqa: F401
+
+    try:
+        opened = connect(build_missing_demo=False)
+    except Exception:  # noqa: BLE001 - see the docstring
         return None
 
     def check() -> None:
-        from data.sources import connect
-        from metrics import health
-
-        try:
-            opened = connect(build_missing_demo=False)
-        except Exception:  # noqa: BLE001 - see the docstring
-            return
         try:
             with opened.engine.connect() as conn:
                 health.health_report(conn)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - best effort: the pages meet and report any failure
             pass
         finally:
             opened.engine.dispose()
