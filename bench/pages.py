@@ -521,45 +521,41 @@ def main(argv: list[str] | None = None) -> int:
 #: What the measurements and profiles say stands between the pages and the floor (kept
 #: here, so that the results file is regenerated with it).
 NOTES = """
-- **The machine.** The tables are the median of two runs at 00:03 on this code, on a busy
-  machine: the blank page's first load took 1.02 s (0.83-0.89 s in the runs before 23:00),
-  and the first fresh server of each size was much slower than the second (1M first load
-  6.90 s and 4.76 s; 100k 2.85 s and 1.82 s), as if the database file had to be read from
-  disk again. Three runs tonight on this code, their medians at 1M (fresh first load /
-  fresh filter change / filter change after `make warm`): 22:06, floor 0.83 s, on the same
-  code but one change (the tickets and the pipeline read with the sparklines, a few
-  hundredths of a second under a filter): 4.18 / 1.50 / 1.31 s, and at 100k a first load of
-  1.97 s; 23:45, floor 1.08 s: 5.13 / 1.86 / 1.40 s; 00:03 (this file): 5.83 / 2.05 / 1.46
-  s. The same steps vary by 0.5-2 s between runs on this shared machine; the ratios to the
-  floor measured in the same run are the guide. In every run every other page, cold and
-  warm, was within its aims at 1M.
-- **What changed since the 20:54 tables.** The interaction cube groups each period's rows
-  per customer before joining the customers' dimensions (the scorecard dates' cube 1.2 s
-  instead of 2.0 s at 1M, the trend months' 1.9 s instead of 2.5 s), so the server's
-  warming builds it in shorter pauses. The scorecard and its sparklines read surveys,
-  tickets, pipeline, quality and value in one statement each for both (quality 0.50 s
-  instead of 0.33 + 0.52 s, value 0.60 s instead of 0.20 + 0.55 s), with one cube each for
-  both dates. The warming builds the cubes a filter change on the Overview sums first.
-- **The first load of a fresh server** at 1M: 4.18 s at 22:06 (4.78 s at 20:54, 5.09 s at
-  17:53; aim 4 s), 5.13 s and 5.83 s in the busier runs since. The visitor opens the app as soon as the server
-  answers, so the warming is only 1-1.5 s ahead of the page's own run, and both wait for
-  the same work: the data-health report (0.5-2.5 s in the server as it starts: the source's
-  first reads), then the scorecard's and the sparklines' families (the 44M interactions
-  the longest, 0.7-1.0 s alone) with both cores busy, while Chromium loads and draws the
-  app on the same two cores (its processes used 5.5 s of the cores by the end of the first
-  load, the server 10.5 s since its start). What would take it further: a per-customer
-  table per data refresh, or the health report kept from the previous data refresh when
-  only new days arrive. After `make warm`: 1.91 s at 22:06, 2.22 s here.
-- **A filter change** (a segment added) at 1M: 1.50 s on a fresh server at 22:06 and 1.31 s
-  after `make warm`; here 2.05 s and 1.46 s. A fresh server answers from the dimension cubes
-  if its warming built them in the pauses of the pages opened before the change (it builds
-  them only in pauses of half a second without any page run; a cube is one statement of
-  0.1-1.9 s at 1M that cannot be stopped halfway, and one started just before the click
-  takes the cores from it); otherwise from the direct statements (4.7 s with the warming
-  off, right after the first load). At 100k a change takes 0.97 s here, 0.69 s at 22:06.
-- **Every other page**, cold and warm, is within its aims at both sizes, in this run too (at
-  1M the slowest cold is Customer value, its value models fitted on the page's first
-  visit). After a restart, its results kept on disk, every page opens within the cold aims.
+- **The machine.** The tables are the median of two runs at 02:22 on this code (floor 0.95 s;
+  0.82 s in a run an hour earlier). The same steps vary by 0.5-2 s between runs on this
+  shared machine; the ratios to the floor measured in the same run are the guide. Since
+  2026-11-29 the database file is read into the system's cache before each fresh server
+  (the time it took is on each size's "Run" line: 5.1 s for the 1M file here, which the
+  machine had paged out in the minutes before): until then the first server of each size
+  read it from disk (1M first loads of 6.90 s and 4.76 s in the same run at 00:03).
+- **What changed since the 00:03 tables.** The server counts the data-health checks on the
+  other core while it imports its libraries (pages/serve.py), where it counted them after
+  the imports, before anything else: 0.9 s at 1M off the warming's path. In three fresh
+  servers each, interleaved, the first load took 4.84 s against 5.17 s (medians).
+- **The first load of a fresh server** at 1M: 4.07 s (4.36 s and 3.78 s; aim 4 s); 5.83 s
+  at 00:03, 4.18 s in the quietest run so far. The visitor opens the app as soon as the
+  server answers, so the warming is about a second ahead of the page's own run, and both
+  wait for the scorecard's and the sparklines' families (the 44M interactions the longest:
+  0.7-1.1 s alone, 2.1 s of the cores), while Chromium loads and draws the app on the same
+  two cores: it uses 4.5-5.7 s of the cores to show the Overview, against 1.6-1.9 s for the
+  blank page (measured apart: eight small plotly charts cost it 1.3 s more than none, eight
+  metric sparklines 0.3 s). After `make warm` the first load takes 1.93 s.
+- **A filter change** (a segment added) at 1M: 2.09 s on a fresh server (1.68 s and 2.49 s),
+  1.35 s after `make warm`. A fresh server answers from the dimension cubes if its warming
+  built them in the pauses of the pages opened before the change; the benchmark opens the
+  pages without pausing, and a cube started just before a click takes the cores from it.
+  Tried and left out (2026-11-29): stopping a cube's statement when a visitor starts waiting
+  (DuckDB's ``interrupt()``, PostgreSQL's cancel) and building it again in the next pause.
+  Over three fresh servers each the change then took 3.67 s against 1.82 s: with clicks
+  that never pause, the cubes were stopped again and again and were not built by the time of
+  the change. Also measured and left out: reading the database file ahead as the server
+  starts (no gain beyond the noise), the interaction counts in the per-customer pass (1.1-
+  1.25 s against 0.8-0.97 s), departments compared by hash (0.42 s against 0.6 s, but not
+  exact on every engine). At 100k a change takes 0.83 s.
+- **Every other page**, cold and warm, is within its aims at 1M (the slowest cold is
+  Customer value, 2.7 s: its value models fitted on the page's first visit). At 100k the
+  fresh first load took 2.21 s (2.62 s and 1.79 s; aim 2 s) and every other page was within
+  its aims. After a restart, its results kept on disk, every page opens within the cold aims.
 - **Memory.** One session peaked at about 1.5 GB at 1M (DuckDB's memory limit is a share of
   the machine, `CRM_DB_MEMORY`); ten more sessions, each with its own region filter, peaked
   lower on the restarted server: within the 3 GB aim. No exception, no crash.
