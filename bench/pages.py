@@ -551,7 +551,10 @@ NOTES = """
   the change. Also measured and left out: reading the database file ahead as the server
   starts (no gain beyond the noise), the interaction counts in the per-customer pass (1.1-
   1.25 s against 0.8-0.97 s), departments compared by hash (0.42 s against 0.6 s, but not
-  exact on every engine). At 100k a change takes 0.83 s.
+  exact on every engine), the Overview's cubes built before its forecasts (1.48 s against
+  1.35 s, three fresh servers each at 02:50: no gain; that 1.35 s, with fresh first loads of
+  4.15-4.33 s, shows how far apart two runs of the same code land). At 100k a change takes
+  0.83 s.
 - **Every other page**, cold and warm, is within its aims at 1M (the slowest cold is
   Customer value, 2.7 s: its value models fitted on the page's first visit). At 100k the
   fresh first load took 2.21 s (2.62 s and 1.79 s; aim 2 s) and every other page was within
