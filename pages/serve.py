@@ -112,8 +112,10 @@ def warm_at_start(patience: float = 60.0) -> threading.Thread:
 
 def check_source_early() -> threading.Thread | None:
     """Count the configured source's data-health checks (metrics/health.py) in a background
-    thread while the libraries load; the thread (None with ``CRM_WARM=0``, which leaves
-    every computation to the visitors' pages, or when the source cannot be opened now: the
+    thread while the libraries load; the thread. None with ``CRM_WARM=0``, which leaves
+    every computation to the visitors' pages; for a source that is not a DuckDB file (a
+    database server is opened by the warming, after the start: one that does not answer
+    must not keep the app from starting); or when the source cannot be opened now (the
     pages report why).
 
     Every figure's statements leave out the records the checks found impossible, so the
@@ -126,11 +128,20 @@ def check_source_early() -> threading.Thread | None:
     opened, before the thread starts: the thread then imports nothing. A module imported by
     two threads at once is seen half-initialised by libraries that look for it in
     ``sys.modules`` (plotly's optional numpy), which stopped the server as it started."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from data.sources import SourceError, connect, resolve_url
+
     if os.environ.get("CRM_WARM", "1") == "0":
+        return None
+    try:
+        if make_url(resolve_url()).get_backend_name() != "duckdb":
+            return None     # a server's source is opened in the warming: a dead host must not hold the start
+    except (SourceError, ValueError, ArgumentError):
         return None
     import pandas  # noqa: F401  (what the count needs: see the docstring)
 
-    from data.sources import connect
     from metrics import health, sql  # noqa: F401
 
     try:

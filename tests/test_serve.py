@@ -101,6 +101,16 @@ def test_a_source_that_cannot_be_opened_leaves_the_start_alone(tmp_path, monkeyp
     assert not (tmp_path / "missing.duckdb").exists()
 
 
+def test_a_database_server_is_left_to_the_warming(monkeypatch):
+    """Only a DuckDB file is opened before the start: a database server that does not answer
+    (here an address nothing answers at) must not keep the app from starting."""
+    from pages import serve
+
+    monkeypatch.setenv("CRM_WARM", "1")
+    monkeypatch.setenv("CRM_DB_URL", "postgresql+psycopg://nobody@192.0.2.1:5432/crm")
+    assert serve.check_source_early() is None
+
+
 def test_without_warming_nothing_is_counted_at_the_start(demo_path, tmp_path, monkeypatch):
     """``CRM_WARM=0`` leaves every computation, the health checks included, to the pages."""
     import shutil
