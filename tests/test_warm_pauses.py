@@ -44,10 +44,9 @@ def test_the_command_line_does_not_wait_and_a_server_waits_no_longer_than_its_pa
 
 
 def test_the_cubes_are_warmed_one_at_a_time_each_after_a_pause(monkeypatch):
-    """Together the cubes take 6 s at 1M customers: a server's warming builds them one per
-    section, waiting for a pause in what visitors wait for before each, the scorecard's dates
-    first and the interactions (44M rows) last of each. The Overview's monthly series' cubes
-    come after the trend's families but the interactions, which the Overview does not read."""
+    """Together the cubes take 6 s at 1M customers: given visitors, the warming builds them
+    one per section, waiting for a pause in what visitors wait for before each, the
+    scorecard's dates first and the interactions (44M rows) last of each."""
     from datetime import date
 
     from metrics import catalogue
@@ -64,11 +63,46 @@ def test_the_cubes_are_warmed_one_at_a_time_each_after_a_pause(monkeypatch):
     assert computed == len(cubes) == 8
     assert events == [step for dates, family in cubes for step in ("pause", ("cubes", (family, dates)))]
     assert cubes[3] == ("scorecard", "interactions") and cubes[-1] == ("trend", "interactions")
-    # what a filter change on the Overview sums: the scorecard's cubes, then its sparklines'
-    # (their interactions, which only the rules page reads, after the Overview's series)
-    overview = [("cubes", "range", (family, dates)) for dates, family in cubes[:-1]]
-    assert warm.COMPANY[:len(cubes) + 3] == (*overview, *warm.SERIES_CUBES, ("cubes", "range", ("interactions", "trend")))
+
+
+def test_what_a_visitor_does_next_on_the_overview_is_warmed_right_after_it_the_rest_in_pauses(monkeypatch):
+    """A filter change is what a visitor does next on the Overview, and one who goes from
+    page to page leaves no pause long enough for the cubes it sums (8 s at 1M customers): the
+    server's warming computes the Overview, then at once its forecasts' tab and the cubes a
+    filter change sums (the scorecard's, its sparklines' but their interactions, which only
+    the rules page reads, and its monthly series'), and only then, each after a pause in
+    what the visitors wait for, the rest of the company's view."""
+    from datetime import date
+
+    from metrics.filters import Filters
+
+    events = []
+    monkeypatch.setattr(warm, "wait_for_a_pause", lambda visitors: visitors is None or events.append("pause"))
+    monkeypatch.setattr(warm, "targets", lambda store_url: ())
+    monkeypatch.setattr(warm, "default_filters", lambda url, scope=(): Filters(date(2026, 1, 1), date(2026, 3, 31)))
+    monkeypatch.setattr(warm, "granted_scopes", lambda store_url: [])
+    monkeypatch.setattr(warm, "_lookups", lambda url: None)
+    monkeypatch.setattr(ui, "is_kept", lambda *args: False)
+    monkeypatch.setattr(ui, "_compute", lambda url, name, f, args: events.append((name, args)))
+    computed = warm.default_view("duckdb:///crm.duckdb", "sqlite:///app.sqlite", ui._Visitors())
+
+    assert "pause" in events and computed == len(events) - events.count("pause")
+    first_pause = events.index("pause")
+    at_once, in_pauses = events[:first_pause], events[first_pause:]
+    overview = {name for name, _window, _args in warm.OVERVIEW}
+    assert {name for name, _args in at_once[:len(overview)]} == overview     # in both languages after
+    next_steps = [(name, args) for name, _window, args in warm.OVERVIEW_NEXT]
+    assert list(dict.fromkeys(step for step in at_once if step in next_steps)) == next_steps  # some in each language
+    assert at_once[-len(warm.SERIES_CUBES):] == [(name, args) for name, _window, args in warm.SERIES_CUBES]
+    cubes = [args for name, args in at_once if name == "cubes"]
+    assert cubes == [(family, dates) for dates in ("scorecard", "trend") for family in ("value", "quality", "surveys",
+                                                                                       "interactions")
+                     if (family, dates) != ("interactions", "trend")]
     assert {name for name, _window, _args in warm.SERIES_CUBES} <= ui.BUILDS_CUBES
+    # the rest: each section after a pause, the trend's interactions cube first
+    assert in_pauses[:2] == ["pause", ("cubes", ("interactions", "trend"))]
+    assert all(in_pauses[i] == "pause" for i in range(0, len(in_pauses), 2))
+    assert list(dict.fromkeys(step[0] for step in in_pauses[1::2])) == ["cubes", "trend", "clv", "rfm"]
 
 
 def test_a_page_run_counts_as_waited_for_from_its_start_to_its_end():
