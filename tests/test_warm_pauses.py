@@ -68,16 +68,23 @@ def test_the_cubes_are_warmed_one_at_a_time_each_after_a_pause(monkeypatch):
 def test_what_a_visitor_does_next_on_the_overview_is_warmed_right_after_it_the_rest_in_pauses(monkeypatch):
     """A filter change is what a visitor does next on the Overview, and one who goes from
     page to page leaves no pause long enough for the cubes it sums (8 s at 1M customers): the
-    server's warming computes the Overview, then at once its forecasts' tab and the cubes a
-    filter change sums (the scorecard's, its sparklines' but their interactions, which only
-    the rules page reads, and its monthly series'), and only then, each after a pause in
-    what the visitors wait for, the rest of the company's view."""
+    server's warming computes the Overview, lets the page runs under way finish (a first
+    visitor's Overview, waiting for those very sections, then builds its figures), then at
+    once its forecasts' tab and the cubes a filter change sums (the scorecard's, its
+    sparklines' but their interactions, which only the rules page reads, and its monthly
+    series'), and only then, each after a pause in what the visitors wait for, the rest of
+    the company's view."""
     from datetime import date
 
     from metrics.filters import Filters
 
     events = []
-    monkeypatch.setattr(warm, "wait_for_a_pause", lambda visitors: visitors is None or events.append("pause"))
+
+    def wait(visitors, quiet=None, patience=None):
+        if visitors is not None:
+            events.append("pause" if (quiet, patience) == (None, None) else ("runs finishing", quiet, patience))
+
+    monkeypatch.setattr(warm, "wait_for_a_pause", wait)
     monkeypatch.setattr(warm, "targets", lambda store_url: ())
     monkeypatch.setattr(warm, "default_filters", lambda url, scope=(): Filters(date(2026, 1, 1), date(2026, 3, 31)))
     monkeypatch.setattr(warm, "granted_scopes", lambda store_url: [])
@@ -86,13 +93,14 @@ def test_what_a_visitor_does_next_on_the_overview_is_warmed_right_after_it_the_r
     monkeypatch.setattr(ui, "_compute", lambda url, name, f, args: events.append((name, args)))
     computed = warm.default_view("duckdb:///crm.duckdb", "sqlite:///app.sqlite", ui._Visitors())
 
-    assert "pause" in events and computed == len(events) - events.count("pause")
-    first_pause = events.index("pause")
-    at_once, in_pauses = events[:first_pause], events[first_pause:]
-    overview = {name for name, _window, _args in warm.OVERVIEW}
-    assert {name for name, _args in at_once[:len(overview)]} == overview     # in both languages after
+    finishing = ("runs finishing", 0.0, warm.RUNS_FINISHING_SECONDS)
+    assert events.count(finishing) == 1 and "pause" in events
+    assert computed == len(events) - events.count("pause") - 1
+    overview, rest = events[:events.index(finishing)], events[events.index(finishing) + 1:]
+    assert {name for name, _args in overview} == {name for name, _window, _args in warm.OVERVIEW}
+    at_once, in_pauses = rest[:rest.index("pause")], rest[rest.index("pause"):]
     next_steps = [(name, args) for name, _window, args in warm.OVERVIEW_NEXT]
-    assert list(dict.fromkeys(step for step in at_once if step in next_steps)) == next_steps  # some in each language
+    assert list(dict.fromkeys(at_once)) == next_steps          # the forecasts in each language
     assert at_once[-len(warm.SERIES_CUBES):] == [(name, args) for name, _window, args in warm.SERIES_CUBES]
     cubes = [args for name, args in at_once if name == "cubes"]
     assert cubes == [(family, dates) for dates in ("scorecard", "trend") for family in ("value", "quality", "surveys",
@@ -103,6 +111,32 @@ def test_what_a_visitor_does_next_on_the_overview_is_warmed_right_after_it_the_r
     assert in_pauses[:2] == ["pause", ("cubes", ("interactions", "trend"))]
     assert all(in_pauses[i] == "pause" for i in range(0, len(in_pauses), 2))
     assert list(dict.fromkeys(step[0] for step in in_pauses[1::2])) == ["cubes", "trend", "clv", "rfm"]
+
+
+def test_the_wait_for_runs_finishing_ends_with_the_run_and_no_later_than_its_patience(monkeypatch):
+    """With no quiet asked for, the wait ends as soon as nobody waits any more (not half a
+    second later), and after its patience while somebody still does."""
+    visitors = ui._Visitors()
+    entered, events = threading.Event(), []
+
+    def visitor():
+        with visitors.waiting():
+            entered.set()
+            time.sleep(0.3)
+            events.append("run done")
+
+    thread = threading.Thread(target=visitor)
+    thread.start()
+    entered.wait()
+    started = time.monotonic()
+    warm.wait_for_a_pause(visitors, quiet=0.0, patience=30.0)
+    events.append("next")
+    thread.join()
+    assert events == ["run done", "next"] and time.monotonic() - started < 30.0    # the run ended it
+    with visitors.waiting():
+        warm.wait_for_a_pause(visitors, quiet=0.0, patience=0.0)
+        events.append("went on while a run was under way")
+    assert events[-1] == "went on while a run was under way"
 
 
 def test_a_page_run_counts_as_waited_for_from_its_start_to_its_end():
