@@ -158,33 +158,27 @@ def summary(conn: Connection, filters: Filters, limits: SlaLimits = DEFAULT_LIMI
     return rows.set_index("sla_class", drop=False)
 
 
-def overall(conn: Connection, filters: Filters, limits: SlaLimits = DEFAULT_LIMITS) -> dict:
-    """The 'all' row of :func:`summary` as a dict."""
-    return overall_by_period(conn, [filters], limits)[0]
-
-
 #: The counts of :func:`summary`, in its column order.
 SUMMARY_COUNTS = ("tickets", "met", "breached", "pending", "escalated", "escalated_met", "escalated_breached",
                   "first_contact", "contacts_known", "resolved", "self_service", "in_person", "complaints")
-SUMMARY_TIMES = ("first_response_p50_seconds", "first_response_p90_seconds", "resolution_p50_seconds",
-                 "resolution_p90_seconds")
 
 
 def overall_by_period(conn: Connection, periods: Periods | Sequence[Filters],
                       limits: SlaLimits = DEFAULT_LIMITS) -> list[dict]:
-    """:func:`overall` of several periods in one statement: tickets read once, each seen
-    from the end of its own period."""
+    """The 'all' row of :func:`summary` for each of several periods, in one statement: tickets
+    read once, each seen from the end of its own period. Of the times, only what the
+    scorecard reads: the median resolution (``resolution_p50_seconds``). Percentiles are the
+    costly part: for the Overview's eight periods at 1M customers the statement took 0.14 s
+    of the cores with the medians and 90th percentiles of both times, 0.10 s with this one."""
     periods = as_periods(periods)
     tk = tickets.c
     r = periods.rows(tickets, tk.opened_at,
                      [tk.sla_class, tk.channel, tk.category, tk.escalated, tk.resolved_by, tk.contacts_to_resolve,
-                      tk.opened_at, tk.resolved_at, tk.first_response_at],
+                      tk.opened_at, tk.resolved_at],
                      periods.selection.fact_clauses(tickets, "channel")).c
     resolved = and_(r.resolved_at.is_not(None), r.resolved_at < r.as_of)
     status = status_at(r.as_of, r.opened_at, r.resolved_at, r.sla_class, limits)
     resolution = case((resolved, seconds_between(r.opened_at, r.resolved_at)))
-    first_response = case((and_(r.first_response_at.is_not(None), r.first_response_at < r.as_of),
-                           seconds_between(r.opened_at, r.first_response_at)))
     met, breached = status == "met", status == "breached"
     query = (
         select(
@@ -202,18 +196,15 @@ def overall_by_period(conn: Connection, periods: Periods | Sequence[Filters],
             count_if(and_(resolved, r.resolved_by == "self_service")).label("self_service"),
             count_if(r.channel == "in_person").label("in_person"),
             count_if(r.category == "complaint").label("complaints"),
-            percentile(0.5, first_response).label("first_response_p50_seconds"),
-            percentile(0.9, first_response).label("first_response_p90_seconds"),
             percentile(0.5, resolution).label("resolution_p50_seconds"),
-            percentile(0.9, resolution).label("resolution_p90_seconds"),
         )
         .group_by(r.p)
     )
-    empty = {"tickets": 0, **{name: 0 for name in SUMMARY_COUNTS}, **{name: None for name in SUMMARY_TIMES}}
+    empty = {"tickets": 0, **{name: 0 for name in SUMMARY_COUNTS}, "resolution_p50_seconds": None}
     facts = []
     for row in by_period(periods, conn.execute(query).mappings().all(), empty):
         row = {"sla_class": "all", **{name: int(row[name]) for name in SUMMARY_COUNTS},
-               **{name: row[name] for name in SUMMARY_TIMES}}
+               "resolution_p50_seconds": row["resolution_p50_seconds"]}
         row["compliance"] = ratio(row["met"], row["met"] + row["breached"])
         row["escalated_compliance"] = ratio(row["escalated_met"], row["escalated_met"] + row["escalated_breached"])
         row["escalation_rate"] = ratio(row["escalated"], row["tickets"])
