@@ -675,9 +675,11 @@ class _Visitors:
         self._lock = threading.Lock()
         self._waiting = 0
         self._last = 0.0
+        self._first_page: float | None = None
 
     @contextlib.contextmanager
-    def waiting(self):
+    def waiting(self, page: bool = False):
+        """Someone waits for what runs inside: a computation, or a whole page run (``page``)."""
         with self._lock:
             self._waiting += 1
         try:
@@ -686,11 +688,18 @@ class _Visitors:
             with self._lock:
                 self._waiting -= 1
                 self._last = time.monotonic()
+                if page and self._first_page is None:
+                    self._first_page = self._last
 
     def idle(self, quiet: float) -> bool:
         """Nobody waiting for a computation, and nobody for ``quiet`` seconds."""
         with self._lock:
             return self._waiting == 0 and time.monotonic() - self._last >= quiet
+
+    def since_first_page(self) -> float | None:
+        """Seconds since the first page run of this server ended (None before)."""
+        with self._lock:
+            return None if self._first_page is None else time.monotonic() - self._first_page
 
 
 VISITORS = _Visitors()
@@ -1356,7 +1365,7 @@ def run_guarded(body: Callable[[], None]) -> None:
     from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
     try:
-        with VISITORS.waiting():
+        with VISITORS.waiting(page=True):
             body()
     except (DBAPIError, SourceError) as exc:
         logging.getLogger("crm.app").warning("data source failed: %s", exc, exc_info=True)

@@ -47,13 +47,12 @@ OVERVIEW_CUBES = tuple(cube for cube in CUBES if cube[2] != ("interactions", "tr
 #: The cubes of the Overview's monthly series (metrics.cube.Series), as its trends read them.
 SERIES_CUBES = (("value.revenue_cube", "history", ()), ("sla.over_time_cube", "year", ("month",)),
                 ("voice.nps_cube", "year", ()))
-#: What a visitor does next on the Overview, computed right after it and beside the
-#: visitors, not in their pauses: its other views (the forecasts' tab), then the cubes a
-#: filter change on it sums (also what each granted scope's Overview sums). A visitor who
-#: goes from page to page leaves pauses too short for them (0.2-0.5 s between pages at 1M
-#: customers, where these take 8 s): measured at 1M customers, a filter change 30 s after
-#: the first load took 2.2-2.5 s with them built in the pauses, 1.2-1.3 s with them built
-#: at once, while the other pages opened meanwhile stayed within their aims.
+#: What a visitor does next on the Overview, computed right after it, once the server's
+#: first page has been served (:class:`FirstPage`), not in the visitors' pauses: its other
+#: views (the forecasts' tab), then the cubes a filter change on it sums (also what each
+#: granted scope's Overview sums). Measured at 1M customers, a filter change 30 s after the
+#: first load took 2.2-2.5 s with them built in the pauses of a visitor going from page to
+#: page, 1.0-1.5 s with them built at once.
 OVERVIEW_NEXT = (*OVERVIEW_OTHER_VIEWS, *OVERVIEW_CUBES, *SERIES_CUBES)
 #: Computed for the company's default view only, each in a pause of what the visitors wait
 #: for (heavier, and the same for every visitor): the other dimension cubes of the default
@@ -88,27 +87,26 @@ def default_filters(url: str, scope: Scope = ()) -> Filters:
 #: what the first visitor does not wait for (the other pages, the cubes), and the longest it
 #: waits for such a pause.
 QUIET_SECONDS, PATIENCE_SECONDS = 0.5, 120.0
-#: The longest :data:`OVERVIEW_NEXT` waits, once, for the page runs under way when the
-#: Overview's sections are computed: a first visitor's Overview that waited for them then
-#: builds and sends its figures (0.2-0.7 s), and the forecasts' model fits started beside it
-#: would take Python's interpreter from it (at 1M customers, first loads of 4.15-4.29 s with
-#: no wait, against 3.76-4.19 s when the forecasts waited for a pause).
-RUNS_FINISHING_SECONDS = 1.5
+#: The longest a section of :data:`OVERVIEW_NEXT` waits for a pause before the server's first
+#: page has been served (:class:`FirstPage`).
+FIRST_PAGE_PATIENCE = 1.5
 
 
-def sections(url: str, f: Filters, store_url: str, plan, visitors=None, workers: int = 1) -> int:
+def sections(url: str, f: Filters, store_url: str, plan, visitors=None, workers: int = 1,
+             quiet: float | None = None, patience: float | None = None) -> int:
     """Compute ``plan``'s sections for ``f`` (in every language for those holding sentences)
     that are not kept yet; how many were computed. A server started after ``make warm`` then
     leaves its first visitor's pages alone instead of reading every result a second time.
     With ``visitors`` (a server's :data:`pages.ui.VISITORS`), each section waits for a pause
-    in what people wait for, so warming never competes with them for the cores. With
-    ``workers`` above one, that many sections are computed at once, in the plan's order."""
+    in what people wait for (:func:`wait_for_a_pause` with ``quiet`` and ``patience``), so
+    warming does not compete with them for the cores. With ``workers`` above one, that many
+    sections are computed at once, in the plan's order."""
     def one(name: str, window: Filters, args: tuple) -> int:
         computed = 0
         for lang in (i18n.LANGUAGES if name in ui.TEXT_RESULTS else (i18n.DEFAULT,)):
             with i18n.using(lang):
                 if not ui.is_kept(url, name, window, args):
-                    wait_for_a_pause(visitors)
+                    wait_for_a_pause(visitors, quiet, patience)
                     if STOPPING.is_set():
                         return computed
                     ui._compute(url, name, window, args)
@@ -134,6 +132,30 @@ def stop(warming: threading.Thread, timeout: float = 60.0) -> None:
     warming.join(timeout)
 
 
+class FirstPage:
+    """The visitors as :data:`OVERVIEW_NEXT` waits for them: like the rest of the warming
+    until the server's first page run has ended and QUIET_SECONDS have passed since, not at
+    all afterwards.
+
+    The first visitor's first page is the most crowded moment: the browser loads the app
+    and draws its charts on the same cores, and the page run builds and sends its figures
+    in Python, which a forecast's model fit or a cube's frame started beside it slows down.
+    At 1M customers that Overview run ends just after the warming's sections it waited for
+    (first loads of 4.15-4.29 s when what follows started at once, 3.76-4.19 s when it
+    waited), and at 100k it starts after them (2.9-3.1 s against 1.9-2.5 s). Afterwards a
+    visitor going from page to page leaves no pause long enough for the Overview's cubes
+    (0.2-0.5 s between pages at 1M, where they take 8 s): a filter change 30 s after the
+    first load took 1.45-1.83 s when each waited up to FIRST_PAGE_PATIENCE for a pause,
+    1.04-1.47 s built at once, the pages opened meanwhile within their aims either way."""
+
+    def __init__(self, visitors):
+        self.visitors = visitors
+
+    def idle(self, quiet: float) -> bool:
+        since = self.visitors.since_first_page()
+        return (since is not None and since >= quiet) or self.visitors.idle(quiet)
+
+
 def wait_for_a_pause(visitors, quiet: float | None = None, patience: float | None = None) -> None:
     """Return when nobody has waited for a computation for ``quiet`` seconds (default
     QUIET_SECONDS; at once without ``visitors``), or after ``patience`` (PATIENCE_SECONDS)."""
@@ -156,7 +178,7 @@ def default_view(url: str, store_url: str, visitors=None) -> int:
     """Warm the company's default view, then each granted scope's Overview; how many sections
     were computed (those kept already are left). The Overview is warmed at once, its
     sections side by side, then what a visitor does next on it (:data:`OVERVIEW_NEXT`, once
-    the page runs under way have finished); in a server (``visitors`` given: as it starts, or when a visitor first opens a source) the
+    the first page has been served); in a server (``visitors`` given: as it starts, or when a visitor first opens a source) the
     rest waits for the pauses of what people wait for. Best effort: any failure is left for
     the page itself to meet and report."""
     computed = 0
@@ -168,9 +190,8 @@ def default_view(url: str, store_url: str, visitors=None) -> int:
         lookups.start()
         computed += sections(url, f, store_url, OVERVIEW, workers=OVERVIEW_WORKERS)
         lookups.join()
-        # the page runs that waited for the Overview's sections build and send it first
-        wait_for_a_pause(visitors, quiet=0.0, patience=RUNS_FINISHING_SECONDS)
-        computed += sections(url, f, store_url, OVERVIEW_NEXT)
+        computed += sections(url, f, store_url, OVERVIEW_NEXT, None if visitors is None else FirstPage(visitors),
+                             patience=FIRST_PAGE_PATIENCE)
         computed += sections(url, f, store_url, COMPANY, visitors)
         for scope in granted_scopes(store_url):
             computed += sections(url, default_filters(url, scope), store_url, (*OVERVIEW, *OVERVIEW_OTHER_VIEWS),

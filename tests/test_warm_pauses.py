@@ -53,7 +53,7 @@ def test_the_cubes_are_warmed_one_at_a_time_each_after_a_pause(monkeypatch):
     from metrics.filters import Filters
 
     events = []
-    monkeypatch.setattr(warm, "wait_for_a_pause", lambda visitors: events.append("pause"))
+    monkeypatch.setattr(warm, "wait_for_a_pause", lambda visitors, *_pause: events.append("pause"))
     monkeypatch.setattr(warm, "targets", lambda store_url: ())
     monkeypatch.setattr(ui, "is_kept", lambda *args: False)
     monkeypatch.setattr(ui, "_compute", lambda url, name, f, args: events.append((name, args)))
@@ -81,8 +81,10 @@ def test_what_a_visitor_does_next_on_the_overview_is_warmed_right_after_it_the_r
     events = []
 
     def wait(visitors, quiet=None, patience=None):
-        if visitors is not None:
-            events.append("pause" if (quiet, patience) == (None, None) else ("runs finishing", quiet, patience))
+        if isinstance(visitors, warm.FirstPage):
+            events.append(("first page", quiet, patience))
+        elif visitors is not None:
+            events.append("pause")
 
     monkeypatch.setattr(warm, "wait_for_a_pause", wait)
     monkeypatch.setattr(warm, "targets", lambda store_url: ())
@@ -93,12 +95,15 @@ def test_what_a_visitor_does_next_on_the_overview_is_warmed_right_after_it_the_r
     monkeypatch.setattr(ui, "_compute", lambda url, name, f, args: events.append((name, args)))
     computed = warm.default_view("duckdb:///crm.duckdb", "sqlite:///app.sqlite", ui._Visitors())
 
-    finishing = ("runs finishing", 0.0, warm.RUNS_FINISHING_SECONDS)
-    assert events.count(finishing) == 1 and "pause" in events
-    assert computed == len(events) - events.count("pause") - 1
-    overview, rest = events[:events.index(finishing)], events[events.index(finishing) + 1:]
+    first_page = ("first page", None, warm.FIRST_PAGE_PATIENCE)
+    waits = events.count(first_page)
+    assert computed == len(events) - events.count("pause") - waits
+    overview = events[:events.index(first_page)]
     assert {name for name, _args in overview} == {name for name, _window, _args in warm.OVERVIEW}
-    at_once, in_pauses = rest[:rest.index("pause")], rest[rest.index("pause"):]
+    rest = events[len(overview):]
+    after_first_page = rest[:rest.index("pause")]
+    assert after_first_page[::2] == [first_page] * waits          # each, until the first page has been served
+    at_once, in_pauses = after_first_page[1::2], rest[rest.index("pause"):]
     next_steps = [(name, args) for name, _window, args in warm.OVERVIEW_NEXT]
     assert list(dict.fromkeys(at_once)) == next_steps          # the forecasts in each language
     assert at_once[-len(warm.SERIES_CUBES):] == [(name, args) for name, _window, args in warm.SERIES_CUBES]
@@ -113,30 +118,23 @@ def test_what_a_visitor_does_next_on_the_overview_is_warmed_right_after_it_the_r
     assert list(dict.fromkeys(step[0] for step in in_pauses[1::2])) == ["cubes", "trend", "clv", "rfm"]
 
 
-def test_the_wait_for_runs_finishing_ends_with_the_run_and_no_later_than_its_patience(monkeypatch):
-    """With no quiet asked for, the wait ends as soon as nobody waits any more (not half a
-    second later), and after its patience while somebody still does."""
+def test_what_comes_after_the_overview_waits_for_pauses_only_until_the_first_page_has_been_served(monkeypatch):
+    """Before the server's first page run has ended, :class:`warm.FirstPage` is idle only
+    in a pause, as the rest of the warming waits for; from QUIET_SECONDS after it, always,
+    even while another page run is under way."""
+    monkeypatch.setattr(warm, "QUIET_SECONDS", 0.2)
     visitors = ui._Visitors()
-    entered, events = threading.Event(), []
-
-    def visitor():
-        with visitors.waiting():
-            entered.set()
-            time.sleep(0.3)
-            events.append("run done")
-
-    thread = threading.Thread(target=visitor)
-    thread.start()
-    entered.wait()
-    started = time.monotonic()
-    warm.wait_for_a_pause(visitors, quiet=0.0, patience=30.0)
-    events.append("next")
-    thread.join()
-    assert events == ["run done", "next"] and time.monotonic() - started < 30.0    # the run ended it
-    with visitors.waiting():
-        warm.wait_for_a_pause(visitors, quiet=0.0, patience=0.0)
-        events.append("went on while a run was under way")
-    assert events[-1] == "went on while a run was under way"
+    first_page = warm.FirstPage(visitors)
+    assert first_page.idle(0.2) and visitors.since_first_page() is None      # nobody came yet
+    with visitors.waiting():                                                 # a computation, not a page
+        assert not first_page.idle(0.2)
+    assert visitors.since_first_page() is None and not first_page.idle(0.2)  # a pause just started
+    with visitors.waiting(page=True):                                        # the first page run
+        assert not first_page.idle(0.2)
+    assert visitors.since_first_page() is not None and not first_page.idle(0.2)
+    time.sleep(0.25)
+    with visitors.waiting(page=True):                                        # another page run
+        assert first_page.idle(0.2) and not visitors.idle(0.2)
 
 
 def test_a_page_run_counts_as_waited_for_from_its_start_to_its_end():
@@ -146,6 +144,7 @@ def test_a_page_run_counts_as_waited_for_from_its_start_to_its_end():
     ui.run_guarded(lambda: seen.append(ui.VISITORS.idle(0.0)))     # the page's body, with no computation
     assert seen == [False]
     assert ui.VISITORS.idle(0.0) and not ui.VISITORS.idle(60.0)    # a pause starts when the run ends
+    assert ui.VISITORS.since_first_page() is not None               # and a page has been served
 
 
 def test_the_overview_is_warmed_in_the_page_s_order_two_sections_at_a_time(monkeypatch):
@@ -172,7 +171,7 @@ def test_the_overview_is_warmed_in_the_page_s_order_two_sections_at_a_time(monke
         with lock:
             running[0] -= 1
 
-    monkeypatch.setattr(warm, "wait_for_a_pause", lambda visitors: visitors is None or order.append("pause"))
+    monkeypatch.setattr(warm, "wait_for_a_pause", lambda visitors, *_pause: visitors is None or order.append("pause"))
     monkeypatch.setattr(warm, "targets", lambda store_url: ())
     monkeypatch.setattr(ui, "is_kept", lambda *args: False)
     monkeypatch.setattr(ui, "_compute", compute)
