@@ -521,44 +521,52 @@ def main(argv: list[str] | None = None) -> int:
 #: What the measurements and profiles say stands between the pages and the floor (kept
 #: here, so that the results file is regenerated with it).
 NOTES = """
-- **The machine.** The tables are the median of two runs at 02:22 on this code (floor 0.95 s;
-  0.82 s in a run an hour earlier). The same steps vary by 0.5-2 s between runs on this
-  shared machine; the ratios to the floor measured in the same run are the guide. Since
-  2026-11-29 the database file is read into the system's cache before each fresh server
-  (the time it took is on each size's "Run" line: 5.1 s for the 1M file here, which the
-  machine had paged out in the minutes before): until then the first server of each size
-  read it from disk (1M first loads of 6.90 s and 4.76 s in the same run at 00:03).
-- **What changed since the 00:03 tables.** The server counts the data-health checks on the
-  other core while it imports its libraries (pages/serve.py), where it counted them after
-  the imports, before anything else: 0.9 s at 1M off the warming's path. In three fresh
-  servers each, interleaved, the first load took 4.84 s against 5.17 s (medians).
-- **The first load of a fresh server** at 1M: 4.07 s (4.36 s and 3.78 s; aim 4 s); 5.83 s
-  at 00:03, 4.18 s in the quietest run so far. The visitor opens the app as soon as the
-  server answers, so the warming is about a second ahead of the page's own run, and both
-  wait for the scorecard's and the sparklines' families (the 44M interactions the longest:
-  0.7-1.1 s alone, 2.1 s of the cores), while Chromium loads and draws the app on the same
-  two cores: it uses 4.5-5.7 s of the cores to show the Overview, against 1.6-1.9 s for the
-  blank page (measured apart: eight small plotly charts cost it 1.3 s more than none, eight
-  metric sparklines 0.3 s). After `make warm` the first load takes 1.93 s.
-- **A filter change** (a segment added) at 1M: 2.09 s on a fresh server (1.68 s and 2.49 s),
-  1.35 s after `make warm`. A fresh server answers from the dimension cubes if its warming
-  built them in the pauses of the pages opened before the change; the benchmark opens the
-  pages without pausing, and a cube started just before a click takes the cores from it.
-  Tried and left out (2026-11-29): stopping a cube's statement when a visitor starts waiting
-  (DuckDB's ``interrupt()``, PostgreSQL's cancel) and building it again in the next pause.
-  Over three fresh servers each the change then took 3.67 s against 1.82 s: with clicks
-  that never pause, the cubes were stopped again and again and were not built by the time of
-  the change. Also measured and left out: reading the database file ahead as the server
-  starts (no gain beyond the noise), the interaction counts in the per-customer pass (1.1-
-  1.25 s against 0.8-0.97 s), departments compared by hash (0.42 s against 0.6 s, but not
-  exact on every engine), the Overview's cubes built before its forecasts (1.48 s against
-  1.35 s, three fresh servers each at 02:50: no gain; that 1.35 s, with fresh first loads of
-  4.15-4.33 s, shows how far apart two runs of the same code land). At 100k a change takes
-  0.83 s.
-- **Every other page**, cold and warm, is within its aims at 1M (the slowest cold is
-  Customer value, 2.7 s: its value models fitted on the page's first visit). At 100k the
-  fresh first load took 2.21 s (2.62 s and 1.79 s; aim 2 s) and every other page was within
-  its aims. After a restart, its results kept on disk, every page opens within the cold aims.
+- **The machine.** The tables are the median of three runs at 04:46 on this code (floor
+  0.85 s); the load average was 4.0 / 3.7 / 3.0 at the end of the run. The same steps vary
+  by 0.5-2 s between runs on this shared machine; the ratios to the floor measured in the
+  same run are the guide. The database file is read into the system's cache before each
+  fresh server (the time it took is on each size's "Run" line): until 2026-11-29 the first
+  server of each size read it from disk (1M first loads of 6.90 s and 4.76 s in one run).
+- **What changed since the 02:22 tables.** What a visitor does next on the Overview (its
+  forecasts' tab and the cubes a filter change sums) is built once the server's first page
+  has been served, at once, instead of in the pauses of what visitors wait for
+  (pages/warm.py ``OVERVIEW_NEXT``, ``FirstPage``): the benchmark goes from page to page
+  with 0.2-0.5 s between them, no pause long enough for 8 s of cubes, so a fresh server's
+  filter change used to read most families directly (2.09 s at 02:22). Now 1.23 s (1.18,
+  1.50, 1.23), as after ``make warm`` (1.16 s). Before the first page has been served it
+  still waits for pauses: started beside the first visitor's page, the forecasts' model
+  fits made the 100k first load 2.87-3.07 s (a run at 04:18) and the 1M one 0.1-0.3 s
+  slower. The tickets family reads one percentile instead of four (the scorecard reads
+  only the median resolution): 0.10 s of the cores instead of 0.14 s at 1M.
+- **The first load of a fresh server** at 1M: 4.37 s (4.54, 4.18, 4.37; aim 4 s); 4.07 s at
+  02:22, 3.65-4.27 s in probes between. The visitor opens the app as soon as the server
+  answers; the warming then computes the scorecard's and the sparklines' families (about
+  5 s of the cores: the 44M interactions 1.6 s, the customer values 1.1 s, the data quality
+  0.9 s) while Chromium loads and draws the app on the same two cores (4.5-5.7 s of the
+  cores for the Overview, against 1.6-1.9 s for the blank page; measured apart, eight small
+  plotly charts cost it 1.3 s more than none, eight metric sparklines 0.3 s). After
+  `make warm` the first load takes 1.98 s.
+- **At 100k** the fresh first load took 2.05 s (2.01, 2.05, 2.34; aim 2 s), and 1.94 s after
+  `make warm`, with nothing left to compute: what is left is the browser loading the app
+  and the page run building and sending its figures, 2.3x the blank page.
+- **Tried and left out** (2026-11-29): the interactions stored in time order (DuckDB then
+  skips the row groups outside the dates: 309 of 399 read for the scorecard's six months),
+  the interaction families then took 5.6 s of the cores against 3.5 s, and rewriting the
+  table took 7 minutes at 1M; DuckDB limited to one thread (``CRM_DB_THREADS=1``): first
+  loads 4.05-5.40 s against 4.32-5.59 s, interleaved, within the noise; the Overview's
+  cubes built at once from its first page on (first loads of 4.15-4.80 s at 1M against
+  3.76-4.19 s); each of them waiting up to 1.5 s for a pause (filter changes of 1.45-1.83 s
+  at 1M). Earlier (2026-11-29, before 02:22): stopping a cube's statement when a visitor
+  starts waiting and building it again later (3.67 s against 1.82 s: with clicks that never
+  pause, the cubes were stopped again and again), reading the database file ahead at the
+  start, the interaction counts in the per-customer pass, departments compared by hash
+  (faster, but not exact on every engine).
+- **Every other page**, cold and warm, is within its aims at both sizes. At 1M the pages
+  opened while the Overview's cubes are built, right after the first load, share the cores
+  with them: the slowest cold are the rules page (2.60 s, 1.86 s at 02:22; it computes the
+  sparklines of every KPI) and Customer value (2.53 s: its value models fitted on the
+  page's first visit). After a restart, its results kept on disk, every page opens within
+  the cold aims.
 - **Memory.** One session peaked at about 1.5 GB at 1M (DuckDB's memory limit is a share of
   the machine, `CRM_DB_MEMORY`); ten more sessions, each with its own region filter, peaked
   lower on the restarted server: within the 3 GB aim. No exception, no crash.
