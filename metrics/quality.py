@@ -70,8 +70,7 @@ def quality_facts_by_period(conn: Connection, periods: Periods | Sequence[Filter
     first_seen = (select(normalised_email().label("email"), func.min(c.created_at).label("created_at"))
                   .where(c.email.is_not(None), c.created_at < last, *clauses)
                   .group_by(normalised_email()).subquery("emails"))
-    e = periods.joined(first_seen, lambda t: first_seen.c.created_at < t.c.as_of, []).c
-    emails = select(e.p, func.count().label("distinct_emails")).group_by(e.p).subquery("distinct_emails")
+    emails = periods.counted_before_ends(first_seen, "created_at", "distinct_emails")
     t = periods.table()
     query = (select(t.c.p, records.c.records, records.c.filled, records.c.with_email, records.c.days_since_update,
                     records.c.edited_later, emails.c.distinct_emails)
