@@ -521,8 +521,14 @@ def main(argv: list[str] | None = None) -> int:
 #: What the measurements and profiles say stands between the pages and the floor (kept
 #: here, so that the results file is regenerated with it).
 NOTES = """
-- **The machine.** The tables are the median of three runs at 04:46 on this code (floor
-  0.85 s); the load average was 4.0 / 3.7 / 3.0 at the end of the run. The same steps vary
+- **The machine.** The tables are the median of three runs at 04:46 (floor 0.85 s), on
+  commit 3bc010c; the load average was 4.0 / 3.7 / 3.0 at the end of the run. The one code
+  change since (46c52bf: the quality family's distinct emails, 0.93 s of the cores down to
+  0.86 s at 1M, in-process) was run at 05:44 on a machine slower across the board, in the
+  steps it does not touch too: 1M first load after `make warm` 2.32-3.05 s (1.90-2.12 s at
+  04:46), its filter change 1.47-1.71 s (1.16-1.34 s), a fresh first load 4.94-6.07 s, a
+  fresh filter change 1.55-1.68 s; at 100k a fresh first load 2.13-2.57 s. Those tables
+  were not kept. The same steps vary
   by 0.5-2 s between runs on this shared machine; the ratios to the floor measured in the
   same run are the guide. The database file is read into the system's cache before each
   fresh server (the time it took is on each size's "Run" line): until 2026-11-29 the first
