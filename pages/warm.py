@@ -93,12 +93,12 @@ FIRST_PAGE_PATIENCE = 1.5
 
 
 def sections(url: str, f: Filters, store_url: str, plan, visitors=None, workers: int = 1,
-             quiet: float | None = None, patience: float | None = None) -> int:
+             patience: float | None = None) -> int:
     """Compute ``plan``'s sections for ``f`` (in every language for those holding sentences)
     that are not kept yet; how many were computed. A server started after ``make warm`` then
     leaves its first visitor's pages alone instead of reading every result a second time.
     With ``visitors`` (a server's :data:`pages.ui.VISITORS`), each section waits for a pause
-    in what people wait for (:func:`wait_for_a_pause` with ``quiet`` and ``patience``), so
+    in what people wait for (:func:`wait_for_a_pause`, at most ``patience`` seconds), so
     warming does not compete with them for the cores. With ``workers`` above one, that many
     sections are computed at once, in the plan's order."""
     def one(name: str, window: Filters, args: tuple) -> int:
@@ -106,7 +106,7 @@ def sections(url: str, f: Filters, store_url: str, plan, visitors=None, workers:
         for lang in (i18n.LANGUAGES if name in ui.TEXT_RESULTS else (i18n.DEFAULT,)):
             with i18n.using(lang):
                 if not ui.is_kept(url, name, window, args):
-                    wait_for_a_pause(visitors, quiet, patience)
+                    wait_for_a_pause(visitors, patience)
                     if STOPPING.is_set():
                         return computed
                     ui._compute(url, name, window, args)
@@ -156,12 +156,11 @@ class FirstPage:
         return (since is not None and since >= quiet) or self.visitors.idle(quiet)
 
 
-def wait_for_a_pause(visitors, quiet: float | None = None, patience: float | None = None) -> None:
-    """Return when nobody has waited for a computation for ``quiet`` seconds (default
-    QUIET_SECONDS; at once without ``visitors``), or after ``patience`` (PATIENCE_SECONDS)."""
-    quiet = QUIET_SECONDS if quiet is None else quiet
+def wait_for_a_pause(visitors, patience: float | None = None) -> None:
+    """Return when nobody has waited for a computation for QUIET_SECONDS (at once without
+    ``visitors``), or after ``patience`` seconds (default PATIENCE_SECONDS)."""
     deadline = time.monotonic() + (PATIENCE_SECONDS if patience is None else patience)
-    while (visitors is not None and not visitors.idle(quiet) and time.monotonic() < deadline
+    while (visitors is not None and not visitors.idle(QUIET_SECONDS) and time.monotonic() < deadline
            and not STOPPING.is_set()):
         time.sleep(0.1)
 
@@ -178,9 +177,9 @@ def default_view(url: str, store_url: str, visitors=None) -> int:
     """Warm the company's default view, then each granted scope's Overview; how many sections
     were computed (those kept already are left). The Overview is warmed at once, its
     sections side by side, then what a visitor does next on it (:data:`OVERVIEW_NEXT`, once
-    the first page has been served); in a server (``visitors`` given: as it starts, or when a visitor first opens a source) the
-    rest waits for the pauses of what people wait for. Best effort: any failure is left for
-    the page itself to meet and report."""
+    the first page has been served); in a server (``visitors`` given: as it starts, or when
+    a visitor first opens a source) the rest waits for the pauses of what people wait for.
+    Best effort: any failure is left for the page itself to meet and report."""
     computed = 0
     try:
         f = default_filters(url)

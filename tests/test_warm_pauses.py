@@ -80,9 +80,9 @@ def test_what_a_visitor_does_next_on_the_overview_is_warmed_right_after_it_the_r
 
     events = []
 
-    def wait(visitors, quiet=None, patience=None):
+    def wait(visitors, patience=None):
         if isinstance(visitors, warm.FirstPage):
-            events.append(("first page", quiet, patience))
+            events.append(("first page", patience))
         elif visitors is not None:
             events.append("pause")
 
@@ -95,7 +95,7 @@ def test_what_a_visitor_does_next_on_the_overview_is_warmed_right_after_it_the_r
     monkeypatch.setattr(ui, "_compute", lambda url, name, f, args: events.append((name, args)))
     computed = warm.default_view("duckdb:///crm.duckdb", "sqlite:///app.sqlite", ui._Visitors())
 
-    first_page = ("first page", None, warm.FIRST_PAGE_PATIENCE)
+    first_page = ("first page", warm.FIRST_PAGE_PATIENCE)
     waits = events.count(first_page)
     assert computed == len(events) - events.count("pause") - waits
     overview = events[:events.index(first_page)]
