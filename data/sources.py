@@ -29,6 +29,7 @@ from sqlalchemy import types as sqltypes
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.engine.reflection import ObjectKind, ObjectScope
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 from data import schema
 from data.budget import BudgetError, budget
@@ -178,6 +179,17 @@ def open_engine(url: str) -> Engine:
         return create_engine(parsed, pool_pre_ping=True)
     except (NoSuchModuleError, ImportError) as exc:
         raise SourceError(f"No driver installed for {backend!r} ({exc})") from exc
+
+
+def separate_connections(engine: Engine) -> bool:
+    """True when each ``engine.connect()`` is a connection of its own to the same data, so
+    that two threads can run statements at once: a database server or a database file. Not
+    an in-memory database (each connection would be another, empty one) nor a pool that
+    hands every caller the same connection."""
+    if isinstance(engine.pool, (StaticPool, SingletonThreadPool)):
+        return False
+    return not (engine.url.get_backend_name() in ("duckdb", "sqlite")
+                and engine.url.database in (None, "", ":memory:"))
 
 
 #: Statements a read-only Spark source lets through (first keyword).

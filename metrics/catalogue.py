@@ -16,9 +16,12 @@ rule scores that have data.
 
 from __future__ import annotations
 
+import collections
+import contextvars
 import enum
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cached_property
@@ -29,6 +32,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Connection
 
 from data.schema import customers, interactions, orders, survey_invitations, surveys, tickets
+from data.sources import separate_connections
 from metrics import engagement, intervals, keeping, pipeline, quality, sla, value, voice
 from metrics.health import valid_clause
 from metrics.filters import Filters
@@ -164,6 +168,14 @@ COMPARED_FAMILIES = ("surveys", "value")
 #: them together (:func:`read_together`). The interactions are not among them: their
 #: statement grows with the rows of every period (2.7 s against 1.0 + 1.0 s).
 SHARED_FAMILIES = ("surveys", "tickets", "pipeline", "quality", "value")
+#: The families in the order :meth:`PeriodFacts.read` starts their statements: the longest
+#: first (warm, at 1M customers: interactions 0.68 s, quality 0.22 s, value 0.15 s, tickets
+#: 0.02 s, the others 0.01 s or less), so that the last to finish is a short one.
+FAMILY_ORDER = ("interactions", "quality", "value", "tickets", "surveys", "pipeline", "campaign_cost")
+#: Statements of one scorecard run at once (:meth:`PeriodFacts.read`). Measured warm on this
+#: 2-core machine, a scorecard took 0.135 s instead of 0.172 s at 100k customers, 1.06 s
+#: instead of 1.09 s at 1M.
+FAMILY_WORKERS = 2
 #: The months of the sparklines a scorecard is shown with (the app's Overview and rules page).
 SPARKLINE_MONTHS = 6
 
@@ -216,15 +228,54 @@ class PeriodFacts:
         wanted = [f for f in dict.fromkeys([*wanted, filters]) if (family, f) not in self._facts]
         return wanted if all(same_selection(filters, f) for f in wanted) else [filters]
 
-    def get(self, family: str, filters: Filters):
+    def get(self, family: str, filters: Filters, conn: Connection | None = None):
+        """``family``'s facts for ``filters``, its statement run on ``conn`` (default: this
+        computation's connection) when they are not read yet."""
         key = (family, filters)
         if key not in self._facts:
             wanted = self.wanted(family, filters)
             computed = keeping.kept(("family", family, tuple(wanted), self.settings),
-                                    lambda: FAMILIES[family](self.conn, wanted, self.settings))
+                                    lambda: FAMILIES[family](conn or self.conn, wanted, self.settings))
             for period, facts in zip(wanted, computed):
                 self._facts[(family, period)] = facts
         return self._facts[key]
+
+    def read(self, filters: Filters, families: Iterable[str] = FAMILY_ORDER, workers: int = FAMILY_WORKERS) -> None:
+        """Read ``families`` for ``filters`` (as :meth:`get`), up to ``workers`` statements at
+        once: this computation's connection runs some, each helper thread another connection
+        of the same engine (only where that reads the same data:
+        :func:`data.sources.separate_connections`). The longest statements are started first
+        (:data:`FAMILY_ORDER`). One statement at a time leaves cores idle where it runs on
+        one thread (planning, small tables, the last steps of an aggregate) and while Python
+        builds the next statement and reads the last one's rows."""
+        chosen = set(families)
+        pending = collections.deque(f for f in FAMILY_ORDER if f in chosen and (f, filters) not in self._facts)
+        helpers = min(workers, len(pending)) - 1
+        if helpers < 1 or self.conn is None or not separate_connections(self.conn.engine):
+            for family in pending:
+                self.get(family, filters)
+            return
+
+        def drain(conn: Connection) -> None:
+            while pending:
+                try:
+                    family = pending.popleft()
+                except IndexError:
+                    return
+                self.get(family, filters, conn)
+
+        def helper() -> None:
+            with self.conn.engine.connect() as own:
+                drain(own)
+
+        with ThreadPoolExecutor(helpers, thread_name_prefix="crm-family") as pool:
+            started = [pool.submit(contextvars.copy_context().run, helper) for _ in range(helpers)]
+            try:
+                drain(self.conn)
+            finally:
+                pending.clear()     # a failure here: the helpers stop after their statement
+                for future in started:
+                    future.result()
 
 
 def read_together(filters: Filters, months: int) -> dict[str, tuple[Filters, ...]]:
@@ -752,7 +803,9 @@ def evaluate(conn: Connection, filters: Filters, targets: dict[str, float] | Non
     settings = settings if settings is not None else load_settings()
     merged = {k.name: k.target for k in CATALOGUE}
     merged.update(targets if targets is not None else load_targets())
-    facts = Facts(conn, filters, settings, periods=PeriodFacts.scorecard(conn, filters, settings, sparklines))
+    periods = PeriodFacts.scorecard(conn, filters, settings, sparklines)
+    periods.read(filters)
+    facts = Facts(conn, filters, settings, periods=periods)
     bases, bases_before = _bases(facts), _bases(facts.comparison)
     now = _values(facts, merged, bases, settings.min_base)
     before = _values(facts.comparison, merged, bases_before, settings.min_base)

@@ -5,11 +5,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
+from sqlalchemy.pool import StaticPool
 
-from metrics.catalogue import (CATALOGUE, FAMILIES, KPIS, Direction, Rule, Settings, Status, attainment, evaluate,
-                               load_settings, load_targets, month_windows, trend)
+from data.schema import create_schema
+from metrics.catalogue import (CATALOGUE, FAMILIES, FAMILY_ORDER, KPIS, Direction, PeriodFacts, Rule, Settings, Status,
+                               attainment, evaluate, load_settings, load_targets, month_windows, trend)
 from metrics.filters import Filters
+from tests.helpers import load_rows
+from tests.tiny import ROWS
 
 JAN = Filters(date(2026, 1, 1), date(2026, 1, 31))
 ANNUITY = sum(1 / 1.1**t for t in range(1, 6))
@@ -164,7 +168,7 @@ def test_scorecard_runs_one_statement_per_family(tiny):
         statements.append(statement)
 
     evaluate(tiny, JAN, targets={}, settings=EVERY_ANSWER)  # the source's health report, once per engine
-    event.listen(tiny, "before_cursor_execute", count)
+    event.listen(tiny.engine, "before_cursor_execute", count)    # on every connection (PeriodFacts.read)
     try:
         evaluate(tiny, JAN, targets={}, settings=EVERY_ANSWER)
         assert len(statements) == len(FAMILIES)
@@ -172,4 +176,56 @@ def test_scorecard_runs_one_statement_per_family(tiny):
         trend(tiny, JAN, 6, settings=EVERY_ANSWER)
         assert len(statements) == len(FAMILIES)
     finally:
-        event.remove(tiny, "before_cursor_execute", count)
+        event.remove(tiny.engine, "before_cursor_execute", count)
+
+
+def _connections_of_statements(engine, run) -> list[int]:
+    """The connection (its id) each statement of ``run()`` was sent on."""
+    used: list[int] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        used.append(id(conn.connection.dbapi_connection))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return used
+
+
+def test_families_read_at_once_equal_the_families_read_one_by_one(tiny):
+    """PeriodFacts.read: the statements of a scorecard's families sent on two connections at
+    once give the facts that one connection sending them in turn gives."""
+    evaluate(tiny, JAN, targets={}, settings=EVERY_ANSWER)      # the source's health report, once per engine
+    one_by_one = PeriodFacts.scorecard(tiny, JAN, EVERY_ANSWER)
+    alone = _connections_of_statements(tiny.engine, lambda: one_by_one.read(JAN, workers=1))
+    at_once = PeriodFacts.scorecard(tiny, JAN, EVERY_ANSWER)
+    together = _connections_of_statements(tiny.engine, lambda: at_once.read(JAN, workers=2))
+    assert len(alone) == len(together) == len(FAMILIES)
+    assert len(set(alone)) == 1 and len(set(together)) == 2
+    assert at_once._facts == one_by_one._facts
+    assert {family for family, _ in at_once._facts} == set(FAMILIES) == set(FAMILY_ORDER)
+
+
+def test_a_family_that_fails_stops_the_read_with_its_error(tiny, monkeypatch):
+    """Whichever thread runs the failing family, its error reaches the caller."""
+    def broken(conn, periods, settings):
+        raise ValueError("quality failed")
+
+    monkeypatch.setitem(FAMILIES, "quality", broken)
+    for workers in (1, 2):
+        with pytest.raises(ValueError, match="quality failed"):
+            PeriodFacts.scorecard(tiny, JAN, EVERY_ANSWER).read(JAN, workers=workers)
+
+
+def test_families_of_an_in_memory_database_are_read_on_its_one_connection():
+    """A second connection to an in-memory database would be another, empty database."""
+    engine = create_engine("duckdb:///:memory:", poolclass=StaticPool)
+    create_schema(engine)
+    load_rows(engine, ROWS)
+    with engine.connect() as conn:
+        periods = PeriodFacts.scorecard(conn, JAN, EVERY_ANSWER)
+        used = _connections_of_statements(engine, lambda: periods.read(JAN, workers=2))
+    assert len(used) >= len(FAMILIES) and len(set(used)) == 1
+    assert {family for family, _ in periods._facts} == set(FAMILIES)

@@ -143,3 +143,18 @@ def test_the_imported_workspace_comes_before_the_demo(tmp_path):
     workspace.write_bytes(b"")
     assert sources.resolve_url({}, secrets, workspace) == sources.WORKSPACE_URL
     assert sources.resolve_url({"CRM_DB_URL": "duckdb:///x.duckdb"}, secrets, workspace) == "duckdb:///x.duckdb"
+
+
+@pytest.mark.postgres
+def test_separate_connections_only_where_each_connection_reads_the_same_data(tmp_path, pg_url):
+    """A database file or server: each connection its own, on the same data. An in-memory
+    database or a pool handing out one connection: not."""
+    from sqlalchemy.pool import StaticPool
+
+    path = tmp_path / "crm.duckdb"
+    build_demo(path, DemoSpec(customers=50, seed=1, end=END))
+    assert sources.separate_connections(sources.open_engine(f"duckdb:///{path}"))
+    assert sources.separate_connections(sources.open_engine(pg_url))
+    assert not sources.separate_connections(create_engine("duckdb:///:memory:"))
+    assert not sources.separate_connections(create_engine("sqlite://"))
+    assert not sources.separate_connections(create_engine(f"duckdb:///{path}", poolclass=StaticPool))
