@@ -184,6 +184,13 @@ class Text(str):
         return (Text, (self.message, self.plural, self.n, self.values))
 
 
+def message_of(exc: BaseException) -> str:
+    """An exception's message, still translatable when it is a :class:`Text` (an error
+    kept in a result that every language reads)."""
+    first = exc.args[0] if exc.args else None
+    return first if isinstance(first, Text) else str(exc)
+
+
 def lazy(message: str, **values) -> Text:
     """``message`` with ``values``, translated when shown (see :class:`Text`)."""
     return Text(message, values=values)

@@ -28,7 +28,7 @@ from sqlalchemy import case, func, literal, select
 from sqlalchemy.engine import Connection
 
 from data.schema import customers, orders
-from i18n import Text, lazy, number, percent
+from i18n import lazy, message_of, number, percent
 from metrics.bgnbd import BetaGeoFitter, ConvergenceError, summary_table
 from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
@@ -175,7 +175,7 @@ def _fit_purchases(summary: pd.DataFrame, label: str) -> BetaGeoFitter:
         return BetaGeoFitter().fit(summary.frequency, summary.recency, summary["T"])
     except (ConvergenceError, ValueError) as exc:
         raise NotEnoughHistory(lazy("The purchase model cannot be fitted ({group}): {reason}", group=label,
-                                    reason=_reason(exc))) from exc
+                                    reason=message_of(exc))) from exc
 
 
 class ObservedSpend(GammaGammaFitter):
@@ -232,19 +232,13 @@ def _share(value: float) -> str:
     return percent(value, 1).replace("\u00a0", "").replace(" ", "")
 
 
-def _reason(exc: Exception) -> str:
-    """An exception's message, still translatable when it is a :class:`i18n.Text`."""
-    first = exc.args[0] if exc.args else None
-    return first if isinstance(first, Text) else str(exc)
-
-
 def _fit_spend(summary: pd.DataFrame, label: str) -> GammaGammaFitter:
     repeat, _note = _positive_spenders(summary[summary.frequency > 0])
     try:
         spend = GammaGammaFitter().fit(repeat.frequency, repeat.monetary_value)
     except (ConvergenceError, ValueError) as exc:
         raise NotEnoughHistory(lazy("The spend model cannot be fitted ({group}): {reason}", group=label,
-                                    reason=_reason(exc))) from exc
+                                    reason=message_of(exc))) from exc
     if spend.params_["q"] <= 1:
         raise NotEnoughHistory(lazy("The spend model has no finite mean ({group}: q = {q} <= 1): spends are too "
                                     "heavy-tailed", group=label, q=partial(number, spend.params_["q"], 2)))
@@ -258,7 +252,7 @@ def _observed_spend(summary: pd.DataFrame, label: str) -> ObservedSpend:
         return ObservedSpend().fit(repeat.frequency, repeat.monetary_value)
     except ValueError as exc:
         raise NotEnoughHistory(lazy("No spend to learn from ({group}): {reason}.", group=label,
-                                    reason=_reason(exc))) from exc
+                                    reason=message_of(exc))) from exc
 
 
 def _fit_pair(summary: pd.DataFrame, label: str, pooled: tuple | None = None) -> FittedPair:
@@ -275,12 +269,12 @@ def _fit_pair(summary: pd.DataFrame, label: str, pooled: tuple | None = None) ->
         except NotEnoughHistory as exc:
             if pooled is not None and pooled[index] is not None:
                 fitted.append(pooled[index])
-                notes.append(lazy("purchase model pooled over all customers ({reason})", reason=_reason(exc))
+                notes.append(lazy("purchase model pooled over all customers ({reason})", reason=message_of(exc))
                              if kind == "purchase" else
-                             lazy("spend model pooled over all customers ({reason})", reason=_reason(exc)))
+                             lazy("spend model pooled over all customers ({reason})", reason=message_of(exc)))
             elif kind == "spend":  # Gamma-Gamma unusable here and overall: the observed spend
                 fitted.append(_observed_spend(summary, label))
-                notes.append(lazy("spend taken as observed, per customer ({reason})", reason=_reason(exc)))
+                notes.append(lazy("spend taken as observed, per customer ({reason})", reason=message_of(exc)))
             else:
                 raise
     return FittedPair(fitted[0], fitted[1], len(summary), int((summary.frequency > 0).sum()), tuple(notes))

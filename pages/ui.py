@@ -450,23 +450,25 @@ VALUE_COLUMNS = ["customer_id", "name", "segment", "region", "frequency", "monet
 
 
 def _clv_fit(url: str, f: Filters, horizon_months: int, by: str | None) -> dict:
-    return _clv_fit_for(url, fingerprint(url), i18n.language(), f, horizon_months, by)
+    return _clv_fit_for(url, fingerprint(url), f, horizon_months, by)
 
 
 @st.cache_data(show_spinner=False, max_entries=8, max_size=CACHE_BUDGET["clv"])
-def _clv_fit_for(url: str, version: str, lang: str, f: Filters, horizon_months: int, by: str | None) -> dict:
-    """The value models fitted once per selection, data refresh and language (their notes are
-    sentences), shared by the value and churn sections, by every session and across restarts."""
+def _clv_fit_for(url: str, version: str, f: Filters, horizon_months: int, by: str | None) -> dict:
+    """The value models fitted once per selection and data refresh, shared by the value and
+    churn sections, by every session and language (the notes and the error are
+    :class:`i18n.Text`, translated where they are shown: at 1M customers the fit takes about
+    4 s) and across restarts."""
     def fit() -> dict:
-        with i18n.using(lang), _open(url).engine.connect() as conn:
+        with _open(url).engine.connect() as conn:
             try:
                 models, values = clv.customer_values(conn, f, clv.ClvSettings(horizon_months=horizon_months), by=by)
             except clv.NotEnoughHistory as exc:
-                return {"error": str(exc)}
+                return {"error": i18n.message_of(exc)}
         return {"error": None, "parameters": models.parameters(),
                 "notes": {g: p.notes for g, p in models.strata.items()}, "customers": models.customers,
                 "repeat_buyers": models.repeat_buyers, "values": values[VALUE_COLUMNS]}
-    return results().get_or_compute(version, ("clv", url, lang, f, horizon_months, by), fit)
+    return results().get_or_compute(version, ("clv.fit", url, f, horizon_months, by), fit)
 
 
 #: The source of the computation running in this context (set by :func:`_compute_for`): a
@@ -486,7 +488,7 @@ def _customer_value(_conn, f: Filters, horizon_months: int, by: str | None) -> d
     """Predictive value, summarised for the page (a sample and the top list, not every customer)."""
     fit = _clv_fit(_computing_url(), f, horizon_months, by)
     if fit["error"]:
-        return fit
+        return {"error": str(fit["error"])}
     values = fit["values"]
     sample = values.sample(min(len(values), 3000), random_state=0) if len(values) else values
     return {"error": None, "parameters": fit["parameters"], "notes": fit["notes"],
@@ -526,7 +528,7 @@ def _churn(conn, f: Filters, horizon_days: int, clv_horizon_months: int = 12, by
     """Churn model, its drivers and the CLV at risk (CLV from the value models already fitted)."""
     fit = _clv_fit(_computing_url(), f, clv_horizon_months, by)
     if fit["error"]:
-        return fit
+        return {"error": str(fit["error"])}
     try:
         result = churn.churn_risk(conn, f, horizon_days)
     except churn.NotEnoughData as exc:

@@ -167,9 +167,9 @@ def test_kept_value_models_equal_a_direct_fit(sources, fresh_store, engine):
     url = sources[engine]
     f = Filters(date(2024, 11, 23), END)
     version = ui.fingerprint(url)
-    ui._clv_fit_for(url, version, "en", f, 12, "segment")
+    ui._clv_fit_for(url, version, f, 12, "segment")
     fresh_store()
-    kept = ui._clv_fit_for(url, version, "en", f, 12, "segment")
+    kept = ui._clv_fit_for(url, version, f, 12, "segment")
     with ui._open(url).engine.connect() as conn:
         models, values = clv.customer_values(conn, f, clv.ClvSettings(horizon_months=12), by="segment")
     assert_same(models.parameters(), kept["parameters"], f"{engine}: parameters")

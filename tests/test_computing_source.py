@@ -39,10 +39,42 @@ def test_the_value_and_churn_sections_read_the_value_models_of_their_own_source(
         thread.join(300)
     assert results["clv"]["error"] is None and results["clv"]["customers"] > 0
     assert results["churn"]["error"] is None and results["churn"]["customers"] > 0
-    # the value models were fitted once, for this source, and kept under it
+    # the value models were fitted once, for this source and every language, and kept under it
     version = ui.fingerprint(url)
-    assert (version, ("clv", url, "en", f, 12, "segment")) in ui.results()
+    assert (version, ("clv.fit", url, f, 12, "segment")) in ui.results()
     # nothing drawn from the thread (a spinner without a page): no "missing ScriptRunContext"
     assert not [r for r in caplog.records if "ScriptRunContext" in r.getMessage()]
     for cached in (ui._compute_for, ui.results, ui.fingerprint):
+        cached.clear()
+
+
+def test_the_value_models_are_fitted_once_for_every_language(demo_path, tmp_path, monkeypatch):
+    """The fit (about 4 s at 1M customers) is kept once per selection and data refresh: the
+    value section in English and in Spanish reads the same fit, and the error of a
+    selection without enough history reads in each language."""
+    monkeypatch.setenv("CRM_APP_DB_URL", f"sqlite:///{tmp_path}/app.sqlite")
+    monkeypatch.setenv("CRM_CACHE_DIR", str(tmp_path / "cache"))
+    for cached in (ui._compute_for, ui._clv_fit_for, ui.results, ui.fingerprint):
+        cached.clear()
+    url = f"duckdb:///{demo_path}"
+    fits: list[Filters] = []
+    fit = ui.clv.customer_values
+
+    def counted(conn, f, *args, **kwargs):
+        fits.append(f)
+        return fit(conn, f, *args, **kwargs)
+
+    monkeypatch.setattr(ui.clv, "customer_values", counted)
+    whole = warm.default_filters(url)
+    nobody = whole.with_values(segment="no such segment")
+    shown = {}
+    for lang in ("en", "es"):
+        with i18n.using(lang):
+            shown[lang] = {f: ui._compute(url, "clv", f, (12, "segment")) for f in (whole, nobody)}
+    assert fits == [whole, nobody]
+    assert shown["en"][whole]["error"] is None and shown["en"][whole]["customers"] > 0
+    assert shown["es"][whole]["overall"] == shown["en"][whole]["overall"]
+    assert shown["en"][nobody]["error"] == "No purchases before the calibration end in this selection."
+    assert shown["es"][nobody]["error"] == "No hay compras antes del final de la calibración en esta selección."
+    for cached in (ui._compute_for, ui._clv_fit_for, ui.results, ui.fingerprint):
         cached.clear()
