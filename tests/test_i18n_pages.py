@@ -130,3 +130,34 @@ def test_spanish_numbers_and_money(app):
     funnel = app("funnel", "es")
     deltas = [m.proto.delta for m in funnel.metric if m.proto.delta]
     assert deltas and all(re.fullmatch(r"\d+,\d % de los prospectos", d) for d in deltas), deltas
+
+
+def test_results_without_sentences_are_computed_once_and_shown_in_each_language(app, monkeypatch, tmp_path):
+    """RFM and the forecasts hold labels and translatable texts, no rendered sentence: what
+    an English visitor computed, a Spanish visitor reads, shown in Spanish (the segment
+    names, the forecasts' captions)."""
+    from pages import ui
+
+    monkeypatch.setenv("CRM_CACHE_DIR", str(tmp_path / "results"))
+    for cached in (ui._compute_for, ui.results):
+        cached.clear()
+    computed: list[str] = []
+    for name in ("rfm", "forecast"):
+        def counted(*args, _run=ui.COMPUTATIONS[name], _name=name, **kwargs):
+            computed.append(_name)
+            return _run(*args, **kwargs)
+        monkeypatch.setitem(ui.COMPUTATIONS, name, counted)
+    shown = {}
+    for lang in ("en", "es"):
+        with i18n.using(lang):
+            rfm_tab, forecasts_tab = i18n._("RFM"), i18n._("Forecasts (6 months)")
+        shown[lang] = (texts(app("value", lang, {"value_view": rfm_tab}))
+                       + texts(app("overview", lang, {"overview_view": forecasts_tab})))
+    assert computed == ["rfm", "forecast", "forecast"]
+    assert any("Champions" in t for t in shown["en"]) and not any("Champions" in t for t in shown["es"])
+    assert any("Campeones" in t for t in shown["es"])
+    assert any(t.startswith("Forecast of the next 6 months") for t in shown["en"])
+    assert any(t.startswith("Previsión de los próximos 6 meses") for t in shown["es"])
+    assert not any(t.startswith("Forecast of the next") for t in shown["es"])
+    for cached in (ui._compute_for, ui.results):
+        cached.clear()
