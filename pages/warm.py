@@ -87,9 +87,12 @@ def default_filters(url: str, scope: Scope = ()) -> Filters:
 #: what the first visitor does not wait for (the other pages, the cubes), and the longest it
 #: waits for such a pause.
 QUIET_SECONDS, PATIENCE_SECONDS = 0.5, 120.0
-#: The longest a section of :data:`OVERVIEW_NEXT` waits for a pause before the server's first
-#: page has been served (:class:`FirstPage`).
-FIRST_PAGE_PATIENCE = 1.5
+#: The longest :data:`OVERVIEW_NEXT` waits for the server's first page (:class:`FirstPage`).
+#: A first visitor's browser asks for nothing while it loads the app's scripts: at 100k
+#: customers 1.5 s passed between the server's answer and the first page run, which started
+#: after the Overview's sections were computed, so that the forecasts' model fits, started
+#: in what looked like a pause, ran beside it.
+FIRST_VISIT_SECONDS = 3.0
 
 
 def sections(url: str, f: Filters, store_url: str, plan, visitors=None, workers: int = 1,
@@ -133,9 +136,10 @@ def stop(warming: threading.Thread, timeout: float = 60.0) -> None:
 
 
 class FirstPage:
-    """The visitors as :data:`OVERVIEW_NEXT` waits for them: like the rest of the warming
-    until the server's first page run has ended and QUIET_SECONDS have passed since, not at
-    all afterwards.
+    """The visitors as :data:`OVERVIEW_NEXT` waits for them: never idle for ``wait`` seconds
+    while no page has been served yet (a first visitor may be loading the app), then like
+    the rest of the warming until the server's first page run has ended and QUIET_SECONDS
+    have passed since, and from then on always idle.
 
     The first visitor's first page is the most crowded moment: the browser loads the app
     and draws its charts on the same cores, and the page run builds and sends its figures
@@ -145,14 +149,16 @@ class FirstPage:
     waited), and at 100k it starts after them (2.9-3.1 s against 1.9-2.5 s). Afterwards a
     visitor going from page to page leaves no pause long enough for the Overview's cubes
     (0.2-0.5 s between pages at 1M, where they take 8 s): a filter change 30 s after the
-    first load took 1.45-1.83 s when each waited up to FIRST_PAGE_PATIENCE for a pause,
-    1.04-1.47 s built at once, the pages opened meanwhile within their aims either way."""
+    first load took 1.45-1.83 s when each waited up to 1.5 s for a pause, 1.04-1.47 s built
+    at once, the pages opened meanwhile within their aims either way."""
 
-    def __init__(self, visitors):
-        self.visitors = visitors
+    def __init__(self, visitors, wait: float = FIRST_VISIT_SECONDS):
+        self.visitors, self.until = visitors, time.monotonic() + wait
 
     def idle(self, quiet: float) -> bool:
         since = self.visitors.since_first_page()
+        if since is None and time.monotonic() < self.until:
+            return False
         return (since is not None and since >= quiet) or self.visitors.idle(quiet)
 
 
@@ -190,7 +196,7 @@ def default_view(url: str, store_url: str, visitors=None) -> int:
         computed += sections(url, f, store_url, OVERVIEW, workers=OVERVIEW_WORKERS)
         lookups.join()
         computed += sections(url, f, store_url, OVERVIEW_NEXT, None if visitors is None else FirstPage(visitors),
-                             patience=FIRST_PAGE_PATIENCE)
+                             patience=FIRST_VISIT_SECONDS)
         computed += sections(url, f, store_url, COMPANY, visitors)
         for scope in granted_scopes(store_url):
             computed += sections(url, default_filters(url, scope), store_url, (*OVERVIEW, *OVERVIEW_OTHER_VIEWS),

@@ -95,7 +95,7 @@ def test_what_a_visitor_does_next_on_the_overview_is_warmed_right_after_it_the_r
     monkeypatch.setattr(ui, "_compute", lambda url, name, f, args: events.append((name, args)))
     computed = warm.default_view("duckdb:///crm.duckdb", "sqlite:///app.sqlite", ui._Visitors())
 
-    first_page = ("first page", warm.FIRST_PAGE_PATIENCE)
+    first_page = ("first page", warm.FIRST_VISIT_SECONDS)
     waits = events.count(first_page)
     assert computed == len(events) - events.count("pause") - waits
     overview = events[:events.index(first_page)]
@@ -119,13 +119,16 @@ def test_what_a_visitor_does_next_on_the_overview_is_warmed_right_after_it_the_r
 
 
 def test_what_comes_after_the_overview_waits_for_pauses_only_until_the_first_page_has_been_served(monkeypatch):
-    """Before the server's first page run has ended, :class:`warm.FirstPage` is idle only
-    in a pause, as the rest of the warming waits for; from QUIET_SECONDS after it, always,
-    even while another page run is under way."""
+    """Before the server's first page run has ended, :class:`warm.FirstPage` is not idle
+    for its first seconds (a first visitor's browser loads the app before it asks for
+    anything), then only in a pause, as the rest of the warming waits for; from
+    QUIET_SECONDS after the first page, always, even while another page run is under way."""
     monkeypatch.setattr(warm, "QUIET_SECONDS", 0.2)
     visitors = ui._Visitors()
-    first_page = warm.FirstPage(visitors)
-    assert first_page.idle(0.2) and visitors.since_first_page() is None      # nobody came yet
+    first_page = warm.FirstPage(visitors, wait=0.3)
+    assert not first_page.idle(0.2) and visitors.idle(0.2)                   # a visitor may be loading the app
+    time.sleep(0.35)
+    assert first_page.idle(0.2) and visitors.since_first_page() is None      # nobody came
     with visitors.waiting():                                                 # a computation, not a page
         assert not first_page.idle(0.2)
     assert visitors.since_first_page() is None and not first_page.idle(0.2)  # a pause just started
@@ -135,6 +138,7 @@ def test_what_comes_after_the_overview_waits_for_pauses_only_until_the_first_pag
     time.sleep(0.25)
     with visitors.waiting(page=True):                                        # another page run
         assert first_page.idle(0.2) and not visitors.idle(0.2)
+        assert warm.FirstPage(visitors, wait=60.0).idle(0.2)                 # no wait once a page was served
 
 
 def test_a_page_run_counts_as_waited_for_from_its_start_to_its_end():
