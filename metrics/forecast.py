@@ -57,11 +57,11 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from datetime import date
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 import pandas as pd
 from statsmodels.tools.eval_measures import meanabs
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
@@ -362,6 +362,14 @@ class _Fit:
     scale: float
 
 
+@cache
+def _blas() -> ThreadpoolController:
+    """The process's BLAS libraries, found once: threadpoolctl goes through every loaded
+    library for each controller it makes, and a forecast fits about twenty models (0.15 s
+    a forecast instead of 0.17 s)."""
+    return ThreadpoolController()
+
+
 def _fit(y: pd.Series, spec: EtsSpec, seasonal_periods: int) -> tuple[_Fit | None, str]:
     """The fit of ``spec`` to ``y``, or None and why the fit was refused.
 
@@ -378,7 +386,7 @@ def _fit(y: pd.Series, spec: EtsSpec, seasonal_periods: int) -> tuple[_Fit | Non
     z = (y - center) / scale
     # one BLAS thread: the fits are tiny, and BLAS's own threads fighting over the cores
     # made them several times slower on a 2-core machine
-    with warnings.catch_warnings(record=True) as caught, threadpool_limits(limits=1, user_api="blas"):
+    with warnings.catch_warnings(record=True) as caught, _blas().limit(limits=1, user_api="blas"):
         warnings.simplefilter("always")
         try:
             model = ETSModel(z, error="add", trend=spec.trend, damped_trend=spec.damped,

@@ -415,3 +415,25 @@ def test_failed_backtest_is_flagged():
     assert Backtest(6, 1.0, 0.1, 6, ((0.8, 1), (0.95, 2)), empty).failed()
     assert not Backtest(6, 1.0, 0.1, 6, ((0.8, 4), (0.95, 5)), empty).failed()
     assert not Backtest(0, 0.0, None, 0, ((0.95, 0),), empty, reason="too short").failed()
+
+
+def test_each_model_is_fitted_on_one_blas_thread(monkeypatch):
+    """The fits are tiny: BLAS's own threads fighting over two cores made them several times
+    slower. Each fit runs with one BLAS thread, and the process's setting comes back after."""
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> set[int]:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    seen: list[set[int]] = []
+
+    class _Recorded(forecast_module.ETSModel):
+        def fit(self, *args, **kwargs):
+            seen.append(blas_threads())
+            return super().fit(*args, **kwargs)
+
+    before = blas_threads()
+    monkeypatch.setattr(forecast_module, "ETSModel", _Recorded)
+    forecast(trend_season(48), last_period_complete=True)
+    assert len(seen) >= 4 and all(threads == {1} for threads in seen if threads)
+    assert blas_threads() == before
