@@ -521,41 +521,46 @@ def main(argv: list[str] | None = None) -> int:
 #: What the measurements and profiles say stands between the pages and the floor (kept
 #: here, so that the results file is regenerated with it).
 NOTES = """
-- **The machine.** The tables are the median of three runs at 04:46 (floor 0.85 s), on
-  commit 3bc010c; the load average was 4.0 / 3.7 / 3.0 at the end of the run. The one code
-  change since (46c52bf: the quality family's distinct emails, 0.93 s of the cores down to
-  0.86 s at 1M, in-process) was run at 05:44 on a machine slower across the board, in the
-  steps it does not touch too: 1M first load after `make warm` 2.32-3.05 s (1.90-2.12 s at
-  04:46), its filter change 1.47-1.71 s (1.16-1.34 s), a fresh first load 4.94-6.07 s, a
-  fresh filter change 1.55-1.68 s; at 100k a fresh first load 2.13-2.57 s. Those tables
-  were not kept. The same steps vary
-  by 0.5-2 s between runs on this shared machine; the ratios to the floor measured in the
-  same run are the guide. The database file is read into the system's cache before each
-  fresh server (the time it took is on each size's "Run" line): until 2026-11-29 the first
-  server of each size read it from disk (1M first loads of 6.90 s and 4.76 s in one run).
-- **What changed since the 02:22 tables.** What a visitor does next on the Overview (its
-  forecasts' tab and the cubes a filter change sums) is built once the server's first page
-  has been served, at once, instead of in the pauses of what visitors wait for
-  (pages/warm.py ``OVERVIEW_NEXT``, ``FirstPage``): the benchmark goes from page to page
-  with 0.2-0.5 s between them, no pause long enough for 8 s of cubes, so a fresh server's
-  filter change used to read most families directly (2.09 s at 02:22). Now 1.23 s (1.18,
-  1.50, 1.23), as after ``make warm`` (1.16 s). Before the first page has been served it
-  still waits for pauses: started beside the first visitor's page, the forecasts' model
-  fits made the 100k first load 2.87-3.07 s (a run at 04:18) and the 1M one 0.1-0.3 s
-  slower. The tickets family reads one percentile instead of four (the scorecard reads
-  only the median resolution): 0.10 s of the cores instead of 0.14 s at 1M.
-- **The first load of a fresh server** at 1M: 4.37 s (4.54, 4.18, 4.37; aim 4 s); 4.07 s at
-  02:22, 3.65-4.27 s in probes between. The visitor opens the app as soon as the server
+- **The machine.** The tables are the median of three runs at 07:47 on commit 689987b
+  (floor 0.83 s; load average 4.2 / 3.2 / 2.5 at the end). The same steps vary by 0.3-2 s
+  between runs on this shared machine (at 06:48, on 10ba37c, the 100k first load took
+  1.83 s and at 07:26, on the code of this run but the last two commits, 2.30 s; the old
+  and new code interleaved on fresh servers, six each, 2.44 s against 2.02 s): the ratios
+  to the floor measured in the same run, and interleaved comparisons, are the guide. The
+  database file is read into the system's cache before each fresh server (the time it
+  took is on each size's "Run" line).
+- **What changed since the 04:46 tables** (1M first load 4.37 s, filter change 1.23 s; at
+  06:48 on 10ba37c, 4.09 s and 1.57 s; 100k first load 2.05 s):
+  - *The value models are fitted once for every language* (pages/ui.py ``_clv_fit_for``):
+    the server's warming fitted them a second time for Spanish, 3.7 s of the cores at 1M,
+    started in a pause of the benchmark's clicks and met by its filter change (a
+    timeline of two fresh servers: 0.99 s when that fit had ended before the click,
+    1.59 s when it ran beside it). RFM and the forecasts are kept once for every language
+    too (their segment names and captions are translated where shown). The fresh filter
+    change at 1M is now 1.00 s (1.07, 1.00, 1.00), against 1.57 s at 06:48.
+  - *What follows the Overview waits up to 3 s for the server's first page* before it
+    treats the quiet as a pause (pages/warm.py ``FirstPage``, ``FIRST_VISIT_SECONDS``): a
+    first visitor's browser loads the app's scripts before it asks for anything (1.5 s at
+    100k, by which time the Overview was computed), and the forecasts' fits started then
+    ran beside its first page. 100k first load 1.77 s (1.77, 1.90, 1.74).
+  - *A scorecard's family statements are sent two at a time*, each on its own connection
+    (metrics/catalogue.py ``PeriodFacts.read``), and a forecast's fits find the BLAS
+    libraries once (0.15 s a forecast instead of 0.17 s).
+- **The first load of a fresh server** at 1M: 3.95 s (3.95, 4.20, 3.93; aim 4 s), within
+  the aim by little: the runs straddle it. The visitor opens the app as soon as the server
   answers; the warming then computes the scorecard's and the sparklines' families (about
-  5 s of the cores: the 44M interactions 1.6 s, the customer values 1.1 s, the data quality
-  0.9 s) while Chromium loads and draws the app on the same two cores (4.5-5.7 s of the
-  cores for the Overview, against 1.6-1.9 s for the blank page; measured apart, eight small
-  plotly charts cost it 1.3 s more than none, eight metric sparklines 0.3 s). After
-  `make warm` the first load takes 1.98 s.
-- **At 100k** the fresh first load took 2.05 s (2.01, 2.05, 2.34; aim 2 s), and 1.94 s after
-  `make warm`, with nothing left to compute: what is left is the browser loading the app
-  and the page run building and sending its figures, 2.3x the blank page.
-- **Tried and left out** (2026-11-29): the interactions stored in time order (DuckDB then
+  5 s of the cores in a fresh process: the 44M interactions 2.0 s, the customer values
+  1.4 s, the data quality 1.2 s) while Chromium loads and draws the app on the same two
+  cores (4.5-5.8 s of the cores for the Overview, against 1.6-1.9 s for the blank page;
+  measured apart, eight small plotly charts cost it 1.3 s more than none, eight metric
+  sparklines 0.3 s). After `make warm` the first load takes 1.86 s.
+- **At 100k** the fresh first load took 1.77 s (aim 2 s), and 2.05 s after `make warm`,
+  with nothing left to compute: what is left is the browser loading the app and the page
+  run building and sending its figures, about 2x the blank page.
+- **Tried and left out** (2026-11-29): the data-quality records counted per period end by
+  filtered aggregates in one scan of the customers (no join of customers and periods):
+  the same figures, but 0.79 s against 0.49 s warm at 1M (eight percentiles, each over
+  every customer); the interactions stored in time order (DuckDB then
   skips the row groups outside the dates: 309 of 399 read for the scorecard's six months),
   the interaction families then took 5.6 s of the cores against 3.5 s, and rewriting the
   table took 7 minutes at 1M; DuckDB limited to one thread (``CRM_DB_THREADS=1``): first
@@ -569,9 +574,9 @@ NOTES = """
   (faster, but not exact on every engine).
 - **Every other page**, cold and warm, is within its aims at both sizes. At 1M the pages
   opened while the Overview's cubes are built, right after the first load, share the cores
-  with them: the slowest cold are the rules page (2.60 s, 1.86 s at 02:22; it computes the
-  sparklines of every KPI) and Customer value (2.53 s: its value models fitted on the
-  page's first visit). After a restart, its results kept on disk, every page opens within
+  with them: the slowest cold are the rules page (2.58 s; it computes the sparklines of
+  every KPI), CRM maturity (2.32 s) and Customer value (2.31 s: its value models fitted on
+  the page's first visit). After a restart, its results kept on disk, every page opens within
   the cold aims.
 - **Memory.** One session peaked at about 1.5 GB at 1M (DuckDB's memory limit is a share of
   the machine, `CRM_DB_MEMORY`); ten more sessions, each with its own region filter, peaked
