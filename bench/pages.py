@@ -62,6 +62,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -235,16 +236,17 @@ def wait_finished(page, t0: float, title: str | None = None) -> float:
     return (done - t0) / 1000
 
 
-#: When a click that started no run within 5 s was made again (see :func:`click_and_time`).
-RETRIED: list[float] = []
+#: What was clicked again because the click started no run within 5 s (:func:`click_and_time`).
+RETRIED: list[str] = []
 STARTED_AFTER = """(t0) => window.__runs.some(([state, t]) => t >= t0 && state === 'running')"""
 
 
-def click_and_time(page, target, attempts: int = 6) -> float:
+def click_and_time(page, target, what: str, attempts: int = 6) -> float:
     """Click ``target`` and time the script run it starts. Now and then a click is lost
     (no run starts: on the blank page right after a first load, and twice in 2026-11-28's
     runs on a sidebar link right after the previous page's run ended); it is then clicked
-    again, timed from the click that started the run, and counted in :data:`RETRIED`."""
+    again, timed from the click that started the run, and ``what`` was clicked is noted in
+    :data:`RETRIED`."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     for _ in range(attempts - 1):
@@ -253,7 +255,7 @@ def click_and_time(page, target, attempts: int = 6) -> float:
         try:
             page.wait_for_function(STARTED_AFTER, arg=t0, timeout=5000, polling=20)
         except PlaywrightTimeout:
-            RETRIED.append(time.time())
+            RETRIED.append(what)
             continue
         return wait_finished(page, t0)
     t0 = page.evaluate("() => performance.now()")
@@ -301,7 +303,7 @@ def open_from_sidebar(page, label: str, title: str) -> float:
     more = page.locator('[data-testid="stSidebarNavViewButton"]')
     if not link.is_visible() and more.count():   # the navigation shows its first pages only
         more.first.click()
-    seconds = click_and_time(page, link)
+    seconds = click_and_time(page, link, f"the sidebar's {label}")
     page.locator("h1").filter(has_text=title).first.wait_for(timeout=STEP_TIMEOUT_MS)
     return seconds
 
@@ -320,7 +322,7 @@ def add_segment(page) -> float:
 
 def open_tab(page, name: str) -> float:
     """Seconds until the run started by choosing the tab ``name`` has finished."""
-    return click_and_time(page, page.get_by_role("tab", name=name))
+    return click_and_time(page, page.get_by_role("tab", name=name), f"the tab {name}")
 
 
 def open_drilldown(page) -> float:
@@ -345,7 +347,7 @@ def floor(browser, runs: int, work: Path) -> dict:
             context = browser.new_context(viewport={"width": 1440, "height": 1000})
             page, seconds, _ = first_load(context, base, "Blank")
             loads.append(seconds)
-            reruns.append(click_and_time(page, page.get_by_role("button", name="Rerun")))
+            reruns.append(click_and_time(page, page.get_by_role("button", name="Rerun"), "the blank page's button"))
             context.close()
         peak = peak_rss_mb(proc)
     finally:
@@ -502,6 +504,7 @@ def main(argv: list[str] | None = None) -> int:
         browser.close()
     raw["load_average"] = os.getloadavg()
     raw["retried_clicks"] = len(RETRIED)
+    raw["retried"] = dict(Counter(RETRIED))
     if args.keep and RAW.exists():   # sizes not measured in this run keep their last results
         earlier = json.loads(RAW.read_text())
         for size, entry in earlier.get("sizes", {}).items():
@@ -622,7 +625,8 @@ def report(raw: dict) -> str:
         f"Latest run: first load {floor_load:.2f} s, rerun (its button clicked) {floor_rerun:.2f} s, server peak "
         f"{fl['peak_mb']:.0f} MB ({len(fl['load'])} loads). Each size below is compared with the floor "
         "measured in its own run. Clicks made again because no run started within 5 s: "
-        f"{raw.get('retried_clicks', 'not counted')} in the latest run.",
+        f"{raw.get('retried_clicks', 'not counted')} in the latest run"
+        + (f" ({', '.join(f'{what}: {n}' for what, n in raw['retried'].items())})." if raw.get("retried") else "."),
         "",
     ]
     for size, entry in sorted(raw["sizes"].items(), key=lambda kv: int(kv[0])):
