@@ -524,14 +524,23 @@ def main(argv: list[str] | None = None) -> int:
 #: What the measurements and profiles say stands between the pages and the floor (kept
 #: here, so that the results file is regenerated with it).
 NOTES = """
-- **The machine.** The tables are the median of three runs at 07:47 on commit 689987b
-  (floor 0.83 s; load average 4.2 / 3.2 / 2.5 at the end). The same steps vary by 0.3-2 s
-  between runs on this shared machine (at 06:48, on 10ba37c, the 100k first load took
-  1.83 s and at 07:26, on the code of this run but the last two commits, 2.30 s; the old
-  and new code interleaved on fresh servers, six each, 2.44 s against 2.02 s): the ratios
-  to the floor measured in the same run, and interleaved comparisons, are the guide. The
-  database file is read into the system's cache before each fresh server (the time it
-  took is on each size's "Run" line).
+- **The machine, and three runs of the same code.** The tables are the run at 08:40 on
+  commit 32ff2fc (floor 1.03 s, slower than the 0.83 s of the two runs before; load
+  average 4.0 / 3.7 / 3.1 at the end). The app's code is the same in the two runs before
+  it, and the fresh first loads straddle their aims:
+
+  | run | 1M first load | 1M filter change | 1M after `make warm` | 100k first load |
+  |---|---|---|---|---|
+  | 07:47, 689987b | 3.95 s (3.95, 4.20, 3.93) | 1.00 s | 1.86 s | 1.77 s (1.77, 1.90, 1.74) |
+  | 08:28, 32ff2fc | 4.84 s (7.02, 4.59, 4.84) | 1.33 s | 2.71 s | 1.80 s (1.80, 1.72, 2.40) |
+  | 08:40, 32ff2fc (tables) | 4.15 s (4.25, 3.89, 4.15) | 1.20 s | 1.85 s | 2.11 s (2.23, 1.83, 2.11) |
+
+  The 08:28 run followed the test suite: the 1M database had been pushed out of the
+  system's cache (5.1 s to read it back before the first server), and the steps no code
+  touches were slower too (first load after `make warm` 2.71 s against 1.85 s). The
+  ratios to the floor measured in the same run, and interleaved comparisons, are the
+  guide. The database file is read into the system's cache before each fresh server (the
+  time it took is on each size's "Run" line).
 - **What changed since the 04:46 tables** (1M first load 4.37 s, filter change 1.23 s; at
   06:48 on 10ba37c, 4.09 s and 1.57 s; 100k first load 2.05 s):
   - *The value models are fitted once for every language* (pages/ui.py ``_clv_fit_for``):
@@ -540,26 +549,27 @@ NOTES = """
     timeline of two fresh servers: 0.99 s when that fit had ended before the click,
     1.59 s when it ran beside it). RFM and the forecasts are kept once for every language
     too (their segment names and captions are translated where shown). The fresh filter
-    change at 1M is now 1.00 s (1.07, 1.00, 1.00), against 1.57 s at 06:48.
+    change at 1M is now 1.00-1.33 s over the three runs, against 1.57 s at 06:48.
   - *What follows the Overview waits up to 3 s for the server's first page* before it
     treats the quiet as a pause (pages/warm.py ``FirstPage``, ``FIRST_VISIT_SECONDS``): a
     first visitor's browser loads the app's scripts before it asks for anything (1.5 s at
     100k, by which time the Overview was computed), and the forecasts' fits started then
-    ran beside its first page. 100k first load 1.77 s (1.77, 1.90, 1.74).
+    ran beside its first page (interleaved, six fresh servers each: 2.02 s against 2.44 s).
   - *A scorecard's family statements are sent two at a time*, each on its own connection
     (metrics/catalogue.py ``PeriodFacts.read``), and a forecast's fits find the BLAS
     libraries once (0.15 s a forecast instead of 0.17 s).
-- **The first load of a fresh server** at 1M: 3.95 s (3.95, 4.20, 3.93; aim 4 s), within
-  the aim by little: the runs straddle it. The visitor opens the app as soon as the server
+- **The first load of a fresh server** at 1M: 4.15 s (aim 4 s; 3.89-4.25 s in this run,
+  3.93-7.02 s over the three runs above). The visitor opens the app as soon as the server
   answers; the warming then computes the scorecard's and the sparklines' families (about
   5 s of the cores in a fresh process: the 44M interactions 2.0 s, the customer values
   1.4 s, the data quality 1.2 s) while Chromium loads and draws the app on the same two
   cores (4.5-5.8 s of the cores for the Overview, against 1.6-1.9 s for the blank page;
   measured apart, eight small plotly charts cost it 1.3 s more than none, eight metric
-  sparklines 0.3 s). After `make warm` the first load takes 1.86 s.
-- **At 100k** the fresh first load took 1.77 s (aim 2 s), and 2.05 s after `make warm`,
-  with nothing left to compute: what is left is the browser loading the app and the page
-  run building and sending its figures, about 2x the blank page.
+  sparklines 0.3 s). After `make warm` the first load takes 1.85 s.
+- **At 100k** the fresh first load took 2.11 s (aim 2 s; 1.77 s and 1.80 s in the runs
+  before), and 1.94 s after `make warm`, with nothing left to compute: what is left is the
+  browser loading the app and the page run building and sending its figures, about 2x the
+  blank page.
 - **Tried and left out** (2026-11-29): the data-quality records counted per period end by
   filtered aggregates in one scan of the customers (no join of customers and periods):
   the same figures, but 0.79 s against 0.49 s warm at 1M (eight percentiles, each over
@@ -577,9 +587,9 @@ NOTES = """
   (faster, but not exact on every engine).
 - **Every other page**, cold and warm, is within its aims at both sizes. At 1M the pages
   opened while the Overview's cubes are built, right after the first load, share the cores
-  with them: the slowest cold are the rules page (2.58 s; it computes the sparklines of
-  every KPI), CRM maturity (2.32 s) and Customer value (2.31 s: its value models fitted on
-  the page's first visit). After a restart, its results kept on disk, every page opens within
+  with them: the slowest cold are the rules page (2.70 s; it computes the sparklines of
+  every KPI), Customer value (2.48 s: its value models fitted on the page's first visit)
+  and CRM maturity (2.34 s). After a restart, its results kept on disk, every page opens within
   the cold aims.
 - **Memory.** One session peaked at about 1.5 GB at 1M (DuckDB's memory limit is a share of
   the machine, `CRM_DB_MEMORY`); ten more sessions, each with its own region filter, peaked
