@@ -679,7 +679,7 @@ class _Visitors:
         self._lock = threading.Lock()
         self._waiting = 0
         self._last = 0.0
-        self._first_page: float | None = None
+        self._last_page: float | None = None
 
     @contextlib.contextmanager
     def waiting(self, page: bool = False):
@@ -692,18 +692,18 @@ class _Visitors:
             with self._lock:
                 self._waiting -= 1
                 self._last = time.monotonic()
-                if page and self._first_page is None:
-                    self._first_page = self._last
+                if page:
+                    self._last_page = self._last
 
     def idle(self, quiet: float) -> bool:
         """Nobody waiting for a computation, and nobody for ``quiet`` seconds."""
         with self._lock:
             return self._waiting == 0 and time.monotonic() - self._last >= quiet
 
-    def since_first_page(self) -> float | None:
-        """Seconds since the first page run of this server ended (None before)."""
+    def last_page(self) -> float | None:
+        """When (``time.monotonic()``) the last page run of this server ended (None before any)."""
         with self._lock:
-            return None if self._first_page is None else time.monotonic() - self._first_page
+            return self._last_page
 
 
 VISITORS = _Visitors()

@@ -137,9 +137,11 @@ def stop(warming: threading.Thread, timeout: float = 60.0) -> None:
 
 class FirstPage:
     """The visitors as :data:`OVERVIEW_NEXT` waits for them: never idle for ``wait`` seconds
-    while no page has been served yet (a first visitor may be loading the app), then like
-    the rest of the warming until the server's first page run has ended and QUIET_SECONDS
-    have passed since, and from then on always idle.
+    while no page run has ended since this warming came to them (a first visitor may be
+    loading the app), then like the rest of the warming until such a page run has ended and
+    QUIET_SECONDS have passed since, and from then on always idle. A page counts from when
+    this warming came to :data:`OVERVIEW_NEXT`: a source opened later (the workspace after
+    an import) waits for the page of the visitor who opened it, not for one served earlier.
 
     The first visitor's first page is the most crowded moment: the browser loads the app
     and draws its charts on the same cores, and the page run builds and sends its figures
@@ -153,13 +155,20 @@ class FirstPage:
     at once, the pages opened meanwhile within their aims either way."""
 
     def __init__(self, visitors, wait: float = FIRST_VISIT_SECONDS):
-        self.visitors, self.until = visitors, time.monotonic() + wait
+        self.visitors = visitors
+        self.started = time.monotonic()
+        self.until = self.started + wait
+        self.served: float | None = None    # when the first page run since ``started`` ended
 
     def idle(self, quiet: float) -> bool:
-        since = self.visitors.since_first_page()
-        if since is None and time.monotonic() < self.until:
+        if self.served is None:
+            ended = self.visitors.last_page()
+            if ended is not None and ended >= self.started:
+                self.served = ended
+        now = time.monotonic()
+        if self.served is None and now < self.until:
             return False
-        return (since is not None and since >= quiet) or self.visitors.idle(quiet)
+        return (self.served is not None and now - self.served >= quiet) or self.visitors.idle(quiet)
 
 
 def wait_for_a_pause(visitors, patience: float | None = None) -> None:

@@ -119,26 +119,43 @@ def test_what_a_visitor_does_next_on_the_overview_is_warmed_right_after_it_the_r
 
 
 def test_what_comes_after_the_overview_waits_for_pauses_only_until_the_first_page_has_been_served(monkeypatch):
-    """Before the server's first page run has ended, :class:`warm.FirstPage` is not idle
-    for its first seconds (a first visitor's browser loads the app before it asks for
-    anything), then only in a pause, as the rest of the warming waits for; from
-    QUIET_SECONDS after the first page, always, even while another page run is under way."""
+    """Before a page run has ended since the warming came to what follows the Overview,
+    :class:`warm.FirstPage` is not idle for its first seconds (a first visitor's browser
+    loads the app before it asks for anything), then only in a pause, as the rest of the
+    warming waits for; from QUIET_SECONDS after that page, always, even while another page
+    run is under way."""
     monkeypatch.setattr(warm, "QUIET_SECONDS", 0.2)
     visitors = ui._Visitors()
     first_page = warm.FirstPage(visitors, wait=0.3)
     assert not first_page.idle(0.2) and visitors.idle(0.2)                   # a visitor may be loading the app
     time.sleep(0.35)
-    assert first_page.idle(0.2) and visitors.since_first_page() is None      # nobody came
+    assert first_page.idle(0.2) and visitors.last_page() is None             # nobody came
     with visitors.waiting():                                                 # a computation, not a page
         assert not first_page.idle(0.2)
-    assert visitors.since_first_page() is None and not first_page.idle(0.2)  # a pause just started
+    assert visitors.last_page() is None and not first_page.idle(0.2)         # a pause just started
     with visitors.waiting(page=True):                                        # the first page run
         assert not first_page.idle(0.2)
-    assert visitors.since_first_page() is not None and not first_page.idle(0.2)
+    assert visitors.last_page() is not None and not first_page.idle(0.2)
     time.sleep(0.25)
     with visitors.waiting(page=True):                                        # another page run
         assert first_page.idle(0.2) and not visitors.idle(0.2)
-        assert warm.FirstPage(visitors, wait=60.0).idle(0.2)                 # no wait once a page was served
+
+
+def test_a_source_warmed_later_waits_for_its_own_visitor_s_page(monkeypatch):
+    """The workspace opened after an import is warmed when a visitor first opens it, long
+    after the server's first page: what follows its Overview waits for a page run that
+    ends after it came to it (that visitor's Overview), not for the pages served before."""
+    visitors = ui._Visitors()
+    with visitors.waiting(page=True):                                        # pages served earlier
+        pass
+    time.sleep(0.25)
+    later = warm.FirstPage(visitors, wait=60.0)
+    with visitors.waiting(page=True):                                        # the visitor's own page
+        assert not later.idle(0.2)
+    assert not later.idle(0.2)                                               # its quiet has not passed
+    time.sleep(0.25)
+    with visitors.waiting(page=True):                                        # from then on, always
+        assert later.idle(0.2)
 
 
 def test_a_page_run_counts_as_waited_for_from_its_start_to_its_end():
@@ -148,7 +165,7 @@ def test_a_page_run_counts_as_waited_for_from_its_start_to_its_end():
     ui.run_guarded(lambda: seen.append(ui.VISITORS.idle(0.0)))     # the page's body, with no computation
     assert seen == [False]
     assert ui.VISITORS.idle(0.0) and not ui.VISITORS.idle(60.0)    # a pause starts when the run ends
-    assert ui.VISITORS.since_first_page() is not None               # and a page has been served
+    assert ui.VISITORS.last_page() is not None                      # and a page has been served
 
 
 def test_the_overview_is_warmed_in_the_page_s_order_two_sections_at_a_time(monkeypatch):
