@@ -257,10 +257,10 @@ class PeriodFacts:
             return
 
         def drain(conn: Connection) -> None:
-            while pending:
+            while True:
                 try:
                     family = pending.popleft()
-                except IndexError:
+                except IndexError:      # nothing left (the other thread may have taken the last)
                     return
                 self.get(family, filters, conn)
 

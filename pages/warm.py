@@ -87,7 +87,7 @@ def default_filters(url: str, scope: Scope = ()) -> Filters:
 #: what the first visitor does not wait for (the other pages, the cubes), and the longest it
 #: waits for such a pause.
 QUIET_SECONDS, PATIENCE_SECONDS = 0.5, 120.0
-#: The longest :data:`OVERVIEW_NEXT` waits for the server's first page (:class:`FirstPage`).
+#: The longest :data:`OVERVIEW_NEXT` waits for a visitor's page (:class:`FirstPage`).
 #: A first visitor's browser asks for nothing while it loads the app's scripts: at 100k
 #: customers 1.5 s passed between the server's answer and the first page run, which started
 #: after the Overview's sections were computed, so that the forecasts' model fits, started
