@@ -59,7 +59,7 @@ else:
     shown = checks.assign(effect=[_("Left out") if e else _("Kept, flagged") for e in checks.excluded],
                           table=[_(health.ROW_NOUNS[t]).capitalize() for t in checks.table],
                           kind=[_(k) for k in checks.kind], reason=[reason(k) for k in checks.key])
-    st.dataframe(
+    labels.table(
         shown[["kind", "table", "reason", "rows", "effect"]], hide_index=True, height=320 if failed.empty else 380,
         column_config={
             "kind": _("Check"), "table": _("Table"), "reason": st.column_config.TextColumn(_("Rule broken"), width="large"),
@@ -78,7 +78,7 @@ else:
         rows, total = ui.records_page("health.broken", everything, picked, size=100)
         st.caption(_("{total} rows · showing the first {shown}").format(
             total=ui.i18n.number(total), shown=ui.i18n.number(min(total, 100))))
-        st.dataframe(rows, hide_index=True, height=300, column_config=labels.column_config(rows),
+        labels.table(rows, hide_index=True, height=300, column_config=labels.column_config(rows),
                      placeholder=labels.EMPTY)
         ui.records_button(_("All rows, with a CSV"), check_names[picked], "health.broken", everything, picked,
                           key="health_drill")
@@ -89,7 +89,7 @@ else:
                if pd.notna(latest) else _("The tables are empty."))
     shown_tables = summary.assign(table=[_(health.ROW_NOUNS.get(t, t)).capitalize() for t in summary["table"]],
                                   date_column=[labels.label(c) for c in summary["date_column"]])
-    st.dataframe(
+    labels.table(
         shown_tables, hide_index=True,
         column_config={
             "table": _("Table"),
@@ -112,10 +112,12 @@ kpis = card["kpis"].set_index("name", drop=False)
 ui.kpi_row(kpis, ["completeness", "duplicate_rate", "linked_interactions", "days_since_update"], f, "data_")
 
 fields = ui.compute("quality.fields", f)
-frame = pd.DataFrame({"field": [labels.label(name) for name in fields], "filled": list(fields.values())})
+# in percent points, whole: "93 %" reads the same in both languages (a bar's own format is not localised)
+frame = pd.DataFrame({"field": [labels.label(name) for name in fields],
+                      "filled": [None if v is None else round(100 * v) for v in fields.values()]})
 st.markdown(_("**Share of customer records with each field filled**"))
-st.dataframe(frame, hide_index=True, column_config={"field": _("Field"), "filled": st.column_config.ProgressColumn(
-    _("Filled"), format="percent", min_value=0.0, max_value=1.0)}, placeholder=labels.EMPTY)
+labels.table(frame, hide_index=True, column_config={"field": _("Field"), "filled": st.column_config.ProgressColumn(
+    _("Filled"), format="%d %%", min_value=0, max_value=100)}, placeholder=labels.EMPTY)
 c1, c2 = st.columns(2)
 with c1:
     ui.records_button(_("Duplicate customers (same email)"), _("Customers sharing a normalised email"),

@@ -64,7 +64,7 @@ def pressure_view() -> None:
         over, total = ui.records_page("engagement.over", f, settings, size=200)
         st.caption(_("{n} customers had at least one week above {limit} contacts.").format(n=number(total),
                                                                                            limit=int(limit)))
-        st.dataframe(labels.styled(over, ui.money), hide_index=True, height=300, column_config=labels.column_config(over),
+        labels.table(labels.styled(over, ui.money), hide_index=True, height=300, column_config=labels.column_config(over),
                      placeholder=labels.EMPTY)
         ui.records_button(_("All over-contacted customers"), _("Over-contacted customers"), "engagement.over", f,
                           settings, key="over_drill")
@@ -75,7 +75,7 @@ def consent_view() -> None:
     violations, count = ui.records_page("engagement.violations", f, size=100)
     st.caption(_("{n} outbound contacts went to customers without marketing consent or off the channel they asked for "
                  "(preferred channel 'none' means no contact at all). The latest 100:").format(n=number(count)))
-    st.dataframe(labels.styled(violations, ui.money), hide_index=True, height=300,
+    labels.table(labels.styled(violations, ui.money), hide_index=True, height=300,
                  column_config=labels.column_config(violations), placeholder=labels.EMPTY)
     ui.records_button(_("All violations"), _("Consent and channel violations"), "engagement.violations", f,
                       key="violations_drill")
@@ -118,7 +118,7 @@ def campaigns_view() -> None:
         roi["target_segment"] = roi["target_segment"].fillna(_("all segments"))
         ui.chart(charts.campaign_roi, roi, key="roi_chart")
         money_columns = ["cost", "attributed_margin", "cost_per_acquisition"]
-        st.dataframe(ui.money_table(labels.readable(roi), money_columns), hide_index=True, column_config={
+        labels.table(ui.money_table(labels.readable(roi), money_columns), hide_index=True, column_config={
             **labels.column_config(roi), "campaign_id": _("Code"), "name": _("Campaign"),
             "acquired": st.column_config.NumberColumn(_("Customers acquired"), format="%d"),
             "cost": st.column_config.NumberColumn(_("Cost")),

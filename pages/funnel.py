@@ -90,7 +90,7 @@ shares = [c for c in table.columns if c not in ("stage", "label", "customers")]
 # (the prospects' step conversion; a table would show an empty number as "None")
 shown = table.drop(columns=["stage"]).assign(**{c: [ui.i18n.percent(v, 1) if v == v else "—" for v in table[c]]
                                                 for c in shares})
-st.dataframe(shown, hide_index=True, column_config={
+labels.table(shown, hide_index=True, column_config={
     "label": _("Stage"), "customers": st.column_config.NumberColumn(_("Customers"), format="%d"),
     **{c: st.column_config.TextColumn(_(CONVERSION_COLUMNS.get(c, c))) for c in shares}})
 ui.download(table, "funnel", key="funnel_csv")
@@ -102,7 +102,7 @@ if by_group.empty:
     ui.empty_state(_("No groups to compare."))
     st.stop()
 ui.selectable_chart(charts.breakdown_bars(by_group, dimension_label, stage_names), "funnel_breakdown")
-st.dataframe(by_group, hide_index=True, column_config={
+labels.table(by_group, hide_index=True, column_config={
     "group": dimension_label, **{s: st.column_config.NumberColumn(stage_names[s], format="localized")
                                  for s in STAGES},
     "days_prospect_attracted": st.column_config.NumberColumn(_("Median days to attract"), format="%.0f"),

@@ -143,7 +143,7 @@ if uploads:
             frame = pd.DataFrame([{_("Dashboard column"): target_column,
                                    _("Read from"): source or _("(not in the file)")}
                                   for target_column, source in mapping.columns.items()])
-            st.dataframe(frame, hide_index=True, width="stretch")
+            labels.table(frame, hide_index=True, width="stretch")
             if mapping.unmapped:
                 st.caption(_("Not used: {columns}").format(columns=", ".join(mapping.unmapped)))
 
@@ -158,7 +158,7 @@ if uploads:
         tabs = st.tabs([f"{table_label(t)} ({ui.i18n.number(result.rows[t])})" for t in present])
         for tab, table in zip(tabs, present):
             preview = result.preview[table]
-            tab.dataframe(preview, hide_index=True, width="stretch", column_config=labels.column_config(preview))
+            labels.table(preview, labels.column_config(preview), where=tab, hide_index=True, width="stretch")
 
     if st.button(_("Import"), type="primary", disabled=bool(result.errors), icon=":material/upload:",
                  key="import_go"):
@@ -189,7 +189,7 @@ batches = list_batches(str(target)) if target.exists() else []
 if not batches:
     st.caption(_("No import yet."))
 else:
-    st.dataframe(pd.DataFrame([{
+    labels.table(pd.DataFrame([{
         "batch": b["batch_id"], "when": b["imported_at"], "by": b["imported_by"],
         "profile": PROFILE_LABELS.get(b["profile"], b["profile"]) if b["profile"] not in PROFILE_LABELS
         else profile_label(b["profile"]), "mode": mode_label(b["mode"]),

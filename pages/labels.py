@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
+import i18n
 from i18n import N_, _
 
 #: Column -> label a person reads.
@@ -139,3 +140,56 @@ def styled(frame: pd.DataFrame, money: Callable[[float], str]):
     out = readable(frame)
     columns = [c for c in out.columns if str(c) in MONEY]
     return out.style.format({c: money for c in columns}, na_rep="") if columns else out
+
+
+#: Streamlit's number formats the pages give their columns -> the same numbers written as the
+#: page's language writes them (Babel). Streamlit writes "93.18%" and "1234.5" in any
+#: language, and "localized" follows the browser's language, not the page's.
+NUMBER_FORMATS: dict[str, Callable[[float], str]] = {
+    "percent": lambda v: i18n.percent(v, 1),
+    "localized": lambda v: i18n.number(v, 0 if float(v).is_integer() else 2),
+    "%d": i18n.number,
+    "%.0f": i18n.number,
+    "%.1f": lambda v: i18n.number(v, 1),
+    "%.2f": lambda v: i18n.number(v, 2),
+    "%.4f": lambda v: i18n.number(v, 4),
+}
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or value is pd.NA or value is pd.NaT
+
+
+def _shown(write: Callable[[float], str]) -> Callable:
+    return lambda v: "" if _missing(v) else write(v)
+
+
+def localised(data, column_config: dict | None = None, decimals: dict[str, int] | None = None):
+    """``data`` (a frame or a pandas Styler) and its column configuration with every number
+    written in the page's language: the columns given a format of :data:`NUMBER_FORMATS`
+    are formatted by a Styler instead (Streamlit then shows its text, and still sorts by the
+    number), as are the ``decimals`` columns (name -> decimals). Other columns are left as
+    they are (money is formatted by :func:`styled`)."""
+    config = dict(column_config or {})
+    formats: dict[str, Callable] = {}
+    for name, entry in config.items():
+        kind = entry.get("type_config", {}) if isinstance(entry, dict) else {}
+        if kind.get("type") == "number" and kind.get("format") in NUMBER_FORMATS:
+            formats[name] = _shown(NUMBER_FORMATS[kind["format"]])
+            config[name] = {**entry, "type_config": {**kind, "format": None}}
+    for name, digits in (decimals or {}).items():
+        formats[name] = _shown(lambda v, d=digits: i18n.number(v, d))
+    frame = data.data if hasattr(data, "data") and hasattr(data, "format") else data
+    formats = {name: write for name, write in formats.items() if name in frame.columns}
+    if not formats:
+        return data, config
+    styler = data if frame is not data else frame.style
+    return styler.format(formats, subset=list(formats)), config
+
+
+def table(data, column_config: dict | None = None, decimals: dict[str, int] | None = None, where=None,
+          **kwargs) -> None:
+    """``st.dataframe`` (or ``where.dataframe``: a tab, a column) of ``data`` with its
+    numbers written in the page's language (:func:`localised`)."""
+    shown, config = localised(data, column_config, decimals)
+    (where or st).dataframe(shown, column_config=config or None, **kwargs)

@@ -89,7 +89,7 @@ with tabs[0]:
         with st.expander(_("Phase {phase} · {name}: {held} of {n} criteria hold").format(
                 phase=phase, name=_(name), held=held, n=len(mine)), expanded=phase == nxt):
             st.caption(_(maturity.PHASE_TEXT[phase]))
-            st.dataframe(pd.DataFrame([{"criterion": _(c.label), "value": str(c.shown), "line": str(c.threshold),
+            labels.table(pd.DataFrame([{"criterion": _(c.label), "value": str(c.shown), "line": str(c.threshold),
                                         "holds": c.holds} for c in mine]), hide_index=True, column_config={
                 "criterion": _("Criterion"), "value": _("Value"), "line": _("Line"),
                 "holds": st.column_config.CheckboxColumn(_("Holds"))}, placeholder=labels.EMPTY)
@@ -167,7 +167,7 @@ with tabs[2]:
         fig.update_xaxes(title=_("Assessment date"), type="date", tickformat="%Y-%m-%d",
                          range=[dates.min() - pd.Timedelta(days=20), dates.max() + pd.Timedelta(days=20)])
         ui.chart(fig, key="history_chart")
-        st.dataframe(table, hide_index=True, column_config={
+        labels.table(table, hide_index=True, column_config={
             c: st.column_config.NumberColumn(c, format="%.0f") for c in table.columns if c[0].isdigit()},
             placeholder=labels.EMPTY)
         by_id = history.set_index("assessment_id")
@@ -178,7 +178,7 @@ with tabs[2]:
         snap["label"] = [_(KPIS[k].label) if k in KPIS else k for k in snap.kpi]
         snap["value"] = [format_value(v, KPIS[k].unit) if k in KPIS else v for k, v in zip(snap.kpi, snap.value)]
         snap["status"] = [_(ui.STATUS_TEXT.get(v, v)) if isinstance(v, str) else v for v in snap.status]
-        st.dataframe(labels.readable(snap[["label", "value", "status"]]), hide_index=True, column_config={
+        labels.table(labels.readable(snap[["label", "value", "status"]]), hide_index=True, column_config={
             "label": _("KPI"), "value": _("Value"), "status": _("Status")}, placeholder=labels.EMPTY)
 
 with tabs[3]:
@@ -278,7 +278,7 @@ with tabs[5]:
                            + format_value(targets[k.name], k.unit),
                            _("Set in"): _("changed in the app") if k.name in overrides else "targets.toml"}
                           for k in CATALOGUE])
-    st.dataframe(table, hide_index=True, placeholder=labels.EMPTY)
+    labels.table(table, hide_index=True, placeholder=labels.EMPTY)
     names = [k.name for k in CATALOGUE]
     pick = st.selectbox(_("KPI to change"), names, format_func=lambda n: _(KPIS[n].label), key="target_kpi")
     unit = KPIS[pick].unit.value
@@ -305,7 +305,7 @@ with tabs[5]:
         changes = changes.drop(columns=["change_id"])
         if "kpi" in changes:
             changes["kpi"] = [_(KPIS[k].label) if k in KPIS else k for k in changes.kpi]
-        st.dataframe(labels.readable(changes), hide_index=True, column_config=labels.column_config(
+        labels.table(labels.readable(changes), hide_index=True, column_config=labels.column_config(
             changes, kpi=_("KPI"), old_target=_("Old target"), new_target=_("New target"), changed_by=_("Changed by"),
             changed_at=st.column_config.DatetimeColumn(_("Changed"), format="YYYY-MM-DD HH:mm")),
             placeholder=labels.EMPTY)

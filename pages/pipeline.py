@@ -99,7 +99,7 @@ else:
         shown = shown.assign(amount=[ui.money(a) for a in shown.amount],
                              source=[labels.value_label(s) for s in shown.source],
                              owner_team=[labels.value_label(t) for t in shown.owner_team])
-        st.dataframe(labels.readable(shown), hide_index=True, column_config=labels.column_config(
+        labels.table(labels.readable(shown), hide_index=True, column_config=labels.column_config(
             shown, created_at=st.column_config.DateColumn(_("Created"), format="YYYY-MM-DD"),
             amount=st.column_config.TextColumn(_("Amount")),
             age_days=st.column_config.NumberColumn(_("Age (days)"), format="%.0f")), placeholder=labels.EMPTY)

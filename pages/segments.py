@@ -55,7 +55,7 @@ shown = pd.DataFrame({
     _("Which is better"): [f"{group_a if b == 'a' else group_b}" if s else "" for s, b in
                            zip(table.significant, table.better)],
 })
-st.dataframe(shown, hide_index=True, height=35 * len(shown) + 40, placeholder=labels.EMPTY)
+labels.table(shown, hide_index=True, height=35 * len(shown) + 40, placeholder=labels.EMPTY)
 ui.download(table, f"compare_{dimension}", key="seg_csv")
 
 st.subheader(_("Where revenue and customers live"))
@@ -73,7 +73,7 @@ if picked:
     detail = by[by.segment.isin(picked)]
 else:
     detail = by
-st.dataframe(ui.money_table(detail, ["revenue", "margin"]), hide_index=True, column_config={
+labels.table(ui.money_table(detail, ["revenue", "margin"]), hide_index=True, column_config={
     **labels.column_config(detail), "customers": st.column_config.NumberColumn(_("Buying customers"), format="%d"),
     "revenue": st.column_config.NumberColumn(_("Revenue")),
     "margin": st.column_config.NumberColumn(_("Margin"))}, placeholder=labels.EMPTY)

@@ -103,5 +103,5 @@ ui.records_button(_("Open the breach list"), _("Breached tickets, most overdue f
                   key="sla_breaches")
 breaches, total = ui.records_page("sla.breaches", page_filters, size=50)
 st.caption(_("{n} breached tickets; the 50 most overdue:").format(n=ui.i18n.number(total)))
-st.dataframe(labels.readable(breaches), hide_index=True, column_config=labels.column_config(breaches),
+labels.table(labels.readable(breaches), hide_index=True, column_config=labels.column_config(breaches),
              placeholder=labels.EMPTY)

@@ -985,7 +985,7 @@ def _drill_body(title: str, name: str, f: Filters, args: tuple, slug: str) -> No
         rows, _total = within_budget(_records_page, url, name, f, args, page, size, statuses)
     st.caption(_("{total} records · showing {first}-{last}").format(
         total=i18n.number(total), first=i18n.number(page * size + 1), last=i18n.number(min((page + 1) * size, total))))
-    st.dataframe(labels.styled(rows, money), hide_index=True, height=420, column_config=labels.column_config(rows),
+    labels.table(labels.styled(rows, money), hide_index=True, height=420, column_config=labels.column_config(rows),
                  placeholder=labels.EMPTY)
     # the CSV of every record is built only when the button is clicked, not when the dialog opens
     st.download_button(_("Download all as CSV"), lambda: _records_csv(url, name, f, args, statuses),

@@ -25,6 +25,8 @@ by = c2.selectbox(_("Fit the models per"), ["segment", None], key="clv_by",
 PARAMETER_COLUMNS = {"group": N_("Group"), "model": N_("Model"), "fitted_on": N_("Fitted on"),
                      "parameter": N_("Parameter"), "coef": N_("Estimate"), "se": N_("Standard error"),
                      "lower 95": N_("95 % low"), "upper 95": N_("95 % high")}
+#: The parameters table's numbers (shown with four decimals).
+ESTIMATE_COLUMNS = ("coef", "se", "lower 95", "upper 95")
 
 
 def predicted_section() -> None:
@@ -64,7 +66,7 @@ def predicted_section() -> None:
         st.subheader(_("Top customers by predicted CLV"))
         top = result["top"]
         # subset: a second format() without it sets every other column back to pandas' default (7186.193077)
-        st.dataframe(ui.money_table(labels.readable(top), ["clv", "monetary_value", "expected_spend"]).format(
+        labels.table(ui.money_table(labels.readable(top), ["clv", "monetary_value", "expected_spend"]).format(
             {"expected_purchases": lambda v: number(v, 1)}, subset=["expected_purchases"]), hide_index=True, height=300,
             column_config={
             **labels.column_config(top), "frequency": st.column_config.NumberColumn(_("Repeat purchases"), format="%d"),
@@ -75,8 +77,9 @@ def predicted_section() -> None:
         ui.download(top, "top_customers_clv", key="clv_top_csv")
         with st.expander(_("Model parameters (maximum likelihood, with standard errors)")):
             parameters = result["parameters"]
-            st.dataframe(labels.readable(parameters), hide_index=True, column_config={
-                c: _(PARAMETER_COLUMNS[c]) for c in parameters.columns if c in PARAMETER_COLUMNS}, placeholder=labels.EMPTY)
+            labels.table(labels.readable(parameters), hide_index=True, column_config={
+                c: _(PARAMETER_COLUMNS[c]) for c in parameters.columns if c in PARAMETER_COLUMNS},
+                decimals={c: 4 for c in ESTIMATE_COLUMNS}, placeholder=labels.EMPTY)
             for group, notes in result["notes"].items():
                 for note in notes:
                     st.caption(f"{group}: {note}")
@@ -104,7 +107,7 @@ def rfm_section() -> None:
             segments = rfm_result["segments"].assign(
                 rfm_segment=lambda t: [_(s) for s in t.rfm_segment], description=lambda t: [_(d) for d in t.description])
             numbers_first = [c for c in segments.columns if c != "description"] + ["description"]
-            st.dataframe(ui.money_table(segments, ["revenue"]), hide_index=True, column_order=numbers_first,
+            labels.table(ui.money_table(segments, ["revenue"]), hide_index=True, column_order=numbers_first,
                          column_config={
                 "rfm_segment": _("RFM segment"), "description": _("What it means"),
                 "customers": st.column_config.NumberColumn(_("Customers"), format="%d"),
@@ -152,7 +155,7 @@ def churn_section() -> None:
             st.caption(note)
         st.markdown(_("**Customers most at risk (by CLV at risk)**"))
         top = risk["top"]
-        st.dataframe(ui.money_table(labels.readable(top), ["clv", "clv_at_risk"]), hide_index=True, height=300,
+        labels.table(ui.money_table(labels.readable(top), ["clv", "clv_at_risk"]), hide_index=True, height=300,
                      column_config={
             **labels.column_config(top), "churn_probability": ui.percent_column(_("P(churn)")),
             "clv": st.column_config.NumberColumn(_("CLV")),
@@ -186,7 +189,7 @@ def npv_section() -> None:
                      "× that value: {equity} in total, the NPV view, which differs from the predicted equity "
                      "(Predicted value: {months}-month purchase predictions).").format(
             equity=ui.money(float(npv.equity.sum())), months=horizon))
-        st.dataframe(ui.money_table(npv, ["margin", "margin_per_customer", "clv", "equity"]), hide_index=True,
+        labels.table(ui.money_table(npv, ["margin", "margin_per_customer", "clv", "equity"]), hide_index=True,
                      column_config={
             "group": _(DIMENSION_LABELS[dimension]),
             "active_customers": st.column_config.NumberColumn(_("Active customers"), format="%d"),

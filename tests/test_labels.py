@@ -1,0 +1,77 @@
+"""pages/labels.py: tables' numbers written as the page's language writes them."""
+
+import pandas as pd
+import streamlit as st
+
+import i18n
+from pages import labels
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame({"p_alive": [0.93184, None], "customers": [12345, 3], "coef": [0.63231, 1.5],
+                         "clv": [1234.5, 2.0], "created_at": pd.to_datetime(["2026-01-02", "2026-03-04"])})
+
+
+def _config() -> dict:
+    return {"p_alive": st.column_config.NumberColumn("P(alive)", format="percent"),
+            "customers": st.column_config.NumberColumn("Customers", format="%d"),
+            "clv": st.column_config.NumberColumn("CLV"),
+            "created_at": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm")}
+
+
+def _cells(styler) -> list[list[str]]:
+    """The text each cell shows (a Styler's display values), row by row."""
+    table = styler._translate(False, False)
+    return [[cell["display_value"] for cell in row[1:]] for row in table["body"]]
+
+
+def test_spanish_tables_write_percentages_counts_and_decimals_the_spanish_way():
+    with i18n.using("es"):
+        shown, config = labels.localised(_frame(), _config(), decimals={"coef": 4})
+        cells = _cells(shown)
+    # hand-written: 0.93184 = 93,2 %; 12345 with a dot for thousands; 0.63231 to four decimals
+    assert cells[0][:3] == ["93,2 %", "12.345", "0,6323"]
+    assert cells[1][:3] == ["", "3", "1,5000"]          # a missing value is an empty cell
+    # the columns now formatted by the Styler lose Streamlit's own format; the others keep theirs
+    assert config["p_alive"]["type_config"]["format"] is None
+    assert config["customers"]["type_config"]["format"] is None
+    assert config["created_at"]["type_config"]["format"] == "YYYY-MM-DD HH:mm"
+    assert config["p_alive"]["label"] == "P(alive)"
+
+
+def test_english_tables_write_them_the_english_way():
+    with i18n.using("en"):
+        cells = _cells(labels.localised(_frame(), _config(), decimals={"coef": 4})[0])
+    assert cells[0][:3] == ["93.2 %", "12,345", "0.6323"]
+
+
+def test_a_styled_table_keeps_its_money_and_gains_the_other_formats():
+    frame = _frame()
+    with i18n.using("es"):
+        money = frame.style.format({"clv": lambda v: i18n.money(v)}, subset=["clv"])
+        shown, _config_ = labels.localised(money, _config())
+        cells = _cells(shown)
+    assert shown is money                                  # the same Styler, one more format
+    assert cells[0][0] == "93,2 %" and cells[0][3] == "1.234 €"   # 1234.5 to the even euro
+    assert shown.data["p_alive"].iloc[0] == 0.93184        # the numbers stay numbers: sorting is numeric
+
+
+def test_a_table_with_nothing_to_format_is_left_as_it_is():
+    frame = pd.DataFrame({"name": ["Ana"], "when": ["today"]})
+    shown, config = labels.localised(frame, {"name": "Name"})
+    assert shown is frame and config == {"name": "Name"}
+
+
+def test_every_number_format_the_pages_use_is_localised():
+    """A page giving a column a Streamlit number format not in NUMBER_FORMATS would show it in
+    English in every language: every format used under pages/ is listed."""
+    import re
+    from pathlib import Path
+
+    used = set()
+    for path in Path(labels.__file__).parent.glob("*.py"):
+        text = path.read_text()
+        for call in re.finditer(r"NumberColumn\((?:[^()]|\([^()]*\))*\)", text):
+            used |= set(re.findall(r'format="([^"]+)"', call.group(0)))
+    used |= {"percent"}         # ui.percent_column
+    assert used and used <= set(labels.NUMBER_FORMATS), used - set(labels.NUMBER_FORMATS)
