@@ -855,30 +855,42 @@ def locale_code() -> str:
     return i18n.locale()
 
 
+#: The session's language (a plain session key: Streamlit keeps it across pages) and the
+#: sidebar control that changes it. A control's own state is tied to the page it was drawn
+#: on: bound to the language itself, it was dropped on the second page switch, and the
+#: pages went back to the browser's language.
+LANGUAGE_KEY, LANGUAGE_PICKER = "lang", "lang_picker"
+
+
 def _session_language() -> str | None:
-    return st.session_state.get("lang")
+    return st.session_state.get(LANGUAGE_KEY)
 
 
 i18n.set_provider(_session_language)
+
+
+def _language_picked() -> None:
+    st.session_state[LANGUAGE_KEY] = st.session_state.get(LANGUAGE_PICKER) or st.session_state[LANGUAGE_KEY]
 
 
 def choose_language() -> str:
     """The page's language: ``?lang=`` from the link, else the browser's Accept-Language; a
     selector in the sidebar changes it and writes it into the link. Sets it for this run."""
     codes = list(i18n.LANGUAGES)
-    if "lang" not in st.session_state:
-        wanted = st.query_params.get("lang")
+    wanted = st.query_params.get("lang")
+    if LANGUAGE_KEY not in st.session_state:
         if wanted not in codes:
             try:
                 wanted = i18n.negotiate(st.context.headers.get("Accept-Language"))
             except Exception:  # no browser context (AppTest, bare mode)
                 wanted = i18n.DEFAULT
-        st.session_state["lang"] = wanted
-    elif st.query_params.get("lang") in codes and st.session_state.get("_lang_seen") != st.query_params.get("lang"):
-        st.session_state["lang"] = st.query_params.get("lang")  # a link opened in this session
-    code = i18n.set_language(st.session_state["lang"])
-    st.sidebar.segmented_control("Language · Idioma", codes, key="lang", format_func=i18n.LANGUAGES.get)
-    code = i18n.set_language(st.session_state.get("lang") or code)
+        st.session_state[LANGUAGE_KEY] = wanted
+    elif wanted in codes and st.session_state.get("_lang_seen") != wanted:
+        st.session_state[LANGUAGE_KEY] = wanted  # a link opened in this session
+    st.session_state[LANGUAGE_PICKER] = st.session_state[LANGUAGE_KEY]   # the control shows it
+    st.sidebar.segmented_control("Language · Idioma", codes, key=LANGUAGE_PICKER, format_func=i18n.LANGUAGES.get,
+                                 on_change=_language_picked)
+    code = i18n.set_language(st.session_state[LANGUAGE_KEY])
     st.query_params["lang"] = code
     st.session_state["_lang_seen"] = code
     return code

@@ -90,6 +90,38 @@ def test_filters_go_to_the_url_and_the_url_restores_them(app_server, browser):
     reopened.close()
 
 
+def _go(page, link: str, heading: str) -> None:
+    """Open a page from the sidebar's navigation and wait for its heading."""
+    entry = page.get_by_test_id("stSidebarNav").locator("a").filter(has_text=link).first
+    more = page.get_by_test_id("stSidebarNavViewButton")
+    if not entry.is_visible() and more.count():     # the navigation shows its first pages only
+        more.first.click()
+    entry.click()
+    expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=60_000)
+    wait_idle(page)
+
+
+def test_the_language_stays_through_page_switches_until_changed(app_server, browser):
+    """A Spanish session stays Spanish from page to page (the sidebar's control once lost it
+    on the second switch, and the pages went back to the browser's English); a language
+    picked in the sidebar stays too."""
+    page = open_page(browser, f"{app_server}/?lang=es")
+    expect(page.get_by_role("heading", name="Resumen", exact=True)).to_be_visible(timeout=60_000)
+    for link, heading in (("Segmentos", "Segmentos"), ("Embudo", "Embudo del ciclo de vida"),
+                          ("Servicio", "Servicio y SLA"), ("Datos", "Datos")):
+        _go(page, link, heading)
+        expect(page).to_have_url(re.compile(r"lang=es"))
+    page.locator('[data-testid="stSidebar"] [data-testid="stButtonGroup"] button').filter(has_text="English").click()
+    expect(page.get_by_role("heading", name="Data", exact=True)).to_be_visible(timeout=60_000)
+    wait_idle(page)
+    for link, heading in (("Segments", "Segments"), ("Lifecycle funnel", "Lifecycle funnel"),
+                          ("Overview", "Overview")):
+        _go(page, link, heading)
+        expect(page).to_have_url(re.compile(r"lang=en"))
+    assert_no_exception(page)
+    page.close()
+
+
 def test_invalid_link_values_show_a_notice(app_server, browser):
     page = open_page(browser, f"{app_server}/?segment=SMB&segment=Martians&compare=soon")
     assert_no_exception(page)
