@@ -20,6 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
+from i18n import N_
+
 metadata = MetaData()
 
 # Money is numeric in one currency; returned to Python as float (asdecimal=False)
@@ -146,6 +148,37 @@ TABLES: tuple[Table, ...] = (
     surveys,
     survey_invitations,
 )
+
+#: Each column as a sentence names it ("12 customers left out: acquisition date is after
+#: today"): lower case, English, translated where shown (metrics/health.py's reasons).
+FIELD_NAMES: dict[str, str] = {
+    # identifiers
+    "customer_id": N_("customer ID"), "campaign_id": N_("campaign code"), "order_id": N_("order ID"),
+    "opportunity_id": N_("deal ID"), "interaction_id": N_("interaction ID"), "ticket_id": N_("ticket ID"),
+    "response_id": N_("answer ID"), "invitation_id": N_("invitation ID"),
+    # customers
+    "name": N_("name"), "email": N_("email"), "phone": N_("phone"), "segment": N_("segment"), "region": N_("region"),
+    "industry": N_("industry"), "acquisition_channel": N_("acquisition channel"), "owner_team": N_("owner team"),
+    "preferred_channel": N_("preferred channel"), "consent_marketing": N_("marketing consent"),
+    "created_at": N_("creation date"), "engaged_at": N_("engagement date"), "acquired_at": N_("acquisition date"),
+    "updated_at": N_("last edit date"),
+    # campaigns, orders, deals
+    "channel": N_("channel"), "started_at": N_("start date"), "ended_at": N_("end date"), "cost": N_("cost"),
+    "target_segment": N_("target segment"), "ordered_at": N_("order date"), "amount": N_("amount"),
+    "margin": N_("margin"), "product_category": N_("product category"), "source": N_("source"),
+    "status": N_("status"), "closed_at": N_("close date"),
+    # interactions
+    "occurred_at": N_("contact date"), "direction": N_("direction"), "department": N_("department"),
+    "personalized": N_("personalised mark"), "responded": N_("response mark"),
+    # tickets
+    "category": N_("category"), "priority": N_("priority"), "sla_class": N_("SLA class"),
+    "opened_at": N_("opening date"), "first_response_at": N_("first response date"),
+    "resolved_at": N_("resolution date"), "escalated": N_("escalation mark"), "resolved_by": N_("resolver"),
+    "contacts_to_resolve": N_("contacts to resolve"), "csat": N_("CSAT score"),
+    # surveys
+    "kind": N_("survey type"), "sent_at": N_("sending date"), "answered": N_("answered mark"),
+    "answered_at": N_("answer date"), "score": N_("score"),
+}
 
 #: Allowed values of the enumerated columns (schema.md); checked by the importer and tests.
 ENUMS: dict[tuple[str, str], frozenset[str]] = {

@@ -47,7 +47,7 @@ from sqlalchemy.types import Boolean
 from data import schema
 from data.cache import cache_dir, source_fingerprint
 from data.schema import SURVEY_SCALES, campaigns, customers, interactions, opportunities, orders, tickets
-from i18n import N_, _, lazy, number
+from i18n import N_, Text, _, lazy, number
 
 #: What the rows of each table are called in messages (plural; English, shown with ``_(...)``).
 ROW_NOUNS: dict[str, str] = {
@@ -108,6 +108,11 @@ class Check:
         return f"{self.table}.{self.name}"
 
 
+def _field(column: str) -> Text:
+    """A column as a reason names it: "acquisition date", translated where shown."""
+    return lazy(schema.FIELD_NAMES[column])
+
+
 def _not_null_checks() -> list[Check]:
     out = []
     for table in schema.TABLES:
@@ -115,7 +120,7 @@ def _not_null_checks() -> list[Check]:
             if column.nullable and not column.primary_key:
                 continue
             out.append(Check(table.name, f"{column.name}_missing", "empty",
-                             lazy("{column} is empty although it is required", column=column.name),
+                             lazy("{column} is empty although it is required", column=_field(column.name)),
                              lambda _cutoff, c=column: c.is_(None), column=column.name))
     return out
 
@@ -125,7 +130,7 @@ def _duplicate_checks() -> list[Check]:
     for table in schema.TABLES:
         (pk,) = table.primary_key.columns
         out.append(Check(table.name, "duplicate_id", "duplicate",
-                         lazy("the same {column} appears on more than one row", column=pk.name),
+                         lazy("the same {column} appears on more than one row", column=_field(pk.name)),
                          lambda _cutoff, t=table, c=pk: c.in_(_duplicate_ids(t, c)), scan=True,
                          column=pk.name))
     return out
@@ -143,11 +148,11 @@ def _link_checks() -> list[Check]:
         for fk in table.foreign_keys:
             child, parent = fk.parent, fk.column
             required = not child.nullable
-            reason = (lazy("{column} refers to a {parent} that does not exist", column=child.name,
+            reason = (lazy("{column} refers to a {parent} that does not exist", column=_field(child.name),
                            parent=lazy(ROW_NOUN[parent.table.name]))
                       if required else
                       lazy("{column} refers to a {parent} that does not exist (kept, as not linked)",
-                           column=child.name, parent=lazy(ROW_NOUN[parent.table.name])))
+                           column=_field(child.name), parent=lazy(ROW_NOUN[parent.table.name])))
             out.append(Check(table.name, f"{child.name}_unknown", "link", reason,
                              lambda _cutoff, c=child, p=parent: and_(
                                  c.is_not(None), c.not_in(select(p).where(p.is_not(None)))),
@@ -182,9 +187,9 @@ def _future_checks() -> list[Check]:
         for column in table.columns:
             if column.name.endswith("_at") and (table.name, column.name) not in MAY_BE_FUTURE:
                 if column.name == "updated_at":
-                    reason = lazy("{column} is after today", column=column.name)
+                    reason = lazy("{column} is after today", column=_field(column.name))
                 else:
-                    reason = lazy("{column} is after today (an event that has not happened yet)", column=column.name)
+                    reason = lazy("{column} is after today (an event that has not happened yet)", column=_field(column.name))
                 out.append(Check(table.name, f"{column.name}_future", "future", reason,
                                  lambda cutoff, c=column: c >= cutoff))
     return out
@@ -199,9 +204,9 @@ def _survey_score_out_of_scale(_cutoff) -> ColumnElement[bool]:
 RANGE_CHECKS: tuple[Check, ...] = (
     Check("surveys", "score_out_of_scale", "range",
           lazy("score outside the scale of its survey (NPS 0-10, CSAT 1-5, CES 1-7)"), _survey_score_out_of_scale),
-    Check("tickets", "csat_out_of_scale", "range", lazy("csat outside 1-5"),
+    Check("tickets", "csat_out_of_scale", "range", lazy("{column} outside 1-5", column=_field("csat")),
           lambda _cutoff: or_(tickets.c.csat < 1, tickets.c.csat > 5)),
-    Check("tickets", "contacts_below_one", "range", lazy("contacts_to_resolve below 1"),
+    Check("tickets", "contacts_below_one", "range", lazy("{column} below 1", column=_field("contacts_to_resolve")),
           lambda _cutoff: tickets.c.contacts_to_resolve < 1),
     Check("campaigns", "cost_negative", "range", lazy("cost is negative"),
           lambda _cutoff: campaigns.c.cost < 0),
