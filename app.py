@@ -8,7 +8,8 @@ st.set_page_config(page_title="CRM analytics", page_icon=":material/insights:", 
 
 ui.choose_language()  # before anything is drawn: every text below is in this language
 access = signin.gate()  # sign-in (when configured) and the user's role and scope
-navigation = st.navigation(signin.pages_for(access, ui.navigation_pages()))
+# every page listed: the navigation's own "View more" button is in English whatever the page's language
+navigation = st.navigation(signin.pages_for(access, ui.navigation_pages()), expanded=True)
 ui.page_style()
 
 
