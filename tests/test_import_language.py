@@ -53,8 +53,6 @@ def test_import_page_in_spanish_lists_spanish_problems(workspace, tmp_path):  # 
     with using("es"):
         at.switch_page("pages/import_data.py").run()
         assert not at.exception, [e.value for e in at.exception]
-        # AppTest does not send the sidebar's language control (segmented_control) back: set it
-        at.session_state["lang"] = "es"
         at.file_uploader[0].set_value(uploads(bad_folder(tmp_path))).run()
     assert not at.exception, [e.value for e in at.exception]
     shown = "\n".join(c.value for c in at.code)
