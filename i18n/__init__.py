@@ -209,6 +209,15 @@ def number(value: float, decimals: int = 0) -> str:
     return format_decimal(value, format=pattern, locale=locale())
 
 
+def signed(value: float, decimals: int = 1) -> str:
+    """A change with its sign: +3.2 / -0.9 (en), +3,2 / -0,9 (es); 0.0 without a sign when it
+    rounds to zero (a -0.04 change is no fall)."""
+    shown = round(value, decimals)
+    if shown == 0:
+        return number(0, decimals)
+    return ("+" if shown > 0 else "-") + number(abs(shown), decimals)
+
+
 def percent(value: float, decimals: int = 1) -> str:
     """A fraction as a percentage: 0.897 -> 89.7 % (en) / 89,7 % (es)."""
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + " %"

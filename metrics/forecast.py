@@ -205,7 +205,8 @@ class Backtest:
             error = _("typical error {mape} (MAPE)").format(mape=percent(self.mape, 1))
         else:
             error = _("typical error {mae} per month (MAE; every actual was 0)").format(mae=_number(self.mae))
-        bands = [_("{count} of {months} months fell inside the {level} band").format(
+        bands = [ngettext("{count} of {months} months fell inside the {level} band",
+                          "{count} of {months} months fell inside the {level} band", count).format(
                      count=count, months=self.months, level=_percent(level)) for level, count in self.inside[:1]]
         bands += [_("{count} of {months} inside the {level} band").format(
                       count=count, months=self.months, level=_percent(level)) for level, count in self.inside[1:]]
@@ -245,8 +246,9 @@ class Forecast:
         if len(self.unfinished):
             names = [_month(p) for p in self.unfinished.index]
             months = names[0] if len(names) == 1 else _("{first} and {second}").format(first=names[0], second=names[1])
-            left_out = " " + ngettext("{months} is unfinished and left out.", "{months} are unfinished and left out.",
-                                      len(names)).format(months=months)
+            said = ngettext("{months} is unfinished and left out.", "{months} are unfinished and left out.",
+                            len(names)).format(months=months)
+            left_out = " " + said[:1].upper() + said[1:]     # a sentence of its own: "November 2026 ..."
         if self.model is None or self.spec is None:
             return f"{self.reason}{left_out}"
         fitted = sum(note == "" for note in self.candidates.note)

@@ -280,8 +280,8 @@ class MedianSurvival:
     def sentence(self) -> str:
         """The median in plain words (in the current language)."""
         everyone = self.group == "all"
-        values = {"group": self.group, "days": number(self.followed_days), "churned": self.churned,
-                  "customers": self.customers}
+        values = {"group": self.group, "days": number(self.followed_days), "churned": number(self.churned),
+                  "customers": number(self.customers)}
         if self.reached:
             values["days"] = number(self.median_days)
             text = (_("Half of the customers have churned by day {days} after their start (median survival; "
@@ -364,7 +364,7 @@ class LogRank:
         ratios = self._ratios()
         (_first, longest), (_last, shortest) = ratios[0], ratios[-1]
         detail = "; ".join(_("{group}: {observed} churned, {expected} expected").format(
-                               group=g, observed=o, expected=number(e, 1))
+                               group=g, observed=number(o), expected=number(e, 1))
                            for g, o, e in zip(self.groups, self.observed, self.expected))
         test = _("log-rank test, chi-square = {statistic}, df = {df}, p = {p}").format(
             statistic=number(self.statistic, 2), df=self.df, p=significant(self.p_value))

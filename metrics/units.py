@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from i18n import _, number
+from i18n import N_, _, number
 from metrics.catalogue import Unit
 
 #: Per unit: the factor a value is shown at (a fraction as a percentage) and its decimals.
@@ -14,6 +14,13 @@ SHOWN: dict[Unit, tuple[float, int]] = {
     Unit.DAYS: (1.0, 0),
     Unit.PER_THOUSAND: (1.0, 1),
     Unit.SCORE: (1.0, 2),
+}
+
+
+#: What a target is written in, per unit (percentages are entered as percents: 95 for 95 %).
+UNIT_NAMES: dict[Unit, str] = {
+    Unit.PERCENT: N_("%"), Unit.POINTS: N_("NPS points"), Unit.RATIO: N_("times"), Unit.HOURS: N_("hours"),
+    Unit.DAYS: N_("days"), Unit.PER_THOUSAND: N_("per 1,000 active customers"), Unit.SCORE: N_("score"),
 }
 
 

@@ -5,7 +5,7 @@ import streamlit as st
 from data.store import StoreError
 from i18n import _
 from metrics.scope import ROLE_LABELS, AccessError, access_path, describe_scope, parse_access, read_access_file
-from pages import signin, ui
+from pages import labels, signin, ui
 
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title(_("Access"))
@@ -56,6 +56,6 @@ except AccessError as exc:
 history = store.access_history()
 if len(history):
     st.subheader(_("Changes"))
-    st.dataframe(history, hide_index=True, column_config={
+    labels.table(history, hide_index=True, column_config={
         "version_id": _("Version"), "saved_by": _("Saved by"),
         "saved_at": st.column_config.DatetimeColumn(_("Saved at (UTC)"), format="localized")})

@@ -628,8 +628,14 @@ def forecast_chart(result, title: str, y_title: str, money: bool = False) -> go.
     """History, the forecast mean and its 80 % and 95 % bands."""
     fig = go.Figure()
     history = result.history
+    amount = "€%{y:,.0f}" if money else "%{y:,.0f}"
+
+    def hover(months, name: str) -> dict:   # plotly writes a date's month in English: the page's own
+        return dict(customdata=[month(pd.Timestamp(m)) for m in months],
+                    hovertemplate=f"%{{customdata}}: {amount}<extra>{name}</extra>")
+
     fig.add_trace(go.Scatter(x=history.index, y=history.values, mode="lines+markers", name=_("Actual"),
-                             line=dict(color=BLUE, width=2.5)))
+                             line=dict(color=BLUE, width=2.5), **hover(history.index, _("Actual"))))
     p = result.predictions
     if len(p):
         for level, alpha in ((95, 0.12), (80, 0.25)):
@@ -639,8 +645,9 @@ def forecast_chart(result, title: str, y_title: str, money: bool = False) -> go.
                                      fill="tonexty", fillcolor=f"rgba(230,159,0,{alpha})",
                                      name=_("{level} % band").format(level=level),
                                      hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=[history.index[-1], *p.period], y=[history.values[-1], *p["mean"]],
-                                 mode="lines+markers", name=_("Forecast"), line=dict(color=ORANGE, width=2.5, dash="dash")))
+        months = [history.index[-1], *p.period]
+        fig.add_trace(go.Scatter(x=months, y=[history.values[-1], *p["mean"]], mode="lines+markers", name=_("Forecast"),
+                                 line=dict(color=ORANGE, width=2.5, dash="dash"), **hover(months, _("Forecast"))))
     unfinished = getattr(result, "unfinished", None)
     if unfinished is not None and len(unfinished):
         fig.add_trace(go.Scatter(x=unfinished.index, y=unfinished.values, mode="markers", name=_("Month so far"),

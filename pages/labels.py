@@ -93,8 +93,11 @@ def stage_labels() -> dict[str, str]:
     return {stage: _(name) for stage, name in STAGE_NAMES.items()}
 
 
-def value_label(value) -> str:
-    """A coded value (``in_person``, ``breached``) as words in the page's language."""
+def value_label(value) -> str | None:
+    """A coded value (``in_person``, ``breached``) as words in the page's language; a missing
+    value stays missing (a table shows its placeholder, not "nan")."""
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+        return None
     text = str(value)
     return _(VALUES[text]) if text in VALUES else text.replace("_", " ")
 
@@ -167,6 +170,7 @@ def _shown(write: Callable[[float], str]) -> Callable:
 def localised(data, column_config: dict | None = None, decimals: dict[str, int] | None = None):
     """``data`` (a frame or a pandas Styler) and its column configuration with every number
     written in the page's language: the columns given a format of :data:`NUMBER_FORMATS`
+    (and date-times given Streamlit's "localized", which follows the browser's language)
     are formatted by a Styler instead (Streamlit then shows its text, and still sorts by the
     number), as are the ``decimals`` columns (name -> decimals). Other columns are left as
     they are (money is formatted by :func:`styled`)."""
@@ -176,7 +180,11 @@ def localised(data, column_config: dict | None = None, decimals: dict[str, int] 
         kind = entry.get("type_config", {}) if isinstance(entry, dict) else {}
         if kind.get("type") == "number" and kind.get("format") in NUMBER_FORMATS:
             formats[name] = _shown(NUMBER_FORMATS[kind["format"]])
-            config[name] = {**entry, "type_config": {**kind, "format": None}}
+        elif kind.get("type") == "datetime" and kind.get("format") == "localized":   # the browser's, not the page's
+            formats[name] = _shown(lambda v: i18n.moment(pd.Timestamp(v).to_pydatetime()))
+        else:
+            continue
+        config[name] = {**entry, "type_config": {**kind, "format": None}}
     for name, digits in (decimals or {}).items():
         formats[name] = _shown(lambda v, d=digits: i18n.number(v, d))
     frame = data.data if hasattr(data, "data") and hasattr(data, "format") else data

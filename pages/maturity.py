@@ -11,7 +11,7 @@ from i18n import N_, _
 from metrics import escape
 from metrics import maturity
 from metrics.catalogue import CATALOGUE, KPIS, Rule
-from metrics.units import format_value
+from metrics.units import SHOWN, UNIT_NAMES, format_value
 from pages import charts, labels, signin, ui
 
 ui.frame()  # first: a page opened alone runs inside app.py's frame
@@ -281,11 +281,13 @@ with tabs[5]:
     labels.table(table, hide_index=True, placeholder=labels.EMPTY)
     names = [k.name for k in CATALOGUE]
     pick = st.selectbox(_("KPI to change"), names, format_func=lambda n: _(KPIS[n].label), key="target_kpi")
-    unit = KPIS[pick].unit.value
-    label = (_("New target for {kpi} (a fraction: 0.95 = 95 %)") if unit == "percent" else
-             _("New target for {kpi} ({unit})")).format(kpi=_(KPIS[pick].label), unit=unit)
+    unit = KPIS[pick].unit
+    factor, decimals = SHOWN[unit]      # entered as the page shows it: 95 for 95 %
+    label = _("New target for {kpi} ({unit})").format(kpi=_(KPIS[pick].label), unit=_(UNIT_NAMES[unit]))
     with st.form("target_form"):
-        new = st.number_input(label, value=float(targets[pick]), format="%.4f", key=f"target_value_{pick}")
+        entered = st.number_input(label, value=round(float(targets[pick]) * factor, decimals + 1),
+                                  format=f"%.{decimals + 1}f", key=f"target_value_{pick}")
+        new = entered / factor
         c1, c2 = st.columns(2)
         try:
             if c1.form_submit_button(_("Save target")):

@@ -42,8 +42,9 @@ score_card = card["card"]
 head = st.columns([1.4, 3])
 head[0].metric(_("Overall CRM score"), _("no data") if overall is None else f"{overall:.0f} / 100",
                delta=None if overall is None or comparison is None
-               else _("{change} points").format(change=ui.i18n.number(overall - comparison, 1)
-                                                 if overall < comparison else "+" + ui.i18n.number(overall - comparison, 1)),
+               else _("{change} points").format(change=ui.i18n.signed(overall - comparison, 1)),
+               delta_color="off" if overall is None or comparison is None or round(overall - comparison, 1) == 0
+               else "normal",
                help=_("Mean of the eight rule scores; a rule's score is 100 x the mean attainment of its KPIs "
                       "(value / target, capped at 1)."), border=True)
 head[0].markdown(_("**{off} KPIs off target** · {few} with too few answers (fewer than {minimum})").format(

@@ -98,7 +98,7 @@ else:
         shown = stuck[["opportunity_id", "customer", "owner_team", "source", "created_at", "amount", "age_days"]]
         shown = shown.assign(amount=[ui.money(a) for a in shown.amount],
                              source=[labels.value_label(s) for s in shown.source],
-                             owner_team=[labels.value_label(t) for t in shown.owner_team])
+                             owner_team=[labels.value_label(t) for t in shown.owner_team])  # missing: "—"
         labels.table(labels.readable(shown), hide_index=True, column_config=labels.column_config(
             shown, created_at=st.column_config.DateColumn(_("Created"), format="YYYY-MM-DD"),
             amount=st.column_config.TextColumn(_("Amount")),

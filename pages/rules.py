@@ -31,9 +31,11 @@ for rule in Rule:
         head = st.columns([3, 1])
         head[0].subheader(f"{rule.value}. {_(rule.title)}")
         head[0].caption(_(rule.definition))
+        change = None if previous is None or previous != previous or score is None or score != score \
+            else score - previous
         head[1].metric(_("Rule score"), _("no data") if score != score or score is None else f"{score:.0f} / 100",
-                       delta=None if previous is None or previous != previous or score != score
-                       else _("{change} points").format(change=f"{score - previous:+.1f}"))
+                       delta=None if change is None else _("{change} points").format(change=ui.i18n.signed(change, 1)),
+                       delta_color="off" if change is not None and round(change, 1) == 0 else "normal")
         mine = kpis[kpis.rule == rule.value]
         cols = st.columns(len(mine))
         for col, row in zip(cols, mine.to_dict("records")):

@@ -45,3 +45,22 @@ def test_every_figure_has_the_dashboard_s_template_in_light_and_dark():
     dark = charts.themed(go.Figure(), dark=True).layout.template.layout
     assert list(dark.colorway) == charts.PALETTE and dark.plot_bgcolor == "#0E1117"
     assert dark.font.color == "#FAFAFA"
+
+
+def test_forecast_hover_names_the_month_in_the_pages_language():
+    from types import SimpleNamespace
+
+    months = pd.date_range("2026-06-01", periods=3, freq="MS")
+    ahead = pd.date_range("2026-09-01", periods=2, freq="MS")
+    result = SimpleNamespace(
+        history=pd.Series([877.0, 900.0, 910.0], index=months), unfinished=pd.Series(dtype=float),
+        predictions=pd.DataFrame({"period": ahead, "mean": [920.0, 930.0], "upper_95": [990.0, 1000.0],
+                                  "lower_95": [850.0, 860.0], "upper_80": [960.0, 970.0], "lower_80": [880.0, 890.0]}))
+    with using("es"):
+        fig = charts.themed(charts.forecast_chart(result, "Ingresos", "€", money=True), dark=False, symbol="€")
+    actual, forecast = fig.data[0], fig.data[-1]
+    # plotly would write "Jun 1, 2026": the month comes from Babel, the amount in the page's money format
+    assert list(actual.customdata) == ["jun 2026", "jul 2026", "ago 2026"]
+    assert actual.hovertemplate == "%{customdata}: %{y:,.0f} €<extra>Real</extra>"
+    assert list(forecast.customdata) == ["ago 2026", "sept 2026", "oct 2026"]
+    assert forecast.hovertemplate.endswith("<extra>Previsión</extra>")

@@ -62,6 +62,8 @@ def test_spanish_words_numbers_and_dates(spanish):
     assert i18n.money(1183940.0, "EUR") == "1.183.940 €"
     assert i18n.day(date(2026, 11, 26)) == "26 nov 2026"
     assert i18n.ngettext("{n} deal", "{n} deals", 1) == "{n} oportunidad"
+    # a change: its sign, the Spanish decimal comma, and no sign when it rounds to zero
+    assert [i18n.signed(v) for v in (3.24, -0.91, -0.04, 0.0)] == ["+3,2", "-0,9", "0,0", "0,0"]
 
 
 def test_english_is_the_default_and_the_source():
@@ -70,6 +72,7 @@ def test_english_is_the_default_and_the_source():
     assert format_value(0.897, Unit.PERCENT) == "89.7 %"
     assert i18n.money(1183940.0, "USD") == "US$1,183,940"
     assert i18n.day(date(2026, 11, 26)) == "26 Nov 2026"
+    assert [i18n.signed(v, 0) for v in (12.6, -1234.4)] == ["+13", "-1,234"]
 
 
 @pytest.mark.parametrize("header, expected", [

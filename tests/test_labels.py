@@ -75,3 +75,17 @@ def test_every_number_format_the_pages_use_is_localised():
             used |= set(re.findall(r'format="([^"]+)"', call.group(0)))
     used |= {"percent"}         # ui.percent_column
     assert used and used <= set(labels.NUMBER_FORMATS), used - set(labels.NUMBER_FORMATS)
+
+
+def test_dates_given_the_browsers_format_are_written_in_the_pages_language():
+    frame = pd.DataFrame({"last": pd.to_datetime(["2026-11-23 07:58:27"])})
+    config = {"last": st.column_config.DatetimeColumn("Last", format="localized")}
+    with i18n.using("es"):
+        shown, config = labels.localised(frame, config)
+        assert _cells(shown)[0][0] == "23 nov 2026, 7:58:27"
+    assert config["last"]["type_config"]["format"] is None
+
+
+def test_a_missing_coded_value_stays_missing():
+    assert labels.value_label(float("nan")) is None and labels.value_label(None) is None
+    assert labels.value_label("in_person") == "in person"

@@ -121,6 +121,26 @@ def test_maturity_page_saves_an_assessment(app, tmp_path):
     saved.dispose()
 
 
+def test_a_target_is_entered_as_the_page_shows_it(app, tmp_path):
+    """A percentage target is typed as a percent (92.5 for 92.5 %), in words for its unit,
+    and saved as the fraction the KPIs compare with."""
+    from data.store import AppStore
+
+    at = app("maturity")
+    _check(at, "CRM maturity")
+    at.selectbox(key="target_kpi").set_value("sla_compliance").run()
+    box = at.number_input(key="target_value_sla_compliance")
+    assert box.label == "New target for SLA compliance (%)" and box.value == 95.0   # targets.toml: 0.95
+    box.set_value(92.5)
+    next(b for b in at.get("form_submit_button") if b.label == "Save target").click().run()
+    assert not at.exception
+    saved = AppStore(f"sqlite:///{tmp_path}/app.sqlite")
+    assert saved.target_overrides()["sla_compliance"] == pytest.approx(0.925)
+    saved.dispose()
+    at.selectbox(key="target_kpi").set_value("nps").run()
+    assert at.number_input(key="target_value_nps").label == "New target for NPS (NPS points)"
+
+
 def test_targets_edited_in_the_app_override_the_file(app, tmp_path):
     from data.store import AppStore
 
