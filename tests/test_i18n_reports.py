@@ -79,7 +79,9 @@ def test_health_exclusion_note_in_both_languages():
     with i18n.using("es"):
         assert finding.sentence() == "Se excluyen 1.234 tickets: resueltos antes de abrirse"
         future = health.CHECKS_BY_KEY["orders.ordered_at_future"]
-        assert str(future.reason) == "ordered_at es posterior a hoy (un hecho que aún no ha ocurrido)"
+        assert str(future.reason) == "fecha del pedido: posterior a hoy (un hecho que aún no ha ocurrido)"
+    # the field in words in English too, never its column name
+    assert str(future.reason) == "order date is after today (an event that has not happened yet)"
 
 
 def test_survival_sentences_in_spanish(spanish):
