@@ -49,7 +49,10 @@ try:
     rows += [{_("Who"): _("group {name}").format(name=name), _("Role"): _(ROLE_LABELS[g.role]),
               _("Sees"): describe_scope(g.scope)} for name, g in current.groups.items()]
     st.subheader(_("Who has access"))
-    st.dataframe(rows, hide_index=True)
+    if rows:
+        st.dataframe(rows, hide_index=True)
+    else:   # an empty table reads "empty", in English
+        ui.empty_state(_("No user or group is defined yet: sign-in is not configured, or the definition below is empty."))
 except AccessError as exc:
     st.error(str(exc), icon=":material/error:")
 
