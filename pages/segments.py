@@ -55,7 +55,10 @@ shown = pd.DataFrame({
     _("Which is better"): [f"{group_a if b == 'a' else group_b}" if s else "" for s, b in
                            zip(table.significant, table.better)],
 })
-labels.table(shown, hide_index=True, height=35 * len(shown) + 40, placeholder=labels.EMPTY)
+# the values wide enough for the longest unit ("20,2 por cada 1.000"): Streamlit sizes a column by its header
+labels.table(shown, hide_index=True, height=35 * len(shown) + 40, placeholder=labels.EMPTY,
+             column_config={name: st.column_config.TextColumn(name, width=150)
+                            for name in (group_a, group_b, _("Difference"))})
 ui.download(table, f"compare_{dimension}", key="seg_csv")
 
 st.subheader(_("Where revenue and customers live"))
