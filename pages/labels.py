@@ -93,10 +93,14 @@ def stage_labels() -> dict[str, str]:
     return {stage: _(name) for stage, name in STAGE_NAMES.items()}
 
 
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or value is pd.NA or value is pd.NaT
+
+
 def value_label(value) -> str | None:
     """A coded value (``in_person``, ``breached``) as words in the page's language; a missing
     value stays missing (a table shows its placeholder, not "nan")."""
-    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+    if _missing(value):
         return None
     text = str(value)
     return _(VALUES[text]) if text in VALUES else text.replace("_", " ")
@@ -157,10 +161,6 @@ NUMBER_FORMATS: dict[str, Callable[[float], str]] = {
     "%.2f": lambda v: i18n.number(v, 2),
     "%.4f": lambda v: i18n.number(v, 4),
 }
-
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and value != value) or value is pd.NA or value is pd.NaT
 
 
 def _shown(write: Callable[[float], str]) -> Callable:
