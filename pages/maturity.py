@@ -278,7 +278,8 @@ with tabs[5]:
                            + format_value(targets[k.name], k.unit),
                            _("Set in"): _("changed in the app") if k.name in overrides else "targets.toml"}
                           for k in CATALOGUE])
-    labels.table(table, hide_index=True, placeholder=labels.EMPTY)
+    labels.table(table, hide_index=True, placeholder=labels.EMPTY,   # wide enough for "≤ 10,0 por cada 1.000"
+                 column_config={_("Target"): st.column_config.TextColumn(_("Target"), width=170)})
     names = [k.name for k in CATALOGUE]
     pick = st.selectbox(_("KPI to change"), names, format_func=lambda n: _(KPIS[n].label), key="target_kpi")
     unit = KPIS[pick].unit
