@@ -276,6 +276,14 @@ def significant(value: float, digits: int = 3) -> str:
     return f"{value:.{digits}g}".replace(".", get_decimal_symbol(locale()))
 
 
+def p_text(value: float) -> str:
+    """A test's p-value as reports write it: "p < 0.001" below a thousandth (never
+    3.64e-36), otherwise "p = 0.012", three decimals, in the locale's digits."""
+    if value < 0.001:
+        return _("p < {p}").format(p=number(0.001, 3))
+    return _("p = {p}").format(p=number(value, 3))
+
+
 def environment_language(environ=None) -> str:
     """The language of a command line: the first of ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` that
     is set, if it is one of ours (``es_ES.UTF-8`` -> es); English otherwise (``C``, ``POSIX``)."""

@@ -91,7 +91,7 @@ from statsmodels.tools.sm_exceptions import (
 )
 
 from data.schema import customers, interactions, orders, surveys, tickets
-from i18n import N_, _, day, lazy, number
+from i18n import N_, _, day, lazy, number, p_text
 from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.periods import Periods
@@ -311,9 +311,8 @@ def auc(labels, scores) -> float | None:
 
 def _odds_sentence(feature: Feature, odds: float, low: float, high: float, p_value: float) -> str:
     """The odds ratio of one feature in words (in the current language)."""
-    p_text = _("p < {p}").format(p=number(0.001, 3)) if p_value < 0.001 else _("p = {p}").format(p=number(p_value, 3))
     values = {"subject": _(feature.per_step), "odds": number(odds, 2), "low": number(low, 2), "high": number(high, 2),
-              "p": p_text}
+              "p": p_text(p_value)}
     if p_value >= 0.05:
         return _("{subject} multiplies the odds of churning by {odds} (95 % CI {low}–{high}, {p}); not "
                  "distinguishable from no effect.").format(**values)

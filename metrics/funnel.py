@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
 from data.schema import customers, orders
-from i18n import N_, _, percent, significant
+from i18n import N_, _, p_text, percent
 from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.sql import DAY, count_if, percentile, ratio, seconds_between
@@ -182,18 +182,18 @@ class GroupComparison:
         higher, lower = (self.group_a, self.group_b) if a >= b else (self.group_b, self.group_a)
         if self.significant:
             return _("{higher} converts to {stage} more often than {lower} ({high} vs {low}); the difference is "
-                     "statistically significant (two-proportion z-test, p = {p}).").format(
+                     "statistically significant (two-proportion z-test, {p}).").format(
                 higher=higher, lower=lower, stage=label, high=_share(max(a, b)), low=_share(min(a, b)),
-                p=significant(self.p_value))
+                p=p_text(self.p_value))
         return _("{a} ({rate_a}) and {b} ({rate_b}) convert to {stage} at rates that are not significantly "
-                 "different (two-proportion z-test, p = {p}).").format(
+                 "different (two-proportion z-test, {p}).").format(
             a=self.group_a, b=self.group_b, rate_a=_share(a), rate_b=_share(b), stage=label,
-            p=significant(self.p_value))
+            p=p_text(self.p_value))
 
 
 def _share(value: float) -> str:
-    """12.3% (the sentence's own style, no space before the sign) by the current locale."""
-    return percent(value, 1).replace("\u00a0", "").replace(" ", "")
+    """12.3 % (en) / 12,3 % (es), as every percentage of the app is written."""
+    return percent(value, 1)
 
 
 def compare_groups(by_group: pd.DataFrame, group_a: str, group_b: str, stage: str = "acquired",

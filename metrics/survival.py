@@ -57,7 +57,7 @@ from sqlalchemy.engine import Connection
 from statsmodels.duration.survfunc import SurvfuncRight
 
 from data.schema import customers, orders
-from i18n import _, lazy, number, significant
+from i18n import _, lazy, number, p_text
 from metrics.health import valid_clause
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.sql import DAY, epoch, fetch_frame
@@ -366,8 +366,8 @@ class LogRank:
         detail = "; ".join(_("{group}: {observed} churned, {expected} expected").format(
                                group=g, observed=number(o), expected=number(e, 1))
                            for g, o, e in zip(self.groups, self.observed, self.expected))
-        test = _("log-rank test, chi-square = {statistic}, df = {df}, p = {p}").format(
-            statistic=number(self.statistic, 2), df=self.df, p=significant(self.p_value))
+        test = _("log-rank test, chi-square = {statistic}, df = {df}, {p}").format(
+            statistic=number(self.statistic, 2), df=self.df, p=p_text(self.p_value))
         if self.significant:
             text = (_("{longest} customers stay longer than {shortest} customers; the difference is statistically "
                       "significant ({test}; {detail}).") if len(self.groups) == 2 else

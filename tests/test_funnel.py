@@ -5,6 +5,7 @@ from math import sqrt
 
 import pytest
 
+import i18n
 from metrics import funnel
 from metrics.drilldown import page
 from metrics.filters import Filters
@@ -66,8 +67,12 @@ def test_breakdown_and_two_group_test(tiny):
     assert result.z == pytest.approx(2.0)
     assert result.p_value == pytest.approx(0.0455, abs=1e-4)
     assert result.significant
-    assert "Enterprise converts to acquired more often than Consumer" in result.sentence()
-    assert "statistically significant" in result.sentence()
+    assert result.sentence() == (
+        "Enterprise converts to acquired more often than Consumer (100.0 % vs 0.0 %); the difference is "
+        "statistically significant (two-proportion z-test, p = 0.046).")
+    with i18n.using("es"):     # percentages as the rest of the app writes them, with their space
+        assert "(100,0 % frente a 0,0 %)" in result.sentence()
+        assert result.sentence().endswith("(prueba z de dos proporciones, p = 0,046).")
 
 
 def test_stage_drill_down_and_windows(tiny):

@@ -64,6 +64,9 @@ def test_spanish_words_numbers_and_dates(spanish):
     assert i18n.ngettext("{n} deal", "{n} deals", 1) == "{n} oportunidad"
     # a change: its sign, the Spanish decimal comma, and no sign when it rounds to zero
     assert [i18n.signed(v) for v in (3.24, -0.91, -0.04, 0.0)] == ["+3,2", "-0,9", "0,0", "0,0"]
+    # a p-value as reports write it: never in scientific notation
+    assert [i18n.p_text(v) for v in (3.64e-36, 0.0009, 0.0455, 0.5)] == [
+        "p < 0,001", "p < 0,001", "p = 0,046", "p = 0,500"]
 
 
 def test_english_is_the_default_and_the_source():
@@ -73,6 +76,7 @@ def test_english_is_the_default_and_the_source():
     assert i18n.money(1183940.0, "USD") == "US$1,183,940"
     assert i18n.day(date(2026, 11, 26)) == "26 Nov 2026"
     assert [i18n.signed(v, 0) for v in (12.6, -1234.4)] == ["+13", "-1,234"]
+    assert [i18n.p_text(v) for v in (2.18e-75, 0.001, 0.0123)] == ["p < 0.001", "p = 0.001", "p = 0.012"]
 
 
 @pytest.mark.parametrize("header, expected", [

@@ -310,6 +310,7 @@ def test_logrank_finds_a_known_difference():
     assert test.p_value < 1e-6 and test.significant and test.df == 1
     assert test.sentence().startswith("Long customers stay longer than Short customers; "
                                       "the difference is statistically significant")
+    assert ", p < 0.001;" in test.sentence() and "e-" not in test.sentence()     # not 3.64e-36
 
 
 def test_logrank_three_groups():
