@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from i18n import N_, _, number
+from i18n import N_, _, ngettext, number
 from metrics.catalogue import Unit
 
 #: Per unit: the factor a value is shown at (a fraction as a percentage) and its decimals.
@@ -50,7 +50,7 @@ def format_value(value: float | None, unit: Unit, signed: bool = False) -> str:
     if unit is Unit.HOURS:
         return _("{value} h").format(value=text)
     if unit is Unit.DAYS:
-        return _("{value} days").format(value=text)
+        return ngettext("{value} day", "{value} days", abs(round(value))).format(value=text)
     if unit is Unit.PER_THOUSAND:
         return _("{value} per 1,000").format(value=text)
     return text

@@ -6,7 +6,7 @@ import streamlit as st
 from data.store import ALERT_KINDS, StoreError
 from i18n import N_, _
 from metrics.catalogue import CATALOGUE, KPIS
-from metrics.units import format_value
+from metrics.units import SHOWN, UNIT_NAMES, format_value
 from pages import signin, ui
 
 ui.frame()  # first: a page opened alone runs inside app.py's frame
@@ -25,14 +25,20 @@ def kpi_label(name: str) -> str:
     return _(KPIS[name].label) if name in KPIS else name
 
 
+def threshold_text(kpi: str, kind: str, threshold: float) -> str:
+    """A rule's threshold as the pages write the KPI (a change of a percentage in points)."""
+    if kpi not in KPIS:
+        return ui.i18n.number(threshold, 2)
+    return format_value(threshold, KPIS[kpi].unit, signed=kind == "change").lstrip("+")
+
+
 store = ui.store()
 rules = store.alert_rules()
 if len(rules):
     shown = pd.DataFrame({
         _("KPI"): [kpi_label(k) for k in rules.kpi],
         _("Alert when"): [kind_label(k) for k in rules.kind],
-        _("Threshold"): [format_value(t, KPIS[k].unit) if k in KPIS else ui.i18n.number(t, 2)
-                         for k, t in zip(rules.kpi, rules.threshold)],
+        _("Threshold"): [threshold_text(k, kind, t) for k, kind, t in zip(rules.kpi, rules.kind, rules.threshold)],
         _("Set by"): rules.updated_by,
         _("Set at (UTC)"): [ui.i18n.moment(pd.Timestamp(t).to_pydatetime()) for t in rules.updated_at]})
     st.dataframe(shown, hide_index=True)
@@ -43,13 +49,19 @@ if not signin.can_write():
     st.caption(_("Only the CRM lead can change the alert rules."))
     st.stop()
 
+st.markdown(_("**Add a rule**"))
+# the KPI outside the form: the threshold is entered in its unit, as the pages show it (5 for 5 %)
+kpi = st.selectbox(_("KPI"), [k.name for k in CATALOGUE], format_func=kpi_label, key="alert_kpi")
+unit = KPIS[kpi].unit
+factor = SHOWN[unit][0]
 with st.form("alert_form", clear_on_submit=True):
-    st.markdown(_("**Add a rule**"))
-    c1, c2, c3 = st.columns([2, 2, 1])
-    kpi = c1.selectbox(_("KPI"), [k.name for k in CATALOGUE], format_func=kpi_label, key="alert_kpi")
+    c2, c3 = st.columns([2, 1])
     kind = c2.selectbox(_("Alert when"), ALERT_KINDS, format_func=kind_label, key="alert_kind")
-    threshold = c3.number_input(_("Threshold"), value=0.0, format="%.4f", key="alert_threshold",
-                                help=_("In the KPI's own unit; percentages as fractions (0.05 = 5 %)."))
+    entered = c3.number_input(_("Threshold ({unit})").format(unit=_(UNIT_NAMES[unit])), value=0.0,
+                              format="%g", key="alert_threshold",
+                              help=_("As the pages show the KPI: 5 for 5 %; a change of a percentage in "
+                                     "percentage points."))
+    threshold = entered / factor
     if st.form_submit_button(_("Add rule"), type="primary"):
         try:
             store.add_alert_rule(kpi, kind, threshold, who=signin.user_name(), role=signin.role())
@@ -61,7 +73,8 @@ if len(rules):
     pick = st.selectbox(_("Rule to remove"), list(rules.rule_id), key="alert_remove",
                         format_func=lambda i: _("{kpi}: {when} {threshold}").format(
                             kpi=kpi_label(by_id.at[i, "kpi"]), when=kind_label(by_id.at[i, "kind"]),
-                            threshold=ui.i18n.number(by_id.at[i, "threshold"], 4).rstrip("0").rstrip(",.")))
+                            threshold=threshold_text(by_id.at[i, "kpi"], by_id.at[i, "kind"],
+                                                     by_id.at[i, "threshold"])))
     if st.button(_("Remove the rule"), icon=":material/delete:", key="alert_remove_button"):
         store.delete_alert_rule(int(pick), role=signin.role())
         st.rerun()

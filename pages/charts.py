@@ -43,9 +43,10 @@ pio.templates["crm_dark"].layout.update(
 )
 # merged once here: plotly merges a "a+b" template name again for every figure (35 ms each,
 # half a second for the Overview's charts)
-pio.templates["crm_light_merged"] = pio.templates.merge_templates("plotly_white", "crm")
-pio.templates["crm_dark_merged"] = pio.templates.merge_templates("plotly_dark", "crm_dark")
-pio.templates.default = "crm_light_merged"
+LIGHT, DARK = "crm_light_merged", "crm_dark_merged"
+pio.templates[LIGHT] = pio.templates.merge_templates("plotly_white", "crm")
+pio.templates[DARK] = pio.templates.merge_templates("plotly_dark", "crm_dark")
+pio.templates.default = LIGHT
 
 
 def _wrapped(text: str | None, width: int) -> str | None:
@@ -151,6 +152,8 @@ def escaped(fig: go.Figure) -> go.Figure:
 
 #: Decimal and thousands separators of plotly's number formats, per language (1,234.5 / 1.234,5).
 SEPARATORS = {"en": ".,", "es": ",."}
+#: The tick format of a number axis that sets none: thousands grouped, decimals as needed.
+NUMBER_TICKS = ",~f"
 #: The currency sign the figures are written with; :func:`localised` puts the settings' currency
 #: where the page's language wants it (€1,234 / 1.234 €).
 MONEY_SIGN = "€"
@@ -177,11 +180,18 @@ def localised(fig: go.Figure, symbol: str = MONEY_SIGN) -> go.Figure:
                     (lambda m: f"{m.group(1)} {symbol}") if suffix else (lambda m: f"{symbol}{m.group(1)}"),
                     template))
     marked = getattr(fig, "_crm_month_axes", set())
-    for axis_name in _date_axes(fig):
+    dates = _date_axes(fig)
+    for axis_name in dates:
         axis = fig.layout[axis_name]
         if axis_name in marked or (axis.tickformat is None and axis.tickmode != "array"):
             # drawn again here, after escaped(): the labels are ours (month names, <br>), not data
             month_axis(fig, axis_name)
+    for name in [n for n in fig.layout if n.startswith(("xaxis", "yaxis")) and n not in dates | _text_axes(fig)]:
+        axis = fig.layout[name]
+        if axis.tickformat is None and axis.tickmode != "array" and axis.type not in ("category", "multicategory"):
+            # every number axis groups its thousands (12.000, never 12000 on one chart and 12k
+            # on the next); decimals as they come, without trailing zeros
+            axis.tickformat = NUMBER_TICKS
     return fig
 
 
@@ -231,6 +241,18 @@ def month_axis(fig: go.Figure, axis: str = "xaxis") -> go.Figure:
     return fig
 
 
+def _text_axes(fig: go.Figure) -> set[str]:
+    """The layout names of the axes some trace puts text on (categories: "phone", "SMB")."""
+    names = set()
+    for trace in fig.data:
+        for letter in ("x", "y"):
+            values = getattr(trace, letter, None)
+            if values is not None and len(values) and isinstance(values[0], str):
+                anchor = getattr(trace, f"{letter}axis", None) or letter
+                names.add(f"{letter}axis" + anchor[1:])
+    return names
+
+
 def _date_axes(fig: go.Figure) -> set[str]:
     """The layout names of the x axes that carry dates (``xaxis``, ``xaxis2``...)."""
     names = set()
@@ -251,8 +273,14 @@ def themed(fig: go.Figure, dark: bool, symbol: str = MONEY_SIGN) -> go.Figure:
     escaped(fig)
     fitted(fig)
     localised(fig, symbol)
+    if pio.templates.default != LIGHT:
+        # importing Streamlit makes its own template plotly's default: when that came after
+        # this module, the figure was made with it (set once more here: 9 ms a figure)
+        pio.templates.default = LIGHT
+        if not dark:
+            fig.update_layout(template=LIGHT)
     if dark:
-        fig.update_layout(template="crm_dark_merged")
+        fig.update_layout(template=DARK)
         # reference lines and labels drawn in black would vanish on a dark background
         for shape in fig.layout.shapes or ():
             if shape.line and shape.line.color == BLACK:
@@ -268,9 +296,18 @@ def _finish(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
     return fig
 
 
-def target_line(fig: go.Figure, target: float, label: str, horizontal: bool = True, at: str = "left") -> None:
+def target_line(fig: go.Figure, target: float, label: str, horizontal: bool = True, at: str = "left",
+                in_legend: bool = False) -> None:
     """A dashed reference line at the target, labelled at its ``at`` end (a horizontal line:
-    the end where the bars stay below it, so that the label is not drawn across them)."""
+    the end where the bars stay below it, so that the label is not drawn across them), or
+    ``in_legend``: named in the legend, for bars whose own labels stand where it would be."""
+    if in_legend:
+        across = dict(xref="paper", x0=0, x1=1, y0=target, y1=target) if horizontal else \
+            dict(yref="paper", y0=0, y1=1, x0=target, x1=target)
+        fig.add_shape(type="line", name=label, showlegend=True, layer="below",
+                      line=dict(dash="dash", color=BLACK, width=1.2), **across)
+        fig.update_layout(showlegend=True)
+        return
     kwargs = dict(line_dash="dash", line_color=BLACK, line_width=1.2, annotation_text=label,
                   annotation_font_size=11)
     if horizontal:
@@ -416,7 +453,8 @@ def compliance_over_time(frame: pd.DataFrame, target: float, grain: str = "week"
         fig.add_trace(go.Scatter(x=rows.period, y=rows.compliance, mode="lines+markers", name=name,
                                  line=dict(color=colour, width=2.5),
                                  hovertemplate=when + ": %{y:.1%}<extra>" + name + "</extra>"))
-    target_line(fig, target, _("target {target}").format(target=percent(target, 0)))
+    # in the legend beside the classes: drawn over the lines, its label hid their points
+    target_line(fig, target, _("target {target}").format(target=percent(target, 0)), in_legend=True)
     fig.update_yaxes(title=_("SLA compliance (met / met + breached)"), tickformat=".0%")
     fig.update_xaxes(title=_("Week opened") if grain == "week" else _("Month opened"))
     month_axis(fig)
@@ -459,12 +497,12 @@ def channel_mix(frame: pd.DataFrame, in_person_target: float) -> go.Figure:
     colours = [VERMILION if c == "in_person" else BLUE for c in frame.channel]
     names = [_(CHANNEL_NAMES.get(c, c)) for c in frame.channel]
     fig = go.Figure(go.Bar(x=frame.channel, y=frame.share, marker_color=colours, customdata=frame[["channel"]],
-                           text=[percent(s, 0) for s in frame.share], textposition="outside", cliponaxis=False,
-                           hovertext=names, hovertemplate=_("%{hovertext}: %{y:.1%} of tickets") + "<extra></extra>"))
-    # the channels from the largest share (metrics.sla): the right end is the lowest
-    # short: it stands over the last bars (the in-person bar is the one in vermilion)
+                           text=[percent(s, 0) for s in frame.share], textposition="auto", cliponaxis=False,
+                           hovertext=names, hovertemplate=_("%{hovertext}: %{y:.1%} of tickets") + "<extra></extra>",
+                           showlegend=False))
+    # named in the legend: over the bars, its label met their shares' labels
     target_line(fig, in_person_target, _("in person ≤ {target}").format(target=percent(in_person_target, 0)),
-                at="right")
+                in_legend=True)
     fig.update_xaxes(tickvals=list(frame.channel), ticktext=names)
     fig.update_yaxes(title=_("Share of tickets"), tickformat=".0%")
     fig.update_xaxes(title=_("Channel"))
@@ -680,11 +718,13 @@ def rfm_heatmap(grid: pd.DataFrame) -> go.Figure:
     text = [[_label(str(names.iat[i, j])) for j in range(pivot.shape[1])] for i in range(pivot.shape[0])]
     fig = escaped(go.Figure(go.Heatmap(z=pivot.to_numpy(), x=[str(c) for c in pivot.columns],
                                        y=[str(i) for i in pivot.index], texttemplate="%{text}<br>%{z:,.0f}",
-                                       textfont_size=10, colorscale="Blues", colorbar=dict(title=_("Customers")),
+                                       textfont_size=10, colorscale="Blues", showscale=False,
                                        hovertemplate="R %{x}, F %{y}: %{text}<br>%{z:,.0f}<extra></extra>")))
+    # no colour scale: every cell writes its count, and on a phone the scale took a fifth of the
+    # width the names need; short axis titles for the same reason
     fig.data[0].text = text
-    fig.update_xaxes(title=_("Recency score (5 = bought most recently)"), type="category")
-    fig.update_yaxes(title=_("Frequency score (5 = buys most often)"), type="category")
+    fig.update_xaxes(title=_("Recency (5 = most recent)"), type="category")
+    fig.update_yaxes(title=_("Frequency (5 = most frequent)"), type="category")
     return _finish(fig, _("RFM grid: customers by recency and frequency"), 460)
 
 
@@ -756,9 +796,12 @@ def win_rate_dots(frame: pd.DataFrame, title: str, y_title: str, target: float |
         error_x=dict(type="data", symmetric=False, array=frame["high"] - frame["win_rate"],
                      arrayminus=frame["win_rate"] - frame["low"], color=BLACK, thickness=1.3, width=6),
         customdata=frame[["won", "closed"]].to_numpy(),
-        hovertemplate=_("%{y}: %{x:.1%} (%{customdata[0]} won of %{customdata[1]} closed)") + "<extra></extra>"))
+        hovertemplate=_("%{y}: %{x:.1%} (%{customdata[0]} won of %{customdata[1]} closed)") + "<extra></extra>",
+        showlegend=False))
     if target is not None:
-        target_line(fig, target, _("target {target}").format(target=percent(target, 0)), horizontal=False)
+        # in the legend: at the top of the line, its label stood on the first group's dot
+        target_line(fig, target, _("target {target}").format(target=percent(target, 0)), horizontal=False,
+                    in_legend=True)
     fig.update_xaxes(title=_("Win rate (95 % interval)"), tickformat=".0%", range=[0, 1.02])
     fig.update_yaxes(title=y_title, autorange="reversed")
     return _finish(fig, title, 300)

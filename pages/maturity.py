@@ -287,7 +287,7 @@ with tabs[5]:
     label = _("New target for {kpi} ({unit})").format(kpi=_(KPIS[pick].label), unit=_(UNIT_NAMES[unit]))
     with st.form("target_form"):
         entered = st.number_input(label, value=round(float(targets[pick]) * factor, decimals + 1),
-                                  format=f"%.{decimals + 1}f", key=f"target_value_{pick}")
+                                  format="%g", key=f"target_value_{pick}")   # 92.5, 30: no trailing zeros
         new = entered / factor
         c1, c2 = st.columns(2)
         try:

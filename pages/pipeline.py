@@ -24,18 +24,19 @@ kpis = card["kpis"].set_index("name", drop=False)
 
 open_deals, open_amount = int(by_age.deals.sum()), float(by_age.amount.sum())
 tiles = st.columns(3)
-tiles[0].metric(_("Open pipeline"), ui.money(open_amount), border=True, height=190,
+# as tall as the tallest of the row (a label may take two lines), no taller
+tiles[0].metric(_("Open pipeline"), ui.money(open_amount), border=True, height="stretch",
+                delta=_("{n} open deals").format(n=ui.i18n.number(open_deals)), delta_color="off", delta_arrow="off",
                 help=_("Amount of the deals open at the end of the range."))
-tiles[0].caption(_("{n} open deals").format(n=ui.i18n.number(open_deals)))
 tiles[1].metric(_("Expected to be won"), ui.money(float(forecast.weighted.sum()) if len(forecast) else None),
-                border=True, height=190,
+                border=True, height="stretch",
                 help=_("Open amount weighted by the win rate of each deal's source over the last 12 months (the "
                        "overall win rate for sources with fewer than 30 closed deals)."))
 partner_open = None
 if len(by_source):
     total = float(by_source.amount.sum())
     partner_open = float(by_source.loc[by_source.group == "partner", "amount"].sum()) / total if total else None
-tiles[2].metric(_("Partner share of open pipeline"), ui.fmt(partner_open, "percent"), border=True, height=190,
+tiles[2].metric(_("Partner share of open pipeline"), ui.fmt(partner_open, "percent"), border=True, height="stretch",
                 help=_("Open amount of partner-sourced deals / open amount."))
 for col, name in zip(st.columns(3), ("partner_won_share", "win_rate", "sales_cycle_days")):
     with col:

@@ -177,7 +177,8 @@ def npv_section() -> None:
     c1, c2, c3 = st.columns(3)
     dimension = c1.selectbox(_("Group by"), list(CUSTOMER_DIMENSIONS), format_func=lambda d: _(DIMENSION_LABELS[d]),
                              key="npv_dim")
-    discount = c2.number_input(_("Discount rate (yearly)"), 0.0, 0.5, 0.10, 0.01, format="%.2f", key="npv_rate")
+    # in percent, as people say a rate ("10", not "0.10"); %g writes no decimals a whole number does not have
+    discount = c2.number_input(_("Discount rate (% a year)"), 0.0, 50.0, 10.0, 0.5, format="%g", key="npv_rate") / 100
     years = int(c3.number_input(_("Horizon (years)"), 1, 20, 5, key="npv_years"))
     npv = ui.compute("value.by_group", f, dimension, NpvParams(discount_rate=discount, horizon_years=years))
     if npv.empty:

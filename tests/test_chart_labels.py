@@ -38,8 +38,11 @@ def test_every_figure_has_the_dashboard_s_template_in_light_and_dark():
     import plotly.graph_objects as go
     import plotly.io as pio
 
-    assert "+" not in pio.templates.default
-    light = go.Figure().layout.template.layout
+    import streamlit  # noqa: F401  (registers its own template)
+
+    pio.templates.default = "streamlit"     # as importing Streamlit after pages.charts leaves it
+    light = charts.themed(go.Figure(), dark=False).layout.template.layout
+    assert "+" not in pio.templates.default and pio.templates.default == charts.LIGHT
     assert list(light.colorway) == charts.PALETTE and light.plot_bgcolor == "white"
     assert light.font.family.startswith("Source Sans Pro")
     dark = charts.themed(go.Figure(), dark=True).layout.template.layout
@@ -64,3 +67,33 @@ def test_forecast_hover_names_the_month_in_the_pages_language():
     assert actual.hovertemplate == "%{customdata}: %{y:,.0f} €<extra>Real</extra>"
     assert list(forecast.customdata) == ["ago 2026", "sept 2026", "oct 2026"]
     assert forecast.hovertemplate.endswith("<extra>Previsión</extra>")
+
+
+def test_every_number_axis_groups_its_thousands_in_the_page_s_language():
+    import plotly.graph_objects as go
+
+    counts = go.Figure(go.Bar(x=["< 1 min", "1-3 min"], y=[12_000, 3_400]))
+    months = go.Figure(go.Scatter(x=pd.date_range("2026-01-01", periods=3, freq="MS"), y=[1.5, 2.0, 2.5]))
+    with using("es"):
+        counts, months = charts.themed(counts, dark=False), charts.themed(months, dark=False)
+    # 12.000 on every axis (plotly's default wrote 12k here and 1500 there); 0,5 kept
+    assert counts.layout.yaxis.tickformat == ",~f" and counts.layout.separators == ",."
+    assert counts.layout.xaxis.tickformat is None       # categories are names, not numbers
+    assert months.layout.yaxis.tickformat == ",~f"
+    assert months.layout.xaxis.tickmode == "array" and months.layout.xaxis.tickformat is None   # month names
+    shares = charts.themed(charts.channel_mix(pd.DataFrame({"channel": ["phone"], "share": [0.4]}), 0.1), dark=False)
+    assert shares.layout.yaxis.tickformat == ".0%"      # a format set by the chart is kept
+
+
+def test_a_target_over_labelled_bars_or_points_is_named_in_the_legend():
+    frame = pd.DataFrame({"channel": ["phone", "web", "in_person"], "share": [0.36, 0.14, 0.08]})
+    with using("es"):
+        fig = charts.channel_mix(frame, 0.10)
+    (line,) = fig.layout.shapes
+    assert (line.y0, line.y1, line.showlegend, line.name) == (0.10, 0.10, True, "presencial ≤ 10 %")
+    assert not fig.layout.annotations and fig.data[0].showlegend is False   # no label drawn over the bars
+    assert list(fig.data[0].text) == ["36 %", "14 %", "8 %"] and fig.data[0].textposition == "auto"
+    dots = charts.win_rate_dots(pd.DataFrame({"group": ["direct"], "win_rate": [0.3], "low": [0.2], "high": [0.4],
+                                              "won": [3], "closed": [10]}), "Win rate", "Source", target=0.25)
+    (line,) = dots.layout.shapes
+    assert (line.x0, line.x1, line.name) == (0.25, 0.25, "target 25 %") and not dots.layout.annotations

@@ -33,7 +33,7 @@ PAGES = {
     "value": ("Valor del cliente", [
         "Customer value", "Customer equity (predicted)", "Top customers by predicted CLV", "Mean CLV",
         "RFM: recency, frequency, monetary value", "Churn risk and CLV at risk", "NPV lifetime value by group",
-        "Expected purchases", "Repeat purchases", "Two views of what", "Discount rate (yearly)",
+        "Expected purchases", "Repeat purchases", "Two views of what", "Discount rate",
         "Model parameters"]),
     "maturity": ("Madurez del CRM", [
         "CRM maturity", "Phase reached on the evidence", "The CRM lead's view", "Phase both support",

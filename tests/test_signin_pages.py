@@ -182,9 +182,17 @@ def test_crm_lead_writes_and_admin_edits_access(env):
     alerts.number_input(key="alert_threshold").set_value(40.0)
     alerts.get("form_submit_button")[0].click().run()
     _ok(alerts)
+    # a percentage is entered as the pages show it: 90 for 90 %, kept as the fraction 0.9
+    alerts.selectbox(key="alert_kpi").set_value("sla_compliance").run()
+    assert alerts.number_input(key="alert_threshold").label == "Threshold (%)"
+    alerts.number_input(key="alert_threshold").set_value(90.0)
+    alerts.get("form_submit_button")[0].click().run()
+    _ok(alerts)
     store = AppStore()
     rules = store.alert_rules()
-    assert list(rules.updated_by) == ["lead@example.com"] and list(rules.kind) == ["below"]
+    assert list(rules.updated_by) == ["lead@example.com"] * 2 and list(rules.kind) == ["below"] * 2
+    assert dict(zip(rules.kpi, rules.threshold)) == {"nps": 40.0, "sla_compliance": pytest.approx(0.9)}
+    assert sorted(alerts.dataframe[0].value["Threshold"]) == ["40.0", "90.0 %"]     # and shown so
     with pytest.raises(Forbidden):
         store.save_access('[users."lead@example.com"]\nrole = "admin"', who="lead@example.com", role="crm_lead")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from i18n import using
+
 from metrics.catalogue import Unit
 from metrics.units import format_value, shown
 
@@ -20,12 +22,20 @@ from metrics.units import format_value, shown
     (7.25, Unit.HOURS, False, "7.2 h"),            # half to even, as Babel rounds
     (-0.4, Unit.DAYS, True, "0 days"),
     (30.6, Unit.DAYS, False, "31 days"),
+    (-1.0, Unit.DAYS, True, "-1 day"),              # one day, singular, whatever its sign
+    (1.2, Unit.DAYS, False, "1 day"),
     (1234.5, Unit.PER_THOUSAND, False, "1,234.5 per 1,000"),
     (2.825, Unit.SCORE, False, "2.82"),            # half to even
     (None, Unit.PERCENT, False, "no data"),
 ])
 def test_values_read_in_their_unit(value, unit, signed, text):
     assert format_value(value, unit, signed) == text
+
+
+def test_days_in_spanish_singular_and_plural():
+    with using("es"):
+        assert [format_value(v, Unit.DAYS, True) for v in (-1.0, 1.0, 2.0, 0.0)] == [
+            "-1 día", "+1 día", "+2 días", "0 días"]
 
 
 def test_a_change_too_small_to_show_is_zero():
