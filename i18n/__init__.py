@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import gettext
 import io
+import json
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
@@ -282,6 +283,14 @@ def p_text(value: float) -> str:
     if value < 0.001:
         return _("p < {p}").format(p=number(0.001, 3))
     return _("p = {p}").format(p=number(value, 3))
+
+
+@lru_cache(maxsize=None)
+def plotly_locale(code: str) -> dict | None:
+    """plotly.js's translation of its own texts (chart toolbar) for a language, from the
+    plotly.js-locales package (i18n/plotly/); None for English, plotly's own language."""
+    path = Path(__file__).parent / "plotly" / f"{code}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
 def environment_language(environ=None) -> str:

@@ -1168,8 +1168,7 @@ def selectable_chart(fig, key: str) -> None:
     from pages import charts
 
     st.plotly_chart(charts.themed(fig, dark_theme(), currency_symbol()), key=_chart_key(key), on_select="rerun",
-                    selection_mode=("points",), theme=None,
-                    config={"displaylogo": False})
+                    selection_mode=("points",), theme=None, config=chart_config())
 
 
 def clear_pick_control(key: str, dimension_label: str, picked: list[str]) -> None:
@@ -1209,7 +1208,17 @@ def chart(fig, *args, key: str | None = None, **kwargs) -> None:
                          i18n.language(), dark_theme(), currency_symbol())
     else:
         figure = charts.themed(fig, dark_theme(), currency_symbol())
-    st.plotly_chart(figure, key=key, theme=None, config={"displaylogo": False})
+    st.plotly_chart(figure, key=key, theme=None, config=chart_config())
+
+
+def chart_config() -> dict:
+    """plotly.js's options for a chart: no plotly logo, and its toolbar's tips in the page's
+    language (plotly.js's own translation, given with the chart: Streamlit registers none)."""
+    config = {"displaylogo": False}
+    locale = i18n.plotly_locale(i18n.language())
+    if locale is not None:
+        config.update(locale=locale["name"], locales={locale["name"]: locale})
+    return config
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)

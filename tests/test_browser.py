@@ -107,6 +107,11 @@ def test_the_language_stays_through_page_switches_until_changed(app_server, brow
                           ("Servicio", "Servicio y SLA"), ("Datos", "Datos")):
         _go(page, link, heading)
         expect(page).to_have_url(re.compile(r"lang=es"))
+        if link == "Servicio":   # the charts' toolbar too: plotly.js's own Spanish (i18n/plotly)
+            page.locator(".modebar-btn").first.wait_for(state="attached", timeout=60_000)
+            tips = page.eval_on_selector_all(".modebar-btn", "els => els.map(e => e.getAttribute('data-title'))")
+            assert {"Descargar gráfica como PNG", "Reiniciar ejes"} <= set(tips), tips
+            assert "Download plot as a PNG" not in tips
     page.locator('[data-testid="stSidebar"] [data-testid="stButtonGroup"] button').filter(has_text="English").click()
     expect(page.get_by_role("heading", name="Data", exact=True)).to_be_visible(timeout=60_000)
     wait_idle(page)

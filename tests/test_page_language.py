@@ -121,3 +121,15 @@ def test_date_axes_name_the_months_in_the_page_language():
     with i18n.using("es"):   # categories are not dates
         bars = charts.localised(go.Figure(go.Bar(x=["a", "b"], y=[1, 2])))
         assert bars.layout.xaxis.tickformat is None and bars.layout.xaxis.ticktext is None
+
+
+def test_the_chart_toolbar_speaks_the_page_s_language():
+    """plotly.js's toolbar tips come from plotly.js-locales (i18n/plotly/es.json), given with each chart."""
+    from pages import ui
+
+    with i18n.using("es"):
+        config = ui.chart_config()
+    assert config["locale"] == "es" and config["displaylogo"] is False
+    assert config["locales"]["es"]["dictionary"]["Download plot as a PNG"] == "Descargar gráfica como PNG"
+    with i18n.using("en"):
+        assert ui.chart_config() == {"displaylogo": False}     # plotly's own language
