@@ -325,8 +325,10 @@ def sidebar_filters() -> None:
     compare = COMPARE_CODES.get(compare_label, "previous")
     chosen: dict[str, tuple[str, ...]] = {}
     for key in FILTER_KEYS:
+        # empty is "All": no "Select all" entry (Streamlit's, English on a Spanish page), which
+        # would only pick every value one by one into the link
         chosen[key] = tuple(bar.multiselect(_(DIMENSION_LABELS[key]), values[key], key=key, bind="query-params",
-                                            placeholder=_("All")))
+                                            placeholder=_("All"), select_all=False))
     if bar.button(_("Reset filters"), icon=":material/restart_alt:", width="stretch"):
         for key in ("period", "compare", *FILTER_KEYS):
             st.session_state.pop(key, None)
