@@ -1188,7 +1188,13 @@ def clear_pick_control(key: str, dimension_label: str, picked: list[str]) -> Non
 
 
 def dark_theme() -> bool:
-    """Whether the user picked a dark theme in Streamlit's settings."""
+    """Whether the app is drawn dark: as its configured theme says (.streamlit/config.toml
+    ``theme.base``), or as the browser's when none is configured. ``st.context.theme`` alone
+    reports the system's colour scheme on a session's first load, whatever the app's theme:
+    a light app on a computer set to dark drew its charts dark."""
+    base = st.get_option("theme.base")
+    if base in ("light", "dark"):
+        return base == "dark"
     try:
         return st.context.theme.type == "dark"
     except AttributeError:  # no browser context (AppTest, bare mode)

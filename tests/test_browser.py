@@ -130,6 +130,21 @@ def test_the_language_stays_through_page_switches_until_changed(app_server, brow
     page.close()
 
 
+def test_a_computer_set_to_dark_sees_the_light_app_with_light_charts(app_server, browser):
+    """The app's theme is light (.streamlit/config.toml); Streamlit's st.context.theme reported
+    the system's dark scheme on the first load, and the charts were drawn dark on a white page."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1800}, color_scheme="dark")
+    page = context.new_page()
+    page.goto(f"{app_server}/service")
+    wait_idle(page)
+    page.locator(".main-svg").first.wait_for(state="attached", timeout=60_000)
+    app = page.eval_on_selector('[data-testid="stApp"]', "e => getComputedStyle(e).backgroundColor")
+    # each chart's first svg carries its paper colour (the second, drawn over it, none)
+    charts = page.eval_on_selector_all(".main-svg", "els => els.map(e => e.style.background).filter(b => b)")
+    assert app == "rgb(255, 255, 255)" and set(charts) == {"white"}, (app, charts)
+    context.close()
+
+
 def test_invalid_link_values_show_a_notice(app_server, browser):
     page = open_page(browser, f"{app_server}/?segment=SMB&segment=Martians&compare=soon")
     assert_no_exception(page)
