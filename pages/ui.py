@@ -1049,8 +1049,9 @@ def weight_sentence(row: pd.Series | dict) -> str:
 
 
 def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_filters: Filters | None = None,
-             key: str = "") -> None:
-    """A KPI as a metric tile: value, delta against the comparison, target, status, sparkline."""
+             key: str = "", height: str = "content") -> None:
+    """A KPI as a metric tile: value, delta against the comparison, target, status, sparkline.
+    ``height="stretch"``: as tall as the tallest tile of its row (a row of tiles alone)."""
     kpi = KPIS[row["name"]]
     unit = kpi.unit
     delta = None if row["delta"] is None or pd.isna(row["delta"]) else format_value(row["delta"], unit, signed=True)
@@ -1071,7 +1072,7 @@ def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_
         border=True,
         chart_data=spark if len(spark) >= 2 else None,
         chart_type="line",
-        height="content",  # a fixed height cut the sparkline under a label of two or three lines
+        height=height,  # never a fixed height: it cut the sparkline under a label of two or three lines
     )
     if status == "too few answers":
         badge = _("too few answers (n = {n})").format(n=i18n.number(int(row["n"])))
@@ -1113,8 +1114,9 @@ def kpi_row(kpis: pd.DataFrame, names: list[str], f: Filters, key: str, per_row:
     trend = compute("trend", f, 6, tuple(sorted(names)))
     for start in range(0, len(names), per_row):
         for col, name in zip(st.columns(per_row), names[start:start + per_row]):
-            with col:
-                kpi_tile(kpis.loc[name], trend[name].tolist() if name in trend else None, f, key=key)
+            with col:   # the tiles of a row end level, their status under them on one line
+                kpi_tile(kpis.loc[name], trend[name].tolist() if name in trend else None, f, key=key,
+                         height="stretch")
 
 
 def _none(v):

@@ -34,6 +34,26 @@ SIZES = {"1280": (1280, 900), "1440": (1440, 900), "phone": (390, 844)}
 RANGE = "period=2025-06-01&period=2026-10-31"
 
 
+#: The heights of the KPI tiles side by side, per row (the tiles whose tops are level).
+TILE_ROWS = """() => {
+  const rows = {};
+  for (const tile of document.querySelectorAll('[data-testid="stMetric"]')) {
+    const box = tile.getBoundingClientRect();
+    (rows[Math.round(box.top)] = rows[Math.round(box.top)] || []).push(box.height);
+  }
+  return Object.values(rows);
+}"""
+
+
+def _tile_rows_end_level(page) -> bool:
+    """Every row of several tiles has tiles of one height (a two-line label made one taller,
+    and its status badge then stood lower than its neighbours'). A tile is as tall as its
+    column less its status and button: where a status takes two lines (at 1280, or in
+    Spanish), that tile is shorter by a line."""
+    rows = [r for r in page.evaluate(TILE_ROWS) if len(r) > 1]
+    return len(rows) >= 2 and all(max(r) - min(r) <= 1 for r in rows)
+
+
 def heading(path: str, lang: str) -> str:
     """The page's heading in ``lang``: the English one through the message catalogue."""
     return i18n.translations(lang).gettext(PAGES[path])
@@ -62,6 +82,8 @@ def test_every_page_without_clipped_text(app_server, browser, artifacts, size, l
             found = clipped_text(page)  # at the real window size
             if found:
                 clipped[path or "overview"] = found
+            if path == "" and size == "1440" and lang == "en":   # where no status takes two lines
+                assert _tile_rows_end_level(page), "the Overview's KPI tiles of a row differ in height"
             # Streamlit scrolls inside stMain: a window as tall as the page shows all of it
             tall = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
             page.set_viewport_size({"width": width, "height": min(max(int(tall), height), 12000)})
