@@ -56,9 +56,12 @@ shown = pd.DataFrame({
                            zip(table.significant, table.better)],
 })
 # the values wide enough for the longest unit ("20,2 por cada 1.000"): Streamlit sizes a column by its header
+# and the KPI's name whole ("Clientes atendidos por varios departamentos"), kept in view when the
+# table scrolls sideways
 labels.table(shown, hide_index=True, height=35 * len(shown) + 40, placeholder=labels.EMPTY,
-             column_config={name: st.column_config.TextColumn(name, width=150)
-                            for name in (group_a, group_b, _("Difference"))})
+             column_config={_("KPI"): st.column_config.TextColumn(_("KPI"), width=290, pinned=True),
+                            **{name: st.column_config.TextColumn(name, width=150)
+                               for name in (group_a, group_b, _("Difference"))}})
 ui.download(table, f"compare_{dimension}", key="seg_csv")
 
 st.subheader(_("Where revenue and customers live"))
