@@ -510,8 +510,7 @@ def channel_mix(frame: pd.DataFrame, in_person_target: float) -> go.Figure:
 
 
 # ---- cohorts
-def cohort_heatmap(matrix: pd.DataFrame, percent: bool, title: str, colorbar: str,
-                   bounded: bool | None = None) -> go.Figure:
+def cohort_heatmap(matrix: pd.DataFrame, percent: bool, title: str, bounded: bool | None = None) -> go.Figure:
     """Cohorts (rows) by months since acquisition; ``bounded`` pins the colour scale to 0-100 %
     (customer retention; by default when a percent title starts with "Customer")."""
     from i18n import percent as as_percent
@@ -520,16 +519,22 @@ def cohort_heatmap(matrix: pd.DataFrame, percent: bool, title: str, colorbar: st
         bounded = percent and title.startswith("Customer")
     z = matrix.to_numpy(dtype=float)
     labels = [month(pd.Timestamp(i)) for i in matrix.index]
+    # a cell writes its percentage without the sign (the title carries it: "(%)"), so that a
+    # year of months fits a phone's width; the hover writes it whole
+    cells = [["" if v != v else (number(100 * v) if percent else number(v)) for v in row] for row in z]
     text = [["" if v != v else (as_percent(v, 0) if percent else number(v)) for v in row] for row in z]
-    fig = go.Figure(go.Heatmap(z=z, x=[str(k) for k in matrix.columns], y=labels, text=text,
+    fig = go.Figure(go.Heatmap(z=z, x=[str(k) for k in matrix.columns], y=labels, text=cells, customdata=text,
                                texttemplate="%{text}", textfont_size=10, colorscale="Blues",
                                zmin=0, zmax=1 if percent and bounded else None,
-                               colorbar=dict(title=colorbar, tickformat=".0%" if percent else ",.0f"),
-                               hovertemplate=_("cohort %{y}, month %{x}: %{text}") + "<extra></extra>",
+                               # every cell writes its value: no colour scale, whose third of a phone's
+                               # width the months need
+                               showscale=False,
+                               hovertemplate=_("cohort %{y}, month %{x}: %{customdata}") + "<extra></extra>",
                                hoverongaps=False))
-    fig.update_yaxes(title=_("Acquisition month (cohort)"), autorange="reversed", type="category")
+    # the months name the rows: no axis title beside them (the chart's title says "cohort")
+    fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(title=_("Months since acquisition"), type="category")
-    return _finish(fig, title, max(360, 26 * len(labels) + 120))
+    return _finish(fig, f"{title} (%)" if percent else title, max(360, 26 * len(labels) + 120))
 
 
 # ---- engagement
@@ -567,8 +572,8 @@ def campaign_roi(frame: pd.DataFrame) -> go.Figure:
     repeated = rows["name"].duplicated(keep=False)  # campaigns may share a name: one bar each
     labels = [f"{n} ({i})" if r else n for n, i, r in zip(rows["name"], rows.campaign_id, repeated)]
     fig = go.Figure(go.Bar(x=labels, y=rows.roi, marker_color=colours, customdata=rows[["campaign_id"]],
-                           hovertemplate=_("%{x}: ROI %{y:.0%}") + "<extra></extra>"))
-    target_line(fig, 0.0, _("break-even"))
+                           hovertemplate=_("%{x}: ROI %{y:.0%}") + "<extra></extra>", showlegend=False))
+    target_line(fig, 0.0, _("break-even"), in_legend=True)     # at zero, its label stood on the first bars
     fig.update_yaxes(title=_("ROI"), tickformat=".0%")
     fig.update_xaxes(title=_("Campaign"), tickangle=-35)
     return _finish(fig, _("Campaign ROI (last-touch attribution, first-year margin)"), 380)

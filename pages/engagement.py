@@ -58,7 +58,8 @@ def pressure_view() -> None:
             ui.empty_state(_("No outbound contacts in this range."))
         else:
             ui.chart(charts.pressure_histogram, distribution, int(limit), key="pressure_hist")
-            st.caption(_("Log scale: most customer-weeks have one contact; the red bars are the weeks above the limit."))
+            st.caption(_("Log scale: most customer-weeks have one contact; the orange bars are the weeks above the "
+                         "limit."))
     with right:
         st.markdown(_("**Over-contacted customers**"))
         over, total = ui.records_page("engagement.over", f, settings, size=200)
@@ -96,12 +97,13 @@ def personalised_view() -> None:
             st.info(_("Not enough personalised and generic contacts to compare."))
         else:
             st.markdown(_("Personalised contacts get **{rate}** responses ({responses} of {contacts}); generic ones "
-                          "**{generic_rate}** ({generic_responses} of {generic_contacts}): {lift} as many.").format(
+                          "**{generic_rate}** ({generic_responses} of {generic_contacts}): {lift}.").format(
                 rate=ui.fmt(response.personalized_rate, "percent"), responses=number(response.personalized_responses),
                 contacts=number(response.personalized_contacts), generic_rate=ui.fmt(response.generic_rate, "percent"),
                 generic_responses=number(response.generic_responses),
                 generic_contacts=number(response.generic_contacts),
-                lift=f"{number(response.lift, 1)}×" if response.lift else "—"))
+                lift=_("{n} times as many").format(n=number(response.lift, 1)) if response.lift
+                else _("no generic response to compare with")))
             st.markdown(_("Is the difference real? **{verdict}** (two-proportion test).").format(
                 verdict=ui.chance(response.p_value)))
 

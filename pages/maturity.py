@@ -65,8 +65,12 @@ cols[0].metric(_("Phase reached on the evidence"), phase_name(reached), border=T
 cols[1].metric(_("The CRM lead's view"), _("not assessed yet") if claimed is None else phase_name(claimed),
                border=True, help=_("From the latest self-assessment."))
 combined = maturity.combined_phase(reached, claimed)
-cols[2].metric(_("Phase both support"), phase_name(combined) if combined in maturity.PHASES else
-               f"{combined} · —", border=True, help=_("The lower of the evidence and the self-assessment."))
+if claimed is None:     # nothing to agree with yet: not the evidence's phase under this name
+    shown_combined = _("awaits the self-assessment")
+else:
+    shown_combined = phase_name(combined) if combined in maturity.PHASES else f"{combined} · —"
+cols[2].metric(_("Phase both support"), shown_combined, border=True,
+               help=_("The lower of the evidence and the self-assessment."))
 
 tabs = st.tabs([_("Evidence"), _("Self-assessment"), _("History"), _("Roadmap"), _("Risks"), _("Targets"),
                 _("Report")])

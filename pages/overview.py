@@ -45,9 +45,11 @@ head[0].metric(_("Overall CRM score"), _("no data") if overall is None else f"{o
                else _("{change} points").format(change=ui.i18n.signed(overall - comparison, 1)),
                delta_color="off" if overall is None or comparison is None or round(overall - comparison, 1) == 0
                else "normal",
+               delta_arrow="off" if overall is not None and comparison is not None
+               and round(overall - comparison, 1) == 0 else "auto",   # no rise drawn for "0.0 points"
                help=_("Mean of the eight rule scores; a rule's score is 100 x the mean attainment of its KPIs "
                       "(value / target, capped at 1)."), border=True)
-head[0].markdown(_("**{off} KPIs off target** · {few} with too few answers (fewer than {minimum})").format(
+head[0].markdown(_("**{off} KPIs short of their target** · {few} with too few answers (fewer than {minimum})").format(
     off=score_card.off_target, few=score_card.too_few, minimum=ui.settings().min_base))
 head[0].caption(_("The score is the average of the eight rules' scores, and a rule scores how close its KPIs "
                   "come to their targets (100 = every target met)."))
@@ -55,13 +57,16 @@ head[0].page_link("pages/rules.py", label=_("How the score is computed"), icon="
 with head[1]:
     off = kpis[kpis.status.isin(["off target", "near target"])].sort_values("attainment")
     judged = kpis.status.isin(["on target", "near target", "off target"]).sum()
-    st.markdown(_("**Off target: {off} of {judged} KPIs with enough data** — worst first; each link opens the "
-                  "page where the problem lives.").format(off=len(off), judged=judged))
+    # off and near target alike: both miss it (their icons tell which)
+    st.markdown(_("**Short of their target: {off} of {judged} KPIs with enough data** — worst first; each link "
+                  "opens the page where the problem lives.").format(off=len(off), judged=judged))
     links = ui.kpi_page_links()
     cols = st.columns(2)
-    for i, row in enumerate(off.head(10).itertuples()):
+    shown = list(off.head(10).itertuples())
+    half = -(-len(shown) // 2)      # down the first column, then the second: worst first as read
+    for i, row in enumerate(shown):
         comparator = "≥" if row.direction == "higher" else "≤"
-        cols[i % 2].page_link(links[row.name], icon=ui.STATUS_ICON[row.status],
+        cols[i // half].page_link(links[row.name], icon=ui.STATUS_ICON[row.status],
                               label=_("{kpi}: {value} (target {comparator} {target})").format(
                                   kpi=_(row.label), value=ui.fmt(row.value, row.unit), comparator=comparator,
                                   target=ui.fmt(row.target, row.unit)))

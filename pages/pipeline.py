@@ -62,9 +62,11 @@ if forecast.empty:
 else:
     ui.chart(charts.close_forecast_bars, forecast, symbol, key="pipeline_forecast")
     overdue = int(forecast.overdue.sum())
-    st.caption(_("A deal is expected to close one median sales cycle after it was created; the {n} deals already "
-                 "past that are counted in {month}. The weighted bar multiplies each amount by the win rate of the "
-                 "deal's source over the 12 months before the end of the range.").format(
+    # the 12 months' median, not the range's of the stuck deals below: each says which it is
+    st.caption(_("A deal is expected to close one median sales cycle after it was created (the median of the deals "
+                 "won in the 12 months before the end of the range); the {n} deals already past that are counted in "
+                 "{month}. The weighted bar multiplies each amount by the win rate of the deal's source over the "
+                 "same 12 months.").format(
         n=ui.i18n.number(overdue), month=ui.i18n.month(f.end)))
 
 st.subheader(_("Win rate of the deals closed in the range"))
@@ -93,7 +95,8 @@ if median is None:
     ui.empty_state(_("No median sales cycle in the range, so no deal can be called stuck."))
 else:
     stuck, total = ui.records_page("pipeline.open", f, float(median), size=10)
-    st.markdown(_("**{n} open deals are older than the median sales cycle ({days} days)** — the oldest first.")
+    st.markdown(_("**{n} open deals are older than the median sales cycle of the range ({days} days)** — the "
+                  "oldest first.")
                 .format(n=ui.i18n.number(total), days=f"{median:.0f}"))
     if total:
         shown = stuck[["opportunity_id", "customer", "owner_team", "source", "created_at", "amount", "age_days"]]

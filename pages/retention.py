@@ -61,13 +61,11 @@ scale = c2.segmented_control(_("Show"), ["percent", "absolute"], default="percen
 percent = scale == "percent"
 name = {("customers", True): "retention", ("customers", False): "customers",
         ("revenue", True): "revenue_retention", ("revenue", False): "revenue"}[(measure, percent)]
-titles = {"retention": (_("Customer retention: share of the cohort buying in month k"), _("Retained")),
-          "customers": (_("Customers of the cohort buying in month k"), _("Customers")),
-          "revenue_retention": (_("Revenue retention: revenue in month k / revenue in month 0"), _("Of month 0")),
-          "revenue": (_("Revenue of the cohort in month k"),
-                      _("Revenue ({currency})").format(currency=ui.currency_symbol()))}
-title, colorbar = titles[name]
-ui.chart(charts.cohort_heatmap, matrices[name], percent, title, colorbar, bounded=name == "retention",
+titles = {"retention": _("Customer retention: share of the cohort buying in month k"),
+          "customers": _("Customers of the cohort buying in month k"),
+          "revenue_retention": _("Revenue retention: revenue in month k / revenue in month 0"),
+          "revenue": _("Revenue of the cohort in month k ({currency})").format(currency=ui.currency_symbol())}
+ui.chart(charts.cohort_heatmap, matrices[name], percent, titles[name], bounded=name == "retention",
          key="cohort_heatmap")
 st.caption(_("{cohorts} cohorts, {customers} customers. Month 0 is 100 % by construction: every customer's first "
              "order falls in the acquisition month.").format(cohorts=ui.i18n.number(len(matrices["size"])),

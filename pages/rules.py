@@ -16,7 +16,7 @@ st.markdown(_("**How the score is computed.** A KPI's attainment is value / targ
               "score is 100 × the mean attainment of its KPIs that have data; the overall CRM score is the mean "
               "of the rule scores. KPIs without data are shown as *no data*, never as 0, and a KPI measured on "
               "fewer than {minimum} answers or records is shown with *too few answers* and left out of the score. "
-              "Hover a tile for its base and 95 % interval. Sparklines show the last six months.").format(
+              "A tile's ? gives its base and 95 % interval. Sparklines show the last six months.").format(
     minimum=ui.settings().min_base))
 
 card = ui.scorecard(f)
@@ -35,7 +35,8 @@ for rule in Rule:
             else score - previous
         head[1].metric(_("Rule score"), _("no data") if score != score or score is None else f"{score:.0f} / 100",
                        delta=None if change is None else _("{change} points").format(change=ui.i18n.signed(change, 1)),
-                       delta_color="off" if change is not None and round(change, 1) == 0 else "normal")
+                       delta_color="off" if change is not None and round(change, 1) == 0 else "normal",
+                       delta_arrow="off" if change is not None and round(change, 1) == 0 else "auto")
         mine = kpis[kpis.rule == rule.value]
         cols = st.columns(len(mine))
         for col, row in zip(cols, mine.to_dict("records")):

@@ -1260,13 +1260,14 @@ def money_table(frame: pd.DataFrame, columns: list[str]):
 
 
 def chance(p: float | None) -> str:
-    """A p-value in words: how likely a difference this large is by chance alone."""
+    """A p-value in words, answering "is the difference real?": how likely a difference this
+    large is by chance alone."""
     if p is None or p != p:
         return "—"
     if p < 0.001:
-        return _("real: fewer than 1 in 1,000 by chance")
+        return _("yes: fewer than 1 in 1,000 by chance")
     if p < 0.05:
-        return _("real: about 1 in {n} by chance").format(n=i18n.number(max(2, round(1 / p))))
+        return _("yes: about 1 in {n} by chance").format(n=i18n.number(max(2, round(1 / p))))
     return _("not shown: {chance} chance it is noise").format(chance=i18n.percent(p, 0))
 
 

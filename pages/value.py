@@ -129,9 +129,9 @@ def churn_section() -> None:
     if risk["error"]:
         ui.empty_state(risk["error"])
     else:
-        fit = _("A logistic model learns, from customers active {days} days before the end of the range, who "
-                "stopped buying since ({share} did), and scores today's customers. It separates churners from "
-                "the others with an AUC of {auc}.").format(days=horizon_days, share=percent(risk["churn_rate"], 0),
+        fit = _("A logistic model learns from the customers active {days} days before the end of the range "
+                "which of them stopped buying since then ({share} of them did), and scores today's customers. It "
+                "separates churners from the others with an AUC of {auc}.").format(days=horizon_days, share=percent(risk["churn_rate"], 0),
                                                            auc=number(risk["auc"], 2))
         if risk["validation_auc"]:
             fit += " " + _("On a period it was not fitted on, the AUC is {auc}.").format(
@@ -142,11 +142,14 @@ def churn_section() -> None:
             ui.chart(charts.at_risk_bars, risk["at_risk"], _("Predicted CLV ({currency})").format(
                 currency=ui.currency_symbol()), key="clv_at_risk")
             overall = risk["at_risk"][risk["at_risk"].group == "all"].iloc[0]
-            st.caption(_("{at_risk} of {clv} predicted value ({share}) belongs to customers likely to leave: the "
-                         "value at stake. The drivers on the right say which of recency, service failures, "
-                         "satisfaction or contact pressure move the risk here.").format(
+            # the customers the model scores (bought in the last year), not every customer of the
+            # portfolio value above: the sentence says whose value it is
+            st.caption(_("Of the {clv} predicted value of the {n} customers who bought in the year before the end "
+                         "of the range (those the model scores), {at_risk} ({share}) belongs to customers likely "
+                         "to leave: the value at stake. The drivers on the right say which of recency, service "
+                         "failures, satisfaction or contact pressure move the risk here.").format(
                 at_risk=ui.money(overall.clv_at_risk), clv=ui.money(overall.clv),
-                share=percent(overall.share_at_risk, 0)))
+                n=ui.i18n.number(int(overall.customers)), share=percent(overall.share_at_risk, 0)))
         with right:
             ui.chart(charts.odds_ratio_forest, risk["odds_ratios"], key="churn_drivers")
         for sentence in risk["odds_ratios"].sentence:

@@ -74,7 +74,7 @@ def test_readable_tables_show_words_and_empty_cells(spanish):
                           "name": ["Ana", None]})
     shown = labels.readable(frame)
     assert list(shown.sla_status) == ["incumplido", ""]
-    assert list(shown.channel) == ["presencial", "email"]
+    assert list(shown.channel) == ["presencial", "correo electrónico"]
     assert list(shown.name) == ["Ana", ""]
     assert frame.sla_status[0] == "breached"                   # the data keeps its codes
 
@@ -88,8 +88,8 @@ def test_money_columns_are_formatted_by_locale(spanish):
 
 
 @pytest.mark.parametrize("p, english, spanish_text", [
-    (0.0001, "real: fewer than 1 in 1,000 by chance", "real: menos de 1 entre 1.000 por azar"),
-    (0.02, "real: about 1 in 50 by chance", "real: alrededor de 1 entre 50 por azar"),
+    (0.0001, "yes: fewer than 1 in 1,000 by chance", "sí: menos de 1 entre 1.000 por azar"),
+    (0.02, "yes: about 1 in 50 by chance", "sí: alrededor de 1 entre 50 por azar"),
     (0.23, "not shown: 23 % chance it is noise", "no demostrada: 23 % de probabilidad de que sea ruido"),
     (None, "—", "—"),
 ])
