@@ -57,7 +57,7 @@ for col, stage_row in zip(tiles, table.itertuples()):
                help=_("Share of prospects") if stage_row.stage != "prospect" else _("Customers created in the range"),
                delta=None if stage_row.stage == "prospect" else _("{share} of prospects").format(
                    share=ui.i18n.percent(stage_row.cumulative_conversion, 1)),
-               delta_color="off", delta_arrow="off", border=True)
+               delta_color="off", delta_arrow="off", border=True, height="stretch")   # level in their row
     with col:
         ui.records_button(_("Customers"), _(STAGE_RECORDS.get(stage_row.stage, stage_row.label)), "funnel.stage",
                           page_filters, stage_row.stage, windows, key=f"funnel_drill_{stage_row.stage}")
@@ -79,7 +79,7 @@ for col, (label, key) in zip(days, [(_("Median days: prospect → attracted"), "
                                      "days_acquired_retained")]):
     value = row[key]
     col.metric(label, _("no data") if value is None or value != value else
-               _("{days} days").format(days=ui.i18n.number(value)), border=True)
+               _("{days} days").format(days=ui.i18n.number(value)), border=True, height="stretch")
 
 st.subheader(_("Conversion table"))
 CONVERSION_COLUMNS = {"step_conversion": N_("Step conversion"), "step_low": N_("Step: 95 % low"),

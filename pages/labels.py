@@ -168,6 +168,13 @@ def _shown(write: Callable[[float], str]) -> Callable:
 
 
 def localised(data, column_config: dict | None = None, decimals: dict[str, int] | None = None):
+    """``data`` and its column configuration with every number written in the page's language
+    (:func:`_localised`, whose writers of the columns it formats are left out)."""
+    shown, config, _writers = _localised(data, column_config, decimals)
+    return shown, config
+
+
+def _localised(data, column_config: dict | None = None, decimals: dict[str, int] | None = None):
     """``data`` (a frame or a pandas Styler) and its column configuration with every number
     written in the page's language: the columns given a format of :data:`NUMBER_FORMATS`
     (and date-times given Streamlit's "localized", which follows the browser's language)
@@ -190,14 +197,55 @@ def localised(data, column_config: dict | None = None, decimals: dict[str, int] 
     frame = data.data if hasattr(data, "data") and hasattr(data, "format") else data
     formats = {name: write for name, write in formats.items() if name in frame.columns}
     if not formats:
-        return data, config
+        return data, config, formats
     styler = data if frame is not data else frame.style
-    return styler.format(formats, subset=list(formats)), config
+    return styler.format(formats, subset=list(formats)), config, formats
+
+
+#: Pixels per character of a table cell's text (Streamlit's 14 px Source Sans), the padding of
+#: a cell, and the widths a column is kept between when sized by its text (:func:`fitted_widths`).
+CHAR_PX, CELL_PAD_PX, WIDTH_PX, HEADER_CHARS = 7.2, 26, (60, 380), 24
+#: The column types sized by their text (not progress bars, charts, images or links).
+SIZED_TYPES = (None, "text", "number", "date", "datetime", "time", "selectbox", "checkbox")
+
+
+def fitted_widths(data, config: dict, writers: dict[str, Callable] | None = None, rows: int = 200) -> dict:
+    """``config`` with a width for every column that sets none: wide enough for its longest
+    text among the first ``rows`` rows, as ``writers`` (column -> function) write them, else
+    as they are, and for its header up to :data:`HEADER_CHARS` characters (Streamlit sizes a
+    column by its header and cut "Customers served across departm..." or "17,9 por cad..."),
+    between :data:`WIDTH_PX`."""
+    frame = data.data if hasattr(data, "data") and hasattr(data, "format") else data
+    writers = writers or {}
+    fitted = dict(config)
+    for name in frame.columns:
+        entry = fitted.get(name)
+        if entry is None:   # hidden (None) or not configured: only the latter is sized
+            if name in fitted:
+                continue
+            entry = {}
+        elif isinstance(entry, str):
+            entry = {"label": entry}
+        kind = entry.get("type_config") or {}
+        if entry.get("width") is not None or kind.get("type") not in SIZED_TYPES:
+            continue
+        if kind.get("type") in ("date", "datetime", "time") and kind.get("format"):   # "YYYY-MM-DD"
+            texts = [kind["format"]]
+        else:
+            write = writers.get(name, lambda v: "" if _missing(v) else str(v))
+            texts = [str(write(v)) for v in frame[name].head(rows)]
+        # the values whole; a long header up to HEADER_CHARS (a header sized the column to
+        # 34 characters and pushed its right-aligned numbers out of the table's view)
+        longest = max([min(len(str(entry.get("label") or name)), HEADER_CHARS), *map(len, texts)])
+        low, high = WIDTH_PX
+        fitted[name] = {**entry, "width": int(min(high, max(low, CHAR_PX * longest + CELL_PAD_PX)))}
+    return fitted
 
 
 def table(data, column_config: dict | None = None, decimals: dict[str, int] | None = None, where=None,
           **kwargs) -> None:
     """``st.dataframe`` (or ``where.dataframe``: a tab, a column) of ``data`` with its
-    numbers written in the page's language (:func:`localised`)."""
-    shown, config = localised(data, column_config, decimals)
-    (where or st).dataframe(shown, column_config=config or None, **kwargs)
+    numbers written in the page's language (:func:`localised`), each column as wide as its
+    text (:func:`fitted_widths`)."""
+    shown, config, writers = _localised(data, column_config, decimals)
+    (where or st).dataframe(shown, column_config=fitted_widths(shown, config, writers) or None, **kwargs)

@@ -42,9 +42,8 @@ st.markdown(ui.i18n.ngettext(
     "**{n} differences are real** (less than a 1 in 20 chance that they are noise, by a two-proportion test; "
     "proportions only — means, medians, growth and ratios are shown without a test). n is the number of answers "
     "or records behind each figure.", len(significant)).format(n=len(significant)))
-shown = pd.DataFrame({
+shown = pd.DataFrame({   # the figures first, the rule last: the table scrolls sideways
     _("KPI"): [_(label) for label in table.label],
-    _("Rule"): [_(rule) for rule in table.rule],
     group_a: [ui.fmt(v, u) for v, u in zip(table.value_a, table.unit)],
     _("n {group}").format(group=group_a): [_count(n) for n in table.n_a],
     group_b: [ui.fmt(v, u) for v, u in zip(table.value_b, table.unit)],
@@ -54,6 +53,7 @@ shown = pd.DataFrame({
     _("Is the difference real?"): [ui.chance(p) for p in table.p_value],
     _("Which is better"): [f"{group_a if b == 'a' else group_b}" if s else "" for s, b in
                            zip(table.significant, table.better)],
+    _("Rule"): [_(rule) for rule in table.rule],
 })
 # the values wide enough for the longest unit ("20,2 por cada 1.000"): Streamlit sizes a column by its header
 # and the KPI's name whole ("Clientes atendidos por varios departamentos"), kept in view when the

@@ -89,3 +89,29 @@ def test_dates_given_the_browsers_format_are_written_in_the_pages_language():
 def test_a_missing_coded_value_stays_missing():
     assert labels.value_label(float("nan")) is None and labels.value_label(None) is None
     assert labels.value_label("in_person") == "in person"
+
+
+def test_columns_are_as_wide_as_their_text_as_shown():
+    """Streamlit sized a column by its header and cut "Customers served across departm..."."""
+    frame = pd.DataFrame({"KPI": ["Customers served across departments", "NPS"], "value": [0.123, 0.5],
+                          "filled": [0.9, 1.0], "created": pd.to_datetime(["2026-01-01", "2026-02-01"]),
+                          "kept": ["a", "b"], "hidden": [1, 2]})
+    config = {"value": st.column_config.NumberColumn("Value", format="percent"),
+              "filled": st.column_config.ProgressColumn("Filled"),
+              "created": st.column_config.DateColumn("Created", format="YYYY-MM-DD"),
+              "kept": st.column_config.TextColumn("Kept", width=150), "hidden": None}
+    with i18n.using("es"):
+        shown, localised_config, writers = labels._localised(frame, config)
+    widths = {name: (entry or {}).get("width") for name, entry in
+              labels.fitted_widths(shown, localised_config, writers).items()}
+    # 35 characters x 7.2 px + 26 px of padding = 278; "12,3 %" as written in Spanish, 6
+    # characters: 69; a date by its format, 10: 98; progress bars, set widths and hidden columns kept
+    assert widths == {"KPI": 278, "value": 69, "filled": None, "created": 98, "kept": 150, "hidden": None}
+
+
+def test_a_long_header_does_not_push_short_numbers_out_of_view():
+    frame = pd.DataFrame({"days": [3.857, 16.3]})
+    config = {"days": st.column_config.NumberColumn("Mediana de días hasta la atracción", format="%.0f")}
+    shown, localised_config, writers = labels._localised(frame, config)
+    # 34 characters of header counted as 24: 24 x 7.2 + 26 = 198 px, not 271
+    assert labels.fitted_widths(shown, localised_config, writers)["days"]["width"] == 198
