@@ -524,12 +524,13 @@ def main(argv: list[str] | None = None) -> int:
 #: What the measurements and profiles say stands between the pages and the floor (kept
 #: here, so that the results file is regenerated with it).
 NOTES = """
-- **The machine, and four runs.** The tables are the run at 10:46 on e5e61cd (floor
-  0.92 s; load average 3.2 / 2.8 / 1.9 at the end). Its changes to the pages since the
-  runs before are the Spanish ones (tables' numbers written by Babel, the language kept
-  from page to page, every page listed in the navigation): they compute nothing new, and
-  eight fresh servers with the same results kept (`make warm`) opened the Overview at
-  100k in 1.58 s (median of four) on c86b904 against 1.62 s on e5e61cd, interleaved.
+- **The machine, and five runs.** The tables are the run at 13:46 on 97fb369 (floor
+  0.86 s; load average 3.4 / 3.1 / 2.3 at the end). Its changes to the pages since the
+  10:46 run are what people see (charts' axes and legends, tables' column widths, tiles
+  as tall as their row, words): they compute nothing new. At 10:46 (e5e61cd) the changes
+  were the Spanish ones (tables' numbers written by Babel, the language kept from page to
+  page); eight fresh servers with the same results kept (`make warm`) opened the Overview
+  at 100k in 1.58 s (median of four) on c86b904 against 1.62 s on e5e61cd, interleaved.
   The fresh first loads straddle their aims from run to run:
 
   | run | 1M first load | 1M filter change | 1M after `make warm` | 100k first load |
@@ -538,6 +539,7 @@ NOTES = """
   | 08:28, 32ff2fc | 4.84 s (7.02, 4.59, 4.84) | 1.33 s | 2.71 s | 1.80 s (1.80, 1.72, 2.40) |
   | 08:40, 32ff2fc | 4.15 s (4.25, 3.89, 4.15) | 1.20 s | 1.85 s | 2.11 s (2.23, 1.83, 2.11) |
   | 10:46, e5e61cd (tables) | 4.40 s (5.26, 4.40, 4.24) | 1.15 s | 2.06 s | 2.00 s (2.27, 2.00, 1.90) |
+  | 13:46, 97fb369 (layout) | 4.52 s (4.52, 5.18, 4.17) | 1.13 s | 2.07 s | 1.93 s (1.62, 2.10, 1.93) |
 
   The 08:28 run followed the test suite: the 1M database had been pushed out of the
   system's cache (5.1 s to read it back before the first server), and the steps no code
@@ -564,8 +566,8 @@ NOTES = """
   - *A scorecard's family statements are sent two at a time*, each on its own connection
     (metrics/catalogue.py ``PeriodFacts.read``), and a forecast's fits find the BLAS
     libraries once (0.15 s a forecast instead of 0.17 s).
-- **The first load of a fresh server** at 1M: 4.40 s (aim 4 s; 4.24-5.26 s in this run,
-  3.89-7.02 s over the four runs above). The visitor opens the app as soon as the server
+- **The first load of a fresh server** at 1M: 4.52 s (aim 4 s; 4.17-5.18 s in this run,
+  3.89-7.02 s over the five runs above). The visitor opens the app as soon as the server
   answers; the warming then computes the scorecard's and the sparklines' families (about
   5 s of the cores in a fresh process: the 44M interactions 2.0 s, the customer values
   1.4 s, the data quality 1.2 s) while Chromium loads and draws the app on the same two
@@ -577,8 +579,8 @@ NOTES = """
   from the server's answer fell to 1.7-2.0 s, but the loading slowed as much (the server
   answered at 4.3-4.6 s instead of 2.7-2.8 s), and from the process's start the Overview
   was done no sooner (9.3-10.1 s against 9.6-9.9 s): a better number, not a faster app.
-- **At 100k** the fresh first load took 2.00 s (aim 2 s, "5x the blank page" in the issue;
-  2.2x this run's blank page; 1.77-2.11 s in the runs before), and 2.0-2.4 s after
+- **At 100k** the fresh first load took 1.93 s (aim 2 s, "5x the blank page" in the issue;
+  2.2x this run's blank page; 1.77-2.11 s in the runs before), and 1.9-2.4 s after
   `make warm`, with nothing left to compute: what is left is the browser loading the app
   and the page run building and sending its figures, about 2x the blank page.
 - **Tried and left out** (2026-11-29): the data-quality records counted per period end by
@@ -598,11 +600,11 @@ NOTES = """
   (faster, but not exact on every engine).
 - **Every other page**, cold and warm, is within its aims at both sizes. At 1M the pages
   opened while the Overview's cubes are built, right after the first load, share the cores
-  with them: the slowest cold are the rules page and Customer value (2.63 s each: the
-  sparklines of every KPI; the value models fitted on the page's first visit) and CRM
-  maturity (2.58 s). After a restart, its results kept on disk, every page opens within
+  with them: the slowest cold are Customer value (2.75 s: the value models fitted on the
+  page's first visit), the rules page (2.49 s: the sparklines of every KPI) and CRM
+  maturity (2.35 s). After a restart, its results kept on disk, every page opens within
   the cold aims.
-- **Memory.** One session peaked at about 1.5 GB at 1M (DuckDB's memory limit is a share of
+- **Memory.** One session peaked at about 1.5-1.6 GB at 1M (DuckDB's memory limit is a share of
   the machine, `CRM_DB_MEMORY`); ten more sessions, each with its own region filter, peaked
   lower on the restarted server: within the 3 GB aim. No exception, no crash.
 """
