@@ -87,6 +87,11 @@ with tabs[0]:
                 criterion=_(c.label), value=c.shown, line=c.threshold), icon=":material/radio_button_unchecked:")
     else:
         st.success(_("Every criterion of the four phases holds: the company is customer-centric on the evidence."))
+    # a phase's line and a KPI's target can differ (duplicates: phase 2 asks <= 2 %, the KPI <= 1 %):
+    # say so, or a criterion that holds next to a KPI off target reads as a contradiction
+    st.caption(_("A phase's lines (targets.toml, [maturity]) say that a practice is in place; a KPI's target "
+                 "(Gartner's eight rules) says how well it performs. They can differ: a criterion may hold while "
+                 "its KPI is still short of target."))
     for phase, name in maturity.PHASES.items():
         mine = [c for c in criteria if c.phase == phase]
         held = sum(c.holds for c in mine)
