@@ -334,7 +334,8 @@ def rule_radar(rules: pd.DataFrame) -> go.Figure:
                                   name=_("Selected period"), line=dict(color=BLUE, width=2.5), fill="toself",
                                   fillcolor="rgba(0,114,178,0.15)"))
     # the score scale runs between the first two rules (at 90 and 45 degrees), not over rule 1's name
-    fig.update_layout(polar=dict(radialaxis=dict(range=[0, 100], tickvals=[25, 50, 75, 100], tickfont_size=9,
+    # the scale runs past 100 so that a rule at 100 is drawn inside its name, not on it
+    fig.update_layout(polar=dict(radialaxis=dict(range=[0, 112], tickvals=[25, 50, 75, 100], tickfont_size=9,
                                                  angle=67.5, tickangle=67.5),
                                  angularaxis=dict(tickfont_size=11, rotation=90, direction="clockwise"),
                                  domain=dict(x=[0.2, 0.8], y=[0.08, 0.86])),
