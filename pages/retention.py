@@ -5,7 +5,7 @@ import streamlit as st
 
 from i18n import N_, _
 from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS
-from pages import charts, ui
+from pages import charts, labels, ui
 
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title(_("Retention cohorts"))
@@ -77,7 +77,9 @@ shown = table.map(lambda v: "" if pd.isna(v) else (ui.i18n.percent(v, 0) if perc
 shown.columns = [_("month {k}").format(k=k) for k in shown.columns]  # future cells: blank
 shown.insert(0, _("Cohort size"), [ui.i18n.number(n) for n in matrices["size"].to_numpy()])
 shown.index.name = _("Cohort")
-st.dataframe(shown)
+# the numbers written in the page's language, aligned as numbers are (they are text here)
+labels.table(shown, column_config={column: st.column_config.TextColumn(column, alignment="right")
+                                   for column in shown.columns})
 table.insert(0, "cohort size", matrices["size"].to_numpy())
 table.index = [pd.Timestamp(i).strftime("%Y-%m") for i in matrices[name].index]
 ui.download(table.reset_index(names="cohort"), f"cohorts_{name}", key="cohort_csv")
