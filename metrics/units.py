@@ -48,6 +48,8 @@ def format_value(value: float | None, unit: Unit, signed: bool = False) -> str:
     if unit is Unit.RATIO:
         return _("{value}x").format(value=text)
     if unit is Unit.HOURS:
+        if not signed and 0 < value < 1:   # a median of 12 minutes, not "0.2 h"
+            return _("{value} min").format(value=number(value * 60))
         return _("{value} h").format(value=text)
     if unit is Unit.DAYS:
         return ngettext("{value} day", "{value} days", abs(round(value))).format(value=text)

@@ -20,6 +20,8 @@ from metrics.units import format_value, shown
     (4.8, Unit.POINTS, True, "+4.8"),
     (3.456, Unit.RATIO, False, "3.46x"),
     (7.25, Unit.HOURS, False, "7.2 h"),            # half to even, as Babel rounds
+    (0.2, Unit.HOURS, False, "12 min"),             # under an hour: minutes, not "0.2 h"
+    (-0.2, Unit.HOURS, True, "-0.2 h"),             # a change stays in the KPI's hours
     (-0.4, Unit.DAYS, True, "0 days"),
     (30.6, Unit.DAYS, False, "31 days"),
     (-1.0, Unit.DAYS, True, "-1 day"),              # one day, singular, whatever its sign
