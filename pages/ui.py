@@ -1114,7 +1114,7 @@ def kpi_row(kpis: pd.DataFrame, names: list[str], f: Filters, key: str, per_row:
     trend = compute("trend", f, 6, tuple(sorted(names)))
     for start in range(0, len(names), per_row):
         for col, name in zip(st.columns(per_row), names[start:start + per_row]):
-            with col:   # the tiles of a row end level, their status under them on one line
+            with col:   # the tiles of a row end level (a status on two lines leaves its tile a line shorter)
                 kpi_tile(kpis.loc[name], trend[name].tolist() if name in trend else None, f, key=key,
                          height="stretch")
 
