@@ -6,6 +6,7 @@ figures out (no Streamlit), so they can be tested and reused in exports.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -186,7 +187,8 @@ def localised(fig: go.Figure, symbol: str = MONEY_SIGN) -> go.Figure:
         if axis_name in marked or (axis.tickformat is None and axis.tickmode != "array"):
             # drawn again here, after escaped(): the labels are ours (month names, <br>), not data
             month_axis(fig, axis_name)
-    for name in [n for n in fig.layout if n.startswith(("xaxis", "yaxis")) and n not in dates | _text_axes(fig)]:
+    named = dates | _text_axes(fig)     # dates and categories keep their own ticks
+    for name in [n for n in fig.layout if n.startswith(("xaxis", "yaxis")) and n not in named]:
         axis = fig.layout[name]
         if axis.tickformat is None and axis.tickmode != "array" and axis.type not in ("category", "multicategory"):
             # every number axis groups its thousands (12.000, never 12000 on one chart and 12k
@@ -241,30 +243,28 @@ def month_axis(fig: go.Figure, axis: str = "xaxis") -> go.Figure:
     return fig
 
 
-def _text_axes(fig: go.Figure) -> set[str]:
-    """The layout names of the axes some trace puts text on (categories: "phone", "SMB")."""
+def _axes_carrying(fig: go.Figure, kind: Callable[[object], bool], letters: str = "xy") -> set[str]:
+    """The layout names (``xaxis``, ``yaxis2``...) of the axes on which some trace's first
+    value is of ``kind``."""
     names = set()
     for trace in fig.data:
-        for letter in ("x", "y"):
+        for letter in letters:
             values = getattr(trace, letter, None)
-            if values is not None and len(values) and isinstance(values[0], str):
+            if values is not None and len(values) and kind(values[0]):
                 anchor = getattr(trace, f"{letter}axis", None) or letter
                 names.add(f"{letter}axis" + anchor[1:])
     return names
 
 
+def _text_axes(fig: go.Figure) -> set[str]:
+    """The axes some trace puts text on (categories: "phone", "SMB")."""
+    return _axes_carrying(fig, lambda v: isinstance(v, str))
+
+
 def _date_axes(fig: go.Figure) -> set[str]:
-    """The layout names of the x axes that carry dates (``xaxis``, ``xaxis2``...)."""
-    names = set()
-    for trace in fig.data:
-        values = getattr(trace, "x", None)
-        if values is None or not len(values):
-            continue
-        first = values[0]
-        if isinstance(first, (np.datetime64, pd.Timestamp)) or hasattr(first, "isoformat"):
-            anchor = getattr(trace, "xaxis", None) or "x"
-            names.add("xaxis" + anchor[1:])
-    return names
+    """The x axes that carry dates."""
+    return _axes_carrying(
+        fig, lambda v: isinstance(v, (np.datetime64, pd.Timestamp)) or hasattr(v, "isoformat"), "x")
 
 
 def themed(fig: go.Figure, dark: bool, symbol: str = MONEY_SIGN) -> go.Figure:
