@@ -393,16 +393,29 @@ def monthly_line(frame: pd.DataFrame, x: str, y: str, title: str, y_title: str, 
 
 
 # ---- funnel
+#: The share of the widest stage from which a funnel stage writes its count inside its bar.
+FUNNEL_INSIDE_SHARE = 0.25
+
+
 def funnel_stages(table: pd.DataFrame) -> go.Figure:
-    """Customers per stage with the cumulative conversion."""
+    """Customers per stage with the cumulative conversion: written inside a stage's bar, and
+    beside one narrower than :data:`FUNNEL_INSIDE_SHARE` of the widest (an empty stage drew
+    no bar and so no "0" at all)."""
     text = [f"{number(n)} ({percent(c, 1)})" if c == c else number(n)
             for n, c in zip(table.customers, table.cumulative_conversion)]
+    widest = float(table.customers.max()) if len(table) else 0.0
     fig = go.Figure(go.Funnel(y=table.label, x=table.customers, text=text, textinfo="text",
+                              textposition=["inside" if widest > 0 and n >= FUNNEL_INSIDE_SHARE * widest
+                                            else "outside" for n in table.customers],
                               marker=dict(color=[BLUE, SKY, GREEN, ORANGE, PURPLE][: len(table)]),
                               customdata=table.stage,
                               hovertemplate=_("%{y}: %{x:,} customers") + "<extra></extra>"))
     fig.update_yaxes(title=None)
     return _finish(fig, _("Customers reaching each stage (share of prospects)"), 360)
+
+
+#: A conversion below this share (of an axis running to 110 %) is written above its bar.
+SHORT_BAR = 0.12
 
 
 def conversion_bars(table: pd.DataFrame, which: str = "step") -> go.Figure:
@@ -413,8 +426,11 @@ def conversion_bars(table: pd.DataFrame, which: str = "step") -> go.Figure:
         x=rows.label, y=value, marker_color=BLUE,
         error_y=dict(type="data", symmetric=False, array=(high - value), arrayminus=(value - low), color=BLACK,
                      thickness=1.3, width=6),
-        text=[percent(v, 1) if v == v else _("n/a") for v in value], textposition="inside",
-        insidetextanchor="start", textfont=dict(color="white"), hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
+        text=[percent(v, 1) if v == v else _("n/a") for v in value],
+        # inside a bar, above one too short to hold it (an empty stage showed nothing at all)
+        textposition=["outside" if v < SHORT_BAR else "inside" for v in value.fillna(0)],
+        insidetextanchor="start", insidetextfont=dict(color="white"),   # beside: the theme's text colour
+        cliponaxis=False, hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
     step = which == "step"
     fig.update_yaxes(title=_("Conversion from the previous stage") if step else _("Conversion from prospect"),
                      tickformat=".0%", range=[0, 1.1])
@@ -575,7 +591,7 @@ def campaign_roi(frame: pd.DataFrame) -> go.Figure:
     fig = go.Figure(go.Bar(x=labels, y=rows.roi, marker_color=colours, customdata=rows[["campaign_id"]],
                            hovertemplate=_("%{x}: ROI %{y:.0%}") + "<extra></extra>", showlegend=False))
     target_line(fig, 0.0, _("break-even"), in_legend=True)     # at zero, its label stood on the first bars
-    fig.update_yaxes(title=_("ROI"), tickformat=".0%")
+    fig.update_yaxes(title=_("ROI"), tickformat=".0%", zeroline=False)   # the break-even line is the zero line
     fig.update_xaxes(title=_("Campaign"), tickangle=-35)
     return _finish(fig, _("Campaign ROI (last-touch attribution, first-year margin)"), 380)
 
@@ -743,8 +759,11 @@ def odds_ratio_forest(table: pd.DataFrame) -> go.Figure:
                                error_x=dict(type="data", symmetric=False, array=rows.ci_high - rows.odds_ratio,
                                             arrayminus=rows.odds_ratio - rows.ci_low, color=BLACK),
                                hovertemplate=_("%{y}: odds ratio %{x:.2f}") + "<extra></extra>"))
-    fig.add_vline(x=1, line_dash="dash", line_color=BLACK)
-    fig.update_xaxes(title=_("Odds ratio of churning (log scale; 1 = no effect)"), type="log")
+    # the axis title is centred under the plot, which long driver names leave narrow on a
+    # phone: a short title, and the line at 1 says what it means
+    fig.add_vline(x=1, line_dash="dash", line_color=BLACK, annotation_text=_("no effect"),
+                  annotation_position="top", annotation_font_color=BLACK)
+    fig.update_xaxes(title=_("Odds ratio (log scale)"), type="log")
     fig.update_yaxes(title=None)
     return _finish(fig, _("What drives churn (red: raises it, green: lowers it, grey: unclear)"), 380)
 
@@ -765,13 +784,23 @@ def at_risk_bars(table: pd.DataFrame, y_title: str | None = None) -> go.Figure:
 
 
 # ---- sales pipeline
+#: The share of the longest bar from which a pipeline bar writes its deal count inside itself.
+INSIDE_SHARE = 0.4
+
+
 def pipeline_bars(frame: pd.DataFrame, title: str, y_title: str, money_prefix: str = "€") -> go.Figure:
-    """Open amount per group (age band, team or source), with the number of deals on each bar."""
+    """Open amount per group (age band, team or source), with the number of deals on each bar:
+    inside a bar at least :data:`INSIDE_SHARE` of the longest (plotly makes the text smaller
+    where it does not fit), beside a shorter one, where the axis leaves room for it at any
+    width. Left to plotly ("auto"), a bar almost as long as the longest put its count beside
+    itself on a phone, where the chart's edge cut it ("35 oportun...")."""
+    top = float(frame["amount"].max()) if len(frame) else 0.0
     fig = go.Figure(go.Bar(x=frame["amount"], y=frame["group"], orientation="h", marker_color=BLUE,
                            text=[ngettext("{n} deal", "{n} deals", int(d)).format(n=number(int(d))) for d in frame["deals"]],
-                           textposition="auto", cliponaxis=False,  # inside a long bar: never cut at the edge
+                           textposition=["inside" if top > 0 and a >= INSIDE_SHARE * top else "outside"
+                                         for a in frame["amount"]],
+                           insidetextanchor="end", cliponaxis=False,
                            hovertemplate=f"%{{y}}: {money_prefix}%{{x:,.0f}}<extra></extra>"))
-    top = float(frame["amount"].max()) if len(frame) else 0.0
     fig.update_xaxes(title=_("Open amount"), tickprefix=money_prefix, tickformat=",.0f",
                      range=[0, top * 1.3 if top > 0 else 1], nticks=4)  # room for the deal counts beside the bars
     fig.update_yaxes(title=y_title, autorange="reversed")

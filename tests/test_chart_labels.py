@@ -1,5 +1,6 @@
-"""Chart labels that must stay inside their box: RFM cell names on two lines, deal counts of
-the pipeline bars inside a long bar rather than cut at the chart's edge."""
+"""Chart labels that must stay inside their box and be drawn at all: RFM cell names on two
+lines, deal counts of the pipeline bars inside a long bar rather than cut at the chart's
+edge, counts of an empty funnel stage, the odds ratios' axis title on a phone."""
 
 from __future__ import annotations
 
@@ -25,11 +26,60 @@ def test_rfm_cell_names_on_two_lines_in_each_language():
 
 
 def test_pipeline_deal_counts_never_outside_the_chart():
-    frame = pd.DataFrame({"group": ["0-30 days", "31-60 days"], "amount": [300_000.0, 20_000.0], "deals": [38, 2]})
+    """A count is written inside a bar from 40 % of the longest on, beside a shorter one, where
+    the axis (to 130 % of the longest) leaves 69 % of the plot for it: a bar at 93 % of the
+    longest had put "35 oportunidades" beside itself on a phone, cut at the chart's edge."""
+    frame = pd.DataFrame({"group": ["0-30 days", "31-60 days", "61-90 days", "91-180 days"],
+                          "amount": [300_000.0, 280_000.0, 120_000.0, 20_000.0], "deals": [38, 35, 16, 2]})
     with using("es"):
         fig = charts.pipeline_bars(frame, "Cartera abierta por antigüedad", "Días", "€")
-    assert fig.data[0].textposition == "auto"       # inside the long bar when it fits there, beside a short one
-    assert list(fig.data[0].text) == ["38 oportunidades", "2 oportunidades"]
+    assert list(fig.data[0].textposition) == ["inside", "inside", "inside", "outside"]
+    assert list(fig.data[0].text) == ["38 oportunidades", "35 oportunidades", "16 oportunidades", "2 oportunidades"]
+    assert list(fig.layout.xaxis.range) == [0, 390_000.0]
+    assert fig.data[0].cliponaxis is False
+
+
+def test_an_empty_funnel_stage_still_writes_its_count():
+    """A stage narrower than a quarter of the widest writes its count beside its bar: an empty
+    "lifetime" stage drew no bar and so no "0" (the other stages inside their bars)."""
+    table = pd.DataFrame({"stage": ["prospect", "attracted", "acquired", "retained", "lifetime"],
+                          "label": ["Prospect", "Attracted", "Acquired", "Retained", "Lifetime customer"],
+                          "customers": [1877, 986, 392, 171, 0],
+                          "cumulative_conversion": [1.0, 0.525, 0.209, 0.091, 0.0]})
+    trace = charts.funnel_stages(table).data[0]
+    assert list(trace.textposition) == ["inside", "inside", "outside", "outside", "outside"]
+    assert trace.text[-1] == "0 (0.0 %)" and trace.text[2] == "392 (20.9 %)"
+
+
+def test_a_conversion_too_short_for_its_label_is_written_above_its_bar():
+    rows = pd.DataFrame({"stage": ["prospect", "attracted", "lifetime"], "label": ["Prospect", "Attracted", "Lifetime"],
+                         "step_conversion": [float("nan"), 0.525, 0.0], "step_low": [float("nan"), 0.5, 0.0],
+                         "step_high": [float("nan"), 0.55, 0.02]})
+    trace = charts.conversion_bars(rows).data[0]
+    assert list(trace.textposition) == ["inside", "outside"] and list(trace.text) == ["52.5 %", "0.0 %"]
+    assert trace.insidetextfont.color == "white" and trace.textfont.color is None   # beside: the theme's colour
+    assert trace.cliponaxis is False
+
+
+def test_odds_ratio_axis_title_fits_under_a_narrow_plot():
+    """Long driver names leave the plot narrow on a phone, and the axis title is centred under
+    it: a short title (at most 23 characters a line once wrapped), the line at 1 named."""
+    table = pd.DataFrame({"label": ["Recency", "SLA breaches"], "odds_ratio": [1.33, 1.6],
+                          "ci_low": [1.24, 0.98], "ci_high": [1.43, 2.5]})
+    for lang, no_effect in (("en", "no effect"), ("es", "sin efecto")):
+        with using(lang):
+            fig = charts.fitted(charts.odds_ratio_forest(table))
+        lines = fig.layout.xaxis.title.text.split("<br>")
+        assert max(len(line) for line in lines) <= 23, lines
+        assert [a.text for a in fig.layout.annotations] == [no_effect]
+
+
+def test_campaign_roi_break_even_is_not_hidden_by_the_zero_line():
+    frame = pd.DataFrame({"name": ["Spring", "Summer"], "roi": [0.4, -0.2], "campaign_id": ["c1", "c2"],
+                          "cost": [100.0, 100.0], "margin": [140.0, 80.0]})
+    fig = charts.campaign_roi(frame)
+    assert fig.layout.yaxis.zeroline is False
+    assert [s.y0 for s in fig.layout.shapes] == [0.0] and fig.layout.shapes[0].line.dash == "dash"
 
 
 def test_every_figure_has_the_dashboard_s_template_in_light_and_dark():
