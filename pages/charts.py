@@ -574,10 +574,14 @@ def response_bars(personalized: tuple[float | None, float, float], generic: tupl
         values.append(rate)
         lows.append(rate - low if rate is not None else 0)
         highs.append(high - rate if rate is not None else 0)
-    fig = go.Figure(go.Bar(x=labels, y=values, marker_color=[GREEN, GREY],
+    top = max([v for v in values if v is not None], default=0.0)
+    fig = go.Figure(go.Bar(x=labels, y=[0.0 if v is None else v for v in values], marker_color=[GREEN, GREY],
                            error_y=dict(type="data", symmetric=False, array=highs, arrayminus=lows, color=BLACK),
-                           text=[percent(v, 1) if v is not None else _("n/a") for v in values], textposition="inside",
-                           insidetextanchor="start", textfont=dict(color="white")))
+                           text=[percent(v, 1) if v is not None else _("n/a") for v in values],
+                           # above a bar too short to hold it, and "n/a" where there is no bar
+                           textposition=["outside" if v is None or v < 0.15 * top else "inside" for v in values],
+                           insidetextanchor="start", insidetextfont=dict(color="white"), cliponaxis=False,
+                           hovertemplate="%{x}: %{text}<extra></extra>"))
     fig.update_yaxes(title=_("Response rate"), tickformat=".1%", rangemode="tozero")
     fig.update_xaxes(title=_("Marketing contact"))
     return _finish(fig, _("Response rate, with 95 % Wilson intervals"), 320)

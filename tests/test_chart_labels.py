@@ -61,6 +61,16 @@ def test_a_conversion_too_short_for_its_label_is_written_above_its_bar():
     assert trace.cliponaxis is False
 
 
+def test_a_response_rate_without_contacts_reads_n_a():
+    """No generic contacts: no rate, written "n/a" above the axis (it was drawn inside a bar
+    that did not exist, so not at all); a short rate above its bar."""
+    trace = charts.response_bars((0.2, 0.15, 0.25), (None, 0.0, 0.0)).data[0]
+    assert list(trace.text) == ["20.0 %", "n/a"] and list(trace.textposition) == ["inside", "outside"]
+    assert list(trace.y) == [0.2, 0.0] and trace.hovertemplate == "%{x}: %{text}<extra></extra>"
+    trace = charts.response_bars((0.2, 0.15, 0.25), (0.01, 0.0, 0.03)).data[0]
+    assert list(trace.textposition) == ["inside", "outside"]
+
+
 def test_odds_ratio_axis_title_fits_under_a_narrow_plot():
     """Long driver names leave the plot narrow on a phone, and the axis title is centred under
     it: a short title (at most 23 characters a line once wrapped), the line at 1 named."""
