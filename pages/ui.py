@@ -1089,8 +1089,9 @@ def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_
 #: The Overview's headline KPI tiles (their sparklines are warmed: pages/warm.py).
 OVERVIEW_HEADLINE = ("sla_compliance", "nps", "csat", "win_rate", "customer_equity_growth", "active_customers_growth",
                      "complaints_per_1000", "duplicate_rate")
-#: The Overview's sections, started side by side when it opens (:func:`prefetch`): the
-#: scorecard beside the sparklines' statements, then those of the view shown (below).
+#: The Overview's sections, started side by side when it opens (:func:`prefetch`, two at a
+#: time): the scorecard first, the longest; beside it the view shown (below), then the
+#: sparklines (:func:`overview_plan`).
 OVERVIEW_SECTIONS: ahead.Plan = (
     ("scorecard", "range", ("targets",)), ("trend", "range", (6, tuple(sorted(OVERVIEW_HEADLINE)))))
 #: The Overview's two views (tab labels, untranslated), each with its sections; only the one
@@ -1105,8 +1106,17 @@ OVERVIEW_VIEWS: dict[str, ahead.Plan] = {
 
 
 def overview_plan(view: str | None = None) -> ahead.Plan:
-    """The Overview's sections with those of ``view`` (untranslated label; the first view when None)."""
-    return (*OVERVIEW_SECTIONS, *OVERVIEW_VIEWS[view or next(iter(OVERVIEW_VIEWS))])
+    """The Overview's sections with those of ``view`` (untranslated label; the first view when
+    None) in the order they are started: the scorecard, the view's, the sparklines.
+
+    The view's sections are short (its four monthly series: 0.26 s of the cores at 1M
+    customers, against 3.7 s for the scorecard) and the sparklines' families are read with
+    the scorecard's, which the sparklines wait for: started before the sparklines, the
+    series are ready when the scorecard ends instead of being computed after it. A fresh
+    server's first load at 1M customers: 4.36 s against 4.62 s with the sparklines second
+    (medians of 14 interleaved pairs of fresh servers, 2026-11-29)."""
+    scorecard, sparklines = OVERVIEW_SECTIONS
+    return (scorecard, *OVERVIEW_VIEWS[view or next(iter(OVERVIEW_VIEWS))], sparklines)
 
 
 def kpi_row(kpis: pd.DataFrame, names: list[str], f: Filters, key: str, per_row: int = 4) -> None:

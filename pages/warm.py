@@ -28,7 +28,7 @@ from metrics.scope import AccessError, Scope, load_access
 from pages import ahead, ui
 
 #: The Overview's sections (computation, window, arguments: pages/ahead.py) as it opens, in
-#: the page's order (the scorecard and the sparklines first), computed side by side as the
+#: the page's order (the scorecard, the monthly series, the sparklines), computed side by side as the
 #: page computes them (:data:`OVERVIEW_WORKERS`): a first visitor who comes while they run
 #: waits for them rather than computing them again (data/cache.py); then those of its other
 #: views (the forecasts' tab).
