@@ -97,6 +97,15 @@ def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and value != value) or value is pd.NA or value is pd.NaT
 
 
+def named_definition(label: str, definition: str) -> str:
+    """A KPI's definition under its name, in markdown: the name in bold, or the definition's own
+    opening words in bold where it starts with the name ("**Customer equity growth** (active
+    customers x ...)"), not the name twice."""
+    if definition.casefold().startswith(label.casefold()):
+        return f"**{definition[:len(label)]}**{definition[len(label):]}"
+    return _("**{kpi}**: {definition}").format(kpi=label, definition=definition)
+
+
 def value_label(value) -> str | None:
     """A coded value (``in_person``, ``breached``) as words in the page's language; a missing
     value stays missing (a table shows its placeholder, not "nan")."""

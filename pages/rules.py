@@ -4,7 +4,7 @@ import streamlit as st
 
 from metrics.catalogue import Rule
 from i18n import _
-from pages import ui
+from pages import labels, ui
 
 ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title(_("Gartner's eight rules"))
@@ -18,6 +18,10 @@ st.markdown(_("**How the score is computed.** A KPI's attainment is value / targ
               "fewer than {minimum} answers or records is shown with *too few answers* and left out of the score. "
               "A tile's ? gives its base and 95 % interval. Sparklines show the last six months.").format(
     minimum=ui.settings().min_base))
+
+#: The most tiles side by side: in a row of five a status such as "near target · target ≤ 24.0 h"
+#: took two lines at 1440 px, and its tile ended a line shorter than its neighbours.
+MOST_PER_ROW = 4
 
 card = ui.scorecard(f)
 kpis = card["kpis"]
@@ -37,10 +41,16 @@ for rule in Rule:
                        delta=None if change is None else _("{change} points").format(change=ui.i18n.signed(change, 1)),
                        delta_color="off" if change is not None and round(change, 1) == 0 else "normal",
                        delta_arrow="off" if change is not None and round(change, 1) == 0 else "auto")
-        mine = kpis[kpis.rule == rule.value]
-        cols = st.columns(len(mine))
-        for col, row in zip(cols, mine.to_dict("records")):
-            with col:
-                spark = trend[row["name"]].tolist() if row["name"] in trend else None
-                ui.kpi_tile(row, spark, drill_filters=f, key=f"rule{rule.value}_")
-                st.caption(_(row["definition"]))
+        mine = kpis[kpis.rule == rule.value].to_dict("records")
+        per_row = -(-len(mine) // -(-len(mine) // MOST_PER_ROW))     # five tiles: three, then two
+        for start in range(0, len(mine), per_row):
+            shown = mine[start:start + per_row]
+            # the tiles in a row of their own, as tall as the tallest; each definition below
+            # its tile (under a definition of its own length a tile was taller or shorter than
+            # its neighbours) and named, since a phone puts the definitions after all the tiles
+            for col, row in zip(st.columns(per_row), shown):
+                with col:
+                    spark = trend[row["name"]].tolist() if row["name"] in trend else None
+                    ui.kpi_tile(row, spark, drill_filters=f, key=f"rule{rule.value}_", height="stretch")
+            for col, row in zip(st.columns(per_row), shown):
+                col.caption(labels.named_definition(_(row["label"]), _(row["definition"])))

@@ -1084,6 +1084,8 @@ def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_
     st.badge(badge, icon=STATUS_ICON[status], color=STATUS_COLOUR[status])
     if drill_filters is not None and kpi.records is not None:
         records_button(_("Records"), _(kpi.label), "kpi", drill_filters, kpi.name, key=f"drill_{key}{kpi.name}")
+    elif drill_filters is not None:
+        st.space("medium")      # a button's height: the tiles of its row still end level
 
 
 #: The Overview's headline KPI tiles (their sparklines are warmed: pages/warm.py).

@@ -115,3 +115,19 @@ def test_a_long_header_does_not_push_short_numbers_out_of_view():
     shown, localised_config, writers = labels._localised(frame, config)
     # 34 characters of header counted as 24: 24 x 7.2 + 26 = 198 px, not 271
     assert labels.fitted_widths(shown, localised_config, writers)["days"]["width"] == 198
+
+
+def test_a_definition_is_named_once_under_its_tile():
+    """The rules page writes each definition under its tile, named (a phone puts the
+    definitions after all the tiles): the name in bold, or the definition's own opening words
+    where it starts with the name."""
+    assert labels.named_definition("CSAT", "Share of CSAT survey answers scoring 4 or 5.") == \
+        "**CSAT**: Share of CSAT survey answers scoring 4 or 5."
+    assert labels.named_definition("Customer equity growth", "Customer equity growth (active customers x CLV).") \
+        == "**Customer equity growth** (active customers x CLV)."
+    with i18n.using("es"):
+        assert labels.named_definition("Crecimiento del valor de la cartera de clientes",
+                                       "Crecimiento del valor de la cartera de clientes (clientes activos x CLV).") \
+            == "**Crecimiento del valor de la cartera de clientes** (clientes activos x CLV)."
+        assert labels.named_definition("NPS", "Net Promoter Score: % de respuestas 9-10.") == \
+            "**NPS**: Net Promoter Score: % de respuestas 9-10."
