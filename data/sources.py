@@ -359,6 +359,10 @@ def _transport_errors() -> tuple[type[Exception], ...]:
     return (OSError, TException)
 
 
+#: SQLAlchemy dialect names as the products are called (Spark's Thrift server speaks Hive's).
+PRODUCT_NAMES = {"duckdb": "DuckDB", "postgresql": "PostgreSQL", "hive": "Spark SQL", "sqlite": "SQLite"}
+
+
 @dataclass(frozen=True)
 class Source:
     """An opened, checked source."""
@@ -373,6 +377,11 @@ class Source:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def product(self) -> str:
+        """The database product as people name it ("DuckDB", "PostgreSQL", "Spark SQL")."""
+        return PRODUCT_NAMES.get(self.dialect, self.dialect)
 
 
 def connect(url: str | None = None, build_missing_demo: bool = True) -> Source:

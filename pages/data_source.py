@@ -12,7 +12,7 @@ ui.frame()  # first: a page opened alone runs inside app.py's frame
 st.title(_("Data"))
 source = ui.require_source()
 st.markdown(_("**Connection:** `{url}`  \n**Database:** {dialect} · opened read-only: the dashboard never writes "
-              "to it.").format(url=source.masked_url, dialect=source.dialect))
+              "to it.").format(url=source.masked_url, dialect=source.product))
 
 
 def reason(check_key: str) -> str:

@@ -47,6 +47,7 @@ def test_duckdb_source_refuses_writes_and_stays_unchanged(tmp_path):
     build_demo(path, DemoSpec(customers=100, seed=1, end=END))
     before = path.read_bytes()
     source = sources.connect(f"duckdb:///{path}")
+    assert source.product == "DuckDB"       # as the Data page names it (the dialect is "duckdb")
     with source.engine.connect() as conn:
         checksum = table_checksum(conn, "customers")
         with pytest.raises(SQLAlchemyError, match="read-only"):
@@ -62,6 +63,7 @@ def test_duckdb_source_refuses_writes_and_stays_unchanged(tmp_path):
 def test_postgres_source_refuses_writes_and_stays_unchanged(pg_url):
     build_demo(pg_url, DemoSpec(customers=60, seed=1, end=END))
     source = sources.connect(pg_url)
+    assert source.product == "PostgreSQL"
     with source.engine.connect() as conn:
         checksum = table_checksum(conn, "customers")
     with source.engine.connect() as conn:

@@ -217,7 +217,7 @@ def test_source_is_schema_checked(spark_demo_url, spark_server):
     source = connect(spark_demo_url)
     with source.engine.connect() as conn:
         assert table_names(conn) >= {t.name for t in schema.TABLES}
-    assert source.dialect == "hive"
+    assert source.dialect == "hive" and source.product == "Spark SQL"
     source.engine.dispose()
     with pytest.raises(SchemaMismatch, match="missing table customers"):
         connect(spark_server)  # the empty "default" database
