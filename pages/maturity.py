@@ -89,9 +89,9 @@ with tabs[0]:
         st.success(_("Every criterion of the four phases holds: the company is customer-centric on the evidence."))
     # a phase's line and a KPI's target can differ (duplicates: phase 2 asks <= 2 %, the KPI <= 1 %):
     # say so, or a criterion that holds next to a KPI off target reads as a contradiction
-    st.caption(_("A phase's lines (targets.toml, [maturity]) say that a practice is in place; a KPI's target "
-                 "(Gartner's eight rules) says how well it performs. They can differ: a criterion may hold while "
-                 "its KPI is still short of target."))
+    st.caption(_("A phase's criteria say that a practice is in place; a KPI's target (Gartner's eight rules) "
+                 "says how well it performs. Their lines can differ: a criterion may hold while its KPI is still "
+                 "short of target."))
     for phase, name in maturity.PHASES.items():
         mine = [c for c in criteria if c.phase == phase]
         held = sum(c.holds for c in mine)
@@ -279,13 +279,13 @@ with tabs[4]:
                     st.warning(str(exc), icon=":material/sync_problem:")
 
 with tabs[5]:
-    st.markdown(_("Targets come from `targets.toml`; a target changed here overrides it for everyone, and the "
-                  "change is recorded with who and when."))
+    st.markdown(_("Targets come from the dashboard's configuration (its targets file); a target changed here "
+                  "overrides it for everyone, and the change is recorded with who and when."))
     overrides = store.target_overrides()
     table = pd.DataFrame([{_("KPI"): _(k.label), _("Rule"): _(k.rule.title),
                            _("Target"): ("≥ " if k.direction.value == "higher" else "≤ ")
                            + format_value(targets[k.name], k.unit),
-                           _("Set in"): _("changed in the app") if k.name in overrides else "targets.toml"}
+                           _("Set in"): _("changed in the app") if k.name in overrides else _("configuration")}
                           for k in CATALOGUE])
     labels.table(table, hide_index=True, placeholder=labels.EMPTY,   # wide enough for "≤ 10,0 por cada 1.000"
                  column_config={_("Target"): st.column_config.TextColumn(_("Target"), width=170)})
@@ -306,7 +306,7 @@ with tabs[5]:
                 st.session_state["maturity_saved"] = _("{kpi}: target set to {target} by {who}.").format(
                     kpi=_(KPIS[pick].label), target=format_value(new, KPIS[pick].unit), who=escape.markdown(who))
                 st.rerun()
-            if c2.form_submit_button(_("Back to targets.toml")) and pick in overrides:
+            if c2.form_submit_button(_("Back to the configured target")) and pick in overrides:
                 store.set_target(pick, None, who=who, role=role)
                 st.rerun()
         except StoreError as exc:  # saved by someone else at the same moment

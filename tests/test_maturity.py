@@ -152,4 +152,4 @@ def test_overdue_and_report(phase_engines):
     assert "Phase reached on the evidence: 2 Integration" in report
     assert "the CRM lead's view: 3 Process" in report
     assert "| Concept | Segments |  | 1 Jan 2026 | in progress **(overdue)** |" in report
-    assert "| Service level measured and on target | 0.0 % | ≥ target 95.0 % | no |" in report
+    assert "| Service level measured and on target | 0.0 % | ≥ 95.0 %, the target | no |" in report
