@@ -524,14 +524,11 @@ def main(argv: list[str] | None = None) -> int:
 #: What the measurements and profiles say stands between the pages and the floor (kept
 #: here, so that the results file is regenerated with it).
 NOTES = """
-- **The machine, and five runs.** The tables are the run at 13:46 on 97fb369 (floor
-  0.86 s; load average 3.4 / 3.1 / 2.3 at the end). Its changes to the pages since the
-  10:46 run are what people see (charts' axes and legends, tables' column widths, tiles
-  as tall as their row, words): they compute nothing new. At 10:46 (e5e61cd) the changes
-  were the Spanish ones (tables' numbers written by Babel, the language kept from page to
-  page); eight fresh servers with the same results kept (`make warm`) opened the Overview
-  at 100k in 1.58 s (median of four) on c86b904 against 1.62 s on e5e61cd, interleaved.
-  The fresh first loads straddle their aims from run to run:
+- **The machine, and seven runs.** The tables are the run at 16:35 on 0e1ea15 (floor
+  0.94 s; load average 2.8 / 3.0 / 2.6 at the end). Since the 13:46 run the Overview starts
+  its monthly series beside the scorecard and its sparklines after them (below); the
+  other changes are what people see (where charts write their counts, the rules page's
+  tiles, words). The fresh first loads straddle their aims from run to run:
 
   | run | 1M first load | 1M filter change | 1M after `make warm` | 100k first load |
   |---|---|---|---|---|
@@ -540,7 +537,12 @@ NOTES = """
   | 08:40, 32ff2fc | 4.15 s (4.25, 3.89, 4.15) | 1.20 s | 1.85 s | 2.11 s (2.23, 1.83, 2.11) |
   | 10:46, e5e61cd (tables) | 4.40 s (5.26, 4.40, 4.24) | 1.15 s | 2.06 s | 2.00 s (2.27, 2.00, 1.90) |
   | 13:46, 97fb369 (layout) | 4.52 s (4.52, 5.18, 4.17) | 1.13 s | 2.07 s | 1.93 s (1.62, 2.10, 1.93) |
+  | 16:16, 0e1ea15 (series beside the scorecard) | 3.92 s (3.75, 4.50, 3.92) | 1.09 s | 2.24 s | 2.31 s (2.08, 2.57, 2.31) |
+  | 16:35, 0e1ea15 | 4.34 s (4.34, 4.34, 4.01) | 1.11 s | 2.04 s | 1.95 s (2.20, 1.95, 1.93) |
 
+  The 16:16 run began as the full test suite ended (load average 3.8 at its end), and its
+  100k steps were slower throughout (first load after `make warm` 1.98 s, with nothing to
+  compute).
   The 08:28 run followed the test suite: the 1M database had been pushed out of the
   system's cache (5.1 s to read it back before the first server), and the steps no code
   touches were slower too (first load after `make warm` 2.71 s against 1.85 s). In the
@@ -566,23 +568,41 @@ NOTES = """
   - *A scorecard's family statements are sent two at a time*, each on its own connection
     (metrics/catalogue.py ``PeriodFacts.read``), and a forecast's fits find the BLAS
     libraries once (0.15 s a forecast instead of 0.17 s).
-- **The first load of a fresh server** at 1M: 4.52 s (aim 4 s; 4.17-5.18 s in this run,
-  3.89-7.02 s over the five runs above). The visitor opens the app as soon as the server
-  answers; the warming then computes the scorecard's and the sparklines' families (about
-  5 s of the cores in a fresh process: the 44M interactions 2.0 s, the customer values
-  1.4 s, the data quality 1.2 s) while Chromium loads and draws the app on the same two
-  cores (4.5-5.8 s of the cores for the Overview, against 1.6-1.9 s for the blank page;
-  measured apart, eight small plotly charts cost it 1.3 s more than none, eight metric
-  sparklines 0.3 s). After `make warm` the first load takes 2.0-2.2 s. *Tried and left
-  out*: reading the Overview's families in the server's start-up thread, beside the
+- **The first load of a fresh server** at 1M: 4.34 s (aim 4 s; 4.01-4.34 s in this run,
+  3.75-7.02 s over the seven runs above). The visitor opens the app as soon as the server
+  answers; the warming then computes the Overview's sections, 3.6-3.8 s of the cores in a
+  fresh process and nearly all of it DuckDB (cold: the 44M interactions 1.6 s, of which
+  the departments per customer 0.9 s; the customer values 1.0 s; the data quality 0.8 s,
+  of which the median days since an update 0.2 s; the sparklines' twelve periods cost
+  next to nothing, read by the same statements), while Chromium loads and draws the app
+  on the same two cores (5.3-5.9 s of the cores up to its last chart, against 1.6-1.9 s
+  for the blank page). Measured with the `/proc` CPU times of both, the two cores are
+  saturated: from the tab's request to the end of the Overview's run (4.4 s) the server
+  used 4.9 s of the cores. After `make warm` the first load takes 2.0-2.2 s.
+  *The monthly series beside the scorecard* (pages/ui.py ``overview_plan``): before, they
+  were computed after the scorecard and the sparklines, and the page waited 0.5-0.7 s more
+  for them; 4.36 s against 4.62 s at 1M (medians of 14 interleaved pairs of fresh
+  servers), no difference at 100k (1.95 s against 1.90 s, 14 pairs). *Tried and left
+  out* (2026-11-29, interleaved fresh servers): a separate process computing the
+  Overview's families while the server loads its libraries (its second core is idle for
+  1.3 s there): the families took 4.2-5 s in that process (one or two DuckDB threads) and
+  ended after the server had answered, first loads 4.30-5.44 s against 4.02-4.72 s; the
+  warming computing the Overview's six sections at once, or the series first: 0.1-0.2 s
+  gained, as with the order kept, which starts the scorecard first; no plotly chart at all
+  on the Overview (a measure, not a change): 4.16 s against 4.41 s, so the charts' drawing
+  is not what holds the first load; the departments per customer as bits of the schema's
+  five values, exact for any other value (a min/max of those only): 0.021 s against
+  0.027 s a period at 100k, but 0.214 s against 0.185 s at 1M. Earlier: reading the Overview's families in the server's start-up thread, beside the
   libraries' loading (1.2 s of the second core are idle there): the first load measured
   from the server's answer fell to 1.7-2.0 s, but the loading slowed as much (the server
   answered at 4.3-4.6 s instead of 2.7-2.8 s), and from the process's start the Overview
   was done no sooner (9.3-10.1 s against 9.6-9.9 s): a better number, not a faster app.
-- **At 100k** the fresh first load took 1.93 s (aim 2 s, "5x the blank page" in the issue;
-  2.2x this run's blank page; 1.77-2.11 s in the runs before), and 1.9-2.4 s after
+- **At 100k** the fresh first load took 1.95 s (aim 2 s, "5x the blank page" in the issue;
+  2.1x this run's blank page; 1.77-2.31 s in the runs before), and 2.0-2.5 s after
   `make warm`, with nothing left to compute: what is left is the browser loading the app
-  and the page run building and sending its figures, about 2x the blank page.
+  and the page run building and sending its figures, about 2x the blank page. With every
+  result kept (`CRM_WARM=0`), the page run takes about 1 s but only 0.6-0.9 s of the
+  server's cores: Chromium, drawing what it was sent, has the rest.
 - **Tried and left out** (2026-11-29): the data-quality records counted per period end by
   filtered aggregates in one scan of the customers (no join of customers and periods):
   the same figures, but 0.79 s against 0.49 s warm at 1M (eight percentiles, each over
@@ -600,9 +620,9 @@ NOTES = """
   (faster, but not exact on every engine).
 - **Every other page**, cold and warm, is within its aims at both sizes. At 1M the pages
   opened while the Overview's cubes are built, right after the first load, share the cores
-  with them: the slowest cold are Customer value (2.75 s: the value models fitted on the
-  page's first visit), the rules page (2.49 s: the sparklines of every KPI) and CRM
-  maturity (2.35 s). After a restart, its results kept on disk, every page opens within
+  with them: the slowest cold are the rules page (2.77 s: the sparklines of every KPI),
+  Customer value (2.58 s: the value models fitted on the page's first visit) and CRM
+  maturity (2.44 s). After a restart, its results kept on disk, every page opens within
   the cold aims.
 - **Memory.** One session peaked at about 1.5-1.6 GB at 1M (DuckDB's memory limit is a share of
   the machine, `CRM_DB_MEMORY`); ten more sessions, each with its own region filter, peaked
