@@ -765,8 +765,11 @@ def odds_ratio_forest(table: pd.DataFrame) -> go.Figure:
                                hovertemplate=_("%{y}: odds ratio %{x:.2f}") + "<extra></extra>"))
     # the axis title is centred under the plot, which long driver names leave narrow on a
     # phone: a short title, and the line at 1 says what it means
-    fig.add_vline(x=1, line_dash="dash", line_color=BLACK, annotation_text=_("no effect"),
-                  annotation_position="top", annotation_font_color=BLACK)
+    fig.add_vline(x=1, line_dash="dash", line_color=BLACK)
+    # an annotation on a log axis is placed at log10(x): 0 is the line at 1 (add_vline's own
+    # annotation put it at 10, and stretched the axis to reach it)
+    fig.add_annotation(x=0, xref="x", y=1, yref="paper", yanchor="bottom", showarrow=False,
+                       text=_("no effect"), font=dict(color=BLACK))
     fig.update_xaxes(title=_("Odds ratio (log scale)"), type="log")
     fig.update_yaxes(title=None)
     return _finish(fig, _("What drives churn (red: raises it, green: lowers it, grey: unclear)"), 380)

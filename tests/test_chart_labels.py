@@ -82,6 +82,8 @@ def test_odds_ratio_axis_title_fits_under_a_narrow_plot():
         lines = fig.layout.xaxis.title.text.split("<br>")
         assert max(len(line) for line in lines) <= 23, lines
         assert [a.text for a in fig.layout.annotations] == [no_effect]
+        note = fig.layout.annotations[0]     # on the line at 1: a log axis places it at log10(1)
+        assert (note.x, note.xref, note.yref) == (0, "x", "paper")
 
 
 def test_campaign_roi_break_even_is_not_hidden_by_the_zero_line():
