@@ -1,5 +1,7 @@
 """Gartner's eight rules: each rule's definition, its KPIs with trend, target, status, records."""
 
+import math
+
 import streamlit as st
 
 from metrics.catalogue import Rule
@@ -42,7 +44,8 @@ for rule in Rule:
                        delta_color="off" if change is not None and round(change, 1) == 0 else "normal",
                        delta_arrow="off" if change is not None and round(change, 1) == 0 else "auto")
         mine = kpis[kpis.rule == rule.value].to_dict("records")
-        per_row = -(-len(mine) // -(-len(mine) // MOST_PER_ROW))     # five tiles: three, then two
+        rows_needed = max(math.ceil(len(mine) / MOST_PER_ROW), 1)
+        per_row = max(math.ceil(len(mine) / rows_needed), 1)      # rows as even as can be: five is three and two
         for start in range(0, len(mine), per_row):
             shown = mine[start:start + per_row]
             # the tiles in a row of their own, as tall as the tallest; each definition below
