@@ -30,15 +30,16 @@ number = ui.i18n.number
 tiles = st.columns(4)
 tiles[0].metric(_("Customers over the limit"), number(pressure["over_contacted"]),
                 delta=_("{share} of those contacted").format(share=ui.fmt(pressure["over_contacted_share"], "percent")),
-                delta_color="off", delta_arrow="off", border=True)
+                delta_color="off", delta_arrow="off", border=True, height="stretch")
 tiles[1].metric(_("Outbound contacts per customer per week"), ui.fmt(pressure["contacts_per_customer_week"], "score"),
-                border=True, help=_("Outbound contacts / (customers contacted x weeks in the range)"))
+                border=True, height="stretch",   # the row's tiles level
+                help=_("Outbound contacts / (customers contacted x weeks in the range)"))
 tiles[2].metric(_("Contacts against marketing consent"), number(consent["against_consent"]),
                 delta=_("{n} customers").format(n=number(consent["customers_against_consent"])), delta_color="off",
                 delta_arrow="off", border=True)
 tiles[3].metric(_("Contacts off the preferred channel"), number(consent["off_preferred_channel"]),
                 delta=_("{share} of outbound").format(share=ui.fmt(consent["off_preferred_share"], "percent")),
-                delta_color="off", delta_arrow="off", border=True)
+                delta_color="off", delta_arrow="off", border=True, height="stretch")
 
 
 def interval(successes: int, trials: int) -> tuple:
