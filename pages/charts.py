@@ -392,6 +392,15 @@ def monthly_line(frame: pd.DataFrame, x: str, y: str, title: str, y_title: str, 
     return _finish(fig, title, 300)
 
 
+# ---- text on bars
+def inside_or_beside(values, share: float) -> list[str]:
+    """Where each bar writes its text: "inside" a bar at least ``share`` of the longest, "outside"
+    (beside or above it) a shorter one or a missing value, where there is room for it."""
+    known = [float(v) for v in values if v is not None and v == v]
+    top = max(known, default=0.0)
+    return ["inside" if top > 0 and v is not None and v == v and v >= share * top else "outside" for v in values]
+
+
 # ---- funnel
 #: The share of the widest stage from which a funnel stage writes its count inside its bar.
 FUNNEL_INSIDE_SHARE = 0.25
@@ -403,10 +412,8 @@ def funnel_stages(table: pd.DataFrame) -> go.Figure:
     no bar and so no "0" at all)."""
     text = [f"{number(n)} ({percent(c, 1)})" if c == c else number(n)
             for n, c in zip(table.customers, table.cumulative_conversion)]
-    widest = float(table.customers.max()) if len(table) else 0.0
     fig = go.Figure(go.Funnel(y=table.label, x=table.customers, text=text, textinfo="text",
-                              textposition=["inside" if widest > 0 and n >= FUNNEL_INSIDE_SHARE * widest
-                                            else "outside" for n in table.customers],
+                              textposition=inside_or_beside(table.customers, FUNNEL_INSIDE_SHARE),
                               marker=dict(color=[BLUE, SKY, GREEN, ORANGE, PURPLE][: len(table)]),
                               customdata=table.stage,
                               hovertemplate=_("%{y}: %{x:,} customers") + "<extra></extra>"))
@@ -574,12 +581,11 @@ def response_bars(personalized: tuple[float | None, float, float], generic: tupl
         values.append(rate)
         lows.append(rate - low if rate is not None else 0)
         highs.append(high - rate if rate is not None else 0)
-    top = max([v for v in values if v is not None], default=0.0)
     fig = go.Figure(go.Bar(x=labels, y=[0.0 if v is None else v for v in values], marker_color=[GREEN, GREY],
                            error_y=dict(type="data", symmetric=False, array=highs, arrayminus=lows, color=BLACK),
                            text=[percent(v, 1) if v is not None else _("n/a") for v in values],
                            # above a bar too short to hold it, and "n/a" where there is no bar
-                           textposition=["outside" if v is None or v < 0.15 * top else "inside" for v in values],
+                           textposition=inside_or_beside(values, 0.15),
                            insidetextanchor="start", insidetextfont=dict(color="white"), cliponaxis=False,
                            hovertemplate="%{x}: %{text}<extra></extra>"))
     fig.update_yaxes(title=_("Response rate"), tickformat=".1%", rangemode="tozero")
@@ -804,8 +810,7 @@ def pipeline_bars(frame: pd.DataFrame, title: str, y_title: str, money_prefix: s
     top = float(frame["amount"].max()) if len(frame) else 0.0
     fig = go.Figure(go.Bar(x=frame["amount"], y=frame["group"], orientation="h", marker_color=BLUE,
                            text=[ngettext("{n} deal", "{n} deals", int(d)).format(n=number(int(d))) for d in frame["deals"]],
-                           textposition=["inside" if top > 0 and a >= INSIDE_SHARE * top else "outside"
-                                         for a in frame["amount"]],
+                           textposition=inside_or_beside(frame["amount"], INSIDE_SHARE),
                            insidetextanchor="end", cliponaxis=False,
                            hovertemplate=f"%{{y}}: {money_prefix}%{{x:,.0f}}<extra></extra>"))
     fig.update_xaxes(title=_("Open amount"), tickprefix=money_prefix, tickformat=",.0f",
