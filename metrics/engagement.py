@@ -21,7 +21,7 @@ from metrics import cube, keeping
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.health import valid_clause
 from metrics.periods import Periods, as_periods, by_period
-from metrics.sql import as_float, count_if, epoch, ratio
+from metrics.sql import as_float, count_if, distinct_key, epoch, ratio
 
 DIGITAL_CHANNELS = ("web", "chat", "email", "mobile", "social")
 #: The interaction channel that honours a preferred channel ('none' honours nothing).
@@ -66,9 +66,10 @@ def interaction_facts_by_period(conn: Connection, periods: Periods | Sequence[Fi
 
     The counts come from a small cube (rows counted per period, direction, channel,
     campaign, response and link); the customers served per period from a group-by of each
-    period's linked rows per customer keeping only the first and last department in
-    alphabetical order: "served by at least two departments" is ``min(department) <>
-    max(department)``, the same as ``count(DISTINCT department) >= 2`` (NULLs ignored).
+    period's linked rows per customer keeping only the least and greatest department:
+    "served by at least two departments" is ``min(department) <> max(department)``, the
+    same as ``count(DISTINCT department) >= 2`` (NULLs ignored; compared through
+    :class:`metrics.sql.distinct_key`).
     """
     periods = as_periods(periods)
     rows = cube.counts(conn, "interactions", periods, INTERACTION_FIGURES, _interaction_cube)
@@ -120,7 +121,7 @@ def _interaction_parts(periods: Periods) -> tuple[Subquery, Subquery]:
     ).group_by(g.p).subquery("counts")
     pc = _per_customer(periods, clauses).c
     served = (select(pc.p, func.count().label("served_customers"),
-                     count_if(pc.first_department != pc.last_department).label("multi_department_customers"))
+                     count_if(pc.least_department != pc.greatest_department).label("multi_department_customers"))
               .group_by(pc.p).subquery("served"))
     return counts, served
 
@@ -135,15 +136,16 @@ def _flags(direction, in_campaign, responded, channel) -> dict:
 
 def _per_customer(periods: Periods, clauses: list, counts: dict | None = None) -> Subquery:
     """Each period's interactions with a customer grouped per customer, in one statement per
-    period: the first and last department in alphabetical order ("served by at least two
-    departments" is ``min(department) <> max(department)``, the same as ``count(DISTINCT
-    department) >= 2``). With ``counts`` (name: condition, None for every row), those counts
+    period: the least and greatest department ("served by at least two departments" is
+    ``min(department) <> max(department)``, the same as ``count(DISTINCT department) >= 2``),
+    as :class:`metrics.sql.distinct_key`, which DuckDB compares faster than the text. With ``counts`` (name: condition, None for every row), those counts
     too, and the rows without a customer as one more group (of a NULL customer)."""
     i = interactions.c
     return periods.each(lambda p, f: (
         select(p.label("p"), i.customer_id,
                *[(func.count() if flag is None else count_if(flag)).label(name) for name, flag in (counts or {}).items()],
-               func.min(i.department).label("first_department"), func.max(i.department).label("last_department"))
+               func.min(distinct_key(i.department)).label("least_department"),
+               func.max(distinct_key(i.department)).label("greatest_department"))
         .where(i.occurred_at >= f.start_at, i.occurred_at < f.as_of,
                *([] if counts else [i.customer_id.is_not(None)]), *clauses)
         .group_by(i.customer_id))).subquery("per_customer")
@@ -171,7 +173,7 @@ def _interaction_cube(conn: Connection, periods: Periods) -> pd.DataFrame:
                     func.sum(case((linked, pc.n), else_=0)).label("linked"),
                     *[func.sum(pc[name]).label(name) for name in flags],
                     func.count(pc.customer_id).label("served_customers"),
-                    count_if(and_(linked, pc.first_department != pc.last_department))
+                    count_if(and_(linked, pc.least_department != pc.greatest_department))
                     .label("multi_department_customers"))
              .select_from(per_customer.outerjoin(by, by.c.customer_id == pc.customer_id))
              .group_by(*cube.grouped(grouping)))
