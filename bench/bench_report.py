@@ -74,6 +74,8 @@ def _implementation(name: str, db: Path, start: date, end: date):
     split: dict[str, list[float]] = {}
     if name == "ours":
         import duckdb_engine  # noqa: F401  (the dialect: loaded by the server as it starts)
+        import statsmodels.stats.proportion  # noqa: F401  (the KPIs' intervals: imported when first
+        # needed (metrics/intervals.py); the server loads statsmodels as it starts, pages/serve.py)
 
         from data.sources import open_engine
         from metrics.catalogue import evaluate
@@ -379,7 +381,8 @@ def verify(db: Path, ranges: list[tuple[date, date]], with_pandas: bool) -> list
     return checks
 
 
-def import_seconds(modules: tuple[str, ...] = ("metrics.catalogue", "data.sources")) -> dict[str, float]:
+def import_seconds(modules: tuple[str, ...] = ("metrics.catalogue", "data.sources",
+                                               "statsmodels.stats.proportion")) -> dict[str, float]:
     """Cumulative import time of some modules ours loads, from ``python -X importtime``."""
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {', '.join(modules)}"], cwd=ROOT,
                           capture_output=True, text=True)
@@ -640,12 +643,16 @@ def _analysis(size: dict) -> list[str]:
         f"{_f(s['sql']['warm'])} s). Imports come before and are shown apart: ours needs "
         f"{_f(s['ours']['import'])} s (the hand-written SQL {_f(s['sql']['import'])} s), and they are in the CLI's "
         f"wall time. By `python -X importtime`, importing metrics.catalogue takes "
-        f"{_f(imports.get('metrics.catalogue'))} s, of which statsmodels.stats.proportion (imported at module "
-        "level by metrics.engagement for one z-test outside the scorecard) "
-        f"{_f(imports.get('statsmodels.stats.proportion'))} s and pandas {_f(imports.get('pandas'))} s.", "",
-        "**What would close it**: fewer scans of the interactions (the departments as small integers "
-        "rather than strings: about 8 ms less at 100,000 customers, but exact only for the five departments "
-        "of the schema, where a source may hold others), and less Python per statement. One statement for "
+        f"{_f(imports.get('metrics.catalogue'))} s, of which pandas {_f(imports.get('pandas'))} s; "
+        "statsmodels.stats.proportion, for the KPIs' confidence intervals, is imported when the first "
+        f"interval is computed ({_f(imports.get('statsmodels.stats.proportion'))} s, imported before the "
+        "timed calls, as the server loads it before its first visitor).", "",
+        "**What would close it**: fewer scans of the interactions (read twice, as by the hand-written "
+        "statement; the per-customer departments are compared as 64-bit hashes on DuckDB since 2026-11-29, "
+        "`metrics.sql.distinct_key`, 0.017 s instead of 0.024 s a period at 100,000 customers), less Python "
+        "per statement, and, cold, the fixed costs of a first call in a process: duckdb_engine's dialect "
+        "reads DuckDB's settings and reserved words when the engine is created (about 0.04 s), and the "
+        "source's fingerprint and the statements' compilation. One statement for "
         "the whole scorecard (the families as CTEs of one SELECT) was tried by hand on the captured "
         "statements: at 100,000 customers DuckDB took longer for it than for the seven sent two at a time.",
         "",

@@ -99,23 +99,29 @@ def _size_bytes(setting: str) -> int:
         raise CacheSettingError(f"CRM_CACHE_SIZE={setting!r}: write an amount such as \"1GB\" or \"500MB\"") from None
 
 
+#: The results being computed in this process, per folder and key: the lock their other
+#: callers wait on. Shared by every :class:`ResultStore` of the process, so that a server's
+#: start (pages/serve.py, before Streamlit holds the app's store) and its pages compute a
+#: result once between them.
+_COMPUTING: dict[str, threading.Lock] = {}
+_COMPUTING_GUARD = threading.Lock()
+
+
 class ResultStore:
     """Results computed from a source, kept on disk under the source's fingerprint.
 
     A result is computed once per (fingerprint, key) by any session or process and read
     back afterwards, across server restarts, until the source changes (a new fingerprint)
-    or the size bound evicts it. Concurrent callers of the same key wait for the first one
-    instead of computing it twice.
+    or the size bound evicts it. Concurrent callers of the same key in one process wait for
+    the first one instead of computing it twice, whichever store of that folder they use.
     """
 
     def __init__(self, folder: Path | None = None, size: str | None = None):
         import diskcache
 
         limit = _size_bytes(size or os.environ.get("CRM_CACHE_SIZE") or DEFAULT_RESULTS_SIZE)
-        self.folder = folder or cache_dir() / "results"
+        self.folder = (folder or cache_dir() / "results").resolve()
         self._disk = diskcache.Cache(str(self.folder), size_limit=limit, eviction_policy="least-recently-used")
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
 
     @staticmethod
     def key(fingerprint: str, parts: tuple) -> str:
@@ -128,15 +134,16 @@ class ResultStore:
         found = self._disk.get(key, default=missing)
         if found is not missing:
             return found
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
+        computing = f"{self.folder}|{key}"
+        with _COMPUTING_GUARD:
+            lock = _COMPUTING.setdefault(computing, threading.Lock())
         with lock:
             found = self._disk.get(key, default=missing)
             if found is missing:
                 found = compute()
                 self._disk.set(key, found, tag=fingerprint)
-        with self._guard:
-            self._locks.pop(key, None)
+        with _COMPUTING_GUARD:
+            _COMPUTING.pop(computing, None)
         return found
 
     def get(self, fingerprint: str, parts: tuple, default: Any = None) -> Any:

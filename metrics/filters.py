@@ -19,10 +19,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
-from data.schema import customers
+from data.schema import customers, interactions, orders, tickets
 from i18n import N_, _, day
 from metrics.health import valid_clause
 
@@ -178,6 +179,32 @@ def _minus_year(d: date) -> date:
         return d.replace(year=d.year - 1)
     except ValueError:  # 29 February
         return d.replace(year=d.year - 1, day=28)
+
+
+#: The days a first visit shows (:func:`first_visit_period`).
+FIRST_VISIT_DAYS = 90
+
+
+def activity_span(conn: Connection, today: date) -> tuple[date, date]:
+    """First and last day with activity (orders, interactions, tickets, new customers; the
+    records the data-health checks find impossible left out); without any, the
+    :data:`FIRST_VISIT_DAYS` days up to ``today``."""
+    firsts, lasts = [], []
+    for col in (orders.c.ordered_at, interactions.c.occurred_at, tickets.c.opened_at, customers.c.created_at):
+        lo, hi = conn.execute(select(func.min(col), func.max(col)).where(valid_clause(col.table))).one()
+        if lo is not None:
+            firsts.append(lo.date())
+            lasts.append(hi.date())
+    if not lasts:
+        return today - timedelta(days=FIRST_VISIT_DAYS), today
+    return min(firsts), max(lasts)
+
+
+def first_visit_period(first: date, last: date, today: date) -> tuple[date, date]:
+    """The :data:`FIRST_VISIT_DAYS` days up to the last full day with data (yesterday at the
+    latest), within the data's span ``first``..``last``."""
+    end = min(last, today - timedelta(days=1))
+    return max(first, end - timedelta(days=FIRST_VISIT_DAYS - 1)), end
 
 
 def default_filters(today: date, days: int = 90, compare: Comparison = "previous") -> Filters:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import math
 
-from statsmodels.stats.proportion import proportion_confint
-
 Z95 = 1.959963984540054  # the standard normal's 97.5 % quantile
 
 WILSON = "wilson"
@@ -28,6 +26,10 @@ def wilson(successes: int, trials: int) -> tuple[float, float] | None:
     """The 95 % Wilson interval of successes / trials (None without trials)."""
     if not trials:
         return None
+    # imported here: statsmodels takes 0.7 s to import, and a server reads its first figures
+    # on the other core while it imports its libraries (pages/serve.py), before this is needed
+    from statsmodels.stats.proportion import proportion_confint
+
     low, high = proportion_confint(int(successes), int(trials), alpha=0.05, method="wilson")
     p = successes / trials
     return min(float(low), p), max(float(high), p)

@@ -21,10 +21,10 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import func, select, union
+from sqlalchemy import select, union
 from sqlalchemy.engine import Engine
 
-from data.schema import customers, interactions, orders, tickets
+from data.schema import customers, interactions, tickets
 from data.budget import over_budget
 from data.cache import ResultStore, source_fingerprint
 from data.sources import Source, SourceError, connect, mask_url, resolve_url
@@ -33,7 +33,7 @@ from data.store import resolve_url as resolve_store_url
 from metrics import (catalogue, churn, clv, cohorts, forecast, rfm, drilldown, engagement, funnel, maturity, pipeline, quality,
                      segments, sla, survival, value, voice)
 from metrics.catalogue import CATALOGUE, KPIS, Unit
-from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS, Filters
+from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS, Filters, activity_span, first_visit_period
 from metrics.units import format_value, shown
 from metrics import escape, health, keeping
 import i18n
@@ -247,27 +247,15 @@ def dimension_values(url: str) -> dict[str, list[str]]:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def data_span(url: str) -> tuple[date, date]:
-    """First and last day with activity (orders, interactions, tickets, new customers)."""
-    eng = _open(url).engine
-    with eng.connect() as conn:
-        firsts, lasts = [], []
-        for col in (orders.c.ordered_at, interactions.c.occurred_at, tickets.c.opened_at, customers.c.created_at):
-            lo, hi = conn.execute(select(func.min(col), func.max(col)).where(health.valid_clause(col.table))).one()
-            if lo is not None:
-                firsts.append(lo.date())
-                lasts.append(hi.date())
-    if not lasts:
-        today = date.today()
-        return today - timedelta(days=90), today
-    return min(firsts), max(lasts)
+    """First and last day with activity (metrics.filters.activity_span)."""
+    with _open(url).engine.connect() as conn:
+        return activity_span(conn, date.today())
 
 
 # --------------------------------------------------------------------------- global filters
 def _default_period(url: str) -> tuple[date, date]:
-    """The 90 days up to the last full day with data (yesterday at the latest)."""
-    first, last = data_span(url)
-    end = min(last, date.today() - timedelta(days=1))
-    return max(first, end - timedelta(days=89)), end
+    """The 90 days up to the last full day with data (metrics.filters.first_visit_period)."""
+    return first_visit_period(*data_span(url), date.today())
 
 
 def follow_new_data() -> None:

@@ -104,6 +104,36 @@ def test_results_are_computed_once_per_fingerprint_and_kept_across_stores(tmp_pa
     assert ("fp1", ("kpi", 1)) not in reopened and ("fp2", ("kpi", 1)) in reopened
 
 
+def test_two_stores_of_one_folder_compute_a_result_once_between_them(tmp_path):
+    """A server's start computes with a store of its own before Streamlit holds the app's
+    (pages/serve.py): a page asking meanwhile for the same result waits for it."""
+    import threading
+
+    from data.cache import ResultStore
+
+    started, release, calls = threading.Event(), threading.Event(), []
+
+    def compute():
+        calls.append(threading.current_thread().name)
+        started.set()
+        release.wait(10)
+        return {"answer": 42}
+
+    early, app = ResultStore(tmp_path / "r", "10MB"), ResultStore(tmp_path / "." / "r", "10MB")
+    first = threading.Thread(target=early.get_or_compute, args=("fp", ("kpi",), compute), name="early")
+    first.start()
+    assert started.wait(10)
+    answers = []
+    second = threading.Thread(target=lambda: answers.append(app.get_or_compute("fp", ("kpi",), compute)))
+    second.start()
+    second.join(0.3)
+    assert second.is_alive()            # waiting for the first computation, not computing again
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert answers == [{"answer": 42}] and calls == ["early"]
+
+
 def test_a_failed_computation_is_not_kept(tmp_path):
     from data.cache import ResultStore
 

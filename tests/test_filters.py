@@ -54,3 +54,37 @@ def test_hostile_values_change_nothing_and_find_nothing(tiny, value):
         assert card.result("sla_compliance").value is None
     counts = {t: tiny.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in ("customers", "tickets")}
     assert counts == {"customers": 6, "tickets": 9}
+
+
+def test_activity_span_is_the_first_and_last_day_of_any_activity(tiny):
+    from metrics.filters import activity_span
+
+    # first: customer C01 created 2023-01-01 (before any order); last: a ticket of 2026-01-31 23:50
+    assert activity_span(tiny, date(2026, 11, 29)) == (date(2023, 1, 1), date(2026, 1, 31))
+
+
+def test_a_source_without_activity_spans_the_last_ninety_days(tmp_path):
+    from sqlalchemy import create_engine
+
+    from data.schema import metadata
+    from metrics.filters import activity_span
+
+    engine = create_engine(f"duckdb:///{tmp_path}/empty.duckdb")
+    metadata.create_all(engine)             # the eight tables, no row
+    with engine.connect() as conn:
+        assert activity_span(conn, date(2026, 11, 29)) == (date(2026, 8, 31), date(2026, 11, 29))
+    engine.dispose()
+
+
+def test_a_first_visit_shows_the_ninety_days_up_to_the_last_full_day_with_data():
+    from metrics.filters import first_visit_period
+
+    # data up to 2026-01-31, looked at later: the 90 days ending that day (1 Nov .. 31 Jan)
+    assert first_visit_period(date(2023, 1, 1), date(2026, 1, 31), date(2026, 11, 29)) == (
+        date(2025, 11, 3), date(2026, 1, 31))
+    # data up to today: yesterday is the last full day
+    assert first_visit_period(date(2023, 1, 1), date(2026, 11, 29), date(2026, 11, 29)) == (
+        date(2026, 8, 31), date(2026, 11, 28))
+    # less than 90 days of data: from its first day
+    assert first_visit_period(date(2026, 10, 1), date(2026, 11, 20), date(2026, 11, 29)) == (
+        date(2026, 10, 1), date(2026, 11, 20))

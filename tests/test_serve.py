@@ -64,6 +64,36 @@ def test_the_server_counts_the_health_checks_while_it_loads_and_keeps_them(demo_
     engine.dispose()
 
 
+def test_the_early_families_are_read_back_by_the_overview_scorecard(demo_path, tmp_path, monkeypatch):
+    """While the libraries load, the start reads the default view's scorecard families
+    (pages.serve.EARLY_FAMILIES) and keeps them under the keys the Overview's scorecard asks
+    for: that scorecard then runs only the other families' statements."""
+    import shutil
+
+    import streamlit as st
+
+    from metrics import catalogue
+    from pages import serve, ui, warm
+
+    source = tmp_path / "crm.duckdb"
+    shutil.copy(demo_path, source)
+    url = f"duckdb:///{source}"
+    monkeypatch.setenv("CRM_DB_URL", url)
+    monkeypatch.setenv("CRM_APP_DB_URL", f"sqlite:///{tmp_path}/app.sqlite")
+    monkeypatch.setenv("CRM_WARM", "1")
+    st.cache_data.clear()
+    assert not serve.LOADED.is_set()
+    serve.check_source_early().join(60)
+    read = []
+    for family, function in list(catalogue.FAMILIES.items()):
+        monkeypatch.setitem(catalogue.FAMILIES, family,
+                            lambda *args, _family=family, _function=function: read.append(_family) or _function(*args))
+    f = warm.default_filters(url)
+    card = ui._compute(url, "scorecard", f, (warm.targets(f"sqlite:///{tmp_path}/app.sqlite"),))
+    assert sorted(read) == sorted(set(catalogue.FAMILIES) - set(serve.EARLY_FAMILIES)) == ["interactions"]
+    assert card["kpis"]["value"].notna().sum() > 20
+
+
 EARLY_PROBE = """
 import json, sys
 from pages import serve
