@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, select, union
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
@@ -179,6 +179,21 @@ def _minus_year(d: date) -> date:
         return d.replace(year=d.year - 1)
     except ValueError:  # 29 February
         return d.replace(year=d.year - 1, day=28)
+
+
+def filter_values(conn: Connection) -> dict[str, list[str]]:
+    """The values each filter dimension takes in the source, sorted (the sidebar's choices):
+    each customer dimension's among the valid customers, and the channels of the
+    interactions and tickets."""
+    out: dict[str, list[str]] = {}
+    for dim, column in CUSTOMER_DIMENSIONS.items():
+        col = customers.c[column]
+        out[dim] = [v for (v,) in conn.execute(select(col).where(col.is_not(None), valid_clause(customers))
+                                               .distinct().order_by(col))]
+    channels = union(select(interactions.c.channel.label("c")).distinct(),
+                     select(tickets.c.channel.label("c")).distinct()).subquery()
+    out["channel"] = sorted(v for (v,) in conn.execute(select(channels.c.c)) if v is not None)
+    return out
 
 
 #: The days a first visit shows (:func:`first_visit_period`).

@@ -184,18 +184,19 @@ LOADED = threading.Event()
 
 
 def read_default_scorecard(conn, url: str, store) -> None:
-    """Read the default view's scorecard families (the first visit's filters, with the
-    Overview's sparklines: :data:`EARLY_FAMILIES`) on one DuckDB thread until the libraries
-    are loaded, and keep them in ``store`` under this data refresh, where the warming's and
-    the first visitor's scorecard read them (or wait for the one still being read: one
-    computation per result in a process, data/cache.py). The core the imports leave free
-    thus computes part of the first Overview."""
+    """Read the sidebar's choices (pages.keeper.kept_filter_values), then the default view's
+    scorecard families (the first visit's filters, with the Overview's sparklines:
+    :data:`EARLY_FAMILIES`) on one DuckDB thread until the libraries are loaded, and keep
+    them in ``store`` under this data refresh, where the first visitor's sidebar and the
+    warming's and the first visitor's scorecard read them (or wait for the one still being
+    read: one computation per result in a process, data/cache.py). The core the imports
+    leave free thus computes part of the first Overview."""
     from datetime import date
 
     from data.cache import source_fingerprint
     from metrics import catalogue, keeping
     from metrics.filters import Filters, activity_span, first_visit_period
-    from pages.keeper import Kept
+    from pages.keeper import Kept, kept_filter_values
 
     today = date.today()
     f = Filters(*first_visit_period(*activity_span(conn, today), today))
@@ -207,7 +208,9 @@ def read_default_scorecard(conn, url: str, store) -> None:
     threads = int(conn.exec_driver_sql("SELECT current_setting('threads')").scalar())
     conn.exec_driver_sql("SET threads = 1")
     try:
-        with keeping.keeping(Kept(store, url, source_fingerprint(conn, url))):
+        version = source_fingerprint(conn, url)
+        kept_filter_values(store, url, version, conn)     # the sidebar: the first thing a page draws
+        with keeping.keeping(Kept(store, url, version)):
             for family in EARLY_FAMILIES:
                 if LOADED.is_set():
                     return

@@ -21,10 +21,8 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import select, union
 from sqlalchemy.engine import Engine
 
-from data.schema import customers, interactions, tickets
 from data.budget import over_budget
 from data.cache import ResultStore, source_fingerprint
 from data.sources import Source, SourceError, connect, mask_url, resolve_url
@@ -33,7 +31,7 @@ from data.store import resolve_url as resolve_store_url
 from metrics import (catalogue, churn, clv, cohorts, forecast, rfm, drilldown, engagement, funnel, maturity, pipeline, quality,
                      segments, sla, survival, value, voice)
 from metrics.catalogue import CATALOGUE, KPIS, Unit
-from metrics.filters import CUSTOMER_DIMENSIONS, DIMENSION_LABELS, Filters, activity_span, first_visit_period
+from metrics.filters import DIMENSION_LABELS, Filters, activity_span, first_visit_period
 from metrics.units import format_value, shown
 from metrics import escape, health, keeping
 import i18n
@@ -231,18 +229,10 @@ def engine() -> Engine:
 # --------------------------------------------------------------------------- cached facts
 @st.cache_data(ttl=TTL, show_spinner=False)
 def dimension_values(url: str) -> dict[str, list[str]]:
-    """The values each filter dimension takes in the source (for the multiselects)."""
-    eng = _open(url).engine
-    out: dict[str, list[str]] = {}
-    with eng.connect() as conn:
-        for dim, column in CUSTOMER_DIMENSIONS.items():
-            col = customers.c[column]
-            out[dim] = [v for (v,) in conn.execute(select(col).where(col.is_not(None), health.valid_clause(customers))
-                                                   .distinct().order_by(col))]
-        channels = union(select(interactions.c.channel.label("c")).distinct(),
-                         select(tickets.c.channel.label("c")).distinct()).subquery()
-        out["channel"] = sorted(v for (v,) in conn.execute(select(channels.c.c)) if v is not None)
-    return out
+    """The values each filter dimension takes in the source (for the multiselects), kept
+    with the results of the data refresh (pages.keeper.kept_filter_values)."""
+    with _open(url).engine.connect() as conn:
+        return keeper.kept_filter_values(results(), url, fingerprint(url), conn)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

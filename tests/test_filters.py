@@ -88,3 +88,16 @@ def test_a_first_visit_shows_the_ninety_days_up_to_the_last_full_day_with_data()
     # less than 90 days of data: from its first day
     assert first_visit_period(date(2026, 10, 1), date(2026, 11, 20), date(2026, 11, 29)) == (
         date(2026, 10, 1), date(2026, 11, 20))
+
+
+def test_filter_values_are_each_dimensions_values_sorted_without_nulls(tiny):
+    from metrics.filters import filter_values
+
+    assert filter_values(tiny) == {
+        "segment": ["Consumer", "Enterprise", "SMB"],
+        "region": ["North", "South", "West"],
+        "industry": ["Finance", "Retail"],                          # B has none: no empty choice
+        "acquisition_channel": ["campaign", "partner", "referral", "web"],
+        "owner_team": ["Key accounts", "Team 1"],
+        "channel": ["chat", "email", "in_person", "mobile", "phone", "web"],   # interactions and tickets
+    }

@@ -70,6 +70,7 @@ def test_the_early_families_are_read_back_by_the_overview_scorecard(demo_path, t
     for: that scorecard then runs only the other families' statements."""
     import shutil
 
+    import sqlalchemy
     import streamlit as st
 
     from metrics import catalogue
@@ -92,6 +93,16 @@ def test_the_early_families_are_read_back_by_the_overview_scorecard(demo_path, t
     card = ui._compute(url, "scorecard", f, (warm.targets(f"sqlite:///{tmp_path}/app.sqlite"),))
     assert sorted(read) == sorted(set(catalogue.FAMILIES) - set(serve.EARLY_FAMILIES)) == ["interactions"]
     assert card["kpis"]["value"].notna().sum() > 20
+    # and the sidebar's choices, read back by the page's lookup without a statement
+    from metrics import filters
+
+    statements = []
+    engine = ui._open(url).engine
+    sqlalchemy.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    with engine.connect() as conn:
+        expected = filters.filter_values(conn)
+    statements.clear()
+    assert ui.dimension_values(url) == expected and not statements
 
 
 EARLY_PROBE = """
