@@ -582,6 +582,10 @@ NOTES = """
     8.04 s (medians of eight pairs; six pairs an hour before: 4.57 s against 5.27 s, and
     9.17 s against 9.41 s). The earlier try (below) read every family on two threads: it
     slowed the imports as much as it gained.
+  - *The sidebar's choices read by the start too*, before the families, and kept with the
+    results (pages/keeper.py ``kept_filter_values``): 4.28 s against 4.26 s (six pairs, an
+    hour later: no difference in the first load; a restarted server reads them back
+    instead of scanning the 44M interactions for their channels).
   - *The departments per customer compared by hash* on DuckDB (metrics/sql.py
     ``distinct_key``; the text on other engines, where the earlier try was not exact):
     0.18 s instead of 0.26 s a period at 1M, 0.017 s instead of 0.024 s at 100k. First
