@@ -524,12 +524,16 @@ def main(argv: list[str] | None = None) -> int:
 #: What the measurements and profiles say stands between the pages and the floor (kept
 #: here, so that the results file is regenerated with it).
 NOTES = """
-- **The machine, and eight runs.** The tables are the run at 18:38 on 866334b (floor
-  0.89 s; load average 3.7 / 3.3 / 2.5 at the end), on a new machine of the same kind
+- **The machine, and nine runs.** The tables are the run at 19:23 on 8bc3715 (floor
+  1.01 s; load average 3.4 / 3.5 / 2.8 at the end), on a new machine of the same kind
   (its demo databases built again). Since the 16:35 run: the server's start reads part of
   the default scorecard on the core its imports leave free, and the departments per
-  customer are compared by hash on DuckDB (below). The fresh first loads straddled their
-  aims from run to run until then:
+  customer are compared by hash on DuckDB (below). The fresh first loads still straddle
+  their aims from run to run. The 19:23 run found the machine slower throughout than the
+  18:38 run on nearly the same code (only the sidebar's choices moved, no difference in an
+  interleaved comparison): floor 1.01 s against 0.89 s, its rerun 0.12 s against 0.07 s,
+  seven clicks made again against none, and at 1M the first load without any warming,
+  which no change of the evening touches, 5.46 s against 4.52 s:
 
   | run | 1M first load | 1M filter change | 1M after `make warm` | 100k first load |
   |---|---|---|---|---|
@@ -541,6 +545,7 @@ NOTES = """
   | 16:16, 0e1ea15 (series beside the scorecard) | 3.92 s (3.75, 4.50, 3.92) | 1.09 s | 2.24 s | 2.31 s (2.08, 2.57, 2.31) |
   | 16:35, 0e1ea15 | 4.34 s (4.34, 4.34, 4.01) | 1.11 s | 2.04 s | 1.95 s (2.20, 1.95, 1.93) |
   | 18:38, 866334b (early families, hash) | 3.82 s (4.49, 3.72, 3.82) | 1.18 s | 2.29 s | 1.98 s (1.98, 2.07, 1.62) |
+  | 19:23, 8bc3715 (tables; sidebar's choices early) | **4.77 s** (5.78, 4.57, 4.77) | 1.26 s | 2.23 s | 1.88 s (2.12, 1.88, 1.78) |
 
   The 16:16 run began as the full test suite ended (load average 3.8 at its end), and its
   100k steps were slower throughout (first load after `make warm` 1.98 s, with nothing to
@@ -590,8 +595,9 @@ NOTES = """
     ``distinct_key``; the text on other engines, where the earlier try was not exact):
     0.18 s instead of 0.26 s a period at 1M, 0.017 s instead of 0.024 s at 100k. First
     load 4.49 s against 4.60 s (six pairs).
-- **The first load of a fresh server** at 1M: 3.82 s (aim 4 s; 3.72-4.49 s in this run,
-  3.75-7.02 s over the seven runs before). The visitor opens the app as soon as the server
+- **The first load of a fresh server** at 1M: 4.77 s in the 19:23 run (aim 4 s; 4.57-5.78 s;
+  3.82 s at 18:38; 3.72-7.02 s over the runs above; interleaved batches of fresh servers
+  that evening: medians 4.05 s, 4.26 s and 4.28 s). The visitor opens the app as soon as the server
   answers; the warming then computes the Overview's sections, 3.6-3.8 s of the cores in a
   fresh process and nearly all of it DuckDB (cold: the 44M interactions 1.6 s, of which
   the departments per customer 0.9 s; the customer values 1.0 s; the data quality 0.8 s,
@@ -620,8 +626,8 @@ NOTES = """
   from the server's answer fell to 1.7-2.0 s, but the loading slowed as much (the server
   answered at 4.3-4.6 s instead of 2.7-2.8 s), and from the process's start the Overview
   was done no sooner (9.3-10.1 s against 9.6-9.9 s): a better number, not a faster app.
-- **At 100k** the fresh first load took 1.98 s (aim 2 s, "5x the blank page" in the issue;
-  2.2x this run's blank page; 1.62-2.07 s in this run, 1.77-2.31 s in the runs before; the
+- **At 100k** the fresh first load took 1.88 s (aim 2 s, "5x the blank page" in the issue;
+  1.9x this run's blank page; 1.78-2.12 s in this run, 1.62-2.31 s in the runs before; the
   start's reading of the scorecard families: 2.14 s against 2.47 s, five pairs), and 2.0-2.5 s after
   `make warm`, with nothing left to compute: what is left is the browser loading the app
   and the page run building and sending its figures, about 2x the blank page. With every
@@ -648,9 +654,9 @@ NOTES = """
   1M); the source's fingerprint in one statement instead of eight (7 ms less at 100k).
 - **Every other page**, cold and warm, is within its aims at both sizes. At 1M the pages
   opened while the Overview's cubes are built, right after the first load, share the cores
-  with them: the slowest cold are the rules page (2.77 s: the sparklines of every KPI),
-  Customer value (2.58 s: the value models fitted on the page's first visit) and CRM
-  maturity (2.44 s). After a restart, its results kept on disk, every page opens within
+  with them: the slowest cold are Customer value (3.62 s: the value models fitted on the
+  page's first visit), the rules page (3.18 s: the sparklines of every KPI) and CRM
+  maturity (2.83 s), all within the 4 s aim. After a restart, its results kept on disk, every page opens within
   the cold aims.
 - **Memory.** One session peaked at about 1.5-1.6 GB at 1M (DuckDB's memory limit is a share of
   the machine, `CRM_DB_MEMORY`); ten more sessions, each with its own region filter, peaked
