@@ -162,9 +162,8 @@ def check_source_early() -> threading.Thread | None:
                 read_default_scorecard(conn, url, store)
         except Exception:  # noqa: BLE001 - best effort: the pages meet and report any failure
             pass
-        # the engine stays open: DuckDB keeps the file's blocks it has read while a connection
-        # to it is open, and the pages' own engine shares them
-        atexit.register(opened.engine.dispose)
+        finally:
+            opened.engine.dispose()
 
     checker = threading.Thread(target=check, daemon=True, name="health-at-start")
     checker.start()
