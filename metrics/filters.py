@@ -222,7 +222,7 @@ def first_visit_period(first: date, last: date, today: date) -> tuple[date, date
     return max(first, end - timedelta(days=FIRST_VISIT_DAYS - 1)), end
 
 
-def default_filters(today: date, days: int = 90, compare: Comparison = "previous") -> Filters:
+def default_filters(today: date, days: int = FIRST_VISIT_DAYS, compare: Comparison = "previous") -> Filters:
     """The last ``days`` full days before ``today``."""
     end = today - timedelta(days=1)
     return Filters(start=end - timedelta(days=days - 1), end=end, compare=compare)
