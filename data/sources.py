@@ -29,10 +29,15 @@ from sqlalchemy import types as sqltypes
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.engine.reflection import ObjectKind, ObjectScope
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.dialects import registry
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 from data import schema
 from data.budget import BudgetError, budget
+
+# every DuckDB URL of the process opens with the app's dialect: duckdb_engine's, without the
+# two DuckDB databases it opens in memory first (data/duckdb_dialect.py)
+registry.register("duckdb", "data.duckdb_dialect", "Dialect")
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_PATH = ROOT / "data" / "crm_demo.duckdb"
@@ -153,11 +158,8 @@ def open_engine(url: str) -> Engine:
             parsed = _absolute_duckdb(parsed)
             if parsed.database not in (None, "", ":memory:") and not Path(parsed.database).exists():
                 raise SourceError(f"DuckDB file not found: {parsed.database}")
+            # the app's dialect (registered above): its compiled-statement cache is on
             engine = create_engine(parsed, connect_args={"read_only": True})
-            # duckdb_engine compiles as the PostgreSQL dialect it derives from, and turns
-            # SQLAlchemy's compiled-statement cache off only for want of having tested it: on,
-            # a scorecard's statements are compiled once, not on every call (tests/test_sources.py)
-            engine.dialect._supports_statement_cache = True
             # bounded memory and threads, spilling to disk beyond the limit (data/budget.py); set
             # per connection, as another reader of the same file may have opened it without them
             event.listen(engine, "connect", bounds.apply_to_duckdb)
