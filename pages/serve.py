@@ -218,11 +218,27 @@ def read_default_scorecard(conn, url: str, store) -> None:
         conn.exec_driver_sql(f"SET threads = {threads}")
 
 
+#: How long a Python thread holds the GIL while another waits for it (CPython's default is
+#: 5 ms). A thread running a DuckDB statement takes the GIL back between two of the
+#: statement's tasks (to check for an interrupt), so beside threads busy in Python (the
+#: libraries' imports at the start, script runs, figures, the warming's frames) it waited up
+#: to 5 ms a task: the sidebar's choices, one scan of the 44M interactions on one DuckDB
+#: thread, took 0.72 s beside the imports against 0.24 s alone (0.53 s at 1 ms). At 1M, a
+#: fresh server's first load: see bench/pages.py's notes.
+SWITCH_INTERVAL_S = 0.001
+
+
+def share_the_interpreter() -> None:
+    """Let a thread waiting for the GIL have it after :data:`SWITCH_INTERVAL_S`."""
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Count the source's health checks while the libraries preload, start warming the
     default view, then hand over to ``streamlit run app.py`` with the given options."""
     from streamlit.web import cli
 
+    share_the_interpreter()
     check_source_early()
     preload()
     LOADED.set()

@@ -32,6 +32,16 @@ def test_preload_imports_every_module_and_freezes_them():
     assert result["frozen"] > 100_000
 
 
+def test_the_server_hands_the_interpreter_over_within_a_millisecond():
+    """A thread running a DuckDB statement takes the GIL back between the statement's tasks:
+    the server's threads hand it over after 1 ms instead of CPython's 5 ms."""
+    probe = ("import sys\nfrom pages import serve\nbefore = sys.getswitchinterval()\n"
+             "serve.share_the_interpreter()\nprint(before, sys.getswitchinterval())")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    before, after = map(float, out.stdout.split())
+    assert before == 0.005 and after == 0.001
+
+
 def test_the_app_leaves_garbage_collection_to_python_between_runs():
     """Streamlit's full collection after each run walked every result held in memory while
     the run's end waited; the project's config turns it off (Python's collector still runs)."""
