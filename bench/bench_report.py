@@ -73,7 +73,7 @@ def _implementation(name: str, db: Path, start: date, end: date):
     """A callable computing {kpi: (value, comparison)}, and a dict it fills with timings."""
     split: dict[str, list[float]] = {}
     if name == "ours":
-        import duckdb_engine  # noqa: F401  (the dialect: loaded by the server as it starts)
+        import data.duckdb_dialect  # noqa: F401  (the dialect: loaded by the server as it starts)
         import statsmodels.stats.proportion  # noqa: F401  (the KPIs' intervals: imported when first
         # needed (metrics/intervals.py); the server loads statsmodels as it starts, pages/serve.py)
 
@@ -130,9 +130,13 @@ def _freeze_loaded_objects() -> None:
     collection, then :func:`gc.freeze`, so that later collections walk only the objects made
     since. Without it, the first full collection after the imports (about 50 ms for ours'
     libraries at 100k customers, a few for the hand-written SQL's) lands in whichever call
-    it falls in. Done for every implementation, after its imports and before its calls."""
+    it falls in. Its threads also hand the interpreter over after 1 ms (``share_the_interpreter``).
+    Done for every implementation, after its imports and before its calls."""
+    from pages.serve import share_the_interpreter
+
     gc.collect()
     gc.freeze()
+    share_the_interpreter()
 
 
 def worker(name: str, db: Path, start: date, end: date, calls: int, out: Path) -> None:
@@ -490,7 +494,8 @@ def render(sizes: list[dict], info: dict[str, str], runs: int, notes: list[str])
               "itself up before its first visitor: its libraries imported (for ours, the DuckDB dialect too, "
               "which the server loads while it starts: `pages/serve.py` `check_source_early`), then a full "
               "garbage collection and `gc.freeze()` (`_freeze_loaded_objects` there), so that no collection of "
-              "the imported libraries' objects falls in a timed call. *Cold* is its first call, opening the "
+              "the imported libraries' objects falls in a timed call, and the interpreter handed between "
+              "threads after 1 ms, as the server does (`share_the_interpreter`). *Cold* is its first call, opening the "
               "database included (imports not included, shown apart), *warm* a second call in the same process "
               "(same engine or connection, so DuckDB's buffer pool is warm and SQLAlchemy reads the "
               "statements it compiled in the first call from its cache; pandas reloads the tables). The **OS page cache "
@@ -628,13 +633,15 @@ def _analysis(size: dict) -> list[str]:
         f"(parse, bind, plan, schedule): about {1000 * floor:.1f} ms for the trivial campaign-cost query "
         "(122 rows).", "",
         "**SQLAlchemy compilation.** duckdb_engine leaves SQLAlchemy's compiled-statement cache off; the "
-        "app's engine turns it on (data/sources.py), and the data-health placeholder of metrics/health.py "
+        "app's dialect turns it on (data/duckdb_dialect.py), and the data-health placeholder of metrics/health.py "
         "has a cache key naming the checks it resolves to on the connection, so a statement is compiled "
         f"again only when they change (cache {cache}). Compiling them would take {_f(compiled, 3)} s, "
         "measured by compiling the captured statements alone. The rest of the Python part is building the "
         "statements and their cache keys, and SQLAlchemy's execution context and result rows.", "",
         f"**Cold.** The first call in a process also opens the source: for ours, creating the engine and its "
-        f"first connection (read-only, with the app's memory limit and threads set on it), "
+        f"first connection (read-only, with the app's memory limit and threads set on it; the app's dialect "
+        "reads DuckDB's reserved words on that connection, where duckdb_engine's opened two more DuckDB "
+        "databases in memory, about 0.05 s, until 2026-11-29: data/duckdb_dialect.py), "
         f"{_f(_split(size, 'ours', 'open'))} s, against {_f(_split(size, 'sql', 'open'))} s for `duckdb.connect`; "
         "then the source's fingerprint (one small aggregate per table) to find its data-health report "
         "on disk, SQLAlchemy compiling each statement once, "
@@ -650,8 +657,7 @@ def _analysis(size: dict) -> list[str]:
         "**What would close it**: fewer scans of the interactions (read twice, as by the hand-written "
         "statement; the per-customer departments are compared as 64-bit hashes on DuckDB since 2026-11-29, "
         "`metrics.sql.distinct_key`, 0.017 s instead of 0.024 s a period at 100,000 customers), less Python "
-        "per statement, and, cold, the fixed costs of a first call in a process: duckdb_engine's dialect "
-        "reads DuckDB's settings and reserved words when the engine is created (about 0.04 s), and the "
+        "per statement, and, cold, the fixed costs of a first call in a process: creating the engine, the "
         "source's fingerprint and the statements' compilation. One statement for "
         "the whole scorecard (the families as CTEs of one SELECT) was tried by hand on the captured "
         "statements: at 100,000 customers DuckDB took longer for it than for the seven sent two at a time.",

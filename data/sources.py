@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, func, inspect, select
+from sqlalchemy import create_engine, event, func, inspect, literal_column, select, union_all
 from sqlalchemy import types as sqltypes
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.engine.reflection import ObjectKind, ObjectScope
@@ -421,13 +421,12 @@ def ensure_demo(path: Path = DEMO_PATH, customers: int = 5_000, seed: int = 42,
 
 
 def table_summaries(conn: Connection) -> list[dict]:
-    """Row count and time span of each table (one aggregate query per table)."""
-    out = []
-    for table in schema.TABLES:
-        column = table.c[DATE_COLUMNS[table.name]]
-        rows, first, last = conn.execute(
-            select(func.count(), func.min(column), func.max(column)).select_from(table)
-        ).one()
-        out.append({"table": table.name, "rows": int(rows), "date_column": column.name,
-                    "first": first, "last": last})
-    return out
+    """Row count and time span of each table (one statement: an aggregate per table, in
+    the order of :data:`data.schema.TABLES`)."""
+    parts = [select(literal_column(str(i)).label("i"), func.count().label("rows"),
+                    func.min(table.c[DATE_COLUMNS[table.name]]).label("first"),
+                    func.max(table.c[DATE_COLUMNS[table.name]]).label("last")).select_from(table)
+             for i, table in enumerate(schema.TABLES)]
+    found = {int(row.i): row for row in conn.execute(union_all(*parts))}
+    return [{"table": table.name, "rows": int(found[i].rows), "date_column": DATE_COLUMNS[table.name],
+             "first": found[i].first, "last": found[i].last} for i, table in enumerate(schema.TABLES)]

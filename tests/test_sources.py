@@ -160,3 +160,16 @@ def test_separate_connections_only_where_each_connection_reads_the_same_data(tmp
     assert not sources.separate_connections(create_engine("duckdb:///:memory:"))
     assert not sources.separate_connections(create_engine("sqlite://"))
     assert not sources.separate_connections(create_engine(f"duckdb:///{path}", poolclass=StaticPool))
+
+
+def test_table_summaries_of_the_tiny_crm_on_each_engine(tiny):
+    """One statement for the eight tables: each table's rows and date span, by hand from tests/tiny.py."""
+    from tests.tiny import ROWS
+
+    summary = sources.table_summaries(tiny)
+    assert [s["table"] for s in summary] == [t.name for t in schema.TABLES]
+    for s in summary:
+        dates = [row[s["date_column"]] for row in ROWS.get(s["table"], [])]
+        assert s["rows"] == len(dates), s
+        assert (s["first"], s["last"]) == ((min(dates), max(dates)) if dates else (None, None)), s
+    assert next(s for s in summary if s["table"] == "campaigns")["first"] == datetime(2025, 12, 5)
