@@ -524,16 +524,16 @@ def main(argv: list[str] | None = None) -> int:
 #: What the measurements and profiles say stands between the pages and the floor (kept
 #: here, so that the results file is regenerated with it).
 NOTES = """
-- **The machine, and nine runs.** The tables are the run at 19:23 on 8bc3715 (floor
-  1.01 s; load average 3.4 / 3.5 / 2.8 at the end), on a new machine of the same kind
-  (its demo databases built again). Since the 16:35 run: the server's start reads part of
-  the default scorecard on the core its imports leave free, and the departments per
-  customer are compared by hash on DuckDB (below). The fresh first loads still straddle
-  their aims from run to run. The 19:23 run found the machine slower throughout than the
-  18:38 run on nearly the same code (only the sidebar's choices moved, no difference in an
-  interleaved comparison): floor 1.01 s against 0.89 s, its rerun 0.12 s against 0.07 s,
-  seven clicks made again against none, and at 1M the first load without any warming,
-  which no change of the evening touches, 5.46 s against 4.52 s:
+- **The machine, and ten runs.** The tables are the run at 21:21 on 839bd89 (floor
+  0.87 s; load average 4.8 / 3.6 / 2.6 at the end). Since the 19:23 run: the server's
+  threads hand Python's interpreter over after 1 ms, DuckDB sources open without two
+  databases in memory, and the source's fingerprint is one statement (below). The fresh
+  first loads at 1M still straddle their aim from run to run (5.12 s, 4.27 s, 3.74 s
+  here: the first of them came after the 100k runs, with 1.4 s to read the database back
+  into the system's cache). The 19:23 run found the machine slower throughout than the
+  18:38 run on nearly the same code: floor 1.01 s against 0.89 s, its rerun 0.12 s
+  against 0.07 s, seven clicks made again against none, and at 1M the first load without
+  any warming, which no change of the evening touches, 5.46 s against 4.52 s:
 
   | run | 1M first load | 1M filter change | 1M after `make warm` | 100k first load |
   |---|---|---|---|---|
@@ -545,7 +545,8 @@ NOTES = """
   | 16:16, 0e1ea15 (series beside the scorecard) | 3.92 s (3.75, 4.50, 3.92) | 1.09 s | 2.24 s | 2.31 s (2.08, 2.57, 2.31) |
   | 16:35, 0e1ea15 | 4.34 s (4.34, 4.34, 4.01) | 1.11 s | 2.04 s | 1.95 s (2.20, 1.95, 1.93) |
   | 18:38, 866334b (early families, hash) | 3.82 s (4.49, 3.72, 3.82) | 1.18 s | 2.29 s | 1.98 s (1.98, 2.07, 1.62) |
-  | 19:23, 8bc3715 (tables; sidebar's choices early) | **4.77 s** (5.78, 4.57, 4.77) | 1.26 s | 2.23 s | 1.88 s (2.12, 1.88, 1.78) |
+  | 19:23, 8bc3715 (sidebar's choices early) | 4.77 s (5.78, 4.57, 4.77) | 1.26 s | 2.23 s | 1.88 s (2.12, 1.88, 1.78) |
+  | 21:21, 839bd89 (tables; interpreter handed over after 1 ms) | **4.27 s** (5.12, 4.27, 3.74) | 1.20 s | 1.80 s | 1.87 s (2.20, 1.57, 1.87) |
 
   The 16:16 run began as the full test suite ended (load average 3.8 at its end), and its
   100k steps were slower throughout (first load after `make warm` 1.98 s, with nothing to
@@ -575,6 +576,27 @@ NOTES = """
   - *A scorecard's family statements are sent two at a time*, each on its own connection
     (metrics/catalogue.py ``PeriodFacts.read``), and a forecast's fits find the BLAS
     libraries once (0.15 s a forecast instead of 0.17 s).
+- **What changed since the 19:23 tables** (measured with interleaved fresh servers at 1M):
+  - *The server's threads hand Python's interpreter over after 1 ms* instead of CPython's
+    5 ms (pages/serve.py ``SWITCH_INTERVAL_S``). A thread running a DuckDB statement
+    takes the interpreter back between two of the statement's tasks (to check for an
+    interrupt), so beside threads busy in Python it waited up to 5 ms each time: the
+    sidebar's scan of the 44M interactions, on one DuckDB thread at the start, took
+    0.72 s beside the libraries' imports against 0.24 s alone (0.53 s at 1 ms). A
+    timeline of a fresh server on 8bc3715 showed what that cost: the start's thread spent
+    its window on that scan (0.84 s) and read none of the scorecard's families before the
+    libraries were loaded, so the sidebar's choices had pushed them out (the "no
+    difference" measured for them at 19:01). With 1 ms the scan takes 0.58 s and the data
+    quality family is read by the start again. First load 4.19 s against 4.73 s (five
+    pairs, each won) and 4.42 s against 4.89 s (six pairs, four won, one tied); from the
+    launch 8.11 s against 8.36 s and 8.68 s against 8.90 s. 0.2 ms was no better than 1 ms
+    (4.39 s against 4.54 s, four pairs).
+  - *DuckDB sources open with the app's dialect* (data/duckdb_dialect.py): duckdb_engine's,
+    without the two DuckDB databases it opened in memory per process for its settings and
+    reserved words (about 0.05 s), and *the source's fingerprint is one statement* instead
+    of eight (data/sources.py ``table_summaries``). Both are fixed costs of a process: the
+    scorecard's cold call at 100k went from 1.58x to 1.28x the hand-written SQL
+    (bench/results.md); for the server they fall in its start.
 - **What changed since the 16:35 tables** (both measured with interleaved fresh servers
   at 1M, the first load from the server's answer and, so that work moved before the answer
   is not counted as gained, the time from the server's launch to the Overview shown):
@@ -595,9 +617,10 @@ NOTES = """
     ``distinct_key``; the text on other engines, where the earlier try was not exact):
     0.18 s instead of 0.26 s a period at 1M, 0.017 s instead of 0.024 s at 100k. First
     load 4.49 s against 4.60 s (six pairs).
-- **The first load of a fresh server** at 1M: 4.77 s in the 19:23 run (aim 4 s; 4.57-5.78 s;
-  3.82 s at 18:38; 3.72-7.02 s over the runs above; interleaved batches of fresh servers
-  that evening: medians 4.05 s, 4.26 s and 4.28 s). The visitor opens the app as soon as the server
+- **The first load of a fresh server** at 1M: 4.27 s in the 21:21 run (aim 4 s; 3.74-5.12 s;
+  4.77 s at 19:23, 3.82 s at 18:38; 3.72-7.02 s over the runs above; interleaved batches of
+  fresh servers that evening: medians 4.05-4.37 s before the 1 ms switch interval, 4.19 s
+  and 4.42 s after it). The visitor opens the app as soon as the server
   answers; the warming then computes the Overview's sections, 3.6-3.8 s of the cores in a
   fresh process and nearly all of it DuckDB (cold: the 44M interactions 1.6 s, of which
   the departments per customer 0.9 s; the customer values 1.0 s; the data quality 0.8 s,
@@ -652,12 +675,24 @@ NOTES = """
   statement went on with one thread after the start, 5 s beside the first visit: 4.59 s);
   the per-customer grouping by a hash of the customer (0.22 s against 0.21 s a period at
   1M); the source's fingerprint in one statement instead of eight (7 ms less at 100k).
-- **Every other page**, cold and warm, is within its aims at both sizes. At 1M the pages
+- **Every other page**, cold and warm, is within its aims at both sizes but one: the
+  Customer value page opened again at 100k, 1.10 s against its 1 s aim (1.06-1.28 s; 1.00 s
+  at 19:23, 0.90 s at 18:38, 0.68-0.81 s in the runs before). Its script run takes 0.21 s
+  on the server (a timeline of two fresh servers); the rest is the browser. Measured with
+  Chromium's own counters (CDP ``Performance.getMetrics``) around that visit: 1.0-1.3 s of
+  the tab's main thread with the page as it is, 0.6-0.8 s without its scatter of 3,000
+  customers (a measure, not a change), which plotly draws with WebGL, here in software
+  (``--disable-gpu``); drawn as SVG instead, the visit took 1.2-2.5 s. The same code as at
+  16:35 (0.78 s then) took 0.58-0.95 s against 0.75-0.87 s for the current one in two
+  interleaved pairs: the slower visits follow the machine's load, not a change. A density
+  map of every customer (counts per cell of P(alive) x CLV, one image) instead of a sample
+  of dots would leave the browser that 0.4 s and show the whole base; it changes what the
+  page shows, so it is left for a decision. At 1M the pages
   opened while the Overview's cubes are built, right after the first load, share the cores
-  with them: the slowest cold are Customer value (3.62 s: the value models fitted on the
-  page's first visit), the rules page (3.18 s: the sparklines of every KPI) and CRM
-  maturity (2.83 s), all within the 4 s aim. After a restart, its results kept on disk, every page opens within
-  the cold aims.
+  with them: the slowest cold are Customer value (3.25 s: the value models fitted on the
+  page's first visit), CRM maturity (2.96 s) and the rules page (2.73 s: the sparklines of
+  every KPI), all within the 4 s aim. After a restart, its results kept on disk, every page
+  opens within the cold aims.
 - **Memory.** One session peaked at about 1.5-1.6 GB at 1M (DuckDB's memory limit is a share of
   the machine, `CRM_DB_MEMORY`); ten more sessions, each with its own region filter, peaked
   lower on the restarted server: within the 3 GB aim. No exception, no crash.
