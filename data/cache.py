@@ -99,6 +99,11 @@ def _size_bytes(setting: str) -> int:
         raise CacheSettingError(f"CRM_CACHE_SIZE={setting!r}: write an amount such as \"1GB\" or \"500MB\"") from None
 
 
+#: The shape of the kept results: raised when a result changes what it holds, so that results
+#: kept by an earlier version of the app are computed again rather than read by pages that
+#: expect the new shape (2: the customer-value map replaced its sample of customers).
+RESULTS_FORMAT = 2
+
 #: The results being computed in this process, per folder and key: the lock their other
 #: callers wait on. Shared by every :class:`ResultStore` of the process, so that a server's
 #: start (pages/serve.py, before Streamlit holds the app's store) and its pages compute a
@@ -125,8 +130,9 @@ class ResultStore:
 
     @staticmethod
     def key(fingerprint: str, parts: tuple) -> str:
-        """The entry's key: the fingerprint and a hash of what was computed (its repr)."""
-        return f"{fingerprint}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
+        """The entry's key: the fingerprint, :data:`RESULTS_FORMAT` and a hash of what was
+        computed (its repr)."""
+        return f"{fingerprint}:{RESULTS_FORMAT}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
 
     def get_or_compute(self, fingerprint: str, parts: tuple, compute: Callable[[], T]) -> T:
         key = self.key(fingerprint, parts)

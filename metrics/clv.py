@@ -356,6 +356,29 @@ def equity_by(values: pd.DataFrame, dimension: str | None = None) -> pd.DataFram
     return table.sort_values("equity", ascending=False, ignore_index=True)
 
 
+#: The P(alive) cells of :func:`alive_value_grid`: twentieths, the last one closed (a customer
+#: with no repeat purchase has P(alive) = 1 under BG/NBD).
+ALIVE_EDGES = np.linspace(0.0, 1.0, 21)
+
+
+def alive_value_grid(values: pd.DataFrame, value_bins: int = 16) -> pd.DataFrame:
+    """Customers per cell of P(alive) (:data:`ALIVE_EDGES`) and predicted CLV (``value_bins``
+    log-spaced bins from the least positive CLV to the greatest; a CLV of 0 counts in the
+    first), for a map of every customer: one row per cell, empty cells included, with the
+    cell's bounds (``p_low``, ``p_high``, ``clv_low``, ``clv_high``) and ``customers``."""
+    columns = ["p_low", "p_high", "clv_low", "clv_high", "customers"]
+    positive = values.clv[values.clv > 0]
+    if positive.empty:
+        return pd.DataFrame(columns=columns)
+    low, high = max(positive.min(), 0.01), positive.max()
+    value_edges = np.geomspace(low, max(high, low) * 1.0001, value_bins + 1)
+    counts, _, _ = np.histogram2d(values.p_alive.clip(0.0, 1.0), values.clv.clip(lower=low),
+                                  bins=[ALIVE_EDGES, value_edges])
+    i, j = np.indices(counts.shape).reshape(2, -1)
+    return pd.DataFrame({"p_low": ALIVE_EDGES[i], "p_high": ALIVE_EDGES[i + 1], "clv_low": value_edges[j],
+                         "clv_high": value_edges[j + 1], "customers": counts[i, j].astype(int)})
+
+
 def clv_distribution(values: pd.DataFrame, bins: int = 30) -> pd.DataFrame:
     """Customers per CLV bin (log-spaced), for a histogram of the skewed CLV."""
     clv = values.clv[values.clv > 0]

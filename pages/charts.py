@@ -673,16 +673,32 @@ def clv_histogram(bins: pd.DataFrame) -> go.Figure:
     return _finish(fig, _("How predicted customer value is spread"), 340)
 
 
-def alive_vs_clv(sample: pd.DataFrame) -> go.Figure:
-    fig = go.Figure()
-    for i, (segment, rows) in enumerate(sample.groupby("segment")):
-        fig.add_trace(go.Scattergl(x=rows.p_alive, y=rows.clv.clip(lower=0.01), mode="markers", name=str(segment),
-                                   marker=dict(color=PALETTE[i % 8], size=5, opacity=0.55),
-                                   customdata=rows[["customer_id", "frequency"]],
-                                   hovertemplate=_("%{customdata[0]}: P(alive) %{x:.0%}, CLV €%{y:,.0f}, "
-                                                   "%{customdata[1]} repeat purchases") + "<extra></extra>"))
-    fig.update_xaxes(title=_("Probability the customer is still alive"), tickformat=".0%", range=[0, 1.02])
-    fig.update_yaxes(title=_("Predicted CLV (log scale)"), type="log", tickprefix="€")
+def alive_value_map(grid: pd.DataFrame) -> go.Figure:
+    """Every customer on a map of P(alive) against predicted CLV (metrics.clv.alive_value_grid):
+    each cell coloured by its customers on a log scale (the column at 100 % holds thousands
+    where a valuable cell holds a few), an empty cell left blank. One image, whatever the
+    number of customers: a sample of dots drawn with WebGL cost a browser without a graphics
+    card about 0.4 s each time the page was opened (bench/pages.py)."""
+    p_edges = np.unique(np.concatenate([grid.p_low, grid.p_high]))
+    value_edges = np.unique(np.concatenate([grid.clv_low, grid.clv_high]))
+    cells = grid.pivot_table(index="clv_low", columns="p_low", values="customers", aggfunc="sum").sort_index()
+    counts = cells.to_numpy(dtype=float)
+    shown = np.where(counts > 0, np.log10(np.where(counts > 0, counts, 1)), np.nan)
+    custom = np.dstack([np.broadcast_to(p_edges[:-1], counts.shape), np.broadcast_to(p_edges[1:], counts.shape),
+                        np.broadcast_to(value_edges[:-1, None], counts.shape),
+                        np.broadcast_to(value_edges[1:, None], counts.shape), counts])
+    top = int(np.ceil(np.nanmax(shown))) if np.isfinite(shown).any() else 1
+    ticks = list(range(0, max(top, 1) + 1))
+    fig = go.Figure(go.Heatmap(
+        z=shown, x=p_edges, y=value_edges, customdata=custom, colorscale="Blues", zmin=0, zmax=max(top, 1),
+        hoverongaps=False, xgap=1, ygap=1,
+        colorbar=dict(title=dict(text=_("Customers"), side="top"), thickness=12, len=0.9,
+                      tickvals=ticks, ticktext=[number(10 ** t) for t in ticks]),
+        hovertemplate=_("P(alive) %{customdata[0]:.0%}–%{customdata[1]:.0%}, CLV €%{customdata[2]:,.0f}–"
+                        "€%{customdata[3]:,.0f}: %{customdata[4]:,.0f} customers") + "<extra></extra>"))
+    fig.update_xaxes(title=_("Probability the customer is still alive"), tickformat=".0%", range=[0, 1],
+                     showgrid=False)
+    fig.update_yaxes(title=_("Predicted CLV (log scale)"), type="log", tickprefix="€", showgrid=False)
     return _finish(fig, _("Still a customer? Probability alive against predicted value"), 400)
 
 

@@ -465,15 +465,16 @@ def _computing_url() -> str:
 
 
 def _customer_value(_conn, f: Filters, horizon_months: int, by: str | None) -> dict:
-    """Predictive value, summarised for the page (a sample and the top list, not every customer)."""
+    """Predictive value, summarised for the page (the map of every customer's P(alive) and
+    CLV, and the top list; not every customer)."""
     fit = _clv_fit(_computing_url(), f, horizon_months, by)
     if fit["error"]:
         return {"error": str(fit["error"])}
     values = fit["values"]
-    sample = values.sample(min(len(values), 3000), random_state=0) if len(values) else values
     return {"error": None, "parameters": fit["parameters"], "notes": fit["notes"],
             "overall": clv.equity_by(values).iloc[0].to_dict(), "by_segment": clv.equity_by(values, "segment"),
-            "distribution": clv.clv_distribution(values), "top": values.nlargest(200, "clv"), "sample": sample,
+            "distribution": clv.clv_distribution(values), "top": values.nlargest(200, "clv"),
+            "alive_value": clv.alive_value_grid(values),
             "customers": fit["customers"], "repeat_buyers": fit["repeat_buyers"]}
 
 

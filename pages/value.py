@@ -59,12 +59,13 @@ def predicted_section() -> None:
                                         _("Equity ({currency})").format(currency=symbol),
                                         money=ui.money), key="clv_equity")   # a formatter: built each run
             st.caption(_("Where the predicted value of the base sits, segment by segment."))
-        ui.chart(charts.alive_vs_clv, result["sample"], key="clv_scatter")
+        ui.chart(charts.alive_value_map, result["alive_value"], key="clv_map")
         # BG/NBD gives P(alive) = 1 to a customer with no repeat purchase: the column at 100 %
-        st.caption(_("Each dot is a customer (a sample of up to 3,000). The column at 100 %: customers with no repeat "
-                     "purchase yet, whom the model counts as active. Further left, customers silent for longer than "
-                     "their usual rhythm; the highest of them are the valuable ones to win back first (few stand "
-                     "high: the predicted value already allows for the chance that they have left)."))
+        st.caption(_("Every customer, counted in the cell of their probability of still buying and predicted value "
+                     "(the darker, the more customers). The column at 100 %: customers with no repeat purchase yet, "
+                     "whom the model counts as active. Further left, customers silent for longer than their usual "
+                     "rhythm; the highest of them are the valuable ones to win back first (few stand high: the "
+                     "predicted value already allows for the chance that they have left)."))
         st.subheader(_("Top customers by predicted CLV"))
         top = result["top"]
         # subset: a second format() without it sets every other column back to pandas' default (7186.193077)

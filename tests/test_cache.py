@@ -104,6 +104,18 @@ def test_results_are_computed_once_per_fingerprint_and_kept_across_stores(tmp_pa
     assert ("fp1", ("kpi", 1)) not in reopened and ("fp2", ("kpi", 1)) in reopened
 
 
+def test_results_kept_by_an_earlier_format_are_computed_again(tmp_path, monkeypatch):
+    """An upgrade that changes what a result holds raises RESULTS_FORMAT: the results kept
+    by the earlier version are not read back by pages expecting the new shape."""
+    from data import cache
+
+    store = cache.ResultStore(tmp_path / "r", "10MB")
+    assert store.get_or_compute("fp", ("clv",), lambda: {"sample": [1, 2]}) == {"sample": [1, 2]}
+    monkeypatch.setattr(cache, "RESULTS_FORMAT", cache.RESULTS_FORMAT + 1)
+    assert store.get_or_compute("fp", ("clv",), lambda: {"map": [3]}) == {"map": [3]}
+    assert store.get_or_compute("fp", ("clv",), lambda: {"other": 0}) == {"map": [3]}     # kept, in the new format
+
+
 def test_two_stores_of_one_folder_compute_a_result_once_between_them(tmp_path):
     """A server's start computes with a store of its own before Streamlit holds the app's
     (pages/serve.py): a page asking meanwhile for the same result waits for it."""

@@ -108,3 +108,20 @@ def test_value_cli_prints_parameters_errors_and_equity(demo_url):
     bad = subprocess.run([sys.executable, "-m", "metrics", "value", "--db", demo_url, "--calibration-end",
                           "2023-12-01"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "error:" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_alive_value_grid_by_hand():
+    """Every customer counted once, in its cell of P(alive) (twentieths) and CLV (log bins)."""
+    import pandas as pd
+
+    values = pd.DataFrame({"p_alive": [1.0, 1.0, 0.42, 0.07, 0.5], "clv": [50.0, 60.0, 10.0, 1000.0, 0.0]})
+    grid = clv.alive_value_grid(values, value_bins=2)      # CLV bins: 10..100, 100..1000
+    cells = {(round(r.p_low, 2), round(r.p_high, 2), round(r.clv_low), round(r.clv_high)): r.customers
+             for r in grid.itertuples() if r.customers}
+    assert cells == {(0.95, 1.0, 10, 100): 2,     # no repeat purchase: P(alive) = 1, the last cell
+                     (0.4, 0.45, 10, 100): 1,
+                     (0.05, 0.1, 100, 1000): 1,
+                     (0.5, 0.55, 10, 100): 1}     # a CLV of 0 counts in the lowest value bin
+    assert grid.customers.sum() == len(values) and len(grid) == 20 * 2     # every cell, empty ones too
+    empty = clv.alive_value_grid(pd.DataFrame({"p_alive": [0.3], "clv": [0.0]}))
+    assert empty.empty and list(empty.columns) == ["p_low", "p_high", "clv_low", "clv_high", "customers"]
