@@ -524,16 +524,19 @@ def main(argv: list[str] | None = None) -> int:
 #: What the measurements and profiles say stands between the pages and the floor (kept
 #: here, so that the results file is regenerated with it).
 NOTES = """
-- **The machine, and ten runs.** The tables are the run at 21:21 on 839bd89 (floor
-  0.87 s; load average 4.8 / 3.6 / 2.6 at the end). Since the 19:23 run: the server's
-  threads hand Python's interpreter over after 1 ms, DuckDB sources open without two
-  databases in memory, and the source's fingerprint is one statement (below). The fresh
-  first loads at 1M still straddle their aim from run to run (5.12 s, 4.27 s, 3.74 s
-  here: the first of them came after the 100k runs, with 1.4 s to read the database back
-  into the system's cache). The 19:23 run found the machine slower throughout than the
-  18:38 run on nearly the same code: floor 1.01 s against 0.89 s, its rerun 0.12 s
-  against 0.07 s, seven clicks made again against none, and at 1M the first load without
-  any warming, which no change of the evening touches, 5.46 s against 4.52 s:
+- **The machine, and eleven runs.** The tables are the run at 22:02 on c1d08d2 (floor
+  0.91 s; load average 3.8 / 3.1 / 2.6 at the end): every step within its aims at both
+  sizes. Since the 19:23 run: the server's threads hand Python's interpreter over after
+  1 ms, DuckDB sources open without two databases in memory, the source's fingerprint is
+  one statement, and the Customer value page shows a map of every customer instead of a
+  WebGL scatter of a sample (below). The fresh first loads at 1M still vary from run to
+  run around their aim (4.59 s, 3.89 s, 3.75 s here; 5.12 s, 4.27 s, 3.74 s at 21:21): the
+  first 1M server of a run comes after the 100k runs and reads the database back into the
+  system's cache (2.6 s and 1.4 s), and is the slowest in nearly every run. The 19:23 run
+  found the machine slower throughout than the 18:38 run on nearly the same code: floor
+  1.01 s against 0.89 s, its rerun 0.12 s against 0.07 s, seven clicks made again against
+  none, and at 1M the first load without any warming, which no change of the evening
+  touches, 5.46 s against 4.52 s:
 
   | run | 1M first load | 1M filter change | 1M after `make warm` | 100k first load |
   |---|---|---|---|---|
@@ -546,7 +549,8 @@ NOTES = """
   | 16:35, 0e1ea15 | 4.34 s (4.34, 4.34, 4.01) | 1.11 s | 2.04 s | 1.95 s (2.20, 1.95, 1.93) |
   | 18:38, 866334b (early families, hash) | 3.82 s (4.49, 3.72, 3.82) | 1.18 s | 2.29 s | 1.98 s (1.98, 2.07, 1.62) |
   | 19:23, 8bc3715 (sidebar's choices early) | 4.77 s (5.78, 4.57, 4.77) | 1.26 s | 2.23 s | 1.88 s (2.12, 1.88, 1.78) |
-  | 21:21, 839bd89 (tables; interpreter handed over after 1 ms) | **4.27 s** (5.12, 4.27, 3.74) | 1.20 s | 1.80 s | 1.87 s (2.20, 1.57, 1.87) |
+  | 21:21, 839bd89 (interpreter handed over after 1 ms) | 4.27 s (5.12, 4.27, 3.74) | 1.20 s | 1.80 s | 1.87 s (2.20, 1.57, 1.87) |
+  | 22:02, c1d08d2 (tables; the customer-value map) | **3.89 s** (4.59, 3.89, 3.75) | 1.39 s | 1.90 s | 1.91 s (1.67, 2.08, 1.91) |
 
   The 16:16 run began as the full test suite ended (load average 3.8 at its end), and its
   100k steps were slower throughout (first load after `make warm` 1.98 s, with nothing to
@@ -617,8 +621,8 @@ NOTES = """
     ``distinct_key``; the text on other engines, where the earlier try was not exact):
     0.18 s instead of 0.26 s a period at 1M, 0.017 s instead of 0.024 s at 100k. First
     load 4.49 s against 4.60 s (six pairs).
-- **The first load of a fresh server** at 1M: 4.27 s in the 21:21 run (aim 4 s; 3.74-5.12 s;
-  4.77 s at 19:23, 3.82 s at 18:38; 3.72-7.02 s over the runs above; interleaved batches of
+- **The first load of a fresh server** at 1M: 3.89 s in the 22:02 run (aim 4 s; 3.75-4.59 s;
+  4.27 s at 21:21, 4.77 s at 19:23, 3.82 s at 18:38; 3.72-7.02 s over the runs above; interleaved batches of
   fresh servers that evening: medians 4.05-4.37 s before the 1 ms switch interval, 4.19 s
   and 4.42 s after it). The visitor opens the app as soon as the server
   answers; the warming then computes the Overview's sections, 3.6-3.8 s of the cores in a
@@ -675,24 +679,24 @@ NOTES = """
   statement went on with one thread after the start, 5 s beside the first visit: 4.59 s);
   the per-customer grouping by a hash of the customer (0.22 s against 0.21 s a period at
   1M); the source's fingerprint in one statement instead of eight (7 ms less at 100k).
-- **Every other page**, cold and warm, is within its aims at both sizes but one: the
-  Customer value page opened again at 100k, 1.10 s against its 1 s aim (1.06-1.28 s; 1.00 s
-  at 19:23, 0.90 s at 18:38, 0.68-0.81 s in the runs before). Its script run takes 0.21 s
-  on the server (a timeline of two fresh servers); the rest is the browser. Measured with
+- **Every other page**, cold and warm, is within its aims at both sizes. *The Customer
+  value page opened again* at 100k had gone over its 1 s aim in the two runs before
+  (1.10 s at 21:21, 1.00 s at 19:23; 0.68-0.90 s before): its script run takes 0.21 s on
+  the server (a timeline of two fresh servers), the rest was the browser. Measured with
   Chromium's own counters (CDP ``Performance.getMetrics``) around that visit: 1.0-1.3 s of
-  the tab's main thread with the page as it is, 0.6-0.8 s without its scatter of 3,000
-  customers (a measure, not a change), which plotly draws with WebGL, here in software
-  (``--disable-gpu``); drawn as SVG instead, the visit took 1.2-2.5 s. The same code as at
-  16:35 (0.78 s then) took 0.58-0.95 s against 0.75-0.87 s for the current one in two
-  interleaved pairs: the slower visits follow the machine's load, not a change. A density
-  map of every customer (counts per cell of P(alive) x CLV, one image) instead of a sample
-  of dots would leave the browser that 0.4 s and show the whole base; it changes what the
-  page shows, so it is left for a decision. At 1M the pages
-  opened while the Overview's cubes are built, right after the first load, share the cores
-  with them: the slowest cold are Customer value (3.25 s: the value models fitted on the
-  page's first visit), CRM maturity (2.96 s) and the rules page (2.73 s: the sparklines of
-  every KPI), all within the 4 s aim. After a restart, its results kept on disk, every page
-  opens within the cold aims.
+  the tab's main thread with its scatter of 3,000 sampled customers, which plotly drew with
+  WebGL, here in software (``--disable-gpu``, as in a virtual desktop), and 0.6-0.8 s
+  without it; drawn as SVG instead it took 1.2-2.5 s. The page now shows every customer
+  as counts per cell of P(alive) and CLV, one heatmap (``metrics.clv.alive_value_grid``):
+  0.50-0.69 s against 1.09-1.50 s in interleaved fresh servers, and 0.39 s (100k) and
+  0.40 s (1M) in the 22:02 run. At 1M the pages opened while the Overview's cubes are
+  built, right after the first load, share the cores with them: the slowest cold are
+  Customer value (2.61 s: the value models fitted on the page's first visit) and the rules
+  page (2.54 s: the sparklines of every KPI), within the 4 s aim. The filter change at 1M
+  took 1.07 s, 1.39 s and 2.25 s in the three runs (median 1.39 s, aim 1.5 s; medians of
+  1.00-1.33 s in the runs before, and 1.20 s after `make warm` here); I did not find out
+  what the third run's change met. After a restart, its results
+  kept on disk, every page opens within the cold aims.
 - **Memory.** One session peaked at about 1.5-1.6 GB at 1M (DuckDB's memory limit is a share of
   the machine, `CRM_DB_MEMORY`); ten more sessions, each with its own region filter, peaked
   lower on the restarted server: within the 3 GB aim. No exception, no crash.
