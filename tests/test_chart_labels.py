@@ -159,3 +159,24 @@ def test_a_target_over_labelled_bars_or_points_is_named_in_the_legend():
                                               "won": [3], "closed": [10]}), "Win rate", "Source", target=0.25)
     (line,) = dots.layout.shapes
     assert (line.x0, line.x1, line.name) == (0.25, 0.25, "target 25 %") and not dots.layout.annotations
+
+
+def test_alive_value_map_counts_every_customer_and_names_its_scale_in_the_page_s_language():
+    """The Customer value map: one heatmap cell per P(alive) x CLV bin, blank where no
+    customer is, coloured by the log of the count, its bar labelled with counts (1.000 in
+    Spanish), each cell's hover giving its bounds and its customers."""
+    import numpy as np
+
+    from metrics.clv import alive_value_grid
+
+    values = pd.DataFrame({"p_alive": [1.0] * 1200 + [0.42, 0.07], "clv": [50.0] * 1200 + [10.0, 1000.0]})
+    with using("es"):
+        fig = charts.alive_value_map(alive_value_grid(values, value_bins=2))
+    trace = fig.data[0]
+    counts = np.asarray(trace.customdata)[:, :, 4]
+    assert counts.sum() == len(values) and counts.shape == (2, 20)
+    assert np.isnan(np.asarray(trace.z, dtype=float)[counts == 0]).all()          # empty cells left blank
+    assert np.asarray(trace.z, dtype=float)[0, 19] == np.log10(1200)             # the column at 100 %
+    assert list(trace.colorbar.ticktext) == ["1", "10", "100", "1.000", "10.000"]
+    assert trace.colorbar.title.text == "Clientes" and "clientes" in trace.hovertemplate
+    assert fig.layout.yaxis.type == "log" and trace.type == "heatmap"
