@@ -125,13 +125,14 @@ def _plain(values: dict) -> dict:
     return {k: [None if v is None else float(v) for v in pair] for k, pair in values.items()}
 
 
-def _freeze_loaded_objects() -> None:
+def _set_up_as_the_server() -> None:
     """What the app's server does once its libraries are loaded (pages/serve.py): a full
     collection, then :func:`gc.freeze`, so that later collections walk only the objects made
-    since. Without it, the first full collection after the imports (about 50 ms for ours'
-    libraries at 100k customers, a few for the hand-written SQL's) lands in whichever call
-    it falls in. Its threads also hand the interpreter over after 1 ms (``share_the_interpreter``).
-    Done for every implementation, after its imports and before its calls."""
+    since (without it, the first full collection after the imports, about 50 ms for ours'
+    libraries at 100k customers, a few for the hand-written SQL's, lands in whichever call
+    it falls in); and the interpreter handed between threads after 1 ms
+    (``share_the_interpreter``). Done for every implementation, after its imports and
+    before its calls."""
     from pages.serve import share_the_interpreter
 
     gc.collect()
@@ -143,7 +144,7 @@ def worker(name: str, db: Path, start: date, end: date, calls: int, out: Path) -
     started = time.perf_counter()
     call, split = _implementation(name, db, start, end)
     imported = time.perf_counter()
-    _freeze_loaded_objects()
+    _set_up_as_the_server()
     seconds, values = [], None
     for _ in range(calls):
         t = time.perf_counter()
@@ -205,7 +206,7 @@ def profile(db: Path, start: date, end: date, out: Path, repeats: int = 5) -> No
     for _ in range(2):  # warm: DuckDB's buffer pool
         with engine.connect() as conn:
             evaluate(conn, filters, targets={})
-    _freeze_loaded_objects()
+    _set_up_as_the_server()
 
     current: list = [None]
     statements: list[dict] = []

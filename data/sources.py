@@ -26,10 +26,10 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, func, inspect, literal_column, select, union_all
 from sqlalchemy import types as sqltypes
+from sqlalchemy.dialects import registry
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.engine.reflection import ObjectKind, ObjectScope
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
-from sqlalchemy.dialects import registry
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 from data import schema
