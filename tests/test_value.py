@@ -68,3 +68,21 @@ def test_periods_sharing_an_end_read_the_same_activity_and_their_own_new_custome
     assert (together[2]["active_customers"], together[2]["retained"], together[2]["new_customers"]) == (3, 1, 1)
     assert together[2]["margin_per_customer"] == pytest.approx(625.0)
     assert together[1]["new_customers"] == 0 and together[1] != together[0]
+
+
+def test_every_end_of_one_statement_equals_the_one_period_statement(tiny):
+    """The ends of one statement are tested column by column against each order; each end
+    gives what value_by_group (its own statement, one window) gives, including an end
+    whose two years hold no order (counts 0, no CLV) and ends a few days apart."""
+    from metrics.value import value_facts_by_period
+
+    ends = [JAN, Filters(date(2025, 12, 1), date(2025, 12, 31)), Filters(date(2025, 1, 1), date(2025, 1, 31)),
+            Filters(date(2024, 2, 1), date(2024, 2, 3)), Filters(date(2010, 1, 1), date(2010, 1, 31))]
+    together = value_facts_by_period(tiny, ends)
+    for f, facts in zip(ends, together):
+        alone = value_by_group(tiny, f).iloc[0]
+        assert (facts["active_customers"], facts["previous_active"], facts["retained"]) == (
+            alone.active_customers, alone.previous_active, alone.retained), f
+        assert facts["margin"] == pytest.approx(alone.margin)
+    assert (together[-1]["active_customers"], together[-1]["margin"], together[-1]["clv"]) == (0, 0.0, None)
+    assert together[2] != together[0] and together[3]["active_customers"] != together[0]["active_customers"]
