@@ -524,15 +524,15 @@ def main(argv: list[str] | None = None) -> int:
 #: What the measurements and profiles say stands between the pages and the floor (kept
 #: here, so that the results file is regenerated with it).
 NOTES = """
-- **The machine, and eleven runs.** The tables are the run at 22:02 on c1d08d2 (floor
-  0.91 s; load average 3.8 / 3.1 / 2.6 at the end): every step within its aims at both
-  sizes. Since the 19:23 run: the server's threads hand Python's interpreter over after
-  1 ms, DuckDB sources open without two databases in memory, the source's fingerprint is
-  one statement, and the Customer value page shows a map of every customer instead of a
-  WebGL scatter of a sample (below). The fresh first loads at 1M still vary from run to
-  run around their aim (4.59 s, 3.89 s, 3.75 s here; 5.12 s, 4.27 s, 3.74 s at 21:21): the
-  first 1M server of a run comes after the 100k runs and reads the database back into the
-  system's cache (2.6 s and 1.4 s), and is the slowest in nearly every run. The 19:23 run
+- **The machine, and twelve runs.** The tables are the run at 23:07 on f4e2d75 (floor
+  0.91 s; load average 3.9 / 3.5 / 2.7 at the end): every step within its aims at both
+  sizes, and for the first time every 1M first load of a run under 4 s (3.15 s, 3.21 s,
+  2.88 s), the first of them included, which comes after the 100k runs and reads the
+  database back into the system's cache (0.7 s). Since the 22:02 run the value family
+  tests each order against every end's windows instead of joining it to each of them
+  (below). Before it, the fresh first loads at 1M varied from run to run around their
+  aim (4.59 s, 3.89 s, 3.75 s at 22:02; 5.12 s, 4.27 s, 3.74 s at 21:21), the first 1M
+  server of a run the slowest in nearly every run. The 19:23 run
   found the machine slower throughout than the 18:38 run on nearly the same code: floor
   1.01 s against 0.89 s, its rerun 0.12 s against 0.07 s, seven clicks made again against
   none, and at 1M the first load without any warming, which no change of the evening
@@ -550,7 +550,8 @@ NOTES = """
   | 18:38, 866334b (early families, hash) | 3.82 s (4.49, 3.72, 3.82) | 1.18 s | 2.29 s | 1.98 s (1.98, 2.07, 1.62) |
   | 19:23, 8bc3715 (sidebar's choices early) | 4.77 s (5.78, 4.57, 4.77) | 1.26 s | 2.23 s | 1.88 s (2.12, 1.88, 1.78) |
   | 21:21, 839bd89 (interpreter handed over after 1 ms) | 4.27 s (5.12, 4.27, 3.74) | 1.20 s | 1.80 s | 1.87 s (2.20, 1.57, 1.87) |
-  | 22:02, c1d08d2 (tables; the customer-value map) | **3.89 s** (4.59, 3.89, 3.75) | 1.39 s | 1.90 s | 1.91 s (1.67, 2.08, 1.91) |
+  | 22:02, c1d08d2 (the customer-value map) | 3.89 s (4.59, 3.89, 3.75) | 1.39 s | 1.90 s | 1.91 s (1.67, 2.08, 1.91) |
+  | 23:07, f4e2d75 (tables; the value family's one column per end) | **3.15 s** (3.15, 3.21, 2.88) | 1.09 s | 2.04 s | 1.85 s (2.14, 1.51, 1.85) |
 
   The 16:16 run began as the full test suite ended (load average 3.8 at its end), and its
   100k steps were slower throughout (first load after `make warm` 1.98 s, with nothing to
@@ -580,6 +581,17 @@ NOTES = """
   - *A scorecard's family statements are sent two at a time*, each on its own connection
     (metrics/catalogue.py ``PeriodFacts.read``), and a forecast's fits find the BLAS
     libraries once (0.15 s a forecast instead of 0.17 s).
+- **What changed since the 22:02 tables**: *the value family reads each order once*
+  (metrics/value.py ``_activity_per_end``). Active, previous and retained customers and
+  the margin depend on a period's end alone, nine ends for the scorecard's and the
+  sparklines' fourteen periods. Each order of the two years before an end was joined to
+  every end whose window held it, about five copies of each order, then grouped by end and
+  customer; now each order is tested against every end's two windows, one column per end,
+  grouped by customer, and the sums are given one row per end. At 1M, replayed alone:
+  0.42 s against 1.38 s on one DuckDB thread, 0.26 s against 0.65 s on two; the value cube
+  of `make warm` is built by the same statement, grouped by combination too. First load
+  3.26 s against 3.76 s (six interleaved pairs of fresh servers, each won; 3.02-3.42 s
+  against 3.20-4.31 s), from the launch 6.78 s against 7.21 s.
 - **What changed since the 19:23 tables** (measured with interleaved fresh servers at 1M):
   - *The server's threads hand Python's interpreter over after 1 ms* instead of CPython's
     5 ms (pages/serve.py ``SWITCH_INTERVAL_S``). A thread running a DuckDB statement
@@ -621,13 +633,13 @@ NOTES = """
     ``distinct_key``; the text on other engines, where the earlier try was not exact):
     0.18 s instead of 0.26 s a period at 1M, 0.017 s instead of 0.024 s at 100k. First
     load 4.49 s against 4.60 s (six pairs).
-- **The first load of a fresh server** at 1M: 3.89 s in the 22:02 run (aim 4 s; 3.75-4.59 s;
-  4.27 s at 21:21, 4.77 s at 19:23, 3.82 s at 18:38; 3.72-7.02 s over the runs above; interleaved batches of
+- **The first load of a fresh server** at 1M: 3.15 s in the 23:07 run (aim 4 s; 2.88-3.21 s;
+  3.89 s at 22:02, 4.27 s at 21:21, 4.77 s at 19:23, 3.82 s at 18:38; 3.72-7.02 s over the runs above; interleaved batches of
   fresh servers that evening: medians 4.05-4.37 s before the 1 ms switch interval, 4.19 s
   and 4.42 s after it). The visitor opens the app as soon as the server
   answers; the warming then computes the Overview's sections, 3.6-3.8 s of the cores in a
   fresh process and nearly all of it DuckDB (cold: the 44M interactions 1.6 s, of which
-  the departments per customer 0.9 s; the customer values 1.0 s; the data quality 0.8 s,
+  the departments per customer 0.9 s; the customer values 1.0 s, 0.4 s since 23:07; the data quality 0.8 s,
   of which the median days since an update 0.2 s; the sparklines' twelve periods cost
   next to nothing, read by the same statements), while Chromium loads and draws the app
   on the same two cores (5.3-5.9 s of the cores up to its last chart, against 1.6-1.9 s
@@ -693,9 +705,11 @@ NOTES = """
   built, right after the first load, share the cores with them: the slowest cold are
   Customer value (2.61 s: the value models fitted on the page's first visit) and the rules
   page (2.54 s: the sparklines of every KPI), within the 4 s aim. The filter change at 1M
-  took 1.07 s, 1.39 s and 2.25 s in the three runs (median 1.39 s, aim 1.5 s; medians of
-  1.00-1.33 s in the runs before, and 1.20 s after `make warm` here); I did not find out
-  what the third run's change met. After a restart, its results
+  took 1.75 s, 1.09 s and 1.07 s in the three runs of 23:07 (median 1.09 s, aim 1.5 s;
+  1.07 s, 1.39 s and 2.25 s at 22:02; medians of 1.00-1.33 s in the runs before, and
+  1.22 s after `make warm` here). I have not found what the slow changes met; the
+  change comes while the background thread is still building the Overview's cubes, whose
+  statement in flight shares the cores with it, which is the likeliest. After a restart, its results
   kept on disk, every page opens within the cold aims.
 - **Memory.** One session peaked at about 1.5-1.6 GB at 1M (DuckDB's memory limit is a share of
   the machine, `CRM_DB_MEMORY`); ten more sessions, each with its own region filter, peaked
