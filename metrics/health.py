@@ -40,13 +40,13 @@ from pathlib import Path
 from sqlalchemy import Table, and_, event, false, func, literal, not_, or_, select, text, true
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql import ColumnElement, Select, visitors
+from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.elements import ColumnElement as _ColumnElement
 from sqlalchemy.types import Boolean
 
 from data import schema
 from data.cache import cache_dir, source_fingerprint
-from data.schema import SURVEY_SCALES, campaigns, customers, interactions, opportunities, orders, tickets
+from data.schema import SURVEY_SCALES, campaigns, customers, opportunities, tickets
 from i18n import N_, Text, _, lazy, number
 
 #: What the rows of each table are called in messages (plural; English, shown with ``_(...)``).
@@ -560,20 +560,36 @@ class ValidRows(_ColumnElement):
 
     def _gen_cache_key(self, anon_map, bindparams):
         pending = getattr(_EXECUTING, "pending", None)
-        resolved = None if pending is None else (sorted(pending[1].failing), pending[1].cutoff)
+        report = None if pending is None else pending.report()
+        resolved = None if report is None else (sorted(report.failing), report.cutoff)
         return (self.__class__, self.table.name, repr(resolved))
 
 
-#: Per thread: the statement about to be compiled for execution and its source's health
-#: report (set by :func:`_before_execute`, cleared once it ran).
+class _Executing:
+    """A statement about to be compiled for execution on ``conn``; the source's health report
+    is read when a placeholder of the statement first asks for it (a statement without one,
+    or run on another database than a source, never reads it)."""
+
+    def __init__(self, statement, conn: Connection):
+        self.statement, self.conn, self._report = statement, conn, None
+
+    def report(self) -> HealthReport:
+        if self._report is None:
+            self._report = health_report(self.conn)
+        return self._report
+
+
+#: Per thread: the statement about to be compiled for execution (set by
+#: :func:`_before_execute`, cleared once it ran).
 _EXECUTING = threading.local()
 
 
 @compiles(ValidRows)
 def _compile_valid(element: ValidRows, compiler, **kw) -> str:
     pending = getattr(_EXECUTING, "pending", None)
-    if pending is not None and pending[0] is compiler.statement:   # executed: the checks that failed
-        clause = exclusion_clause(element.table, pending[1].failing, pending[1].cutoff)
+    if pending is not None and pending.statement is compiler.statement:   # executed: the checks that failed
+        report = pending.report()
+        clause = exclusion_clause(element.table, report.failing, report.cutoff)
     else:   # compiled without a connection (printing a query): every excluding check
         clause = exclusion_clause(element.table, None, cutoff_for(date.today()))
     return compiler.process(clause, **kw)
@@ -610,34 +626,31 @@ def check_table(report: HealthReport) -> list[dict]:
     return sorted(rows, key=lambda r: (r["rows"] == 0, list(KINDS.values()).index(r["kind"]), r["table"]))
 
 
-def _has_placeholder(statement) -> bool:
-    return any(isinstance(e, ValidRows) for e in visitors.iterate(statement))
-
-
 @event.listens_for(Engine, "before_execute")
 def _before_execute(conn, clauseelement, multiparams, params, execution_options):
     """Have the ValidRows placeholders of ``clauseelement`` compiled as the checks that failed
     on this source. The statement is compiled right after this event, in this thread; the
-    placeholders are resolved there rather than by copying the statement with them replaced
-    (which took 20 ms for a family's statement, every time it ran)."""
+    placeholders are resolved there (the report read when the first of them asks: no walk
+    of the statement here) rather than by copying the statement with them replaced (which
+    took 20 ms for a family's statement, every time it ran). The statements that read the
+    report itself are left alone."""
     if getattr(_RESOLVING, "active", False) or not hasattr(clauseelement, "_from_objects"):
         return
-    if not _has_placeholder(clauseelement):
-        return
-    report = health_report(conn)
-    _EXECUTING.pending = (clauseelement, report)
+    _EXECUTING.pending = _Executing(clauseelement, conn)
     # a statement keeps its cache key once made; made again, it names the checks as they are now
     clauseelement.__dict__.pop("_generate_cache_key", None)
 
 
 @event.listens_for(Engine, "after_execute")
 def _after_execute(conn, clauseelement, *args):
-    _EXECUTING.pending = None
+    if not getattr(_RESOLVING, "active", False):   # not a statement reading the report
+        _EXECUTING.pending = None
 
 
 @event.listens_for(Engine, "handle_error")
 def _after_failure(context):
-    _EXECUTING.pending = None
+    if not getattr(_RESOLVING, "active", False):
+        _EXECUTING.pending = None
 
 
 def exclusion_notes(report: HealthReport, tables: tuple[str, ...]) -> list[str]:
