@@ -219,7 +219,7 @@ def _per_end(ends: Periods, wide: Subquery, combination: Sequence) -> Subquery:
     """The sums of ``wide`` (one column per end, suffixed ``_i``) as one row per end ``p``
     (and combination): each row of ``wide`` crossed with the ends, each sum picked by ``p``."""
     e = ends.table("ends")
-    picked = [case(*[(e.c.p == i, wide.c[f"{name}_{i}"]) for i in range(len(ends))]).label(name)
+    picked = [case({i: wide.c[f"{name}_{i}"] for i in range(len(ends))}, value=e.c.p).label(name)
               for name in ("active_customers", "previous_active", "retained", "margin")]
     return (select(e.c.p, *[wide.c[column.name] for column in combination], *picked)
             .select_from(wide.join(e, true())).subquery("active_per_end"))
