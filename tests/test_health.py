@@ -154,3 +154,26 @@ def test_an_executed_statement_leaves_out_only_the_failing_checks(demo_url):
     executed = [s for s in sent if "count(*)" in s.lower() and "tickets" in s][0]
     assert "resolved_at <" not in executed             # no check written into the statement
     assert "resolved_at < tickets.opened_at" in str(statement.compile())
+
+
+def test_the_report_is_read_once_and_only_for_a_statement_with_a_placeholder(demo_url, monkeypatch, tmp_path):
+    """A statement is not searched for placeholders before it runs: the placeholder asks for
+    the source's report while the statement is compiled (once for its cache key and its
+    SQL together); a statement without one, or run on a database that is no source (the
+    application store), never reads it."""
+    from sqlalchemy import text
+
+    asked = []
+    real = health.health_report
+    monkeypatch.setattr(health, "health_report", lambda conn, *a, **k: asked.append(1) or real(conn, *a, **k))
+    engine = create_engine(demo_url, connect_args={"read_only": True})
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(schema.tickets)).scalar_one()
+        assert asked == []
+        valid = conn.execute(select(func.count()).select_from(schema.tickets)
+                             .where(health.valid_clause(schema.tickets))).scalar_one()
+        assert asked == [1] and valid == total
+    store = create_engine(f"sqlite:///{tmp_path}/store.sqlite")
+    with store.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar_one() == 1
+    assert asked == [1]
