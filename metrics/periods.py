@@ -15,8 +15,9 @@ A row gets its period in one of two ways, chosen from the bounds, never from the
   range longer than a year against last year): a join to the period rows on the range,
   so that a row counts once in every period it falls in.
 
-Windows that reach before a period (the value family's two years before ``as_of``, the
-quality family's records created before ``as_of``) always join the period rows. Bounds
+Windows that reach before a period (the quality family's records created before
+``as_of``) join the period rows; the value family's two years before each end are tested
+column by column instead (metrics/value.py). Bounds
 are bound parameters cast to TIMESTAMP, so DuckDB, PostgreSQL and Spark type them alike.
 """
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import DateTime, Integer, and_, case, cast, func, literal, literal_column, select, union_all
 from sqlalchemy.sql import ColumnElement, CompoundSelect, FromClause, Select, Subquery
@@ -85,10 +86,8 @@ class Periods:
         return and_(column >= min(f.start_at for f in self.filters), column < max(f.as_of for f in self.filters))
 
     def table(self, name: str = "periods") -> Subquery:
-        """One row per period: p, start_at, as_of, year_ago and two_years_ago (as_of - 365/730 days)."""
-        rows = [select(_index(i).label("p"), _at(f.start_at).label("start_at"), _at(f.as_of).label("as_of"),
-                       _at(f.as_of - timedelta(days=365)).label("year_ago"),
-                       _at(f.as_of - timedelta(days=730)).label("two_years_ago"))
+        """One row per period: p, start_at and as_of."""
+        rows = [select(_index(i).label("p"), _at(f.start_at).label("start_at"), _at(f.as_of).label("as_of"))
                 for i, f in enumerate(self.filters)]
         return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery(name)
 
@@ -134,9 +133,9 @@ class Periods:
     def joined(self, table: FromClause, on: Callable[[Subquery], ColumnElement[bool]], columns: Sequence,
                clauses: Sequence = ()) -> Subquery:
         """The rows of ``table`` joined to every period where ``on(periods)`` holds, with ``p``,
-        the period's ``as_of``, ``year_ago`` and ``two_years_ago``, and ``columns``."""
+        the period's ``as_of``, and ``columns``."""
         t = self.table()
-        return (select(t.c.p, t.c.as_of, t.c.year_ago, t.c.two_years_ago, *columns)
+        return (select(t.c.p, t.c.as_of, *columns)
                 .select_from(table.join(t, on(t))).where(*clauses).subquery("in_periods"))
 
     def counted_before_ends(self, moments: FromClause, column: str, name: str) -> Subquery:

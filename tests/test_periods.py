@@ -68,7 +68,7 @@ def test_what_depends_on_the_end_alone_is_computed_once_per_end_and_given_to_eac
     days before 1 September) end on the same day; a figure of the end alone (the visitors of
     the year before it) is grouped once for that end and given to both, keyed by their own
     position."""
-    from sqlalchemy import Column, DateTime, Integer, MetaData, Table, and_, create_engine, func, select
+    from sqlalchemy import Column, DateTime, Integer, MetaData, Table, create_engine, func, select
 
     july, august = Filters(date(2026, 7, 1), date(2026, 7, 31)), Filters(date(2026, 8, 1), date(2026, 8, 31))
     late_august = Filters(date(2026, 9, 1), date(2026, 9, 30)).comparison()
@@ -85,14 +85,13 @@ def test_what_depends_on_the_end_alone_is_computed_once_per_end_and_given_to_eac
         conn.execute(visits.insert(), [{"customer_id": c, "visited_at": d} for c, d in (
             (1, "2026-03-01"), (2, "2025-08-02"), (3, "2026-08-15"), (4, "2026-08-20"))])
         v = visits.c
-        r = ends.joined(visits, lambda t: and_(v.visited_at >= t.c.year_ago, v.visited_at < t.c.as_of),
-                        [v.customer_id]).c
+        r = ends.joined(visits, lambda t: v.visited_at < t.c.as_of, [v.customer_id]).c
         per_end = (select(r.p, func.count(func.distinct(r.customer_id)).label("visitors"))
                    .group_by(r.p).subquery("per_end"))
         rows = sorted(tuple(row) for row in conn.execute(select(periods.spread(ends, per_end, "visitors"))))
-    # as_of 1 August 2026, the year from 1 August 2025: customers 1 (March) and 2 -> 2;
-    # as_of 1 September, the year from 1 September 2025: 1, 3 and 4 -> 3 (August's and late August's)
-    assert rows == [(0, 2), (1, 3), (2, 3)]
+    # visited before 1 August 2026: customers 1 (March) and 2 (August 2025) -> 2;
+    # before 1 September: 1, 2, 3 and 4 -> 4 (August's and late August's)
+    assert rows == [(0, 2), (1, 4), (2, 4)]
 
 
 def test_rows_before_each_end_are_counted_once_each_and_summed_per_period():
