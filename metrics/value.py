@@ -159,34 +159,41 @@ def _value_parts(periods: Periods, by: Subquery | None = None) -> tuple[Subquery
     """The active customers and their margin, and the customers acquired, per period (and,
     with the customers' attribution ``by``, per combination of customer dimensions: the cube,
     where the margin stays an exact sum of money)."""
-    c = customers.c
     ends = periods.ends()      # the activity depends on a period's end alone: once per end
     activity = _activity_per_end(periods, ends)
     a = activity.c
     if by is None:
-        joined, combination = activity.join(customers, c.customer_id == a.customer_id), []
-        money = as_float
-    else:
-        joined, combination = activity.join(by, by.c.customer_id == a.customer_id), cube.dimension_columns(by)
-        money = lambda margin: type_coerce(margin, Numeric(38, 2))  # noqa: E731 - the cube's exact sum
-    wide = select(*combination, *[column for i in range(len(ends)) for column in (
-        func.coalesce(func.sum(a[f"current_{i}"]), 0).label(f"active_customers_{i}"),
-        func.coalesce(func.sum(a[f"previous_{i}"]), 0).label(f"previous_active_{i}"),
-        func.coalesce(func.sum(a[f"current_{i}"] * a[f"previous_{i}"]), 0).label(f"retained_{i}"),
-        money(func.coalesce(func.sum(a[f"margin_{i}"]), 0)).label(f"margin_{i}"))]).select_from(joined)
-    if by is None:
-        wide = wide.where(valid_clause(customers))
-    else:
-        wide = wide.group_by(*cube.grouped(combination))
-    active = periods.spread(ends, _per_end(ends, wide.subquery("active_per_customer_group"), combination), "active")
-    if by is None:
+        c = customers.c
+        wide = (select(*_sums_per_end(a, len(ends), as_float))
+                .select_from(activity.join(customers, c.customer_id == a.customer_id)).where(valid_clause(customers)))
+        active = periods.spread(ends, _per_end(ends, wide.subquery("active_per_customer_group"), []), "active")
         n = periods.rows(customers, c.acquired_at, [], periods.selection.customer_clauses()).c
         acquired = select(n.p, func.count().label("new_customers")).group_by(n.p).subquery("acquired")
         return active, acquired
+    combination = cube.dimension_columns(by)
+    wide = (select(*combination, *_sums_per_end(a, len(ends), _exact_money))
+            .select_from(activity.join(by, by.c.customer_id == a.customer_id))
+            .group_by(*cube.grouped(combination)))
+    active = periods.spread(ends, _per_end(ends, wide.subquery("active_per_customer_group"), combination), "active")
     n = periods.rows(by, by.c.acquired_at, combination).c
     keys = [n[key] for key in cube.KEYS]
     acquired = select(n.p, *keys, func.count().label("new_customers")).group_by(n.p, *keys).subquery("acquired")
     return active, acquired
+
+
+def _exact_money(margin):
+    """A sum of money kept exact (the cube's margin, a DECIMAL)."""
+    return type_coerce(margin, Numeric(38, 2))
+
+
+def _sums_per_end(a, ends: int, money) -> list:
+    """Over the customers of :func:`_activity_per_end` ``a``, for each end i: active,
+    previously active and retained customers, and the margin as ``money`` gives it."""
+    return [column for i in range(ends) for column in (
+        func.coalesce(func.sum(a[f"current_{i}"]), 0).label(f"active_customers_{i}"),
+        func.coalesce(func.sum(a[f"previous_{i}"]), 0).label(f"previous_active_{i}"),
+        func.coalesce(func.sum(a[f"current_{i}"] * a[f"previous_{i}"]), 0).label(f"retained_{i}"),
+        money(func.coalesce(func.sum(a[f"margin_{i}"]), 0)).label(f"margin_{i}"))]
 
 
 def _activity_per_end(periods: Periods, ends: Periods) -> Subquery:
