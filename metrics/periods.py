@@ -15,10 +15,11 @@ A row gets its period in one of two ways, chosen from the bounds, never from the
   range longer than a year against last year): a join to the period rows on the range,
   so that a row counts once in every period it falls in.
 
-Windows that reach before a period (the quality family's records created before
-``as_of``) join the period rows; the value family's two years before each end are tested
-column by column instead (metrics/value.py). Bounds
-are bound parameters cast to TIMESTAMP, so DuckDB, PostgreSQL and Spark type them alike.
+What depends on a period's end alone (the records created before ``as_of``, the two years
+of orders before it) is computed once per distinct end (:meth:`Periods.ends`), each row
+read once and tested against every end, one column per end (metrics/quality.py,
+metrics/value.py), rather than joined to each period. Bounds are bound parameters cast to
+TIMESTAMP (:func:`at`), so DuckDB, PostgreSQL and Spark type them alike.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, and_, case, cast, func, literal, literal_column, select, union_all
+from sqlalchemy import DateTime, Integer, and_, case, cast, literal, literal_column, select, union_all
 from sqlalchemy.sql import ColumnElement, CompoundSelect, FromClause, Select, Subquery
 
 from metrics.filters import Filters
@@ -41,7 +42,8 @@ DATE_FIELDS = ("start", "end", "compare")
 _TIMESTAMP = DateTime()
 
 
-def _at(moment: datetime) -> ColumnElement:
+def at(moment: datetime) -> ColumnElement:
+    """``moment`` as a bound TIMESTAMP (typed alike on DuckDB, PostgreSQL and Spark)."""
     return cast(literal(moment, _TIMESTAMP), _TIMESTAMP)
 
 
@@ -87,7 +89,7 @@ class Periods:
 
     def table(self, name: str = "periods") -> Subquery:
         """One row per period: p, start_at and as_of."""
-        rows = [select(_index(i).label("p"), _at(f.start_at).label("start_at"), _at(f.as_of).label("as_of"))
+        rows = [select(_index(i).label("p"), at(f.start_at).label("start_at"), at(f.as_of).label("as_of"))
                 for i, f in enumerate(self.filters)]
         return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery(name)
 
@@ -116,7 +118,7 @@ class Periods:
         if self.disjoint:
             whens = [(and_(column >= f.start_at, column < f.as_of), i) for i, f in enumerate(self.filters)]
             p = case(*[(cond, _index(i)) for cond, i in whens])
-            as_of = case(*[(cond, _at(self.filters[i].as_of)) for cond, i in whens])
+            as_of = case(*[(cond, at(self.filters[i].as_of)) for cond, i in whens])
             query = select(p.label("p"), as_of.label("as_of"), *columns).select_from(table)
             where = [self.hull(column)] if len(self) == 1 or self._contiguous() else [self.hull(column), p.is_not(None)]
             return query.where(*where, *clauses).subquery("in_periods")
@@ -137,22 +139,6 @@ class Periods:
         t = self.table()
         return (select(t.c.p, t.c.as_of, *columns)
                 .select_from(table.join(t, on(t))).where(*clauses).subquery("in_periods"))
-
-    def counted_before_ends(self, moments: FromClause, column: str, name: str) -> Subquery:
-        """Per period ``p``, the rows of ``moments`` whose ``column`` is before the period's end
-        (``as_of``), as ``name``; each row read once. A row is grouped by the first end after
-        its moment, and a period sums the groups of the ends up to its own: a row counts in a
-        period exactly when that first end comes at or before the period's, since the
-        period's end is one of the ends after the moment. Joining every row to every period
-        instead makes rows x periods (7M for the emails of 1M customers over eight periods)."""
-        moment = moments.c[column]
-        first = (select(case(*[(moment < _at(end), _at(end)) for end in sorted({f.as_of for f in self.filters})])
-                        .label("first_end")).select_from(moments).subquery("first_ends"))
-        per_end = (select(first.c.first_end, func.count().label("n")).where(first.c.first_end.is_not(None))
-                   .group_by(first.c.first_end).subquery("per_end"))
-        t = self.table(f"{name}_periods")
-        return (select(t.c.p, func.sum(per_end.c.n).label(name))
-                .select_from(t.join(per_end, per_end.c.first_end <= t.c.as_of)).group_by(t.c.p).subquery(name))
 
     def _contiguous(self) -> bool:
         ranges = sorted((f.start_at, f.as_of) for f in self.filters)

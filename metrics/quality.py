@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy import Select, and_, case, func, literal, select, true
 from sqlalchemy.engine import Connection
 
 from data.schema import customers
 from metrics import cube, keeping
 from metrics.filters import CUSTOMER_DIMENSIONS, Filters
 from metrics.health import valid_clause
-from metrics.periods import Periods, as_periods, by_period
+from metrics.periods import Periods, as_periods, at
 from metrics.sql import DAY, as_float, count_if, epoch, percentile, ratio
 
 #: The fields whose presence makes a record complete.
@@ -41,42 +42,52 @@ def quality_facts_by_period(conn: Connection, periods: Periods | Sequence[Filter
     """:func:`quality_facts` at the end of several periods in one statement (or, with a
     customer filter in the app, summed from the kept cube: :func:`_quality_cube`).
 
-    Emails are normalised once: each normalised email is kept with the creation of its
-    first record, and counted in every period that ends after it (the distinct emails
-    among the records created before as_of).
+    Every figure depends on a period's end alone, so it is computed once per distinct end:
+    each record is read once and tested against every end, one column per end
+    (:func:`_per_end`), rather than joined to each period. Emails are normalised once: each
+    normalised email is kept with the creation of its first record, and counted at every
+    end after it (the distinct emails among the records created before as_of).
     """
     periods = as_periods(periods)
+    ends = sorted({f.as_of for f in periods.filters})
     kept = _kept_counts(conn, periods)
     if kept is not None:
-        medians = _median_ages(conn, periods)
-        return [_quality_facts(row, median) for row, median in zip(kept, medians)]
+        medians = _median_ages(conn, periods.selection, ends)
+        return [_quality_facts(row, medians[f.as_of]) for row, f in zip(kept, periods.filters)]
     c = customers.c
     clauses = periods.selection.customer_clauses()
-    last = max(f.as_of for f in periods.filters)
-    r = periods.joined(customers, lambda t: c.created_at < t.c.as_of,
-                       [c.updated_at, *[c[name] for name in COMPLETENESS_FIELDS]], [c.created_at < last, *clauses]).c
-    edited_before = r.updated_at < r.as_of
-    age_days = case((edited_before, (epoch(r.as_of) - epoch(r.updated_at)) / DAY))
-    records = (
-        select(
-            r.p,
-            func.count().label("records"),
-            _filled(r).label("filled"),
-            func.count(r.email).label("with_email"),
-            percentile(0.5, age_days).label("days_since_update"),
-            count_if(~edited_before).label("edited_later"),
-        ).group_by(r.p).subquery("records")
-    )
-    first_seen = (select(normalised_email().label("email"), func.min(c.created_at).label("created_at"))
-                  .where(c.email.is_not(None), c.created_at < last, *clauses)
+    records = []
+    for i, end in enumerate(ends):
+        made = c.created_at < at(end)
+        records += [count_if(made).label(f"records_{i}"),
+                    sum((func.count(case((made, c[name]))) for name in COMPLETENESS_FIELDS),
+                        literal(0)).label(f"filled_{i}"),
+                    func.count(case((made, c.email))).label(f"with_email_{i}"),
+                    _median_age(end).label(f"days_since_update_{i}"),
+                    count_if(and_(made, c.updated_at >= at(end))).label(f"edited_later_{i}")]
+    r = select(*records).where(c.created_at < ends[-1], *clauses).subquery("records")
+    first_seen = (select(func.min(c.created_at).label("created_at"))
+                  .where(c.email.is_not(None), c.created_at < ends[-1], *clauses)
                   .group_by(normalised_email()).subquery("emails"))
-    emails = periods.counted_before_ends(first_seen, "created_at", "distinct_emails")
-    t = periods.table()
-    query = (select(t.c.p, records.c.records, records.c.filled, records.c.with_email, records.c.days_since_update,
-                    records.c.edited_later, emails.c.distinct_emails)
-             .select_from(t.outerjoin(records, records.c.p == t.c.p).outerjoin(emails, emails.c.p == t.c.p)))
-    return [_quality_facts(row, row["days_since_update"])
-            for row in by_period(periods, conn.execute(query).mappings().all(), {})]
+    e = (select(*[count_if(first_seen.c.created_at < at(end)).label(f"distinct_emails_{i}")
+                  for i, end in enumerate(ends)]).subquery("distinct_emails"))
+    row = conn.execute(select(r, e).select_from(r.join(e, true()))).mappings().one()
+    facts = _per_end(row, ends, ("records", "filled", "with_email", "days_since_update", "edited_later",
+                                 "distinct_emails"))
+    return [_quality_facts(facts[f.as_of], facts[f.as_of]["days_since_update"]) for f in periods.filters]
+
+
+def _median_age(end: datetime):
+    """The median days from updated_at to ``end`` of the records created and not edited
+    before it (customers' columns; NULL when there are none)."""
+    c = customers.c
+    kept = and_(c.created_at < at(end), c.updated_at < at(end))
+    return percentile(0.5, case((kept, (epoch(at(end)) - epoch(c.updated_at)) / DAY)))
+
+
+def _per_end(row, ends: Sequence[datetime], names: Sequence[str]) -> dict[datetime, dict]:
+    """The one row of a statement with a column ``<name>_<i>`` per end i, as a dict per end."""
+    return {end: {name: row[f"{name}_{i}"] for name in names} for i, end in enumerate(ends)}
 
 
 def _filled(r):
@@ -127,15 +138,14 @@ def _kept_counts(conn: Connection, periods: Periods) -> list[dict] | None:
     return rows
 
 
-def _median_ages(conn: Connection, periods: Periods) -> list[float | None]:
-    """Per period, the median days from updated_at to as_of of the selection's records
-    created and not edited since (the only quality figure no cube can sum)."""
+def _median_ages(conn: Connection, selection: Filters, ends: Sequence[datetime]) -> dict[datetime, float | None]:
+    """Per end, the median days from updated_at to the end of the selection's records created
+    and not edited since (the only quality figure no cube can sum): one column per end."""
     c = customers.c
-    last = max(f.as_of for f in periods.filters)
-    r = periods.joined(customers, lambda t: and_(c.created_at < t.c.as_of, c.updated_at < t.c.as_of),
-                       [c.updated_at], [c.created_at < last, *periods.selection.customer_clauses()]).c
-    query = select(r.p, percentile(0.5, (epoch(r.as_of) - epoch(r.updated_at)) / DAY).label("median")).group_by(r.p)
-    return [row["median"] for row in by_period(periods, conn.execute(query).mappings().all(), {"median": None})]
+    query = (select(*[_median_age(end).label(f"median_{i}") for i, end in enumerate(ends)])
+             .where(c.created_at < ends[-1], *selection.customer_clauses()))
+    row = conn.execute(query).mappings().one()
+    return {end: medians["median"] for end, medians in _per_end(row, ends, ("median",)).items()}
 
 
 def _quality_cube(conn: Connection, periods: Periods) -> pd.DataFrame:

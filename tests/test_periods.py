@@ -92,29 +92,3 @@ def test_what_depends_on_the_end_alone_is_computed_once_per_end_and_given_to_eac
     # visited before 1 August 2026: customers 1 (March) and 2 (August 2025) -> 2;
     # before 1 September: 1, 2, 3 and 4 -> 4 (August's and late August's)
     assert rows == [(0, 2), (1, 4), (2, 4)]
-
-
-def test_rows_before_each_end_are_counted_once_each_and_summed_per_period():
-    """Periods.counted_before_ends: a row counts in every period whose end is after its
-    moment, ends shared by two periods included, a moment exactly at an end excluded (the
-    end is exclusive), and a moment after every end nowhere; a period with nothing before
-    its end has no row."""
-    from sqlalchemy import Column, DateTime, Integer, MetaData, Table, create_engine, select
-
-    june = Filters(date(2026, 6, 1), date(2026, 6, 30))           # ends (as_of) 1 July
-    july, august = Filters(date(2026, 7, 1), date(2026, 7, 31)), Filters(date(2026, 8, 1), date(2026, 8, 31))
-    late_july = Filters(date(2026, 8, 1), date(2026, 8, 30)).comparison()   # ends 1 August, as July
-    first_seen = Table("first_seen", MetaData(), Column("email", Integer), Column("created_at", DateTime))
-    engine = create_engine("duckdb:///:memory:")
-    with engine.begin() as conn:
-        first_seen.create(conn)
-        conn.execute(first_seen.insert(), [{"email": e, "created_at": d} for e, d in (
-            (1, "2026-05-01"), (2, "2026-07-01 00:00:00"), (3, "2026-07-15"), (4, "2026-07-31 23:59:59"),
-            (5, "2026-08-20"), (6, "2026-09-01"))])
-        for periods, expected in (
-                (Periods((june, july, august, late_july)), [(0, 1), (1, 4), (2, 5), (3, 4)]),
-                (Periods((Filters(date(2026, 4, 1), date(2026, 4, 29)), june)), [(1, 1)])):  # none before 30 April
-            counted = periods.counted_before_ends(first_seen, "created_at", "emails")
-            assert sorted(tuple(row) for row in conn.execute(select(counted))) == expected
-    # by hand: before 1 July: 1; before 1 August: 1, 2 (at 1 July, after June's end), 3, 4;
-    # before 1 September: also 5; 6 (1 September) is at August's end, so in no period

@@ -6,7 +6,7 @@ import pytest
 
 from metrics.drilldown import page
 from metrics.filters import Filters
-from metrics.quality import duplicate_records, field_completeness, quality_facts
+from metrics.quality import duplicate_records, field_completeness, quality_facts, quality_facts_by_period
 
 JAN = Filters(date(2026, 1, 1), date(2026, 1, 31))
 
@@ -35,3 +35,17 @@ def test_duplicates_drill_down_and_fields(tiny):
     fields = field_completeness(tiny, JAN)
     assert fields["email"] == pytest.approx(5 / 6) and fields["phone"] == pytest.approx(5 / 6)
     assert fields["industry"] == pytest.approx(5 / 6) and fields["segment"] == 1.0
+
+
+def test_several_periods_in_one_statement_each_have_their_own_end(tiny):
+    """quality_facts_by_period: every figure at each period's end, ends shared by two periods
+    and an end before any record included, equal to the figures by hand above."""
+    december = Filters(date(2025, 12, 1), date(2025, 12, 31))
+    late_january = Filters(date(2026, 1, 20), date(2026, 1, 31))          # ends with January
+    before_any = Filters(date(2000, 1, 1), date(2000, 1, 31))
+    jan, dec, late, none = quality_facts_by_period(tiny, [JAN, december, late_january, before_any])
+    assert jan == late == quality_facts(tiny, JAN)
+    assert (jan["records"], jan["days_since_update"]) == (6, pytest.approx(18.5))
+    assert jan["duplicate_rate"] == pytest.approx(1 - 4 / 5)
+    assert (dec["records"], dec["days_since_update"]) == (2, None)
+    assert none == {"records": 0, "completeness": None, "duplicate_rate": None, "days_since_update": None}
