@@ -147,15 +147,16 @@ FAMILIES: dict[str, Callable[[Connection, list[Filters], Settings], list]] = {
     "value": lambda conn, periods, settings: value.value_facts_by_period(conn, periods, settings.npv),
     "campaign_cost": lambda conn, periods, settings: engagement.campaign_cost_by_period(conn, periods),
 }
-#: The families a dimension cube can answer (metrics.cube): (conn, periods) -> None keeps
+#: The families a dimension cube can answer (metrics.cube): (conn, periods, settings) -> None keeps
 #: the family's cube of those periods' dates. The cheaper first (:func:`keep_cubes` and the
 #: server's warming build them in this order): the interaction cube, of the 44M rows at 1M
 #: customers, last.
-CUBES: dict[str, Callable[[Connection, list[Filters]], None]] = {
-    "value": value.keep_value_cube,
-    "quality": quality.keep_quality_cube,
-    "surveys": voice.keep_survey_cube,
-    "interactions": engagement.keep_interaction_cube,
+CUBES: dict[str, Callable[[Connection, list[Filters], Settings], None]] = {
+    "value": lambda conn, periods, settings: value.keep_value_cube(conn, periods),
+    "quality": lambda conn, periods, settings: quality.keep_quality_cube(conn, periods),
+    "surveys": lambda conn, periods, settings: voice.keep_survey_cube(conn, periods),
+    "tickets": lambda conn, periods, settings: sla.keep_tickets_cube(conn, periods, settings.sla),
+    "interactions": lambda conn, periods, settings: engagement.keep_interaction_cube(conn, periods),
 }
 #: The families the change and growth KPIs read of a comparison's own comparison (NPS
 #: change, customer equity and active customers growth): read for those periods too.
@@ -843,7 +844,7 @@ def keep_cubes(conn: Connection, filters: Filters, family: str | None = None, da
         if dates in (None, name):
             for cubed, keep in CUBES.items():
                 if family in (None, cubed):
-                    keep(conn, periods.wanted(cubed, first))
+                    keep(conn, periods.wanted(cubed, first), settings)
 
 
 def month_windows(filters: Filters, months: int) -> list[Filters]:

@@ -60,9 +60,9 @@ def test_the_cubes_are_warmed_one_at_a_time_each_after_a_pause(monkeypatch):
     computed = warm.sections("duckdb:///crm.duckdb", Filters(date(2026, 1, 1), date(2026, 3, 31)),
                              "sqlite:///app.sqlite", warm.CUBES, ui._Visitors())
     cubes = [(dates, family) for dates in catalogue.CUBE_DATES for family in catalogue.CUBES]
-    assert computed == len(cubes) == 8
+    assert computed == len(cubes) == 10
     assert events == [step for dates, family in cubes for step in ("pause", ("cubes", (family, dates)))]
-    assert cubes[3] == ("scorecard", "interactions") and cubes[-1] == ("trend", "interactions")
+    assert cubes[4] == ("scorecard", "interactions") and cubes[-1] == ("trend", "interactions")
 
 
 def test_what_a_visitor_does_next_on_the_overview_is_warmed_right_after_it_the_rest_in_pauses(monkeypatch):
@@ -109,7 +109,7 @@ def test_what_a_visitor_does_next_on_the_overview_is_warmed_right_after_it_the_r
     assert at_once[-len(warm.SERIES_CUBES):] == [(name, args) for name, _window, args in warm.SERIES_CUBES]
     cubes = [args for name, args in at_once if name == "cubes"]
     assert cubes == [(family, dates) for dates in ("scorecard", "trend") for family in ("value", "quality", "surveys",
-                                                                                       "interactions")
+                                                                                       "tickets", "interactions")
                      if (family, dates) != ("interactions", "trend")]
     assert {name for name, _window, _args in warm.SERIES_CUBES} <= ui.BUILDS_CUBES
     # the rest: each section after a pause, the trend's interactions cube first
