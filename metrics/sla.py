@@ -116,23 +116,10 @@ def summary(conn: Connection, filters: Filters, limits: SlaLimits = DEFAULT_LIMI
     resolved tickets), complaints.
     """
     t = _status_rows(filters, limits).c
-    met, breached = t.status == "met", t.status == "breached"
     query = (
         select(
             func.coalesce(t.sla_class, "all").label("sla_class"),
-            func.count().label("tickets"),
-            count_if(met).label("met"),
-            count_if(breached).label("breached"),
-            count_if(t.status == "pending").label("pending"),
-            count_if(t.escalated).label("escalated"),
-            count_if(and_(t.escalated, met)).label("escalated_met"),
-            count_if(and_(t.escalated, breached)).label("escalated_breached"),
-            count_if(and_(t.resolved, t.contacts_to_resolve == 1)).label("first_contact"),
-            count_if(and_(t.resolved, t.contacts_to_resolve.is_not(None))).label("contacts_known"),
-            count_if(t.resolved).label("resolved"),
-            count_if(and_(t.resolved, t.resolved_by == "self_service")).label("self_service"),
-            count_if(t.channel == "in_person").label("in_person"),
-            count_if(t.category == "complaint").label("complaints"),
+            *_counted(t),
             percentile(0.5, t.first_response_seconds).label("first_response_p50_seconds"),
             percentile(0.9, t.first_response_seconds).label("first_response_p90_seconds"),
             percentile(0.5, t.resolution_seconds).label("resolution_p50_seconds"),
@@ -222,7 +209,8 @@ def _statuses(periods: Periods, limits: SlaLimits, by: Subquery | None = None) -
 
 
 def _counted(r) -> list:
-    """The :data:`SUMMARY_COUNTS` of :func:`_statuses` ``r`` (its columns)."""
+    """The :data:`SUMMARY_COUNTS` of tickets with a status, resolved flag and their own
+    columns (:func:`_statuses`' or :func:`_status_rows`' columns ``r``)."""
     met, breached = r.status == "met", r.status == "breached"
     return [
         func.count().label("tickets"),
