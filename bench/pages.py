@@ -543,35 +543,33 @@ def main(argv: list[str] | None = None) -> int:
 #: What the measurements and profiles say stands between the pages and the floor (kept
 #: here, so that the results file is regenerated with it).
 NOTES = """
-- **The machine, and thirteen runs.** The tables are the run at 23:45 on 6720f4c (floor
-  0.90 s; load average 3.0 / 3.4 / 2.5 at the end). Every page, cold, warm and after a
-  restart, and every first load are within their aims at both sizes, the 1M first load at
-  3.77 s (3.70, 3.77, 4.22); **the 1M filter change is not**: 1.66 s (2.11, 1.15, 1.66)
-  and 1.63 s after `make warm` (aim 1.5 s). The run before, at 23:07 on f4e2d75 (the
-  value family's one column per end; below), had every step within its aims: first
-  loads of 3.15 s (3.15, 3.21, 2.88), filter changes of 1.09 s and 1.22 s after `make
-  warm`. The code between the two changed the SLA statement's shape, how the data-health
-  placeholders find the report, and a Spanish title; interleaved fresh servers of both
-  (2026-11-30) showed no loss: after `make warm`, filter changes of 1.23 s against 1.34 s
-  (five pairs); first loads of 3.25 s against 3.54 s and filter changes right after them
-  of 3.53 s against 3.73 s (five pairs). The machine was slower at 23:45: the warm pages
-  at 1M took 0.45-1.03 s against 0.42-0.89 s at 23:07, and the report benchmark right
-  after (bench/results.md) found the hand-written SQL at 0.21 s cold at 100k against
-  0.16-0.17 s in the runs before. The filter change at 1M thus sits on its aim, a run
-  over it or under it depending on the machine: 1.07-2.25 s over the last nine runs of
-  three, medians 1.09-1.66 s. A timeline of a filter change after `make warm` (the
-  server's script 0.85 s of a 1.43 s change) shows about half of it in the browser,
-  redrawing the Overview's charts before it takes the run's end, and the server's part led
-  by the two statements no cube answers: the tickets' figures (not cubed: their median
-  resolution cannot be summed) and the data quality's median days since an update, 0.23 s
-  each beside each other. Before 23:07 the fresh first loads at 1M varied around their aim
-  (4.59 s, 3.89 s, 3.75 s at 22:02; 5.12 s, 4.27 s, 3.74 s at 21:21), the first 1M server
-  of a run the slowest in nearly every run (it comes after the 100k runs and reads the
-  database back into the system's cache). The 19:23 run
-  found the machine slower throughout than the 18:38 run on nearly the same code: floor
-  1.01 s against 0.89 s, its rerun 0.12 s against 0.07 s, seven clicks made again against
-  none, and at 1M the first load without any warming, which no change of the evening
-  touches, 5.46 s against 4.52 s:
+- **The machine, and fourteen runs.** The tables are the run at 02:36 on 3e0ba12
+  (2026-11-30; floor 0.93 s; load average 4.4 / 3.9 / 2.7 at the end). Every step at both
+  sizes is within its aims: the 1M first load 3.59 s (4.03, 3.45, 3.59), **the 1M filter
+  change 1.34 s (1.25, 1.70, 1.34) and 1.24 s after `make warm` (1.27, 1.24, 1.15)**.
+  The run before, at 23:45 on 6720f4c, had those two at 1.66 s and 1.63 s (aim 1.5 s),
+  and the one before it, at 23:07, at 1.09 s and 1.22 s: the change sat on its aim, a run
+  over or under it depending on the machine. Since 23:45 two statements a filter change
+  reads from the source are cheaper: the tickets' counts are summed from a cube and only
+  their median resolution is read, one column per period (0.05 s against 0.08 s alone at
+  1M), and the data quality's median age is read once per distinct end, one column per
+  end (0.06 s against 0.10 s). Interleaved fresh servers after `make warm`, four pairs,
+  before the tickets' cube: 1.06 s against 1.22 s. Alone the two statements took 0.18 s
+  of the two cores; in a filter change they took 0.35-0.45 s each, sharing the cores with
+  the browser drawing the page. **Where the rest of a filter change goes**, from a Chrome
+  trace of one after `make warm` (1.47 s) on the renderer's main thread: 0.15 s of React
+  work right after the click (the whole app re-rendered for the widget's change); the
+  server's first deltas 0.6 s after the click; then 0.70 s of drawing them, plotly.js
+  0.34 s of it (six charts; its automatic margins 0.11 s, measuring text 0.05 s); the
+  run's end taken 0.28 s after its last message arrived, behind two chart-drawing tasks
+  of 0.15 s and 0.17 s. The same change on copies of the Overview (interleaved fresh
+  servers after `make warm`, three each): 1.17 s as it is, **0.66 s without its six
+  plotly charts**, 1.00 s without the tiles' sparklines. Over the last ten runs of three a
+  single change took 1.07-2.25 s (1.70 s once in this run). As in nearly every run, the
+  first 1M server is the slowest (it comes after the 100k runs and reads the database back
+  into the system's cache); the 19:23 run found the machine slower throughout than the
+  18:38 run on nearly the same code (floor 1.01 s against 0.89 s, at 1M the first load
+  without any warming, which no change of the evening touches, 5.46 s against 4.52 s):
 
   | run | 1M first load | 1M filter change | 1M after `make warm` | 100k first load |
   |---|---|---|---|---|
@@ -587,7 +585,8 @@ NOTES = """
   | 21:21, 839bd89 (interpreter handed over after 1 ms) | 4.27 s (5.12, 4.27, 3.74) | 1.20 s | 1.80 s | 1.87 s (2.20, 1.57, 1.87) |
   | 22:02, c1d08d2 (the customer-value map) | 3.89 s (4.59, 3.89, 3.75) | 1.39 s | 1.90 s | 1.91 s (1.67, 2.08, 1.91) |
   | 23:07, f4e2d75 (the value family's one column per end) | 3.15 s (3.15, 3.21, 2.88) | 1.09 s | 2.04 s | 1.85 s (2.14, 1.51, 1.85) |
-  | 23:45, 6720f4c (tables; SLA statement, placeholders) | **3.77 s** (3.70, 3.77, 4.22) | **1.66 s** (2.11, 1.15, 1.66) | 2.25 s | 1.97 s (1.80, 1.97, 1.98) |
+  | 23:45, 6720f4c (SLA statement, placeholders) | **3.77 s** (3.70, 3.77, 4.22) | **1.66 s** (2.11, 1.15, 1.66) | 2.25 s | 1.97 s (1.80, 1.97, 1.98) |
+  | 02:36, 3e0ba12 (tables; the tickets' cube, quality per end) | 3.59 s (4.03, 3.45, 3.59) | 1.34 s (1.25, 1.70, 1.34) | 1.86 s | 1.79 s (1.68, 1.86, 1.79) |
 
   The 16:16 run began as the full test suite ended (load average 3.8 at its end), and its
   100k steps were slower throughout (first load after `make warm` 1.98 s, with nothing to
