@@ -543,10 +543,12 @@ def main(argv: list[str] | None = None) -> int:
 #: What the measurements and profiles say stands between the pages and the floor (kept
 #: here, so that the results file is regenerated with it).
 NOTES = """
-- **The machine, and fourteen runs.** The tables are the run at 02:36 on 3e0ba12
-  (2026-11-30; floor 0.93 s; load average 4.4 / 3.9 / 2.7 at the end). Every step at both
-  sizes is within its aims: the 1M first load 3.59 s (4.03, 3.45, 3.59), **the 1M filter
-  change 1.34 s (1.25, 1.70, 1.34) and 1.24 s after `make warm` (1.27, 1.24, 1.15)**.
+- **The machine, and fifteen runs.** The tables are the run at 03:32 on 772911a
+  (2026-11-30; floor 0.93 s; load average 3.1 / 3.0 / 2.4 at the end). Every step at both
+  sizes is within its aims, as in the run before it, at 02:36 on 3e0ba12 (the same code
+  for the pages): the 1M first load 3.52 s (4.91, 3.52, 3.45; at 02:36 3.59 s), **the 1M
+  filter change 1.39 s (1.39, 1.69, 1.22; at 02:36 1.34 s) and 1.23 s after `make warm`
+  (1.17, 1.23, 1.34; at 02:36 1.24 s)**.
   The run before, at 23:45 on 6720f4c, had those two at 1.66 s and 1.63 s (aim 1.5 s),
   and the one before it, at 23:07, at 1.09 s and 1.22 s: the change sat on its aim, a run
   over or under it depending on the machine. Since 23:45 two statements a filter change
@@ -554,7 +556,7 @@ NOTES = """
   their median resolution is read, one column per period (0.05 s against 0.08 s alone at
   1M), and the data quality's median age is read once per distinct end, one column per
   end (0.06 s against 0.10 s). Interleaved fresh servers after `make warm`, four pairs,
-  before the tickets' cube: 1.06 s against 1.22 s. Alone the two statements took 0.18 s
+  on the quality change: 1.06 s against 1.22 s. Alone the two statements took 0.18 s
   of the two cores; in a filter change they took 0.35-0.45 s each, sharing the cores with
   the browser drawing the page. **Where the rest of a filter change goes**, from a Chrome
   trace of one after `make warm` (1.47 s) on the renderer's main thread: 0.15 s of React
@@ -564,10 +566,12 @@ NOTES = """
   run's end taken 0.28 s after its last message arrived, behind two chart-drawing tasks
   of 0.15 s and 0.17 s. The same change on copies of the Overview (interleaved fresh
   servers after `make warm`, three each): 1.17 s as it is, **0.66 s without its six
-  plotly charts**, 1.00 s without the tiles' sparklines. Over the last ten runs of three a
-  single change took 1.07-2.25 s (1.70 s once in this run). As in nearly every run, the
-  first 1M server is the slowest (it comes after the 100k runs and reads the database back
-  into the system's cache); the 19:23 run found the machine slower throughout than the
+  plotly charts**, 1.00 s without the tiles' sparklines; plotly.js drawing the six figures
+  from scratch in a bare page took 131 ms, 75 ms without automatic margins. Over the last
+  eleven runs of three a single change took 1.07-2.25 s (1.70 s and 1.69 s once in each of
+  the last two runs). As in nearly every run, the first 1M server is the slowest (4.91 s
+  at 03:32: it comes after the 100k runs and reads the database back into the system's
+  cache); the 19:23 run found the machine slower throughout than the
   18:38 run on nearly the same code (floor 1.01 s against 0.89 s, at 1M the first load
   without any warming, which no change of the evening touches, 5.46 s against 4.52 s):
 
@@ -586,7 +590,8 @@ NOTES = """
   | 22:02, c1d08d2 (the customer-value map) | 3.89 s (4.59, 3.89, 3.75) | 1.39 s | 1.90 s | 1.91 s (1.67, 2.08, 1.91) |
   | 23:07, f4e2d75 (the value family's one column per end) | 3.15 s (3.15, 3.21, 2.88) | 1.09 s | 2.04 s | 1.85 s (2.14, 1.51, 1.85) |
   | 23:45, 6720f4c (SLA statement, placeholders) | **3.77 s** (3.70, 3.77, 4.22) | **1.66 s** (2.11, 1.15, 1.66) | 2.25 s | 1.97 s (1.80, 1.97, 1.98) |
-  | 02:36, 3e0ba12 (tables; the tickets' cube, quality per end) | 3.59 s (4.03, 3.45, 3.59) | 1.34 s (1.25, 1.70, 1.34) | 1.86 s | 1.79 s (1.68, 1.86, 1.79) |
+  | 02:36, 3e0ba12 (the tickets' cube, quality per end) | 3.59 s (4.03, 3.45, 3.59) | 1.34 s (1.25, 1.70, 1.34) | 1.86 s | 1.79 s (1.68, 1.86, 1.79) |
+  | 03:32, 772911a (tables) | 3.52 s (4.91, 3.52, 3.45) | 1.39 s (1.39, 1.69, 1.22) | 2.15 s | 1.79 s (1.79, 1.69, 1.92) |
 
   The 16:16 run began as the full test suite ended (load average 3.8 at its end), and its
   100k steps were slower throughout (first load after `make warm` 1.98 s, with nothing to
