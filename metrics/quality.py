@@ -44,7 +44,7 @@ def quality_facts_by_period(conn: Connection, periods: Periods | Sequence[Filter
 
     Every figure depends on a period's end alone, so it is computed once per distinct end:
     each record is read once and tested against every end, one column per end
-    (:func:`_per_end`), rather than joined to each period. Emails are normalised once: each
+    (:func:`_by_end`), rather than joined to each period. Emails are normalised once: each
     normalised email is kept with the creation of its first record, and counted at every
     end after it (the distinct emails among the records created before as_of).
     """
@@ -58,13 +58,14 @@ def quality_facts_by_period(conn: Connection, periods: Periods | Sequence[Filter
     clauses = periods.selection.customer_clauses()
     records = []
     for i, end in enumerate(ends):
-        made = c.created_at < at(end)
+        moment = at(end)
+        made = c.created_at < moment
         records += [count_if(made).label(f"records_{i}"),
                     sum((func.count(case((made, c[name]))) for name in COMPLETENESS_FIELDS),
                         literal(0)).label(f"filled_{i}"),
                     func.count(case((made, c.email))).label(f"with_email_{i}"),
-                    _median_age(end).label(f"days_since_update_{i}"),
-                    count_if(and_(made, c.updated_at >= at(end))).label(f"edited_later_{i}")]
+                    _median_age(moment).label(f"days_since_update_{i}"),
+                    count_if(and_(made, c.updated_at >= moment)).label(f"edited_later_{i}")]
     r = select(*records).where(c.created_at < ends[-1], *clauses).subquery("records")
     first_seen = (select(func.min(c.created_at).label("created_at"))
                   .where(c.email.is_not(None), c.created_at < ends[-1], *clauses)
@@ -72,20 +73,20 @@ def quality_facts_by_period(conn: Connection, periods: Periods | Sequence[Filter
     e = (select(*[count_if(first_seen.c.created_at < at(end)).label(f"distinct_emails_{i}")
                   for i, end in enumerate(ends)]).subquery("distinct_emails"))
     row = conn.execute(select(r, e).select_from(r.join(e, true()))).mappings().one()
-    facts = _per_end(row, ends, ("records", "filled", "with_email", "days_since_update", "edited_later",
+    facts = _by_end(row, ends, ("records", "filled", "with_email", "days_since_update", "edited_later",
                                  "distinct_emails"))
     return [_quality_facts(facts[f.as_of], facts[f.as_of]["days_since_update"]) for f in periods.filters]
 
 
-def _median_age(end: datetime):
-    """The median days from updated_at to ``end`` of the records created and not edited
-    before it (customers' columns; NULL when there are none)."""
+def _median_age(moment):
+    """The median days from updated_at to ``moment`` (a bound end, :func:`metrics.periods.at`)
+    of the records created and not edited before it (NULL when there are none)."""
     c = customers.c
-    kept = and_(c.created_at < at(end), c.updated_at < at(end))
-    return percentile(0.5, case((kept, (epoch(at(end)) - epoch(c.updated_at)) / DAY)))
+    kept = and_(c.created_at < moment, c.updated_at < moment)
+    return percentile(0.5, case((kept, (epoch(moment) - epoch(c.updated_at)) / DAY)))
 
 
-def _per_end(row, ends: Sequence[datetime], names: Sequence[str]) -> dict[datetime, dict]:
+def _by_end(row, ends: Sequence[datetime], names: Sequence[str]) -> dict[datetime, dict]:
     """The one row of a statement with a column ``<name>_<i>`` per end i, as a dict per end."""
     return {end: {name: row[f"{name}_{i}"] for name in names} for i, end in enumerate(ends)}
 
@@ -142,10 +143,10 @@ def _median_ages(conn: Connection, selection: Filters, ends: Sequence[datetime])
     """Per end, the median days from updated_at to the end of the selection's records created
     and not edited since (the only quality figure no cube can sum): one column per end."""
     c = customers.c
-    query = (select(*[_median_age(end).label(f"median_{i}") for i, end in enumerate(ends)])
+    query = (select(*[_median_age(at(end)).label(f"median_{i}") for i, end in enumerate(ends)])
              .where(c.created_at < ends[-1], *selection.customer_clauses()))
     row = conn.execute(query).mappings().one()
-    return {end: medians["median"] for end, medians in _per_end(row, ends, ("median",)).items()}
+    return {end: medians["median"] for end, medians in _by_end(row, ends, ("median",)).items()}
 
 
 def _quality_cube(conn: Connection, periods: Periods) -> pd.DataFrame:
