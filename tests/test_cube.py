@@ -209,15 +209,15 @@ def test_sums_of_a_cube_by_hand():
 
 
 def test_a_customer_recorded_twice_counts_nowhere_in_the_cube_either(tmp_path):
-    """Customer X recorded twice, in two regions: its rows could count under both, which no cube
-    could say. The health checks leave both records out of every figure, so the cube and the
+    """Customer X recorded twice, in two regions: its rows (an interaction, a ticket) could count
+    under both, which no cube could say. The health checks leave both records out of every figure, so the cube and the
     direct statement agree: nothing for X under either region."""
     import duckdb
     from sqlalchemy import create_engine
 
     from data import schema
     from tests.helpers import engine_with_schema, load_rows
-    from tests.tiny import T, customer, interaction
+    from tests.tiny import M, T, customer, interaction, ticket
 
     engine_with_schema(f"duckdb:///{tmp_path / 'keyed.duckdb'}").dispose()
     with duckdb.connect(str(tmp_path / "twice.duckdb")) as con:      # the same tables without their keys
@@ -228,13 +228,18 @@ def test_a_customer_recorded_twice_counts_nowhere_in_the_cube_either(tmp_path):
     load_rows(engine, {
         "customers": [customer("X", "SMB", "North", T(2025, 1, 1)), customer("X", "SMB", "South", T(2025, 1, 1))],
         "interactions": [interaction("I1", "X", T(2026, 1, 5, 9), "email", "inbound", "service")],
+        "tickets": [ticket("T1", "X", "email", "immediate", T(2026, 1, 5, 9), resolved_after=2 * M)],
     })
     keeper = Kept()
     with engine.connect() as conn:
         for region in ("North", "South"):
             direct, kept = _both(conn, JAN.with_values(region=region), keeper)
             assert kept == direct and kept[0]["interactions"] == 0
-    assert keeper.built == 1
+            (direct,) = sla.overall_by_period(conn, [JAN.with_values(region=region)])
+            with keeping.keeping(keeper):
+                (kept,) = sla.overall_by_period(conn, [JAN.with_values(region=region)])
+            assert kept == direct and kept["tickets"] == 0 and kept["resolution_p50_seconds"] is None
+    assert keeper.built == 2    # the interaction cube and the ticket cube
     engine.dispose()
 
 
