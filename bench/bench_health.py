@@ -11,7 +11,7 @@ with the app's memory and thread budget):
 - **cold, no constraints**: the same with no constraint trusted (a source that declares no
   keys, or PostgreSQL's foreign keys);
 - **kept on disk**: a new engine's first ``health_report`` (a restarted server or the CLI):
-  the fingerprint read and the report file loaded;
+  the fingerprint read (a DuckDB file's: from the file system) and the report file loaded;
 - **page**: ``health_report`` again on the same engine (within ``VERIFY_SECONDS``).
 
 A last section splits the no-constraints run into its queries (each check's cost).
@@ -180,8 +180,8 @@ def main() -> None:
         "- *cold*: what a data refresh costs now (the checks DuckDB's declared keys, NOT NULL and foreign keys "
         "enforce are skipped; the row checks of a table in one aggregate).",
         "- *cold, no constraint trusted*: a source without declared keys (or PostgreSQL's foreign keys).",
-        "- *kept on disk*: a restarted server or the CLI: the fingerprint (one aggregate per table) and the "
-        "report file.",
+        "- *kept on disk*: a restarted server or the CLI: the fingerprint (a DuckDB file's identity, size and "
+        "times of change) and the report file.",
         "- *page*: a page of a running server within `VERIFY_SECONDS` of the last look.",
         "",
         "## Each query of the no-constraints run (last run)",

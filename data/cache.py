@@ -6,12 +6,14 @@ local folder next to the app, never in the source, which stays read-only:
 - ``CRM_CACHE_DIR`` names the folder (default: ``.cache/`` beside ``app.py``);
 - ``CRM_CACHE_SIZE`` bounds the results kept on disk (default ``1GB``; the least recently
   used go first);
-- a *data refresh* is detected by the source's fingerprint: per table, the row count and
-  the first and last value of its date column (``data.sources.table_summaries``), plus a
-  change marker where the engine offers a cheap one (a DuckDB file's size and modification
-  time; PostgreSQL's counts of inserted, updated and deleted rows per table), so that an
-  update that keeps the row counts is seen too. Anything derived is stored under the
-  fingerprint it was computed from: a changed source is never answered from stale results.
+- a *data refresh* is detected by the source's fingerprint. A database file (DuckDB,
+  SQLite) is fingerprinted by the file itself, without a statement: its identity, size and
+  times of change, and its write-ahead log's, which any write changes. A database server's
+  fingerprint is, per table, the row count and the first and last value of its date column
+  (``data.sources.table_summaries``, one statement), plus PostgreSQL's counts of inserted,
+  updated and deleted rows per table, so that an update that keeps the row counts is seen
+  too. Anything derived is stored under the fingerprint it was computed from: a changed
+  source is never answered from stale results.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,12 +50,13 @@ def fingerprint_of(summaries: list[dict], url: str = "", marker: Any = None) -> 
 
 
 def _file_marker(conn: Connection) -> Any:
-    """A database file's (and its write-ahead log's) size and time of change."""
+    """A database file's (and its write-ahead log's) identity, size and times of change; None
+    when the URL names no file of this machine (in memory, or a missing file)."""
     database = (conn.engine.url.database or "").removeprefix("file:").split("?")[0]
-    if not database or database == ":memory:":
+    if not database or database == ":memory:" or not Path(database).is_file():
         return None
     stats = [Path(p).stat() for p in (database, database + ".wal", database + "-wal") if Path(p).exists()]
-    return [(s.st_size, s.st_mtime_ns) for s in stats]
+    return [(s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns) for s in stats]
 
 
 def _postgresql_marker(conn: Connection) -> Any:
@@ -62,25 +66,34 @@ def _postgresql_marker(conn: Connection) -> Any:
     return [list(r) for r in rows]
 
 
-#: A cheap "something was written" marker per engine (None where there is none: Spark).
-CHANGE_MARKERS: dict[str, Callable[[Connection], Any]] = {
-    "duckdb": _file_marker,
-    "sqlite": _file_marker,
-    "postgresql": _postgresql_marker,
+@dataclass(frozen=True)
+class ChangeMarker:
+    """An engine's cheap "something was written" marker. ``complete``: every write changes it
+    (a file's times of change), so it alone fingerprints the source; otherwise (PostgreSQL's
+    statistics, counted apart from the rows they describe) the tables are read as well."""
+
+    read: Callable[[Connection], Any]
+    complete: bool
+
+
+#: The change marker per engine (none for Spark).
+CHANGE_MARKERS: dict[str, ChangeMarker] = {
+    "duckdb": ChangeMarker(_file_marker, complete=True),
+    "sqlite": ChangeMarker(_file_marker, complete=True),
+    "postgresql": ChangeMarker(_postgresql_marker, complete=False),
 }
 
 
-def change_marker(conn: Connection) -> Any:
-    """The engine's change marker for the source behind ``conn`` (None when it has none)."""
-    marker = CHANGE_MARKERS.get(conn.engine.url.get_backend_name())
-    return marker(conn) if marker else None
-
-
 def source_fingerprint(conn: Connection, url: str = "") -> str:
-    """The fingerprint of the source behind ``conn`` (one aggregate query per table)."""
+    """The fingerprint of the source behind ``conn``: its complete change marker alone (a
+    database file), or its tables' rows and date spans (one statement) with its marker."""
+    kind = CHANGE_MARKERS.get(conn.engine.url.get_backend_name())
+    marker = kind.read(conn) if kind else None
+    if kind is not None and kind.complete and marker is not None:
+        return fingerprint_of([], url, marker)
     from data.sources import table_summaries  # local: sources imports the schema and engines
 
-    return fingerprint_of(table_summaries(conn), url, change_marker(conn))
+    return fingerprint_of(table_summaries(conn), url, marker)
 
 
 # --------------------------------------------------------------------------- results on disk

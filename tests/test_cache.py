@@ -52,6 +52,37 @@ def test_a_duckdb_update_that_keeps_counts_and_dates_changes_the_fingerprint(tmp
     engine.dispose()
 
 
+def test_a_database_file_is_fingerprinted_without_a_statement_and_a_replaced_file_is_seen(tmp_path):
+    """A DuckDB file's fingerprint is the file's own (identity, size, times of change): read
+    without a statement, and changed by a copy put in its place even with the same size and
+    modification time (``cp -p``, ``rsync -t``), since the copy is another file."""
+    import os
+    import shutil
+
+    from sqlalchemy import event
+
+    from data.cache import source_fingerprint
+    from data.sources import open_engine
+
+    path = tmp_path / "src.duckdb"
+    _tiny_crm(f"duckdb:///{path}")
+    engine = open_engine(f"duckdb:///{path}")
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda conn, cursor, statement, *rest: sent.append(statement))
+    with engine.connect() as conn:
+        before = source_fingerprint(conn, "u")
+    engine.dispose()
+    assert sent == []
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy2(path, copy)                                       # same bytes, same modification time
+    assert (copy.stat().st_size, copy.stat().st_mtime_ns) == (path.stat().st_size, path.stat().st_mtime_ns)
+    os.replace(copy, path)
+    engine = open_engine(f"duckdb:///{path}")
+    with engine.connect() as conn:
+        assert source_fingerprint(conn, "u") != before
+    engine.dispose()
+
+
 @pytest.mark.postgres
 def test_a_postgresql_update_that_keeps_counts_and_dates_changes_the_fingerprint(pg_url):
     import time
