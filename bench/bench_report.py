@@ -641,11 +641,12 @@ def _analysis(size: dict) -> list[str]:
         "statements and their cache keys, and SQLAlchemy's execution context and result rows.", "",
         f"**Cold.** The first call in a process also opens the source: for ours, creating the engine and its "
         f"first connection (read-only, with the app's memory limit and threads set on it; the app's dialect "
-        "reads DuckDB's reserved words on that connection, where duckdb_engine's opened two more DuckDB "
-        "databases in memory, about 0.05 s, until 2026-11-29: data/duckdb_dialect.py), "
+        "sends DuckDB no statement of its own there: it knows the reserved words of the installed DuckDB "
+        "and the default schema of a connection opened without settings, where duckdb_engine's opened two more "
+        "DuckDB databases in memory, about 0.05 s, until 2026-11-29: data/duckdb_dialect.py), "
         f"{_f(_split(size, 'ours', 'open'))} s, against {_f(_split(size, 'sql', 'open'))} s for `duckdb.connect`; "
-        "then the source's fingerprint (one statement, a small aggregate per table) to find its data-health report "
-        "on disk, SQLAlchemy compiling each statement once, "
+        "then the source's fingerprint (a DuckDB file's identity, size and times of change, from the file "
+        "system) to find its data-health report on disk, SQLAlchemy compiling each statement once, "
         f"and DuckDB's buffer pool starts empty (ours cold {_f(s['ours']['cold'])} s against "
         f"{_f(s['ours']['warm'])} s warm; the hand-written SQL {_f(s['sql']['cold'])} s against "
         f"{_f(s['sql']['warm'])} s). Imports come before and are shown apart: ours needs "
@@ -658,8 +659,8 @@ def _analysis(size: dict) -> list[str]:
         "**What would close it**: fewer scans of the interactions (read twice, as by the hand-written "
         "statement; the per-customer departments are compared as 64-bit hashes on DuckDB since 2026-11-29, "
         "`metrics.sql.distinct_key`, 0.017 s instead of 0.024 s a period at 100,000 customers), less Python "
-        "per statement, and, cold, the fixed costs of a first call in a process: creating the engine, the "
-        "source's fingerprint and the statements' compilation. One statement for "
+        "per statement, and, cold, the fixed costs of a first call in a process: creating the engine, "
+        "building the statements and compiling them. One statement for "
         "the whole scorecard (the families as CTEs of one SELECT) was tried by hand on the captured "
         "statements: at 100,000 customers DuckDB took longer for it than for the seven sent two at a time.",
         "",
@@ -671,25 +672,25 @@ def _analysis(size: dict) -> list[str]:
 
 # ---- entry point
 #: What moved the ratios lately (a note of the results, kept by hand).
-HISTORY = ("- Cold at 100,000 customers was 1.58x the hand-written SQL on 2026-11-29 at 18:38 (866334b). Since: "
-           "the app's DuckDB dialect opens a source without two DuckDB databases in memory (data/duckdb_dialect.py, "
-           "about 0.05 s), the source's fingerprint is one statement instead of eight, and the processes hand "
-           "Python's interpreter between threads after 1 ms, as the server does (pages/serve.py). Runs since, "
-           "on the same code for the scorecard or nearly: 1.28x (21:21), 1.37x and 1.35x (23:29 and 23:55, the value "
-           "family reading each order once), 1.27x (2026-11-30 00:10, on a slower machine: the hand-written SQL "
-           "0.21 s cold against 0.16-0.17 s before), 1.31x (00:45, the period rows without the two bounds no "
-           "statement read any more: ours 0.21 s, the hand-written SQL 0.16 s), 1.32x (02:54, 3e0ba12, the quality family "
-           "once per distinct end: ours 0.23 s, the hand-written SQL 0.17 s, the machine slower than at 00:45: imports "
-           "1.19 s against 1.15 s). A timeline of one cold call at 100k (ms from its start): the engine opened by 36 "
-           "(duckdb.connect alone: 25); the interactions statement, the longest, built, its data-health placeholder "
-           "resolved (the source's fingerprint, 9 ms) and compiled, starts running at 61, with the quality statement "
-           "beside it; it runs until 193, while the other thread builds and runs quality and value; the four short "
-           "statements left are built after it (14-18 ms of Python each for the surveys and the tickets) and end at "
-           "237. The cores are idle for about a core's 60 ms before the first statement and during the last "
-           "statements' building: what the hand-written statement, sent at once, does not pay. The cold call's DuckDB work equals the hand-written "
-           "statement's (its eight statements replayed through a bare duckdb connection: 0.30-0.31 s of the cores "
-           "against 0.29-0.31 s); the difference is Python: building about 35 ms and compiling 37 ms (cache keys "
-           "included) of the eight statements, which a fresh process does once.")
+HISTORY = ("- Cold at 100,000 customers was 1.58x the hand-written SQL on 2026-11-29 at 18:38 (866334b) and "
+           "1.27x-1.37x in the six runs from 21:21 to 2026-11-30 02:54 (1.32x at 02:54, 3e0ba12), after the app's "
+           "DuckDB dialect stopped opening two DuckDB databases in memory (about 0.05 s), the source's fingerprint "
+           "became one statement instead of eight and the processes hand Python's interpreter between threads after "
+           "1 ms, as the server does (pages/serve.py). A timeline of one cold call at 100k then (ms from its start): "
+           "the engine opened by 36, of which `duckdb.connect` 25; three statements before any family's: the "
+           "dialect's default schema and reserved words, then the source's fingerprint (9 ms) for the data-health "
+           "report; the interactions statement, the longest, started at 61 and ended at 193, the last at 237. "
+           "Since a14159f and 6664a41 (2026-11-30, 05:15) no statement comes before the families': the dialect knows "
+           "the reserved words of the installed DuckDB and the default schema of a connection opened without "
+           "settings (data/duckdb_dialect.py), and a DuckDB file's fingerprint is read from the file system "
+           "(its identity, size and times of change: data/cache.py). Interleaved fresh processes, the same "
+           "machine: 20 rounds of the hand-written SQL, the code before and after, 183.5, 236.7 (1.29x) and "
+           "225.1 ms (1.23x); 30 pairs before and after, a median difference of -16.0 ms (95 % bootstrap interval "
+           "-20.7 to -12.2). The interactions statement now starts at 45-50 ms and is the last to end (about "
+           "193 ms), the other thread's six statements ending before it. What is left is Python a fresh process "
+           "pays once: building (about 27 ms) and compiling (about 33 ms) the seven statements. A fresh process "
+           "with SQLAlchemy's compiled statements and first-call paths already warm, DuckDB's database opened "
+           "anew, took 200 ms against 267 ms (20 pairs), 227 ms with only the compiled statements dropped.")
 
 
 def main(argv: list[str] | None = None) -> int:
