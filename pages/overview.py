@@ -65,11 +65,10 @@ with head[1]:
     shown = list(off.head(10).itertuples())
     half = -(-len(shown) // 2)      # down the first column, then the second: worst first as read
     for i, row in enumerate(shown):
-        comparator = "≥" if row.direction == "higher" else "≤"
         cols[i // half].page_link(links[row.name], icon=ui.STATUS_ICON[row.status],
-                              label=_("{kpi}: {value} (target {comparator} {target})").format(
-                                  kpi=_(row.label), value=ui.fmt(row.value, row.unit), comparator=comparator,
-                                  target=ui.fmt(row.target, row.unit)))
+                                  label=_("{kpi}: {value} (target {target})").format(
+                                      kpi=_(row.label), value=ui.unbroken(ui.fmt(row.value, row.unit)),
+                                      target=ui.target_text(row.target, row.direction, row.unit)))
 
 st.subheader(_("Headline KPIs"))
 ui.kpi_row(kpis, list(ui.OVERVIEW_HEADLINE), f, "overview_")

@@ -1056,10 +1056,8 @@ def kpi_tile(row: pd.Series | dict, sparkline: list[float] | None = None, drill_
     if status == "too few answers":
         badge = _("too few answers (n = {n})").format(n=i18n.number(int(row["n"])))
     else:
-        # the target and its unit kept on one line (no "%" left alone on the badge's second line)
-        badge = _("{status} · target {comparator} {target}").format(
-            status=_(STATUS_TEXT[status]), comparator=comparator,
-            target=format_value(row["target"], unit).replace(" ", "\u00a0"))
+        badge = _("{status} · target {target}").format(status=_(STATUS_TEXT[status]),
+                                                       target=target_text(row["target"], kpi.direction.value, unit))
     st.badge(badge, icon=STATUS_ICON[status], color=STATUS_COLOUR[status])
     if drill_filters is not None and kpi.records is not None:
         records_button(_("Records"), _(kpi.label), "kpi", drill_filters, kpi.name, key=f"drill_{key}{kpi.name}")
@@ -1116,6 +1114,17 @@ def _none(v):
 
 def fmt(value: float | None, unit: Unit | str, signed: bool = False) -> str:
     return format_value(_none(value), Unit(unit) if isinstance(unit, str) else unit, signed)
+
+
+def unbroken(text: str) -> str:
+    """``text`` kept on one line: its spaces made non-breaking (no "%" or unit left alone on
+    the next line)."""
+    return text.replace(" ", "\u00a0")
+
+
+def target_text(target: float | None, direction: str, unit: Unit | str) -> str:
+    """A KPI's target with its comparator, on one line: "≥ 95.0 %" ("≤" when lower is better)."""
+    return unbroken(f"{'≥' if direction == 'higher' else '≤'} {fmt(target, unit)}")
 
 
 # --------------------------------------------------------------------------- chart-click filters
