@@ -65,10 +65,12 @@ with head[1]:
     shown = list(off.head(10).itertuples())
     half = -(-len(shown) // 2)      # down the first column, then the second: worst first as read
     for i, row in enumerate(shown):
+        label = _("{kpi}: {value} (target {target})").format(
+            kpi=_(row.label), value=ui.unbroken(ui.fmt(row.value, row.unit)),
+            target=ui.target_text(row.target, row.direction, row.unit))
+        head, paren, target = label.rpartition("(")     # "(target ≥ 20.0 %)" on one line
         cols[i // half].page_link(links[row.name], icon=ui.STATUS_ICON[row.status],
-                                  label=_("{kpi}: {value} (target {target})").format(
-                                      kpi=_(row.label), value=ui.unbroken(ui.fmt(row.value, row.unit)),
-                                      target=ui.target_text(row.target, row.direction, row.unit)))
+                                  label=head + paren + ui.unbroken(target) if paren else label)
 
 st.subheader(_("Headline KPIs"))
 ui.kpi_row(kpis, list(ui.OVERVIEW_HEADLINE), f, "overview_")

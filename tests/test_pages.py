@@ -49,7 +49,7 @@ def _check(at: AppTest, title: str) -> None:
 def test_a_target_is_never_split_across_lines(app):
     """A target stays with its comparator and unit ("≥ 95,0 %" on one line, never "≥" at a
     line's end or "%" alone on the next): the Overview's links to what is short of its target
-    and its tiles' badges join them with non-breaking spaces. In Spanish the badge says
+    ("(objetivo ≥ 20,0 %)" whole) and its tiles' badges join them with non-breaking spaces. In Spanish the badge says
     "objetivo" once: its status already does ("cerca del objetivo (≥ 95,0 %)")."""
     import re
 
@@ -60,7 +60,7 @@ def test_a_target_is_never_split_across_lines(app):
     assert all(re.search(r"(objetivo|sin datos) \([≥≤]\u00a0[^ )]+\)\]$", b) for b in badges), badges
     links = [e.proto.label for e in at.get("page_link") if "(objetivo" in e.proto.label]
     assert links, [e.proto.label for e in at.get("page_link")]
-    assert all(re.search(r": [^ ]+ \(objetivo [≥≤]\u00a0[^ )]+\)$", label) for label in links), links
+    assert all(re.search(r": [^ ]+ \(objetivo\u00a0[≥≤]\u00a0[^ )]+\)$", label) for label in links), links
 
 
 @pytest.mark.parametrize("page", list(PAGES))
