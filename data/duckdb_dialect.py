@@ -9,8 +9,9 @@ apply, which it leaves to duckdb_engine, and initialises itself (SQLAlchemy does
 engine's first connection, before any statement runs) without a statement where the answer
 is known: the reserved words of the DuckDB versions in :data:`KNOWN_RESERVED_WORDS`, read on
 the connection for any other version, and the default schema, ``main`` on a connection
-opened without settings. Those two statements were the first a fresh process sent DuckDB
-(about 0.01 s of a cold scorecard at 100k customers, bench/results.md).
+opened without settings. Those two statements, with the source's fingerprint (now read
+from the file: data/cache.py), were the first a fresh process sent DuckDB, one after
+another: about 0.02 s of a cold scorecard at 100k customers (bench/results.md).
 It also turns SQLAlchemy's compiled-statement cache on, which duckdb_engine leaves off only for
 want of having tested it: a scorecard's statements are then compiled once, not on every call
 (tests/test_sources.py). What the dialect compiles and how it connects are otherwise
