@@ -74,7 +74,7 @@ def quality_facts_by_period(conn: Connection, periods: Periods | Sequence[Filter
                   for i, end in enumerate(ends)]).subquery("distinct_emails"))
     row = conn.execute(select(r, e).select_from(r.join(e, true()))).mappings().one()
     facts = _by_end(row, ends, ("records", "filled", "with_email", "days_since_update", "edited_later",
-                                 "distinct_emails"))
+                                "distinct_emails"))
     return [_quality_facts(facts[f.as_of], facts[f.as_of]["days_since_update"]) for f in periods.filters]
 
 

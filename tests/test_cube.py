@@ -210,8 +210,8 @@ def test_sums_of_a_cube_by_hand():
 
 def test_a_customer_recorded_twice_counts_nowhere_in_the_cube_either(tmp_path):
     """Customer X recorded twice, in two regions: its rows (an interaction, a ticket) could count
-    under both, which no cube could say. The health checks leave both records out of every figure, so the cube and the
-    direct statement agree: nothing for X under either region."""
+    under both, which no cube could say. The health checks leave both records out of every
+    figure, so the cube and the direct statement agree: nothing for X under either region."""
     import duckdb
     from sqlalchemy import create_engine
 
